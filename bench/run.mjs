@@ -1,0 +1,449 @@
+// Gatehouse benchmark: measures Gatehouse against a bare node:http "floor"
+// server on the same machine, in one run, so the figures are ratios that
+// survive a change of hardware rather than absolute numbers that do not.
+//
+//   npm run bench                      (builds dist/ first)
+//   BENCH_DURATION=20 npm run bench
+//
+// Env: BENCH_DURATION  measured seconds per route (default 10)
+//      BENCH_ROUNDS    the GET routes' measured time is split into this many
+//                      alternating rounds (default 2), so a noisy second on
+//                      the machine lands on the floor and on Gatehouse alike.
+//
+// Exit codes: 0 ok; 1 a server failed to start or the run failed;
+//             3 results written, but /auth/me answered non-2xx or had socket
+//               errors, so its figures measure error responses, not the route.
+
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const repoDir = path.resolve(benchDir, '..');
+const gatehouseMain = path.join(repoDir, 'dist', 'cli', 'main.js');
+const resultsFile = path.join(benchDir, 'results', 'latest.json');
+
+const DURATION = positiveNumber('BENCH_DURATION', 10);
+const ROUNDS = Math.max(1, Math.floor(positiveNumber('BENCH_ROUNDS', 2)));
+const WARMUP = 2; // seconds per route, discarded: lets V8 optimise the hot paths first
+const START_TIMEOUT_MS = 30_000;
+const GET_CONNECTIONS = 50;
+// argon2 verification is deliberately slow (~14 ms on 2 cores): more
+// connections would only queue requests and inflate latency, not throughput.
+const LOGIN_CONNECTIONS = 10;
+const ITEMS_CONNECTIONS = 50;
+const PASSWORD = 'bench-Password-123!';
+
+const HOST = '127.0.0.1';
+const runId = crypto.randomBytes(6).toString('hex');
+const gatehouseDb = path.join(os.tmpdir(), `gatehouse-bench-${runId}.db`);
+const floorDb = path.join(os.tmpdir(), `gatehouse-floor-${runId}.db`);
+
+function positiveNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
+    process.exit(1);
+  }
+  return n;
+}
+
+const log = (msg) => console.error(`[bench] ${msg}`);
+
+// --- child processes and cleanup -----------------------------------------
+
+const children = new Set();
+let shuttingDown = false;
+let fatal = null; // set when a server dies mid-run; the running load test is stopped
+let currentLoad = null;
+
+// Keeps only the tail of a child's output: enough to explain a failed start
+// without holding megabytes of logs if the child is chatty.
+function tailBuffer(limit = 60) {
+  const lines = [];
+  return {
+    push(chunk) {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim()) lines.push(line);
+      }
+      if (lines.length > limit) lines.splice(0, lines.length - limit);
+    },
+    text: () => lines.join('\n'),
+  };
+}
+
+function startChild(name, args, opts) {
+  const child = spawn(process.execPath, args, { cwd: repoDir, ...opts });
+  const output = tailBuffer();
+  child.stdout?.on('data', (c) => output.push(c));
+  child.stderr?.on('data', (c) => output.push(c));
+  const entry = { name, child, output, exited: false };
+  child.on('exit', (code, signal) => {
+    entry.exited = true;
+    children.delete(entry);
+    if (!shuttingDown && !fatal) {
+      fatal = new Error(`${name} exited unexpectedly (code ${code}, signal ${signal})\n${output.text()}`);
+      currentLoad?.stop();
+    }
+  });
+  children.add(entry);
+  return entry;
+}
+
+async function stopChild(entry) {
+  if (entry.exited) return;
+  const exited = new Promise((resolve) => entry.child.once('exit', resolve));
+  entry.child.kill('SIGTERM');
+  // A graceful shutdown may wait for keep-alive sockets; don't let it hang the run.
+  const timer = setTimeout(() => entry.child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function cleanup() {
+  shuttingDown = true;
+  currentLoad?.stop();
+  await Promise.all([...children].map(stopChild));
+  // Remove after the children are gone so SQLite cannot recreate -wal/-shm.
+  for (const db of [gatehouseDb, floorDb]) {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(db + suffix, { force: true });
+  }
+}
+
+async function abort(code, message) {
+  if (message) console.error(`[bench] ${message}`);
+  await cleanup();
+  process.exit(code);
+}
+
+process.on('SIGINT', () => abort(130, 'interrupted'));
+process.on('SIGTERM', () => abort(143, 'terminated'));
+process.on('unhandledRejection', (err) => abort(1, `unexpected error: ${err?.stack ?? err}`));
+
+// Bound the whole run even if something stalls in a way nothing else catches.
+// Budget: two bounded starts, every load test with slack, plus setup.
+const loadSeconds = 5 * (WARMUP + DURATION) + 3 * ROUNDS; // + per-round setup
+const watchdog = setTimeout(
+  () => abort(1, 'run exceeded its time budget; aborting'),
+  2 * START_TIMEOUT_MS + loadSeconds * 1.5 * 1000 + 30_000,
+);
+watchdog.unref();
+
+// --- starting servers -------------------------------------------------------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// The floor picks its own port (listen on 0) and reports it with a token
+// signed by its per-start secret, so there is no port race and no shared secret.
+function startFloor() {
+  const entry = startChild('floor server', [path.join(benchDir, 'floor-server.mjs')], {
+    env: { ...process.env, FLOOR_DB: floorDb },
+    // The IPC channel lets the floor exit by itself if this process is killed hard.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`floor server not ready after ${START_TIMEOUT_MS / 1000} s\n${entry.output.text()}`)), START_TIMEOUT_MS);
+    entry.child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`floor server exited during start (code ${code})\n${entry.output.text()}`));
+    });
+    entry.child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const match = /^READY (\d+) (\S+)$/m.exec(buffered);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ base: `http://${HOST}:${match[1]}`, token: match[2] });
+      }
+    });
+  });
+}
+
+async function startGatehouse() {
+  if (!fs.existsSync(gatehouseMain)) {
+    throw new Error(`${path.relative(repoDir, gatehouseMain)} not found: run "npm run build" (npm run bench does it)`);
+  }
+  const port = await freePort();
+  const entry = startChild('Gatehouse', [gatehouseMain, 'serve'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST,
+      DATABASE_URL: `sqlite:${gatehouseDb}`,
+      RATE_LIMIT: 'off', // otherwise the load test measures 429s
+      LOG_LEVEL: 'warn', // per-request logging would be measured too
+      // Explicit so a developer's .env cannot switch the algorithm under us.
+      JWT_ALGORITHM: 'EdDSA',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const base = `http://${HOST}:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (fatal) throw fatal;
+    try {
+      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) return { base, entry };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Gatehouse /health not 200 after ${START_TIMEOUT_MS / 1000} s\n${entry.output.text()}`);
+}
+
+async function jsonRequest(url, { method = 'GET', body, token } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, json, text };
+}
+
+async function expectStatus(label, promise, expected) {
+  const res = await promise;
+  if (res.status !== expected) throw new Error(`${label}: expected ${expected}, got ${res.status}: ${res.text.slice(0, 500)}`);
+  return res.json;
+}
+
+// --- load tests -------------------------------------------------------------
+
+// Raw (unaggregated) results let several rounds be merged into one latency
+// histogram, so p99 is a true p99 over all rounds rather than an average of p99s.
+async function load(target, duration) {
+  const instance = autocannon({
+    url: target.base + target.path,
+    method: target.method ?? 'GET',
+    headers: target.headers,
+    body: target.body,
+    requests: target.requests?.(),
+    connections: target.connections,
+    duration,
+    skipAggregateResult: true,
+  });
+  currentLoad = instance;
+  try {
+    const raw = await instance;
+    if (fatal) throw fatal;
+    return raw;
+  } finally {
+    currentLoad = null;
+  }
+}
+
+function summarise(target, raws) {
+  const agg = autocannon.aggregateResult(raws, { url: target.base + target.path, connections: target.connections });
+  const completed = raws.reduce((n, r) => n + r.totalCompletedRequests, 0);
+  const seconds = raws.reduce((n, r) => n + r.duration, 0);
+  const statusCodes = Object.fromEntries(Object.entries(agg.statusCodeStats).map(([code, s]) => [code, s.count]));
+  return {
+    key: target.key,
+    route: `${target.method ?? 'GET'} ${target.path}`,
+    server: target.server,
+    connections: target.connections,
+    measured_seconds: Math.round(seconds * 100) / 100,
+    rounds: raws.length,
+    requests: completed,
+    // Completed requests over wall time: the mean rate. autocannon's own
+    // requests.average needs per-second samples that are not merged across runs.
+    requests_per_sec: seconds > 0 ? completed / seconds : 0,
+    latency_p50_ms: agg.latency.p50,
+    latency_p99_ms: agg.latency.p99,
+    latency_max_ms: agg.latency.max,
+    non_2xx: agg.non2xx,
+    errors: agg.errors,
+    timeouts: agg.timeouts,
+    status_codes: statusCodes,
+  };
+}
+
+// --- report -----------------------------------------------------------------
+
+function fmt(n, digits = 0) {
+  return n == null || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function printTable(rows) {
+  const header = ['route', 'server', 'req/s (mean)', 'p99 ms', 'non-2xx', 'errors', 'vs floor /auth/me', 'vs ceiling /hello', ''];
+  const lines = rows.map((r) => [
+    r.route,
+    r.server,
+    fmt(r.requests_per_sec),
+    fmt(r.latency_p99_ms, 1),
+    fmt(r.non_2xx),
+    fmt(r.errors + r.timeouts),
+    // A ratio between different routes is a cost comparison, not a like-for-like one: mark it.
+    r.ratio_to_floor_me == null ? '-' : `${fmt(r.ratio_to_floor_me, 3)}${r.same_route_as_floor ? '' : '*'}`,
+    fmt(r.ratio_to_ceiling_hello, 3),
+    r.flagged ? '<-- FLAGGED' : '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const numeric = new Set([2, 3, 4, 5, 6, 7]);
+  const render = (cells) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  console.log(render(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  ').trimEnd());
+  for (const l of lines) console.log(render(l));
+  console.log('\nratios are req/s divided by the reference\'s req/s (1.000 = as fast as the reference).');
+  console.log('* different route from the floor\'s GET /auth/me: the ratio shows relative cost, not overhead on the same work.');
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+// --- main -------------------------------------------------------------------
+
+async function main() {
+  log(`duration ${DURATION} s per route (${ROUNDS} rounds for GET routes), warm-up ${WARMUP} s per route`);
+
+  // Start both before measuring anything, so a Gatehouse that cannot start
+  // fails the run in seconds rather than after the floor has been measured.
+  const floor = await startFloor();
+  log(`floor server on ${floor.base}`);
+  const gatehouse = await startGatehouse();
+  log(`Gatehouse on ${gatehouse.base}`);
+
+  const suffix = crypto.randomBytes(4).toString('hex');
+  await expectStatus('register', jsonRequest(`${gatehouse.base}/auth/register`, {
+    method: 'POST',
+    body: { username: `bench${suffix}`, email: `bench-${suffix}@example.com`, password: PASSWORD, name: 'Bench User' },
+  }), 201);
+  const tokens = await expectStatus('login', jsonRequest(`${gatehouse.base}/auth/login`, {
+    method: 'POST',
+    body: { login: `bench${suffix}`, password: PASSWORD },
+  }), 200);
+  if (typeof tokens?.access_token !== 'string') throw new Error(`login response has no access_token: ${JSON.stringify(tokens)}`);
+
+  // Fail before the load test if either /auth/me rejects its token: a load
+  // test of 401s would look fast and mean nothing.
+  await expectStatus('floor GET /auth/me', jsonRequest(`${floor.base}/auth/me`, { token: floor.token }), 200);
+  await expectStatus('Gatehouse GET /auth/me', jsonRequest(`${gatehouse.base}/auth/me`, { token: tokens.access_token }), 200);
+
+  const jsonHeaders = { 'content-type': 'application/json' };
+  let itemCounter = 0;
+  const targets = {
+    hello: { key: 'ceiling-hello', server: 'floor (ceiling)', base: floor.base, path: '/hello', connections: GET_CONNECTIONS },
+    floorMe: {
+      key: 'floor-me', server: 'floor', base: floor.base, path: '/auth/me', connections: GET_CONNECTIONS,
+      headers: { authorization: `Bearer ${floor.token}` },
+    },
+    gatehouseMe: {
+      key: 'gatehouse-me', server: 'gatehouse', base: gatehouse.base, path: '/auth/me', connections: GET_CONNECTIONS,
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    },
+    login: {
+      key: 'gatehouse-login', server: 'gatehouse', base: gatehouse.base, path: '/auth/login', method: 'POST',
+      connections: LOGIN_CONNECTIONS, headers: jsonHeaders,
+      body: JSON.stringify({ login: `bench${suffix}`, password: PASSWORD }),
+    },
+    items: {
+      key: 'gatehouse-items', server: 'gatehouse', base: gatehouse.base, path: '/items', method: 'POST',
+      connections: ITEMS_CONNECTIONS, headers: { ...jsonHeaders, authorization: `Bearer ${tokens.access_token}` },
+      // Item names are unique: every request needs a fresh one, or all but
+      // the first would be 409s. One counter shared by all connections
+      // (warm-up included) cannot repeat within a run, and the DB is new per run.
+      requests: () => [{
+        method: 'POST',
+        path: '/items',
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ name: `bench-${itemCounter++}`, price: 9.99 }) }),
+      }],
+    },
+  };
+
+  const raws = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  const getOrder = ['hello', 'floorMe', 'gatehouseMe'];
+
+  for (const k of getOrder) {
+    log(`warm-up ${targets[k].server} ${targets[k].path}`);
+    await load(targets[k], WARMUP);
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const k of getOrder) {
+      log(`round ${round}/${ROUNDS}: ${targets[k].server} GET ${targets[k].path}`);
+      raws[k].push(await load(targets[k], DURATION / ROUNDS));
+    }
+  }
+  for (const k of ['login', 'items']) {
+    log(`warm-up Gatehouse POST ${targets[k].path}`);
+    await load(targets[k], WARMUP);
+    log(`Gatehouse POST ${targets[k].path}`);
+    raws[k].push(await load(targets[k], DURATION));
+  }
+
+  const rows = Object.entries(targets).map(([k, t]) => summarise(t, raws[k]));
+  const floorMeRps = rows.find((r) => r.key === 'floor-me').requests_per_sec;
+  const helloRps = rows.find((r) => r.key === 'ceiling-hello').requests_per_sec;
+  for (const r of rows) {
+    r.ratio_to_floor_me = floorMeRps > 0 ? r.requests_per_sec / floorMeRps : null;
+    r.ratio_to_ceiling_hello = helloRps > 0 ? r.requests_per_sec / helloRps : null;
+    r.same_route_as_floor = r.route === 'GET /auth/me';
+    r.flagged = r.non_2xx > 0 || r.errors > 0 || r.timeouts > 0;
+  }
+  const authMeFlagged = rows.some((r) => r.route === 'GET /auth/me' && r.flagged);
+
+  console.log('');
+  printTable(rows);
+  if (authMeFlagged) {
+    console.log('\nWARNING: GET /auth/me had non-2xx responses or socket errors; its figures are not valid.');
+  }
+  for (const r of rows.filter((x) => x.flagged)) {
+    console.log(`  ${r.server} ${r.route}: status codes ${JSON.stringify(r.status_codes)}, errors ${r.errors}, timeouts ${r.timeouts}`);
+  }
+
+  const report = {
+    generated_at: new Date().toISOString(),
+    commit: gitCommit(),
+    machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null },
+    settings: { duration_s: DURATION, rounds_for_get_routes: ROUNDS, warmup_s: WARMUP, gatehouse_jwt_algorithm: 'EdDSA', floor_jwt_algorithm: 'HS256' },
+    notes: [
+      'ratio_to_floor_me compares with the floor server\'s GET /auth/me; for POST routes it is a different route (relative cost only).',
+      'The load generator runs in the same process tree and on the same cores as both servers.',
+    ],
+    auth_me_flagged: authMeFlagged,
+    results: rows,
+  };
+  fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
+  fs.writeFileSync(resultsFile, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nwritten ${path.relative(process.cwd(), resultsFile)}`);
+  return authMeFlagged ? 3 : 0;
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  console.error(`[bench] FAILED: ${err?.message ?? err}`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

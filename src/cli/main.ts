@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+import 'dotenv/config';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { AppError, ValidationError } from '../core/errors.js';
+import { ROLES, type Role } from '../core/model.js';
+import { OPERATOR } from '../core/users/user-service.js';
+import { closeOnSignals, startServer } from '../server.js';
+import { createServices, type Services } from '../services.js';
+import { migrate, openDriver, openStorage } from '../storage/open.js';
+import { readPassword } from './password-input.js';
+
+const USAGE = `gatehouse: a self-hosted authentication service
+
+Usage:
+  gatehouse serve                                   run the HTTP service (the default)
+  gatehouse migrate                                 apply database migrations and exit
+  gatehouse users create --username U --email E [--name N] [--admin]
+                                                    create a user; the password is read from a
+                                                    prompt, or from standard input when piped
+  gatehouse users set-role <user> <user|admin>      <user> is an id, username or email
+  gatehouse users disable <user>                    sign the user out everywhere and block logins
+  gatehouse users enable <user>
+
+Configuration comes from the environment or a .env file; see README.md.`;
+
+async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
+  const storage = await openStorage(config.databaseUrl);
+  try {
+    return await work(await createServices(config, storage));
+  } finally {
+    await storage.close();
+  }
+}
+
+async function findUser(services: Services, reference: string | undefined) {
+  if (!reference) throw new UsageError('name the user by id, username or email');
+  const user = await services.users.find(reference);
+  if (!user) throw new UsageError(`no user "${reference}"`);
+  return user;
+}
+
+class UsageError extends Error {}
+
+async function usersCommand(config: Config, args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  await withServices(config, async (services) => {
+    switch (action) {
+      case 'create': {
+        if (!values.username || !values.email) throw new UsageError('users create needs --username and --email');
+        // Never from argv: it would sit in the shell history and in `ps` for everyone to read.
+        const password = await readPassword(`Password for ${values.username}: `);
+        const user = await services.users.create({
+          username: values.username,
+          email: values.email,
+          name: values.name ?? null,
+          password,
+          role: values.admin ? 'admin' : 'user',
+        });
+        console.log(`created ${user.role} ${user.username} (${user.id})`);
+        return;
+      }
+      case 'set-role': {
+        const role = positionals[1] as Role;
+        if (!ROLES.includes(role)) throw new UsageError(`role must be one of ${ROLES.join(', ')}`);
+        const user = await services.users.update(OPERATOR, (await findUser(services, positionals[0])).id, { role });
+        console.log(`${user.username} is now ${user.role}`);
+        return;
+      }
+      case 'disable':
+      case 'enable': {
+        const user = await services.users.update(OPERATOR, (await findUser(services, positionals[0])).id, { disabled: action === 'disable' });
+        console.log(`${user.username} is ${user.disabled ? 'disabled' : 'enabled'}`);
+        return;
+      }
+      default:
+        throw new UsageError(`unknown users command "${action ?? ''}"`);
+    }
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'serve', ...args] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    const config = loadConfig(process.env);
+    switch (command) {
+      case 'serve': {
+        const server = await startServer(config);
+        closeOnSignals(server);
+        return -1; // keep running
+      }
+      case 'migrate': {
+        const driver = openDriver(config.databaseUrl);
+        try {
+          const applied = await migrate(driver);
+          console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'the database is up to date');
+        } finally {
+          await driver.close();
+        }
+        return 0;
+      }
+      case 'users':
+        await usersCommand(config, args);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      console.error(`gatehouse: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ValidationError) {
+      console.error(`gatehouse: ${error.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
+      return 1;
+    }
+    if (error instanceof AppError) {
+      console.error(`gatehouse: ${error.message} (${error.code})`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

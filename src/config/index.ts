@@ -1,0 +1,154 @@
+import { parseDuration } from './duration.js';
+
+export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string | null;
+  readonly jwt: {
+    readonly algorithm: JwtAlgorithm;
+    readonly secret: string | null;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlMs: number;
+    readonly refreshTokenTtlMs: number;
+    readonly clockLeewayMs: number;
+  };
+  readonly refreshReuseGraceMs: number;
+  readonly rateLimit: boolean;
+  readonly bootstrapAdmin: { readonly username: string; readonly email: string; readonly password: string } | null;
+  /** Whether X-Forwarded-For is believed: never, from anyone, or only from these addresses/CIDRs. */
+  readonly trustProxy: boolean | string[];
+  readonly corsOrigins: readonly string[];
+  readonly logLevel: LogLevel;
+  readonly bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the whole configuration once. Every problem is collected so that an operator
+ * fixes them in one go; the result is frozen.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const text = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? fallback : value.trim();
+  };
+  const duration = (name: string, fallback: string): number => {
+    const raw = text(name, fallback);
+    const ms = parseDuration(raw);
+    if (ms === null || ms <= 0) {
+      problems.push(`${name} must be a duration such as 900s, 15m or 30d (got "${raw}")`);
+      return parseDuration(fallback)!;
+    }
+    return ms;
+  };
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = text(name, fallback ? 'on' : 'off').toLowerCase();
+    if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+    if (['off', 'false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${name} must be on or off (got "${raw}")`);
+    return fallback;
+  };
+
+  const port = Number(text('PORT', '3000'));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be an integer 0..65535 (got "${env.PORT}")`);
+  const host = text('HOST', '127.0.0.1');
+
+  const databaseUrl = text('DATABASE_URL', 'sqlite:data/gatehouse.db');
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be sqlite:<path>, sqlite::memory: or postgres://…');
+  }
+  const redisUrl = env.REDIS_URL?.trim() || null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+
+  const algorithm = text('JWT_ALGORITHM', 'EdDSA') as JwtAlgorithm;
+  if (!JWT_ALGORITHMS.includes(algorithm)) problems.push(`JWT_ALGORITHM must be one of ${JWT_ALGORITHMS.join(', ')} (got "${algorithm}")`);
+  const secret = env.JWT_SECRET ?? null;
+  if (algorithm === 'HS256') {
+    const weakness = secret === null ? 'is required when JWT_ALGORITHM=HS256' : describeWeakSecret(secret);
+    if (weakness) problems.push(`JWT_SECRET ${weakness}; generate one with: openssl rand -base64 48`);
+  }
+  const defaultIssuer = `http://${host.includes(':') ? `[${host}]` : host}:${Number.isInteger(port) ? port : 3000}`;
+  const issuer = text('JWT_ISSUER', defaultIssuer);
+  const audience = text('JWT_AUDIENCE', 'gatehouse');
+
+  const accessTokenTtlMs = duration('ACCESS_TOKEN_TTL', '15m');
+  const refreshTokenTtlMs = duration('REFRESH_TOKEN_TTL', '30d');
+  if (accessTokenTtlMs > 24 * 3_600_000) problems.push('ACCESS_TOKEN_TTL must be at most 24h: access tokens cannot be recalled by verifiers that work offline');
+  const clockLeewayMs = duration('JWT_CLOCK_LEEWAY', '30s');
+  if (clockLeewayMs > 60_000) problems.push('JWT_CLOCK_LEEWAY must be at most 60s');
+  const refreshReuseGraceMs = duration('REFRESH_REUSE_GRACE', '10s');
+  if (refreshReuseGraceMs > 120_000) problems.push('REFRESH_REUSE_GRACE must be at most 120s');
+
+  const bootstrapParts = ['BOOTSTRAP_ADMIN_USERNAME', 'BOOTSTRAP_ADMIN_EMAIL', 'BOOTSTRAP_ADMIN_PASSWORD'].map((n) => env[n]?.trim() || '');
+  let bootstrapAdmin: Config['bootstrapAdmin'] = null;
+  if (bootstrapParts.some(Boolean)) {
+    if (bootstrapParts.every(Boolean)) {
+      bootstrapAdmin = { username: bootstrapParts[0]!, email: bootstrapParts[1]!, password: env.BOOTSTRAP_ADMIN_PASSWORD! };
+    } else {
+      problems.push('BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together');
+    }
+  }
+
+  const logLevel = text('LOG_LEVEL', 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const corsOrigins = text('CORS_ORIGINS', '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CORS_ORIGINS entry "${origin}" must be an origin such as https://app.example.com`);
+  }
+
+  const bodyLimitBytes = 64 * 1024;
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    databaseUrl,
+    redisUrl,
+    jwt: Object.freeze({ algorithm, secret: algorithm === 'HS256' ? secret : null, issuer, audience, accessTokenTtlMs, refreshTokenTtlMs, clockLeewayMs }),
+    refreshReuseGraceMs,
+    rateLimit: flag('RATE_LIMIT', true),
+    bootstrapAdmin: bootstrapAdmin && Object.freeze(bootstrapAdmin),
+    trustProxy: parseTrustProxy(text('TRUST_PROXY', 'off')),
+    corsOrigins: Object.freeze(corsOrigins),
+    logLevel,
+    bodyLimitBytes,
+  });
+}
+
+function parseTrustProxy(raw: string): Config['trustProxy'] {
+  const lower = raw.toLowerCase();
+  if (['off', 'false', '0', 'no'].includes(lower)) return false;
+  if (['on', 'true', 'yes'].includes(lower)) return true;
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** JWT-07: an HMAC secret must carry at least 256 bits; reject what is short or visibly low-entropy. */
+export function describeWeakSecret(secret: string): string | null {
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < 32) return `is ${bytes} bytes; at least 32 random bytes are required`;
+  if (/^[0-9a-f]+$/i.test(secret) && secret.length < 64) return 'looks like hex, which carries 4 bits a character: use at least 64 hex characters';
+  if (new Set(secret).size < 16) return 'has too few distinct characters to be random';
+  return null;
+}

@@ -1,0 +1,56 @@
+import { hash, verify } from '@node-rs/argon2';
+
+// @node-rs/argon2's Algorithm is an ambient const enum, which isolated modules cannot import.
+const ARGON2ID = 2;
+import { randomToken } from '../ids.js';
+
+export interface Argon2Params {
+  /** KiB */
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+/** PWD-05: OWASP's Argon2id floor (m=19 MiB, t=2, p=1). */
+export const OWASP_ARGON2ID: Argon2Params = Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+
+/**
+ * Argon2id hashing. @node-rs/argon2's async calls run on libuv's thread pool, so a login storm
+ * never stalls the event loop (the *Sync variants would, by ~100 ms a call).
+ */
+export class PasswordHasher {
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(readonly params: Argon2Params = OWASP_ARGON2ID) {}
+
+  hash(password: string): Promise<string> {
+    return hash(password, { algorithm: ARGON2ID, ...this.params });
+  }
+
+  /** False for a wrong password and for a hash it cannot read; never throws for those. */
+  async verify(passwordHash: string, password: string): Promise<boolean> {
+    try {
+      return await verify(passwordHash, password);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * ENUM-02: spend one real verification when there is no user, so that an unknown login takes
+   * as long as a wrong password and timing does not tell which accounts exist.
+   */
+  async verifyDummy(password: string): Promise<false> {
+    this.dummyHash ??= this.hash(randomToken(24));
+    await this.verify(await this.dummyHash, password);
+    return false;
+  }
+
+  /** True when the stored hash was made with other parameters than ours (rehash on login). */
+  needsRehash(passwordHash: string): boolean {
+    const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(passwordHash);
+    if (!match) return true;
+    const [, m, t, p] = match.map(Number) as [number, number, number, number];
+    return m !== this.params.memoryCost || t !== this.params.timeCost || p !== this.params.parallelism;
+  }
+}

@@ -1,0 +1,174 @@
+import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Session, User } from '../model.js';
+import type { Clock, SessionStore } from '../ports.js';
+import type { AccessClaims, AccessTokens } from './access-tokens.js';
+import {
+  deriveSuccessor,
+  formatRefreshToken,
+  hashSecret,
+  newRefreshToken,
+  parseRefreshToken,
+  secretMatches,
+  type RefreshTokenParts,
+} from './refresh-tokens.js';
+
+export interface ClientContext {
+  readonly ip?: string | null;
+  readonly userAgent?: string | null;
+}
+
+/** What a successful login or refresh hands back. */
+export interface TokenGrant {
+  readonly accessToken: string;
+  readonly expiresIn: number;
+  readonly refreshToken: string;
+  readonly refreshExpiresIn: number;
+  readonly user: User;
+  readonly sessionId: string;
+}
+
+/** The caller of a request, as established from its access token. */
+export interface Principal {
+  readonly user: User;
+  readonly session: Session;
+  readonly claims: AccessClaims;
+}
+
+export type LogoutScope = 'local' | 'others' | 'global';
+
+export type SessionEvent =
+  | { type: 'session.revoked'; sessionIds: string[]; userId: string }
+  | { type: 'refresh.reused'; sessionId: string; userId: string };
+
+export interface SessionServiceOptions {
+  readonly refreshTtlMs: number;
+  readonly reuseGraceMs: number;
+  /** Server-side key for deriving refresh-token successors. */
+  readonly rotationKey: Buffer;
+  /** Told of revocations and reuse, for caches and the audit log. */
+  readonly onEvent?: (event: SessionEvent) => void;
+}
+
+const MAX_USER_AGENT = 512;
+
+/** Sessions, refresh-token rotation with reuse detection, and the per-request token check. */
+export class SessionService {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly tokens: AccessTokens,
+    private readonly clock: Clock,
+    private readonly options: SessionServiceOptions,
+  ) {}
+
+  /** SES-01: every login gets a new session and fresh tokens. */
+  async start(user: User, client: ClientContext): Promise<TokenGrant> {
+    const now = this.clock.now();
+    const refresh = newRefreshToken();
+    const session: Session = {
+      id: newId(now),
+      userId: user.id,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: now + this.options.refreshTtlMs,
+      revokedAt: null,
+      userAgent: client.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+      ip: client.ip ?? null,
+      refreshId: refresh.id,
+      rotatedAt: null,
+    };
+    await this.store.create(session, { id: refresh.id, sessionId: session.id, secretHash: hashSecret(refresh.secret), parentId: null, createdAt: now });
+    return this.grant(user, session, refresh, now);
+  }
+
+  /**
+   * SES-02: rotates the refresh token. The current token is swapped atomically for its successor.
+   * Its parent presented again within the grace window gets that same successor (a retry, or a
+   * second tab); any other replay of a rotated token revokes the whole session.
+   */
+  async refresh(token: string): Promise<TokenGrant> {
+    const parts = parseRefreshToken(token);
+    if (!parts) throw new InvalidRefreshTokenError();
+    const record = await this.store.findRefreshToken(parts.id);
+    if (!record || !secretMatches(parts.secret, record.secretHash)) throw new InvalidRefreshTokenError();
+    const now = this.clock.now();
+    let found = await this.store.findWithUser(record.sessionId);
+    if (!found || !this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
+
+    const successor = deriveSuccessor(parts, this.options.rotationKey);
+    if (found.session.refreshId === record.id) {
+      const next = { id: successor.id, sessionId: record.sessionId, secretHash: hashSecret(successor.secret), parentId: record.id, createdAt: now };
+      if (await this.store.rotateRefresh(record.sessionId, record.id, next)) {
+        return this.grant(found.user, { ...found.session, refreshId: successor.id, rotatedAt: now, lastUsedAt: now }, successor, now);
+      }
+      // Lost a race with a concurrent refresh of the same token: look at what won.
+      found = await this.store.findWithUser(record.sessionId);
+      if (!found || !this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
+    }
+    const { session, user } = found;
+    const withinGrace = session.rotatedAt !== null && now - session.rotatedAt <= this.options.reuseGraceMs;
+    if (session.refreshId === successor.id && withinGrace) return this.grant(user, session, successor, now);
+
+    await this.store.revoke(session.id, now);
+    this.options.onEvent?.({ type: 'refresh.reused', sessionId: session.id, userId: user.id });
+    this.options.onEvent?.({ type: 'session.revoked', sessionIds: [session.id], userId: user.id });
+    throw new InvalidRefreshTokenError('The refresh token was already used; the session has been revoked.');
+  }
+
+  /**
+   * The per-request check: a valid signature is not enough, the session must be live and the user
+   * active (CLM-05), and the role is read from storage so a demotion counts at once (CLM-07).
+   */
+  async authenticate(accessToken: string): Promise<Principal> {
+    const claims = this.tokens.verify(accessToken);
+    const found = await this.store.findWithUser(claims.sid);
+    if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, this.clock.now())) {
+      throw new UnauthenticatedError('revoked', 'The session has ended.');
+    }
+    return { user: found.user, session: found.session, claims };
+  }
+
+  /** SES-03: revocation is server-side; the session's access tokens stop at once. */
+  async logout(principal: Principal, scope: LogoutScope): Promise<void> {
+    const now = this.clock.now();
+    const { user, session } = principal;
+    const revoked =
+      scope === 'local'
+        ? (await this.store.revoke(session.id, now)) ? [session.id] : []
+        : await this.store.revokeAllForUser(user.id, now, scope === 'others' ? session.id : undefined);
+    if (revoked.length > 0) this.options.onEvent?.({ type: 'session.revoked', sessionIds: revoked, userId: user.id });
+  }
+
+  listActive(userId: string): Promise<Session[]> {
+    return this.store.listActiveForUser(userId, this.clock.now());
+  }
+
+  /** Ends one of the caller's own sessions; another user's session is reported as not found. */
+  async revokeOwn(userId: string, sessionId: string): Promise<void> {
+    const session = await this.store.findById(sessionId);
+    if (!session || session.userId !== userId || session.revokedAt !== null) throw new NotFoundError('session');
+    await this.store.revoke(sessionId, this.clock.now());
+    this.options.onEvent?.({ type: 'session.revoked', sessionIds: [sessionId], userId });
+  }
+
+  /** SES-04 and account changes: end every session of a user but, optionally, one. */
+  async revokeAll(userId: string, exceptSessionId?: string): Promise<void> {
+    const revoked = await this.store.revokeAllForUser(userId, this.clock.now(), exceptSessionId);
+    if (revoked.length > 0) this.options.onEvent?.({ type: 'session.revoked', sessionIds: revoked, userId });
+  }
+
+  private isLive(session: Session, user: User, now: number): boolean {
+    return session.revokedAt === null && session.expiresAt > now && !user.disabled;
+  }
+
+  private grant(user: User, session: Session, refresh: RefreshTokenParts, now: number): TokenGrant {
+    return {
+      accessToken: this.tokens.issue({ userId: user.id, sessionId: session.id, role: user.role }),
+      expiresIn: this.tokens.ttlSeconds,
+      refreshToken: formatRefreshToken(refresh),
+      refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt - now) / 1000)),
+      user,
+      sessionId: session.id,
+    };
+  }
+}

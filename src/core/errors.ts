@@ -1,0 +1,72 @@
+/**
+ * Domain errors. Core code throws these and never mentions HTTP; the HTTP layer maps each `code`
+ * to a status in one table. Callers switch on `code`, which is stable across releases.
+ */
+export class AppError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class ValidationError extends AppError {
+  readonly errors: readonly FieldError[];
+  constructor(errors: FieldError[], message = 'The request is not valid.') {
+    super('ERR_VALIDATION', message);
+    this.errors = errors;
+  }
+  static field(field: string, message: string): ValidationError {
+    return new ValidationError([{ field, message }]);
+  }
+}
+
+/** Wrong credentials, unknown user and disabled account all look the same (ENUM-01). */
+export class InvalidCredentialsError extends AppError {
+  constructor() {
+    super('ERR_AUTH_INVALID_CREDENTIALS', 'The login or password is incorrect.');
+  }
+}
+
+export type TokenProblem = 'missing' | 'malformed' | 'invalid' | 'expired' | 'revoked';
+
+/** The access token is missing, malformed, expired, or no longer honoured. */
+export class UnauthenticatedError extends AppError {
+  readonly problem: TokenProblem;
+  constructor(problem: TokenProblem, message = 'A valid access token is required.') {
+    super(problem === 'expired' ? 'ERR_AUTH_TOKEN_EXPIRED' : problem === 'missing' ? 'ERR_AUTH_REQUIRED' : 'ERR_AUTH_TOKEN_INVALID', message);
+    this.problem = problem;
+  }
+}
+
+export class InvalidRefreshTokenError extends AppError {
+  constructor(message = 'The refresh token is invalid, expired or revoked.') {
+    super('ERR_AUTH_INVALID_REFRESH_TOKEN', message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'You are not allowed to do this.', code = 'ERR_FORBIDDEN') {
+    super(code, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super(`ERR_${what.toUpperCase()}_NOT_FOUND`, `The ${what} was not found.`);
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly field: string | undefined;
+  constructor(code: string, message: string, field?: string) {
+    super(code, message);
+    this.field = field;
+  }
+}

@@ -1,0 +1,70 @@
+export type Role = 'user' | 'admin';
+export const ROLES: readonly Role[] = ['user', 'admin'];
+
+/** A user as the core sees it. Times are epoch milliseconds. */
+export interface User {
+  readonly id: string;
+  readonly username: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly role: Role;
+  readonly disabled: boolean;
+  readonly passwordHash: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  /** Absolute end of the session; refresh never extends it (SES-05). */
+  readonly expiresAt: number;
+  readonly revokedAt: number | null;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+  /** Id of the refresh token that is current now; every earlier one is a rotated ancestor. */
+  readonly refreshId: string;
+  /** When the current refresh token replaced its parent (null before the first rotation). */
+  readonly rotatedAt: number | null;
+}
+
+/**
+ * One refresh token of a session's chain. The token the client holds is `id.secret`; only a
+ * SHA-256 of the secret is stored (SES-05). Rotated tokens stay, so a replay can be recognised.
+ */
+export interface RefreshTokenRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly secretHash: string;
+  readonly parentId: string | null;
+  readonly createdAt: number;
+}
+
+export interface Item {
+  readonly name: string;
+  /** Price in cents, so that it is stored and compared exactly. */
+  readonly priceCents: number;
+  readonly description: string | null;
+  readonly ownerId: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: 'EdDSA' | 'ES256' | 'RS256';
+  readonly privateKeyPem: string;
+  readonly publicJwk: Record<string, string>;
+  readonly createdAt: number;
+  /** The key signs new tokens while active; otherwise it only verifies until retired. */
+  readonly status: 'active' | 'inactive' | 'retired';
+  readonly retiredAt: number | null;
+}
+
+/** A page of a keyset-paginated list; `next` is the key to continue after, or null on the last page. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: string | null;
+}

@@ -1,0 +1,96 @@
+import type { Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
+
+/**
+ * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that
+ * break a uniqueness rule throw `ConflictError`. Implementations live in src/storage.
+ */
+export interface UserStore {
+  create(user: User): Promise<void>;
+  findById(id: string): Promise<User | null>;
+  findByUsername(username: string): Promise<User | null>;
+  findByEmail(email: string): Promise<User | null>;
+  /** Applies the changed fields; returns the updated user, or null when the user is gone. */
+  update(id: string, changes: UserChanges): Promise<User | null>;
+  delete(id: string): Promise<boolean>;
+  /** Ordered by username; `after` is the last username of the previous page. */
+  list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>>;
+  countAdmins(): Promise<number>;
+}
+
+export interface UserChanges {
+  username?: string;
+  email?: string;
+  name?: string | null;
+  role?: Role;
+  disabled?: boolean;
+  passwordHash?: string;
+  updatedAt: number;
+}
+
+export interface SessionStore {
+  /** Stores a new session together with its first refresh token. */
+  create(session: Session, firstToken: RefreshTokenRecord): Promise<void>;
+  findById(id: string): Promise<Session | null>;
+  /** The session and its user in one lookup: the per-request authentication check. */
+  findWithUser(id: string): Promise<{ session: Session; user: User } | null>;
+  findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * Compare-and-swap rotation: records `next` and makes it current only while `expectedRefreshId`
+   * is still current and the session is live, so two concurrent refreshes with one token cannot
+   * both win (SES-02). Returns whether this call made the swap.
+   */
+  rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean>;
+  listActiveForUser(userId: string, now: number): Promise<Session[]>;
+  revoke(id: string, at: number): Promise<boolean>;
+  /** Revokes every live session of the user but `exceptId`; returns the revoked ids. */
+  revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]>;
+}
+
+export interface ItemStore {
+  create(item: Item): Promise<void>;
+  findByName(name: string): Promise<Item | null>;
+  /** Writes the item only while it still belongs to `expectedOwnerId`; null when it changed hands or vanished. */
+  update(name: string, expectedOwnerId: string, changes: ItemChanges): Promise<Item | null>;
+  delete(name: string, expectedOwnerId: string): Promise<boolean>;
+  /** Ordered by name; `after` is the last name of the previous page. */
+  list(query: { limit: number; after?: string; ownerId?: string }): Promise<Page<Item>>;
+}
+
+export interface ItemChanges {
+  name?: string;
+  priceCents?: number;
+  description?: string | null;
+  updatedAt: number;
+}
+
+export interface KeyStore {
+  /** Every key that is not retired, newest first. */
+  listUsable(): Promise<SigningKey[]>;
+  listAll(): Promise<SigningKey[]>;
+  insert(key: SigningKey): Promise<void>;
+  setStatus(kid: string, status: SigningKey['status'], at: number): Promise<boolean>;
+}
+
+/** Small named values shared by every instance, such as the refresh-token derivation secret. */
+export interface SettingStore {
+  /** Stores `value` unless the name is taken, then returns whichever value won. */
+  getOrCreate(name: string, value: string): Promise<string>;
+}
+
+export interface Storage {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly items: ItemStore;
+  readonly keys: KeyStore;
+  readonly settings: SettingStore;
+  /** Answers when the database does; used by /ready. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Time source; tests pass a clock they can move instead of sleeping. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,179 @@
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Page, Role, User } from '../model.js';
+import { EMAIL_PATTERN, USERNAME_PATTERN, normalizeIdentifier } from '../normalize.js';
+import type { Clock, SessionStore, UserChanges, UserStore } from '../ports.js';
+import { checkNewPassword } from '../auth/password-policy.js';
+import type { PasswordHasher } from '../auth/password-hasher.js';
+
+export interface NewUserInput {
+  username: string;
+  email: string;
+  password: string;
+  name?: string | null;
+  role?: Role;
+}
+
+export interface UserUpdateInput {
+  username?: string;
+  email?: string;
+  name?: string | null;
+  role?: Role;
+  disabled?: boolean;
+}
+
+/** Normalises and checks identifiers, collecting every problem (ID-01). */
+function normalizeIdentity(input: { username?: string; email?: string }, errors: FieldError[]): { username?: string; email?: string } {
+  const out: { username?: string; email?: string } = {};
+  if (input.username !== undefined) {
+    out.username = normalizeIdentifier(input.username);
+    if (!USERNAME_PATTERN.test(out.username)) {
+      errors.push({ field: 'username', message: 'must be 3 to 32 letters, digits, "_", "." or "-"' });
+    }
+  }
+  if (input.email !== undefined) {
+    out.email = normalizeIdentifier(input.email);
+    if (out.email.length > 254 || !EMAIL_PATTERN.test(out.email)) errors.push({ field: 'email', message: 'must be an email address' });
+  }
+  return out;
+}
+
+function normalizeName(name: string | null | undefined): string | null | undefined {
+  if (name === undefined || name === null) return name;
+  const trimmed = name.normalize('NFC').trim();
+  return trimmed === '' ? null : trimmed;
+}
+
+/** The operator at the CLI: has admin rights and no account. */
+export const OPERATOR = Symbol('operator');
+export type Actor = User | typeof OPERATOR;
+
+const isAdmin = (actor: Actor) => actor === OPERATOR || actor.role === 'admin';
+const isSelf = (actor: Actor, user: User) => actor !== OPERATOR && actor.id === user.id;
+
+/** Users and the rules on who may see and change them. */
+export class UserService {
+  constructor(
+    private readonly users: UserStore,
+    private readonly sessions: SessionStore,
+    private readonly hasher: PasswordHasher,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates an account. Only trusted callers (an admin, the CLI, bootstrap) may pass `role`. */
+  async create(input: NewUserInput): Promise<User> {
+    const errors: FieldError[] = [];
+    const { username, email } = normalizeIdentity(input, errors) as { username: string; email: string };
+    try {
+      checkNewPassword(input.password, 'password', { username, email });
+    } catch (error) {
+      if (error instanceof ValidationError) errors.push(...error.errors);
+      else throw error;
+    }
+    if (errors.length > 0) throw new ValidationError(errors);
+    // Cheap pre-check saves an Argon2 hash on an obvious conflict; the unique index decides races.
+    await this.assertAvailable(username, email);
+    const now = this.clock.now();
+    const user: User = {
+      id: newId(now),
+      username,
+      email,
+      name: normalizeName(input.name) ?? null,
+      role: input.role ?? 'user',
+      disabled: false,
+      passwordHash: await this.hasher.hash(input.password),
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.users.create(user);
+    return user;
+  }
+
+  /**
+   * PWD-07: there is no default admin. This creates the first one from explicit operator input,
+   * and does nothing once any admin exists.
+   */
+  async bootstrapAdmin(input: Omit<NewUserInput, 'role'>): Promise<User | null> {
+    if ((await this.users.countAdmins()) > 0) return null;
+    return this.create({ ...input, role: 'admin' });
+  }
+
+  async get(id: string): Promise<User> {
+    const user = await this.users.findById(id);
+    if (!user) throw new NotFoundError('user');
+    return user;
+  }
+
+  /** Finds a user by id, username or email: what an operator types at the CLI. */
+  async find(reference: string): Promise<User | null> {
+    const key = normalizeIdentifier(reference);
+    return (await this.users.findById(reference)) ?? (key.includes('@') ? this.users.findByEmail(key) : this.users.findByUsername(key));
+  }
+
+  list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>> {
+    const prefix = query.prefix === undefined ? undefined : normalizeIdentifier(query.prefix);
+    return this.users.list({ ...query, prefix });
+  }
+
+  /**
+   * A user may change their own profile; only an admin may change anyone's, and only an admin
+   * may touch `role` or `disabled` (AC-04).
+   */
+  async update(actor: Actor, id: string, input: UserUpdateInput): Promise<User> {
+    const target = await this.get(id);
+    if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only change your own account.');
+    if (!isAdmin(actor) && (input.role !== undefined || input.disabled !== undefined)) {
+      throw new ForbiddenError('Only an admin may change role or disabled.');
+    }
+    const errors: FieldError[] = [];
+    const identity = normalizeIdentity(input, errors);
+    if (errors.length > 0) throw new ValidationError(errors);
+    const losesAdmin = target.role === 'admin' && ((input.role !== undefined && input.role !== 'admin') || input.disabled === true);
+    if (losesAdmin) await this.assertNotLastAdmin();
+    await this.assertAvailable(identity.username, identity.email, target.id);
+
+    const changes: UserChanges = { updatedAt: this.clock.now() };
+    if (identity.username !== undefined) changes.username = identity.username;
+    if (identity.email !== undefined) changes.email = identity.email;
+    if (input.name !== undefined) changes.name = normalizeName(input.name) ?? null;
+    if (input.role !== undefined) changes.role = input.role;
+    if (input.disabled !== undefined) changes.disabled = input.disabled;
+    const updated = await this.users.update(target.id, changes);
+    if (!updated) throw new NotFoundError('user');
+    // A disabled account keeps no live sessions; its access tokens already fail (CLM-05).
+    if (input.disabled === true) await this.sessions.revokeAllForUser(target.id, changes.updatedAt);
+    return updated;
+  }
+
+  /** Deletes the account; its sessions, refresh tokens and items go with it. */
+  async delete(actor: Actor, id: string): Promise<void> {
+    const target = await this.get(id);
+    if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only delete your own account.');
+    if (target.role === 'admin') await this.assertNotLastAdmin();
+    if (!(await this.users.delete(target.id))) throw new NotFoundError('user');
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.users.update(id, { passwordHash, updatedAt: this.clock.now() });
+  }
+
+  /** Nobody can lock the service out of administration by removing its last admin. */
+  private async assertNotLastAdmin(): Promise<void> {
+    if ((await this.users.countAdmins()) <= 1) {
+      throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');
+    }
+  }
+
+  private async assertAvailable(username: string | undefined, email: string | undefined, selfId?: string): Promise<void> {
+    const taken = async (user: Promise<User | null>) => {
+      const found = await user;
+      return found !== null && found.id !== selfId;
+    };
+    if (username !== undefined && (await taken(this.users.findByUsername(username)))) {
+      throw new ConflictError('ERR_USER_CONFLICT', 'That username is taken.', 'username');
+    }
+    if (email !== undefined && (await taken(this.users.findByEmail(email)))) {
+      throw new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');
+    }
+  }
+}

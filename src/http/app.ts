@@ -1,0 +1,110 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Services } from '../services.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { itemRoutes } from './routes/items.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { userRoutes } from './routes/users.js';
+import { OAuthError, TokenResponse } from './schemas/auth.js';
+import { Problem } from './schemas/common.js';
+import { ItemView } from './schemas/items.js';
+import { UserView } from './schemas/users.js';
+
+export interface AppOptions {
+  readonly services: Services;
+  /** Fastify/pino logger settings; tests pass false. */
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+// SES-06: whatever a log line carries, these never appear in it.
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-access-token"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.refresh_token',
+  '*.access_token',
+];
+
+/**
+ * Validation: bodies are checked as sent (no type coercion, unknown fields refused, every problem
+ * listed: IN-01), while query strings and path parameters, which are text by nature, are coerced.
+ */
+function validators(): (route: { schema: object; httpPart?: string }) => (data: unknown) => boolean {
+  const common: AjvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
+  const body = new Ajv({ ...common, coerceTypes: false });
+  const text = new Ajv({ ...common, coerceTypes: true });
+  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema) as (data: unknown) => boolean;
+}
+
+/** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
+export async function buildApp({ services, logger = false }: AppOptions): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 256 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validators());
+  // Only JSON (and forms, on the routes that take them) is understood; anything else is a 415 (IN-03).
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+
+  for (const schema of [Problem, OAuthError, UserView, ItemView, TokenResponse]) app.addSchema(schema);
+
+  await app.register(helmet, {
+    // A JSON API serves no documents of its own; /docs sets its own policy.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'], maxAge: 600 });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse',
+        version: '1',
+        description: 'Self-hosted authentication: JWT access tokens, rotating refresh tokens, roles and ownership. Errors are RFC 9457 problem details.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { services });
+  await app.register(publicAuthRoutes, { services });
+  await app.register(oauthRoutes, { services });
+  await app.register(accountRoutes, { services });
+  await app.register(userRoutes, { services });
+  await app.register(itemRoutes, { services });
+  return app;
+}

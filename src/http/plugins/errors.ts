@@ -1,0 +1,109 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ConflictError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** The one table from domain error codes to HTTP statuses. */
+function statusOf(error: AppError): number {
+  if (error instanceof ValidationError) return 400;
+  if (error instanceof UnauthenticatedError) return 401;
+  if (error instanceof ConflictError) return 409;
+  if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return 401;
+  if (error.code === 'ERR_AUTH_INVALID_REQUEST') return 400;
+  if (error.code.startsWith('ERR_FORBIDDEN')) return 403;
+  if (error.code.endsWith('_NOT_FOUND')) return 404;
+  return 500;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  errors?: FieldError[];
+}
+
+export function problem(status: number, code: string, detail: string, errors?: FieldError[]): ProblemBody {
+  return {
+    type: `urn:gatehouse:problem:${code.toLowerCase().replace(/^err_/, '').replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code,
+    detail,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
+/** RFC 6750 §3: how a protected resource says what is wrong with the bearer token. */
+export function wwwAuthenticate(error: AppError | null): string {
+  if (error instanceof UnauthenticatedError && error.problem !== 'missing') {
+    return `Bearer realm="gatehouse", error="invalid_token", error_description="${error.problem === 'expired' ? 'The access token expired' : 'The access token is invalid'}"`;
+  }
+  return 'Bearer realm="gatehouse"';
+}
+
+export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+/** Ajv's errors as field errors: `/price` → `price`, missing and extra properties named. */
+function fieldErrors(error: FastifyError): FieldError[] {
+  return (error.validation ?? []).map((v) => {
+    const params = v.params as Record<string, unknown>;
+    const path = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), params.missingProperty ?? params.additionalProperty]
+      .filter((p) => typeof p === 'string' && p !== '')
+      .join('.');
+    const message = params.additionalProperty ? 'is not an allowed field' : (v.message ?? 'is invalid');
+    return { field: path || (error.validationContext ?? 'body'), message };
+  });
+}
+
+/** Fastify's own 4xx errors, mapped to stable codes with messages that reveal no internals (IN-07). */
+const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'ERR_BODY_TOO_LARGE', 'The request body is too large.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'ERR_BAD_REQUEST', 'The Content-Length does not match the body.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'ERR_BAD_REQUEST', 'The JSON body is empty.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'ERR_BAD_REQUEST', 'The body is not valid JSON.'],
+};
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) {
+      const status = statusOf(error);
+      if (status === 401) reply.header('www-authenticate', wwwAuthenticate(error));
+      if (status === 500) request.log.error({ err: error }, 'unmapped domain error');
+      else if (status === 401 || status === 403) request.log.info({ code: error.code }, 'access refused');
+      const errors = error instanceof ValidationError ? [...error.errors] : error instanceof ConflictError && error.field ? [{ field: error.field, message: error.message }] : undefined;
+      return sendProblem(reply, problem(status, error.code, status === 500 ? 'Something went wrong on our side.' : error.message, errors));
+    }
+    if (error.validation) {
+      return sendProblem(reply, problem(400, 'ERR_VALIDATION', 'The request is not valid.', fieldErrors(error)));
+    }
+    const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+    if (known) return sendProblem(reply, problem(known[0], known[1], known[2]));
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      // Prototype-poisoning refusals and other malformed requests (IN-05).
+      return sendProblem(reply, problem(status, 'ERR_BAD_REQUEST', 'The request is malformed.'));
+    }
+    // AC-06: anything unexpected fails closed, with the detail in the log only.
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, problem(500, 'ERR_INTERNAL', 'Something went wrong on our side.'));
+  });
+
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+}

@@ -1,0 +1,121 @@
+import formbody from '@fastify/formbody';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { ValidationError } from '../../core/errors.js';
+import type { ClientContext } from '../../core/auth/session-service.js';
+import type { Services } from '../../services.js';
+import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
+import { bearer, problems } from '../schemas/common.js';
+import { LoginBody, LogoutBody, PasswordBody, RefreshBody, SessionParams, SessionView, TokenResponse } from '../schemas/auth.js';
+import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
+import { sessionView, tokenView, userView } from '../views.js';
+
+export function clientOf(request: FastifyRequest): ClientContext {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof agent === 'string' ? agent : null };
+}
+
+/** One of `login`, `username`, `email` must name the account. */
+function loginName(body: { login?: string; username?: string; email?: string }): string {
+  const given = [body.login, body.username, body.email].filter((v) => v !== undefined);
+  if (given.length !== 1) throw ValidationError.field('login', 'send exactly one of login, username or email');
+  return given[0]!;
+}
+
+const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** Register, log in and refresh: the routes a caller reaches without a token. */
+export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  // Forms are accepted here only: many clients post them to these endpoints.
+  await app.register(formbody, { bodyLimit: services.config.bodyLimitBytes });
+
+  app.post('/auth/register', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Create an account',
+      consumes: ['application/json', 'application/x-www-form-urlencoded'],
+      body: RegisterBody,
+      response: { 201: Type.Ref(UserView), ...problems(400, 409, 413, 415) },
+    },
+  }, async (request, reply) => {
+    // AC-04: only these fields reach the account; the schema already refused any other.
+    const { username, email, password, name } = request.body;
+    const user = await services.users.create({ username, email, password, name });
+    return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, user));
+  });
+
+  app.post('/auth/login', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Exchange a username or email and password for tokens',
+      consumes: ['application/json', 'application/x-www-form-urlencoded'],
+      body: LoginBody,
+      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415) },
+    },
+  }, async (request, reply) => {
+    const grant = await services.auth.login(loginName(request.body), request.body.password, clientOf(request));
+    return reply.headers(noStore).send(tokenView(grant));
+  });
+
+  app.post('/auth/refresh', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Rotate a refresh token: the old one stops working',
+      consumes: ['application/json', 'application/x-www-form-urlencoded'],
+      body: RefreshBody,
+      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415) },
+    },
+  }, async (request, reply) => {
+    const grant = await services.sessions.refresh(request.body.refresh_token);
+    return reply.headers(noStore).send(tokenView(grant));
+  });
+};
+
+/** The caller's own account and sessions. */
+export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  requireAuthentication(app, services);
+
+  app.get('/auth/me', {
+    schema: { tags: ['auth'], summary: 'The caller', security: bearer, response: { 200: Type.Ref(UserView), ...problems(401) } },
+  }, async (request) => {
+    const { user } = principalOf(request);
+    return userView(user, user);
+  });
+
+  app.patch('/auth/me', {
+    schema: { tags: ['auth'], summary: 'Change the caller\'s profile', security: bearer, body: UpdateMeBody, response: { 200: Type.Ref(UserView), ...problems(400, 401, 409) } },
+  }, async (request) => {
+    const { user } = principalOf(request);
+    const updated = await services.users.update(user, user.id, request.body);
+    return userView(updated, updated);
+  });
+
+  app.post('/auth/password', {
+    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401) } },
+  }, async (request, reply) => {
+    await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/auth/logout', {
+    schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: Type.Optional(LogoutBody), response: { 204: Type.Null(), ...problems(400, 401) } },
+  }, async (request, reply) => {
+    await services.sessions.logout(principalOf(request), request.body?.scope ?? 'local');
+    return reply.code(204).send(null);
+  });
+
+  app.get('/auth/sessions', {
+    schema: { tags: ['auth'], summary: 'The caller\'s live sessions', security: bearer, response: { 200: Type.Object({ items: Type.Array(SessionView) }), ...problems(401) } },
+  }, async (request) => {
+    const { user, session } = principalOf(request);
+    return { items: (await services.sessions.listActive(user.id)).map((s) => sessionView(s, session.id)) };
+  });
+
+  app.delete('/auth/sessions/:id', {
+    schema: { tags: ['auth'], summary: 'End one of the caller\'s sessions', security: bearer, params: SessionParams, response: { 204: Type.Null(), ...problems(401, 404) } },
+  }, async (request, reply) => {
+    await services.sessions.revokeOwn(principalOf(request).user.id, request.params.id);
+    return reply.code(204).send(null);
+  });
+};

@@ -1,0 +1,60 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { decodeCursor, encodeCursor } from '../../core/pagination.js';
+import type { Services } from '../../services.js';
+import { principalOf, requireAdmin, requireAuthentication } from '../plugins/authenticate.js';
+import { PageQuery, bearer, pageOf, problems } from '../schemas/common.js';
+import { CreateUserBody, UpdateUserBody, UserParams, UserView } from '../schemas/users.js';
+import { userView } from '../views.js';
+
+export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  requireAuthentication(app, services);
+
+  app.get('/users', {
+    schema: {
+      tags: ['users'],
+      summary: 'List users, ordered by username',
+      security: bearer,
+      querystring: Type.Object({ ...PageQuery, q: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'username prefix' })) }, { additionalProperties: false }),
+      response: { 200: pageOf(Type.Ref(UserView)), ...problems(400, 401) },
+    },
+  }, async (request) => {
+    const viewer = principalOf(request).user;
+    const { limit = 20, cursor, q } = request.query;
+    const page = await services.users.list({ limit, after: decodeCursor(cursor), prefix: q });
+    return { items: page.items.map((u) => userView(u, viewer)), next_cursor: encodeCursor(page.next) };
+  });
+
+  app.get('/users/:id', {
+    schema: { tags: ['users'], summary: 'One user', security: bearer, params: UserParams, response: { 200: Type.Ref(UserView), ...problems(400, 401, 404) } },
+  }, async (request) => userView(await services.users.get(request.params.id), principalOf(request).user));
+
+  app.post('/users', {
+    schema: { tags: ['users'], summary: 'Create a user (admins only; may set role)', security: bearer, body: CreateUserBody, response: { 201: Type.Ref(UserView), ...problems(400, 401, 403, 409) } },
+  }, async (request, reply) => {
+    const admin = requireAdmin(request).user;
+    const user = await services.users.create(request.body);
+    return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, admin));
+  });
+
+  app.patch('/users/:id', {
+    schema: {
+      tags: ['users'],
+      summary: 'Change a user (the user or an admin; only admins change role and disabled)',
+      security: bearer,
+      params: UserParams,
+      body: UpdateUserBody,
+      response: { 200: Type.Ref(UserView), ...problems(400, 401, 403, 404, 409) },
+    },
+  }, async (request) => {
+    const actor = principalOf(request).user;
+    return userView(await services.users.update(actor, request.params.id, request.body), actor);
+  });
+
+  app.delete('/users/:id', {
+    schema: { tags: ['users'], summary: 'Delete a user (the user or an admin); their sessions end', security: bearer, params: UserParams, response: { 204: Type.Null(), ...problems(401, 403, 404, 409) } },
+  }, async (request, reply) => {
+    await services.users.delete(principalOf(request).user, request.params.id);
+    return reply.code(204).send(null);
+  });
+};

@@ -1,0 +1,36 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/** RFC 9457 problem details, as every error of this API is answered. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'Stable machine-readable code, such as ERR_AUTH_INVALID_CREDENTIALS' }),
+    detail: Type.String(),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
+);
+
+const problemRef = Type.Ref('Problem');
+
+/** Error responses for a route's schema, so the OpenAPI document lists them. */
+export function problems(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, problemRef]));
+}
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1..100' })),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'next_cursor of the previous page' })),
+};
+
+export function pageOf<T extends TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+}
+
+/** Security requirement for routes behind a bearer token. */
+export const bearer = [{ bearerAuth: [] }];
+
+export const Timestamp = Type.String({ format: 'date-time' });

@@ -1,0 +1,59 @@
+import type { Config } from './config/index.js';
+import { AccessTokens, accessTokenSettings } from './core/auth/access-tokens.js';
+import { AuthService } from './core/auth/auth-service.js';
+import { loadKeyRing } from './core/auth/key-ring.js';
+import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
+import { SessionService, type SessionEvent } from './core/auth/session-service.js';
+import { randomToken } from './core/ids.js';
+import { ItemService } from './core/items/item-service.js';
+import { systemClock, type Clock, type Storage } from './core/ports.js';
+import { UserService } from './core/users/user-service.js';
+
+/** Everything the HTTP layer and the CLI call into. */
+export interface Services {
+  readonly config: Config;
+  readonly storage: Storage;
+  readonly clock: Clock;
+  readonly tokens: AccessTokens;
+  readonly sessions: SessionService;
+  readonly users: UserService;
+  readonly auth: AuthService;
+  readonly items: ItemService;
+  /** Re-reads the signing keys from storage (after a rotation by another process). */
+  reloadKeys(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly clock?: Clock;
+  /** Tests pass cheaper Argon2id parameters; production always uses OWASP's. */
+  readonly argon2?: Argon2Params;
+  readonly onSessionEvent?: (event: SessionEvent) => void;
+}
+
+/** Wires the core services over a storage. */
+export async function createServices(config: Config, storage: Storage, options: ServiceOptions = {}): Promise<Services> {
+  const clock = options.clock ?? systemClock;
+  const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID);
+  const load = () => loadKeyRing(storage.keys, config.jwt.algorithm, config.jwt.secret, clock);
+  const tokens = new AccessTokens(await load(), accessTokenSettings(config.jwt), clock);
+  // Shared by every instance on this database, so any of them can recognise a successor.
+  const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
+  const sessions = new SessionService(storage.sessions, tokens, clock, {
+    refreshTtlMs: config.jwt.refreshTokenTtlMs,
+    reuseGraceMs: config.refreshReuseGraceMs,
+    rotationKey,
+    onEvent: options.onSessionEvent,
+  });
+  const users = new UserService(storage.users, storage.sessions, hasher, clock);
+  return {
+    config,
+    storage,
+    clock,
+    tokens,
+    sessions,
+    users,
+    auth: new AuthService(storage.users, users, sessions, hasher),
+    items: new ItemService(storage.items, clock),
+    reloadKeys: async () => tokens.setKeyRing(await load()),
+  };
+}

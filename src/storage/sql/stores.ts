@@ -1,0 +1,371 @@
+import { ConflictError } from '../../core/errors.js';
+import type { Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
+import type { ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
+import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
+
+// Rows use snake_case columns; the core uses camelCase. They meet only here.
+interface UserRow {
+  id: string;
+  username: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  disabled: number | boolean;
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+}
+interface SessionRow {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  user_agent: string | null;
+  ip: string | null;
+  refresh_id: string;
+  rotated_at: number | null;
+}
+interface ItemRow {
+  name: string;
+  price_cents: number;
+  description: string | null;
+  owner_id: string;
+  created_at: number;
+  updated_at: number;
+}
+interface KeyRow {
+  kid: string;
+  alg: SigningKey['alg'];
+  private_key_pem: string;
+  public_jwk: string;
+  status: SigningKey['status'];
+  created_at: number;
+  retired_at: number | null;
+}
+
+const USER_COLUMNS = 'id, username, email, name, role, disabled, password_hash, created_at, updated_at';
+const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at';
+
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  username: r.username,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  disabled: Boolean(r.disabled),
+  passwordHash: r.password_hash,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toSession = (r: SessionRow): Session => ({
+  id: r.id,
+  userId: r.user_id,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  userAgent: r.user_agent,
+  ip: r.ip,
+  refreshId: r.refresh_id,
+  rotatedAt: r.rotated_at,
+});
+const toItem = (r: ItemRow): Item => ({
+  name: r.name,
+  priceCents: r.price_cents,
+  description: r.description,
+  ownerId: r.owner_id,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toKey = (r: KeyRow): SigningKey => ({
+  kid: r.kid,
+  alg: r.alg,
+  privateKeyPem: r.private_key_pem,
+  publicJwk: JSON.parse(r.public_jwk) as Record<string, string>,
+  status: r.status,
+  createdAt: r.created_at,
+  retiredAt: r.retired_at,
+});
+
+/** Builds `SET a = ?, b = ?` from the defined entries of `changes`, mapped to column names. */
+function assignments(changes: object, columns: Record<string, string>): { sql: string; params: SqlParam[] } {
+  const entries = Object.entries(changes).filter(([key, value]) => value !== undefined && key in columns);
+  return { sql: entries.map(([key]) => `${columns[key]} = ?`).join(', '), params: entries.map(([, value]) => value as SqlParam) };
+}
+
+/** Turns a unique-index refusal into the domain's conflict error. */
+async function mapConflict<T>(work: Promise<T>, conflict: (detail: string) => ConflictError): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof UniqueViolation) throw conflict(error.detail);
+    throw error;
+  }
+}
+
+function page<T>(rows: T[], limit: number, key: (row: T) => string): Page<T> {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  return { items, next: more ? key(items[items.length - 1]!) : null };
+}
+
+/** Upper bound for a prefix range: every string that starts with `prefix` sorts below it. */
+function prefixEnd(prefix: string): string {
+  return `${prefix}\u{10FFFF}`;
+}
+
+class SqlUserStore implements UserStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async create(u: User): Promise<void> {
+    await mapConflict(
+      this.db.run(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt,
+      ]),
+      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
+    );
+  }
+
+  private async one(where: string, value: string): Promise<User | null> {
+    const row = await this.db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE ${where} = ?`, [value]);
+    return row ? toUser(row) : null;
+  }
+
+  findById(id: string) {
+    return this.one('id', id);
+  }
+  findByUsername(username: string) {
+    return this.one('username', username);
+  }
+  findByEmail(email: string) {
+    return this.one('email', email);
+  }
+
+  async update(id: string, changes: UserChanges): Promise<User | null> {
+    const set = assignments(changes, {
+      username: 'username', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
+    });
+    const changed = await mapConflict(
+      this.db.run(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id]),
+      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
+    );
+    return changed === 0 ? null : this.findById(id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM users WHERE id = ?', [id])) > 0;
+  }
+
+  async list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (query.prefix) {
+      where.push('username >= ? AND username < ?');
+      params.push(query.prefix, prefixEnd(query.prefix));
+    }
+    if (query.after !== undefined) {
+      where.push('username > ?');
+      params.push(query.after);
+    }
+    const rows = await this.db.all<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY username LIMIT ?`,
+      [...params, query.limit + 1],
+    );
+    return page(rows.map(toUser), query.limit, (u) => u.username);
+  }
+
+  async countAdmins(): Promise<number> {
+    const row = await this.db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = ?`, [false]);
+    return Number(row?.n ?? 0);
+  }
+}
+
+class SqlSessionStore implements SessionStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async create(s: Session, first: RefreshTokenRecord): Promise<void> {
+    await this.db.batch([
+      {
+        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        params: [s.id, s.userId, s.createdAt, s.lastUsedAt, s.expiresAt, s.revokedAt, s.userAgent, s.ip, s.refreshId, s.rotatedAt],
+      },
+      {
+        sql: 'INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at) VALUES (?, ?, ?, ?, ?)',
+        params: [first.id, first.sessionId, first.secretHash, first.parentId, first.createdAt],
+      },
+    ]);
+  }
+
+  async findById(id: string): Promise<Session | null> {
+    const row = await this.db.get<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`, [id]);
+    return row ? toSession(row) : null;
+  }
+
+  async findWithUser(id: string): Promise<{ session: Session; user: User } | null> {
+    const row = await this.db.get<SessionRow & { u_id: string } & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_created_at: number; u_updated_at: number }>(
+      `SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at,
+              u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.password_hash,
+              u.created_at AS u_created_at, u.updated_at AS u_updated_at
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
+      [id],
+    );
+    if (!row) return null;
+    return {
+      session: toSession(row),
+      user: toUser({ ...row, id: row.u_id, created_at: row.u_created_at, updated_at: row.u_updated_at }),
+    };
+  }
+
+  async findRefreshToken(id: string): Promise<RefreshTokenRecord | null> {
+    const row = await this.db.get<{ id: string; session_id: string; secret_hash: string; parent_id: string | null; created_at: number }>(
+      'SELECT id, session_id, secret_hash, parent_id, created_at FROM refresh_tokens WHERE id = ?',
+      [id],
+    );
+    return row ? { id: row.id, sessionId: row.session_id, secretHash: row.secret_hash, parentId: row.parent_id, createdAt: row.created_at } : null;
+  }
+
+  rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean> {
+    // The UPDATE is the compare-and-swap; if it changes no row, the insert is rolled back with it.
+    return this.db.batch([
+      {
+        sql: 'INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        params: [next.id, next.sessionId, next.secretHash, next.parentId, next.createdAt],
+      },
+      {
+        sql: 'UPDATE sessions SET refresh_id = ?, rotated_at = ?, last_used_at = ? WHERE id = ? AND refresh_id = ? AND revoked_at IS NULL',
+        params: [next.id, next.createdAt, next.createdAt, sessionId, expectedRefreshId],
+        expectChanges: 1,
+      },
+    ]);
+  }
+
+  async listActiveForUser(userId: string, now: number): Promise<Session[]> {
+    const rows = await this.db.all<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 100`,
+      [userId, now],
+    );
+    return rows.map(toSession);
+  }
+
+  async revoke(id: string, at: number): Promise<boolean> {
+    return (await this.db.run('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) > 0;
+  }
+
+  async revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]> {
+    const rows = await this.db.all<{ id: string }>(
+      'SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND id <> ?',
+      [userId, exceptId ?? ''],
+    );
+    if (rows.length === 0) return [];
+    await this.db.run('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id <> ?', [at, userId, exceptId ?? '']);
+    return rows.map((r) => r.id);
+  }
+}
+
+class SqlItemStore implements ItemStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  private conflict = () => new ConflictError('ERR_ITEM_CONFLICT', 'An item with that name exists.', 'name');
+
+  async create(i: Item): Promise<void> {
+    await mapConflict(
+      this.db.run('INSERT INTO items (name, price_cents, description, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        i.name, i.priceCents, i.description, i.ownerId, i.createdAt, i.updatedAt,
+      ]),
+      this.conflict,
+    );
+  }
+
+  async findByName(name: string): Promise<Item | null> {
+    const row = await this.db.get<ItemRow>('SELECT name, price_cents, description, owner_id, created_at, updated_at FROM items WHERE name = ?', [name]);
+    return row ? toItem(row) : null;
+  }
+
+  async update(name: string, expectedOwnerId: string, changes: ItemChanges): Promise<Item | null> {
+    const set = assignments(changes, { name: 'name', priceCents: 'price_cents', description: 'description', updatedAt: 'updated_at' });
+    const changed = await mapConflict(
+      this.db.run(`UPDATE items SET ${set.sql} WHERE name = ? AND owner_id = ?`, [...set.params, name, expectedOwnerId]),
+      this.conflict,
+    );
+    return changed === 0 ? null : this.findByName(changes.name ?? name);
+  }
+
+  async delete(name: string, expectedOwnerId: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM items WHERE name = ? AND owner_id = ?', [name, expectedOwnerId])) > 0;
+  }
+
+  async list(query: { limit: number; after?: string; ownerId?: string }): Promise<Page<Item>> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (query.ownerId !== undefined) {
+      where.push('owner_id = ?');
+      params.push(query.ownerId);
+    }
+    if (query.after !== undefined) {
+      where.push('name > ?');
+      params.push(query.after);
+    }
+    const rows = await this.db.all<ItemRow>(
+      `SELECT name, price_cents, description, owner_id, created_at, updated_at FROM items ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY name LIMIT ?`,
+      [...params, query.limit + 1],
+    );
+    return page(rows.map(toItem), query.limit, (i) => i.name);
+  }
+}
+
+class SqlKeyStore implements KeyStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  private async select(where: string): Promise<SigningKey[]> {
+    const rows = await this.db.all<KeyRow>(
+      `SELECT kid, alg, private_key_pem, public_jwk, status, created_at, retired_at FROM signing_keys ${where} ORDER BY created_at DESC, kid`,
+    );
+    return rows.map(toKey);
+  }
+
+  listUsable() {
+    return this.select(`WHERE status <> 'retired'`);
+  }
+  listAll() {
+    return this.select('');
+  }
+
+  async insert(k: SigningKey): Promise<void> {
+    await this.db.run(
+      'INSERT INTO signing_keys (kid, alg, private_key_pem, public_jwk, status, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING',
+      [k.kid, k.alg, k.privateKeyPem, JSON.stringify(k.publicJwk), k.status, k.createdAt, k.retiredAt],
+    );
+  }
+
+  async setStatus(kid: string, status: SigningKey['status'], at: number): Promise<boolean> {
+    const retiredAt = status === 'retired' ? at : null;
+    return (await this.db.run('UPDATE signing_keys SET status = ?, retired_at = ? WHERE kid = ?', [status, retiredAt, kid])) > 0;
+  }
+}
+
+class SqlSettingStore implements SettingStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async getOrCreate(name: string, value: string): Promise<string> {
+    await this.db.run('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [name, value]);
+    const row = await this.db.get<{ value: string }>('SELECT value FROM settings WHERE name = ?', [name]);
+    return row!.value;
+  }
+}
+
+/** Every store over one driver; the same code serves SQLite and Postgres. */
+export function createSqlStorage(db: SqlDriver): Storage {
+  return {
+    users: new SqlUserStore(db),
+    sessions: new SqlSessionStore(db),
+    items: new SqlItemStore(db),
+    keys: new SqlKeyStore(db),
+    settings: new SqlSettingStore(db),
+    ping: async () => {
+      await db.get('SELECT 1 AS ok');
+    },
+    close: () => db.close(),
+  };
+}
