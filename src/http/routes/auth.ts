@@ -99,9 +99,13 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   });
 
   app.post('/auth/logout', {
-    schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: Type.Optional(LogoutBody), response: { 204: Type.Null(), ...problems(400, 401) } },
+    schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: LogoutBody, response: { 204: Type.Null(), ...problems(400, 401) } },
+    // The body is optional: no body means scope "local".
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
   }, async (request, reply) => {
-    await services.sessions.logout(principalOf(request), request.body?.scope ?? 'local');
+    await services.sessions.logout(principalOf(request), request.body.scope ?? 'local');
     return reply.code(204).send(null);
   });
 

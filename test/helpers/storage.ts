@@ -1,0 +1,53 @@
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import type { Storage } from '../../src/core/ports.js';
+import { openStorage } from '../../src/storage/open.js';
+
+export interface Backend {
+  readonly name: string;
+  /** A fresh, migrated, empty storage, and how to throw it away. */
+  open(): Promise<{ storage: Storage; databaseUrl: string; schema?: string; dispose(): Promise<void> }>;
+}
+
+/**
+ * SQLite always; Postgres when TEST_DATABASE_URL is set (CI sets it). Each Postgres storage gets
+ * a schema of its own, dropped afterwards, so runs never see each other's rows.
+ */
+export function backends(): Backend[] {
+  const list: Backend[] = [
+    {
+      name: 'sqlite',
+      open: async () => {
+        const storage = await openStorage('sqlite::memory:');
+        return { storage, databaseUrl: 'sqlite::memory:', dispose: () => storage.close() };
+      },
+    },
+  ];
+  const url = process.env.TEST_DATABASE_URL;
+  if (url) {
+    list.push({
+      name: 'postgres',
+      open: async () => {
+        const schema = `gh_test_${randomBytes(6).toString('hex')}`;
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        await admin.query(`CREATE SCHEMA ${schema}`);
+        await admin.end();
+        const storage = await openStorage(url, { schema });
+        return {
+          storage,
+          databaseUrl: url,
+          schema,
+          dispose: async () => {
+            await storage.close();
+            const cleanup = new pg.Client({ connectionString: url });
+            await cleanup.connect();
+            await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
+            await cleanup.end();
+          },
+        };
+      },
+    });
+  }
+  return list;
+}

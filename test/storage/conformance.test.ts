@@ -1,0 +1,237 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../src/core/errors.js';
+import { newId } from '../../src/core/ids.js';
+import type { Item, RefreshTokenRecord, Session, User } from '../../src/core/model.js';
+import type { Storage } from '../../src/core/ports.js';
+import { generateSigningKey } from '../../src/core/auth/key-ring.js';
+import { backends } from '../helpers/storage.js';
+
+const NOW = Date.UTC(2026, 5, 1);
+
+function user(overrides: Partial<User> = {}): User {
+  const id = newId(NOW);
+  return {
+    id,
+    username: `u-${id.slice(-8)}`,
+    email: `${id.slice(-8)}@example.com`,
+    name: null,
+    role: 'user',
+    disabled: false,
+    passwordHash: '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA',
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...overrides,
+  };
+}
+
+function session(userId: string, overrides: Partial<Session> = {}): { session: Session; token: RefreshTokenRecord } {
+  const id = newId(NOW);
+  const refreshId = `r-${id}`;
+  return {
+    session: { id, userId, createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW + 86_400_000, revokedAt: null, userAgent: 'test', ip: '127.0.0.1', refreshId, rotatedAt: null, ...overrides },
+    token: { id: refreshId, sessionId: id, secretHash: 'hash-0', parentId: null, createdAt: NOW },
+  };
+}
+
+function item(ownerId: string, name: string, priceCents = 1999): Item {
+  return { name, priceCents, description: null, ownerId, createdAt: NOW, updatedAt: NOW };
+}
+
+// One suite, every backend: the stores must behave the same on SQLite and Postgres.
+describe.each(backends())('storage conformance: $name', (backend) => {
+  let storage: Storage;
+  let dispose: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ storage, dispose } = await backend.open());
+  });
+  afterEach(() => dispose());
+
+  describe('users', () => {
+    it('creates and finds by id, username and email', async () => {
+      const u = user({ name: 'Ann', role: 'admin', disabled: true });
+      await storage.users.create(u);
+      expect(await storage.users.findById(u.id)).toEqual(u);
+      expect(await storage.users.findByUsername(u.username)).toEqual(u);
+      expect(await storage.users.findByEmail(u.email)).toEqual(u);
+      expect(await storage.users.findById('missing')).toBeNull();
+    });
+
+    it('turns duplicate usernames and emails into ConflictError naming the field', async () => {
+      const u = user();
+      await storage.users.create(u);
+      await expect(storage.users.create(user({ username: u.username }))).rejects.toMatchObject({ code: 'ERR_USER_CONFLICT', field: 'username' });
+      await expect(storage.users.create(user({ email: u.email }))).rejects.toMatchObject({ code: 'ERR_USER_CONFLICT', field: 'email' });
+    });
+
+    it('updates only the given fields and reports a missing user as null', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const updated = await storage.users.update(u.id, { name: 'New', disabled: true, updatedAt: NOW + 5 });
+      expect(updated).toEqual({ ...u, name: 'New', disabled: true, updatedAt: NOW + 5 });
+      expect(await storage.users.update('missing', { name: 'x', updatedAt: NOW })).toBeNull();
+      const other = user();
+      await storage.users.create(other);
+      await expect(storage.users.update(other.id, { email: u.email, updatedAt: NOW })).rejects.toBeInstanceOf(ConflictError);
+    });
+
+    it('pages by username with a keyset cursor and filters by prefix', async () => {
+      const names = ['amy', 'anna', 'bob', 'annabel', 'ann', 'zed', 'an'];
+      for (const n of names) await storage.users.create(user({ username: n, email: `${n}@x.io` }));
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await storage.users.list({ limit: 3, after });
+        seen.push(...page.items.map((u) => u.username));
+        if (!page.next) break;
+        after = page.next;
+      }
+      expect(seen).toEqual([...names].sort());
+      const ann = await storage.users.list({ limit: 10, prefix: 'ann' });
+      expect(ann.items.map((u) => u.username)).toEqual(['ann', 'anna', 'annabel']);
+      expect(ann.next).toBeNull();
+      const second = await storage.users.list({ limit: 2, prefix: 'an', after: 'ann' });
+      expect(second.items.map((u) => u.username)).toEqual(['anna', 'annabel']);
+    });
+
+    it('counts active admins and deletes with cascade to sessions and items', async () => {
+      const admin = user({ role: 'admin' });
+      const disabledAdmin = user({ role: 'admin', disabled: true });
+      await storage.users.create(admin);
+      await storage.users.create(disabledAdmin);
+      expect(await storage.users.countAdmins()).toBe(1);
+      const { session: s, token } = session(admin.id);
+      await storage.sessions.create(s, token);
+      await storage.items.create(item(admin.id, 'owned'));
+      expect(await storage.users.delete(admin.id)).toBe(true);
+      expect(await storage.users.delete(admin.id)).toBe(false);
+      expect(await storage.sessions.findById(s.id)).toBeNull();
+      expect(await storage.sessions.findRefreshToken(token.id)).toBeNull();
+      expect(await storage.items.findByName('owned')).toBeNull();
+    });
+  });
+
+  describe('sessions', () => {
+    it('stores a session with its first refresh token and finds it with its user', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const { session: s, token } = session(u.id);
+      await storage.sessions.create(s, token);
+      expect(await storage.sessions.findById(s.id)).toEqual(s);
+      expect(await storage.sessions.findWithUser(s.id)).toEqual({ session: s, user: u });
+      expect(await storage.sessions.findRefreshToken(token.id)).toEqual(token);
+      expect(await storage.sessions.findWithUser('missing')).toBeNull();
+    });
+
+    it('SES-02: rotation is a compare-and-swap that only one caller wins', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const { session: s, token } = session(u.id);
+      await storage.sessions.create(s, token);
+      const next = (id: string): RefreshTokenRecord => ({ id, sessionId: s.id, secretHash: `hash-${id}`, parentId: token.id, createdAt: NOW + 1 });
+      const results = await Promise.all([
+        storage.sessions.rotateRefresh(s.id, token.id, next('child-a')),
+        storage.sessions.rotateRefresh(s.id, token.id, next('child-b')),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const after = await storage.sessions.findById(s.id);
+      const winner = results[0] ? 'child-a' : 'child-b';
+      expect(after).toMatchObject({ refreshId: winner, rotatedAt: NOW + 1, lastUsedAt: NOW + 1 });
+      // The loser's record was rolled back with its failed swap.
+      expect(await storage.sessions.findRefreshToken(winner === 'child-a' ? 'child-b' : 'child-a')).toBeNull();
+      expect(await storage.sessions.findRefreshToken(winner)).toMatchObject({ parentId: token.id });
+      // The same successor offered again (a retry) changes nothing.
+      expect(await storage.sessions.rotateRefresh(s.id, token.id, next(winner))).toBe(false);
+    });
+
+    it('does not rotate a revoked session', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const { session: s, token } = session(u.id);
+      await storage.sessions.create(s, token);
+      expect(await storage.sessions.revoke(s.id, NOW + 1)).toBe(true);
+      expect(await storage.sessions.revoke(s.id, NOW + 2)).toBe(false);
+      expect(await storage.sessions.rotateRefresh(s.id, token.id, { ...token, id: 'child', parentId: token.id })).toBe(false);
+      expect((await storage.sessions.findById(s.id))?.revokedAt).toBe(NOW + 1);
+    });
+
+    it('lists live sessions and revokes all but one', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const a = session(u.id);
+      const b = session(u.id);
+      const expired = session(u.id, { expiresAt: NOW - 1 });
+      for (const x of [a, b, expired]) await storage.sessions.create(x.session, x.token);
+      expect((await storage.sessions.listActiveForUser(u.id, NOW)).map((s) => s.id).sort()).toEqual([a.session.id, b.session.id].sort());
+      const revoked = await storage.sessions.revokeAllForUser(u.id, NOW, a.session.id);
+      expect(revoked.sort()).toEqual([b.session.id, expired.session.id].sort());
+      expect((await storage.sessions.listActiveForUser(u.id, NOW)).map((s) => s.id)).toEqual([a.session.id]);
+      expect(await storage.sessions.revokeAllForUser(u.id, NOW)).toEqual([a.session.id]);
+    });
+  });
+
+  describe('items', () => {
+    it('creates, refuses duplicates, updates only for the expected owner, deletes', async () => {
+      const owner = user();
+      const other = user();
+      await storage.users.create(owner);
+      await storage.users.create(other);
+      await storage.items.create(item(owner.id, 'lamp', 1999));
+      await expect(storage.items.create(item(other.id, 'lamp'))).rejects.toMatchObject({ code: 'ERR_ITEM_CONFLICT' });
+      expect(await storage.items.update('lamp', other.id, { priceCents: 1, updatedAt: NOW + 1 })).toBeNull();
+      const updated = await storage.items.update('lamp', owner.id, { priceCents: 2500, description: 'bright', updatedAt: NOW + 1 });
+      expect(updated).toMatchObject({ name: 'lamp', priceCents: 2500, description: 'bright', ownerId: owner.id, updatedAt: NOW + 1 });
+      const renamed = await storage.items.update('lamp', owner.id, { name: 'lantern', updatedAt: NOW + 2 });
+      expect(renamed?.name).toBe('lantern');
+      expect(await storage.items.delete('lantern', other.id)).toBe(false);
+      expect(await storage.items.delete('lantern', owner.id)).toBe(true);
+      expect(await storage.items.findByName('lantern')).toBeNull();
+    });
+
+    it('keeps large prices exact', async () => {
+      const owner = user();
+      await storage.users.create(owner);
+      await storage.items.create(item(owner.id, 'big', 99_999_999_999_999));
+      expect((await storage.items.findByName('big'))?.priceCents).toBe(99_999_999_999_999);
+    });
+
+    it('pages by name and filters by owner', async () => {
+      const a = user();
+      const b = user();
+      await storage.users.create(a);
+      await storage.users.create(b);
+      for (const n of ['c', 'a', 'e', 'b', 'd']) await storage.items.create(item(n < 'c' ? a.id : b.id, n));
+      const first = await storage.items.list({ limit: 2 });
+      expect(first.items.map((i) => i.name)).toEqual(['a', 'b']);
+      const second = await storage.items.list({ limit: 2, after: first.next! });
+      expect(second.items.map((i) => i.name)).toEqual(['c', 'd']);
+      const last = await storage.items.list({ limit: 2, after: second.next! });
+      expect(last).toEqual({ items: [expect.objectContaining({ name: 'e' })], next: null });
+      expect((await storage.items.list({ limit: 10, ownerId: a.id })).items.map((i) => i.name)).toEqual(['a', 'b']);
+    });
+  });
+
+  describe('keys and settings', () => {
+    it('stores keys, lists the usable ones newest first, retires', async () => {
+      const older = generateSigningKey('EdDSA', NOW);
+      const newer = { ...generateSigningKey('ES256', NOW + 1000) };
+      await storage.keys.insert(older);
+      await storage.keys.insert(newer);
+      await storage.keys.insert(older); // a second instance racing to insert the same key
+      expect((await storage.keys.listUsable()).map((k) => k.kid)).toEqual([newer.kid, older.kid]);
+      expect((await storage.keys.listUsable())[1]).toEqual(older);
+      expect(await storage.keys.setStatus(older.kid, 'retired', NOW + 5)).toBe(true);
+      expect((await storage.keys.listUsable()).map((k) => k.kid)).toEqual([newer.kid]);
+      expect((await storage.keys.listAll()).find((k) => k.kid === older.kid)).toMatchObject({ status: 'retired', retiredAt: NOW + 5 });
+    });
+
+    it('getOrCreate keeps the first value written', async () => {
+      expect(await storage.settings.getOrCreate('k', 'first')).toBe('first');
+      expect(await storage.settings.getOrCreate('k', 'second')).toBe('first');
+    });
+
+    it('answers ping', async () => {
+      await expect(storage.ping()).resolves.toBeUndefined();
+    });
+  });
+});
