@@ -42,9 +42,10 @@ export async function createServices(config: Config, storage: Storage, options: 
     refreshTtlMs: config.jwt.refreshTokenTtlMs,
     reuseGraceMs: config.refreshReuseGraceMs,
     rotationKey,
+    principalCacheTtlMs: config.sessionCacheTtlMs,
     onEvent: options.onSessionEvent,
   });
-  const users = new UserService(storage.users, storage.sessions, hasher, clock);
+  const users = new UserService(storage.users, storage.sessions, hasher, clock, (userId) => sessions.forgetUser(userId));
   return {
     config,
     storage,

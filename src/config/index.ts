@@ -20,6 +20,8 @@ export interface Config {
     readonly clockLeewayMs: number;
   };
   readonly refreshReuseGraceMs: number;
+  /** How stale another process's revocation or user change may look here (SESSION_CACHE_TTL). */
+  readonly sessionCacheTtlMs: number;
   readonly rateLimit: boolean;
   readonly bootstrapAdmin: { readonly username: string; readonly email: string; readonly password: string } | null;
   /** Whether X-Forwarded-For is believed: never, from anyone, or only from these addresses/CIDRs. */
@@ -97,6 +99,9 @@ export function loadConfig(env: Env = process.env): Config {
   const refreshReuseGraceMs = duration('REFRESH_REUSE_GRACE', '10s');
   if (refreshReuseGraceMs > 120_000) problems.push('REFRESH_REUSE_GRACE must be at most 120s');
 
+  const sessionCacheTtlMs = env.SESSION_CACHE_TTL?.trim() === '0' ? 0 : duration('SESSION_CACHE_TTL', '1s');
+  if (sessionCacheTtlMs > 60_000) problems.push('SESSION_CACHE_TTL must be at most 60s');
+
   const bootstrapParts = ['BOOTSTRAP_ADMIN_USERNAME', 'BOOTSTRAP_ADMIN_EMAIL', 'BOOTSTRAP_ADMIN_PASSWORD'].map((n) => env[n]?.trim() || '');
   let bootstrapAdmin: Config['bootstrapAdmin'] = null;
   if (bootstrapParts.some(Boolean)) {
@@ -128,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     jwt: Object.freeze({ algorithm, secret: algorithm === 'HS256' ? secret : null, issuer, audience, accessTokenTtlMs, refreshTokenTtlMs, clockLeewayMs }),
     refreshReuseGraceMs,
+    sessionCacheTtlMs,
     rateLimit: flag('RATE_LIMIT', true),
     bootstrapAdmin: bootstrapAdmin && Object.freeze(bootstrapAdmin),
     trustProxy: parseTrustProxy(text('TRUST_PROXY', 'off')),

@@ -3,6 +3,7 @@ import { newId } from '../ids.js';
 import type { Session, User } from '../model.js';
 import type { Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
+import { PrincipalCache } from './principal-cache.js';
 import {
   deriveSuccessor,
   formatRefreshToken,
@@ -46,6 +47,8 @@ export interface SessionServiceOptions {
   readonly reuseGraceMs: number;
   /** Server-side key for deriving refresh-token successors. */
   readonly rotationKey: Buffer;
+  /** How long a checked session may be trusted without asking storage again (0 disables). */
+  readonly principalCacheTtlMs: number;
   /** Told of revocations and reuse, for caches and the audit log. */
   readonly onEvent?: (event: SessionEvent) => void;
 }
@@ -54,12 +57,31 @@ const MAX_USER_AGENT = 512;
 
 /** Sessions, refresh-token rotation with reuse detection, and the per-request token check. */
 export class SessionService {
+  private readonly principals: PrincipalCache;
+
   constructor(
     private readonly store: SessionStore,
     private readonly tokens: AccessTokens,
     private readonly clock: Clock,
     private readonly options: SessionServiceOptions,
-  ) {}
+  ) {
+    this.principals = new PrincipalCache(clock, options.principalCacheTtlMs);
+  }
+
+  /** Drops what is remembered of a user (their role, status or password changed, or they are gone). */
+  forgetUser(userId: string): void {
+    this.principals.forgetUser(userId);
+  }
+
+  /** Drops what is remembered of sessions revoked elsewhere. */
+  forgetSessions(sessionIds: readonly string[]): void {
+    this.principals.forgetSessions(sessionIds);
+  }
+
+  private emit(event: SessionEvent): void {
+    if (event.type === 'session.revoked') this.principals.forgetSessions(event.sessionIds);
+    this.options.onEvent?.(event);
+  }
 
   /** SES-01: every login gets a new session and fresh tokens. */
   async start(user: User, client: ClientContext): Promise<TokenGrant> {
@@ -110,8 +132,8 @@ export class SessionService {
     if (session.refreshId === successor.id && withinGrace) return this.grant(user, session, successor, now);
 
     await this.store.revoke(session.id, now);
-    this.options.onEvent?.({ type: 'refresh.reused', sessionId: session.id, userId: user.id });
-    this.options.onEvent?.({ type: 'session.revoked', sessionIds: [session.id], userId: user.id });
+    this.emit({ type: 'refresh.reused', sessionId: session.id, userId: user.id });
+    this.emit({ type: 'session.revoked', sessionIds: [session.id], userId: user.id });
     throw new InvalidRefreshTokenError('The refresh token was already used; the session has been revoked.');
   }
 
@@ -121,7 +143,7 @@ export class SessionService {
    */
   async authenticate(accessToken: string): Promise<Principal> {
     const claims = this.tokens.verify(accessToken);
-    const found = await this.store.findWithUser(claims.sid);
+    const found = await this.principals.get(claims.sid, (id) => this.store.findWithUser(id));
     if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, this.clock.now())) {
       throw new UnauthenticatedError('revoked', 'The session has ended.');
     }
@@ -136,7 +158,7 @@ export class SessionService {
       scope === 'local'
         ? (await this.store.revoke(session.id, now)) ? [session.id] : []
         : await this.store.revokeAllForUser(user.id, now, scope === 'others' ? session.id : undefined);
-    if (revoked.length > 0) this.options.onEvent?.({ type: 'session.revoked', sessionIds: revoked, userId: user.id });
+    if (revoked.length > 0) this.emit({ type: 'session.revoked', sessionIds: revoked, userId: user.id });
   }
 
   listActive(userId: string): Promise<Session[]> {
@@ -148,13 +170,13 @@ export class SessionService {
     const session = await this.store.findById(sessionId);
     if (!session || session.userId !== userId || session.revokedAt !== null) throw new NotFoundError('session');
     await this.store.revoke(sessionId, this.clock.now());
-    this.options.onEvent?.({ type: 'session.revoked', sessionIds: [sessionId], userId });
+    this.emit({ type: 'session.revoked', sessionIds: [sessionId], userId });
   }
 
   /** SES-04 and account changes: end every session of a user but, optionally, one. */
   async revokeAll(userId: string, exceptSessionId?: string): Promise<void> {
     const revoked = await this.store.revokeAllForUser(userId, this.clock.now(), exceptSessionId);
-    if (revoked.length > 0) this.options.onEvent?.({ type: 'session.revoked', sessionIds: revoked, userId });
+    if (revoked.length > 0) this.emit({ type: 'session.revoked', sessionIds: revoked, userId });
   }
 
   private isLive(session: Session, user: User, now: number): boolean {

@@ -58,6 +58,8 @@ export class UserService {
     private readonly sessions: SessionStore,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
+    /** Told whenever a user changes or goes, so cached copies are dropped. */
+    private readonly onUserChanged: (userId: string) => void = () => {},
   ) {}
 
   /** Creates an account. Only trusted callers (an admin, the CLI, bootstrap) may pass `role`. */
@@ -139,6 +141,7 @@ export class UserService {
     if (input.role !== undefined) changes.role = input.role;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
     const updated = await this.users.update(target.id, changes);
+    this.onUserChanged(target.id);
     if (!updated) throw new NotFoundError('user');
     // A disabled account keeps no live sessions; its access tokens already fail (CLM-05).
     if (input.disabled === true) await this.sessions.revokeAllForUser(target.id, changes.updatedAt);
@@ -150,11 +153,14 @@ export class UserService {
     const target = await this.get(id);
     if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only delete your own account.');
     if (target.role === 'admin') await this.assertNotLastAdmin();
-    if (!(await this.users.delete(target.id))) throw new NotFoundError('user');
+    const deleted = await this.users.delete(target.id);
+    this.onUserChanged(target.id);
+    if (!deleted) throw new NotFoundError('user');
   }
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.users.update(id, { passwordHash, updatedAt: this.clock.now() });
+    this.onUserChanged(id);
   }
 
   /** Nobody can lock the service out of administration by removing its last admin. */

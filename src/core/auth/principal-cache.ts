@@ -1,0 +1,52 @@
+import type { Session, User } from '../model.js';
+import type { Clock } from '../ports.js';
+
+interface Entry {
+  readonly session: Session;
+  readonly user: User;
+  readonly loadedAt: number;
+}
+
+/**
+ * Remembers recently checked sessions with their users, so a request with a live token costs no
+ * storage round trip. Changes made in this process drop the affected entries at once; changes made
+ * elsewhere (the CLI, another instance) are seen within `ttlMs`, the bound on staleness.
+ */
+export class PrincipalCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 50_000,
+  ) {}
+
+  async get(sessionId: string, load: (id: string) => Promise<{ session: Session; user: User } | null>): Promise<{ session: Session; user: User } | null> {
+    const now = this.clock.now();
+    const hit = this.entries.get(sessionId);
+    if (hit && now - hit.loadedAt < this.ttlMs) return hit;
+    const found = await load(sessionId);
+    if (!found) {
+      this.entries.delete(sessionId);
+      return null;
+    }
+    if (this.ttlMs > 0) {
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(sessionId, { ...found, loadedAt: now });
+    }
+    return found;
+  }
+
+  forgetSessions(sessionIds: readonly string[]): void {
+    for (const id of sessionIds) this.entries.delete(id);
+  }
+
+  /** A changed user may be behind any number of sessions; scanning is fine at this size and rate. */
+  forgetUser(userId: string): void {
+    for (const [id, entry] of this.entries) if (entry.user.id === userId) this.entries.delete(id);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

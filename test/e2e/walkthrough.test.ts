@@ -1,0 +1,131 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+
+/** The real process, on a port the OS picks, with its JSON logs captured. */
+function startServer(env: Record<string, string>): Promise<{ child: ChildProcessWithoutNullStreams; url: string; logs: string[] }> {
+  const child = spawn(process.execPath, [...CLI, 'serve'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+  });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 30_000);
+    child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      logs.push(d.toString());
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(d.toString());
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]!, logs });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${logs.join('')}`)));
+  });
+}
+
+function runCli(args: string[], env: Record<string, string>, input?: string) {
+  return spawnSync(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('end to end: the README walkthrough against a real server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+  const env = { DATABASE_URL: `sqlite:${join(dir, 'nested', 'gatehouse.db')}`, BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap admin passphrase' };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  const json = { 'content-type': 'application/json' };
+
+  beforeAll(async () => {
+    server = await startServer(env);
+  });
+  afterAll(() => {
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the SQLite file and its folder on first start', () => {
+    expect(existsSync(join(dir, 'nested', 'gatehouse.db'))).toBe(true);
+  });
+
+  it('register → login → protected call → refresh → logout', async () => {
+    const register = await fetch(`${server.url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'alice', email: 'alice@example.com', password: 'correct horse battery staple' }) });
+    expect(register.status).toBe(201);
+
+    const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'alice', password: 'correct horse battery staple' }) });
+    expect(login.status).toBe(200);
+    const tokens = (await login.json()) as { access_token: string; refresh_token: string };
+
+    const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { username: string }).username).toBe('alice');
+
+    const item = await fetch(`${server.url}/items`, { method: 'POST', headers: { ...json, authorization: `Bearer ${tokens.access_token}` }, body: JSON.stringify({ name: 'lamp', price: 19.99 }) });
+    expect(item.status).toBe(201);
+
+    const refreshed = await fetch(`${server.url}/auth/refresh`, { method: 'POST', headers: json, body: JSON.stringify({ refresh_token: tokens.refresh_token }) });
+    expect(refreshed.status).toBe(200);
+    const next = (await refreshed.json()) as { access_token: string };
+
+    const logout = await fetch(`${server.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${next.access_token}` } });
+    expect(logout.status).toBe(204);
+    const after = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${next.access_token}` } });
+    expect(after.status).toBe(401);
+    expect(after.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+
+  it('PWD-07: the bootstrap admin exists and can use admin routes', async () => {
+    const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'root', password: 'bootstrap admin passphrase' }) });
+    expect(login.status).toBe(200);
+    const { access_token, user } = (await login.json()) as { access_token: string; user: { role: string } };
+    expect(user.role).toBe('admin');
+    const create = await fetch(`${server.url}/users`, { method: 'POST', headers: { ...json, authorization: `Bearer ${access_token}` }, body: JSON.stringify({ username: 'carol', email: 'carol@example.com', password: 'another good passphrase', role: 'admin' }) });
+    expect(create.status).toBe(201);
+  });
+
+  it('SES-06: logs carry request ids and never a password or token', async () => {
+    const logs = server.logs.join('');
+    expect(logs).toContain('"reqId"');
+    expect(logs).not.toContain('correct horse battery staple');
+    expect(logs).not.toContain('eyJ');
+  });
+
+  it('the CLI creates users with the password from standard input, never argv', () => {
+    const created = runCli(['users', 'create', '--username', 'dave', '--email', 'dave@example.com'], env, 'dave has a passphrase\n');
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toMatch(/created user dave/);
+    expect(runCli(['users', 'set-role', 'dave', 'admin'], env).stdout).toMatch(/dave is now admin/);
+    expect(runCli(['users', 'disable', 'dave@example.com'], env).stdout).toMatch(/dave is disabled/);
+    const bad = runCli(['users', 'set-role', 'dave', 'root'], env);
+    expect(bad.status).toBe(2);
+    const weak = runCli(['users', 'create', '--username', 'eve', '--email', 'eve@example.com'], env, 'short\n');
+    expect(weak.status).toBe(1);
+    expect(weak.stderr).toMatch(/password/);
+  });
+
+  it('the CLI-disabled user cannot log in over HTTP', async () => {
+    const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'dave', password: 'dave has a passphrase' }) });
+    expect(login.status).toBe(401);
+  });
+
+  it('migrate is idempotent', () => {
+    const result = runCli(['migrate'], env);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/up to date/);
+  });
+
+  it('invalid configuration stops the start with every problem listed', () => {
+    const result = runCli(['serve'], { PORT: 'abc', JWT_ALGORITHM: 'HS256', JWT_SECRET: 'short', ACCESS_TOKEN_TTL: 'soon' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/PORT/);
+    expect(result.stderr).toMatch(/JWT_SECRET/);
+    expect(result.stderr).toMatch(/ACCESS_TOKEN_TTL/);
+  });
+
+  it('shuts down gracefully on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => server.child.on('exit', resolve));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
