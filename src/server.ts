@@ -23,10 +23,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (admin) app.log.warn({ userId: admin.id, username: admin.username }, 'created the first admin from BOOTSTRAP_ADMIN_*; remove BOOTSTRAP_ADMIN_PASSWORD from the environment now');
   }
 
+  // Rotations made by the CLI or another instance reach this one without a restart.
+  const keyReload = setInterval(() => {
+    services.reloadKeys().catch((error: unknown) => app.log.error({ err: error }, 'reloading signing keys failed'));
+  }, config.keyReloadIntervalMs);
+  keyReload.unref();
+
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      clearInterval(keyReload);
       await app.close();
       await storage.close();
     })());

@@ -1,7 +1,7 @@
 import type { Config } from './config/index.js';
 import { AccessTokens, accessTokenSettings } from './core/auth/access-tokens.js';
 import { AuthService } from './core/auth/auth-service.js';
-import { loadKeyRing } from './core/auth/key-ring.js';
+import { KeyService } from './core/auth/key-service.js';
 import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
 import { randomToken } from './core/ids.js';
@@ -19,6 +19,7 @@ export interface Services {
   readonly users: UserService;
   readonly auth: AuthService;
   readonly items: ItemService;
+  readonly keys: KeyService;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
 }
@@ -34,8 +35,11 @@ export interface ServiceOptions {
 export async function createServices(config: Config, storage: Storage, options: ServiceOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID);
-  const load = () => loadKeyRing(storage.keys, config.jwt.algorithm, config.jwt.secret, clock);
-  const tokens = new AccessTokens(await load(), accessTokenSettings(config.jwt), clock);
+  const keys = new KeyService(storage.keys, clock, config.jwt.algorithm, config.jwt.secret, {
+    propagationMs: config.keyPropagationMs,
+    retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs,
+  });
+  const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config.jwt), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
   const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
   const sessions = new SessionService(storage.sessions, tokens, clock, {
@@ -55,6 +59,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     users,
     auth: new AuthService(storage.users, users, sessions, hasher),
     items: new ItemService(storage.items, clock),
-    reloadKeys: async () => tokens.setKeyRing(await load()),
+    keys,
+    reloadKeys: async () => tokens.setKeyRing(await keys.load()),
   };
 }

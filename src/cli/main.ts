@@ -21,6 +21,9 @@ Usage:
   gatehouse users set-role <user> <user|admin>      <user> is an id, username or email
   gatehouse users disable <user>                    sign the user out everywhere and block logins
   gatehouse users enable <user>
+  gatehouse keys list                               signing keys and where each stands
+  gatehouse keys rotate                             publish a new key; it signs after KEY_RELOAD_INTERVAL×2
+  gatehouse keys retire <kid>                       withdraw a key now: tokens it signed stop verifying
 
 Configuration comes from the environment or a .env file; see README.md.`;
 
@@ -84,6 +87,31 @@ async function usersCommand(config: Config, args: string[]): Promise<void> {
   });
 }
 
+async function keysCommand(config: Config, args: string[]): Promise<void> {
+  const [action, kid] = args;
+  await withServices(config, async ({ keys }) => {
+    switch (action) {
+      case 'list':
+        for (const k of await keys.list()) {
+          console.log([k.kid, k.alg, k.state, new Date(k.createdAt).toISOString(), k.retiredAt ? new Date(k.retiredAt).toISOString() : ''].join('\t').trimEnd());
+        }
+        return;
+      case 'rotate': {
+        const key = await keys.rotate();
+        console.log(`published ${key.alg} key ${key.kid}; it signs from ${new Date(key.createdAt + config.keyPropagationMs).toISOString()}`);
+        return;
+      }
+      case 'retire':
+        if (!kid) throw new UsageError('keys retire needs a kid (see gatehouse keys list)');
+        await keys.retire(kid);
+        console.log(`retired ${kid}`);
+        return;
+      default:
+        throw new UsageError(`unknown keys command "${action ?? ''}"`);
+    }
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
@@ -110,6 +138,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'users':
         await usersCommand(config, args);
+        return 0;
+      case 'keys':
+        await keysCommand(config, args);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -22,6 +22,10 @@ export interface Config {
   readonly refreshReuseGraceMs: number;
   /** How stale another process's revocation or user change may look here (SESSION_CACHE_TTL). */
   readonly sessionCacheTtlMs: number;
+  /** How often a running instance re-reads the signing keys (KEY_RELOAD_INTERVAL). */
+  readonly keyReloadIntervalMs: number;
+  /** How long a rotated key is published before it signs: two reload intervals. */
+  readonly keyPropagationMs: number;
   readonly rateLimit: boolean;
   readonly bootstrapAdmin: { readonly username: string; readonly email: string; readonly password: string } | null;
   /** Whether X-Forwarded-For is believed: never, from anyone, or only from these addresses/CIDRs. */
@@ -102,6 +106,9 @@ export function loadConfig(env: Env = process.env): Config {
   const sessionCacheTtlMs = env.SESSION_CACHE_TTL?.trim() === '0' ? 0 : duration('SESSION_CACHE_TTL', '1s');
   if (sessionCacheTtlMs > 60_000) problems.push('SESSION_CACHE_TTL must be at most 60s');
 
+  const keyReloadIntervalMs = duration('KEY_RELOAD_INTERVAL', '5s');
+  if (keyReloadIntervalMs > 300_000) problems.push('KEY_RELOAD_INTERVAL must be at most 5m');
+
   const bootstrapParts = ['BOOTSTRAP_ADMIN_USERNAME', 'BOOTSTRAP_ADMIN_EMAIL', 'BOOTSTRAP_ADMIN_PASSWORD'].map((n) => env[n]?.trim() || '');
   let bootstrapAdmin: Config['bootstrapAdmin'] = null;
   if (bootstrapParts.some(Boolean)) {
@@ -134,6 +141,8 @@ export function loadConfig(env: Env = process.env): Config {
     jwt: Object.freeze({ algorithm, secret: algorithm === 'HS256' ? secret : null, issuer, audience, accessTokenTtlMs, refreshTokenTtlMs, clockLeewayMs }),
     refreshReuseGraceMs,
     sessionCacheTtlMs,
+    keyReloadIntervalMs,
+    keyPropagationMs: 2 * keyReloadIntervalMs,
     rateLimit: flag('RATE_LIMIT', true),
     bootstrapAdmin: bootstrapAdmin && Object.freeze(bootstrapAdmin),
     trustProxy: parseTrustProxy(text('TRUST_PROXY', 'off')),

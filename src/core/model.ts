@@ -58,8 +58,8 @@ export interface SigningKey {
   readonly privateKeyPem: string;
   readonly publicJwk: Record<string, string>;
   readonly createdAt: number;
-  /** The key signs new tokens while active; otherwise it only verifies until retired. */
-  readonly status: 'active' | 'inactive' | 'retired';
+  /** Active keys verify, and the newest one signs; a retired key does neither. */
+  readonly status: 'active' | 'retired';
   readonly retiredAt: number | null;
 }
 

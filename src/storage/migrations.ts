@@ -57,7 +57,7 @@ const sqlite: Migration[] = [
         alg TEXT NOT NULL,
         private_key_pem TEXT NOT NULL,
         public_jwk TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'retired')),
+        status TEXT NOT NULL CHECK (status IN ('active', 'retired')),
         created_at INTEGER NOT NULL,
         retired_at INTEGER
       )`,
@@ -118,7 +118,7 @@ const postgres: Migration[] = [
         alg TEXT NOT NULL,
         private_key_pem TEXT NOT NULL,
         public_jwk TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'retired')),
+        status TEXT NOT NULL CHECK (status IN ('active', 'retired')),
         created_at BIGINT NOT NULL,
         retired_at BIGINT
       )`,

@@ -33,7 +33,7 @@ function runCli(args: string[], env: Record<string, string>, input?: string) {
 
 describe('end to end: the README walkthrough against a real server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
-  const env = { DATABASE_URL: `sqlite:${join(dir, 'nested', 'gatehouse.db')}`, BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap admin passphrase' };
+  const env = { DATABASE_URL: `sqlite:${join(dir, 'nested', 'gatehouse.db')}`, BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap admin passphrase', KEY_RELOAD_INTERVAL: '1s' };
   let server: Awaited<ReturnType<typeof startServer>>;
   const json = { 'content-type': 'application/json' };
 
@@ -107,6 +107,23 @@ describe('end to end: the README walkthrough against a real server', () => {
   it('the CLI-disabled user cannot log in over HTTP', async () => {
     const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'dave', password: 'dave has a passphrase' }) });
     expect(login.status).toBe(401);
+  });
+
+  it('keys rotate: the running server publishes the new key without a restart; retire withdraws it', async () => {
+    const jwksKids = async () => ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const before = await jwksKids();
+    const rotated = runCli(['keys', 'rotate'], env);
+    expect(rotated.status).toBe(0);
+    const kid = /key (\S+);/.exec(rotated.stdout)![1]!;
+    expect(runCli(['keys', 'list'], env).stdout).toMatch(new RegExp(`${kid}\tEdDSA\tnext`));
+    const deadline = Date.now() + 10_000;
+    while (!(await jwksKids()).includes(kid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await jwksKids()).toEqual(expect.arrayContaining([...before, kid]));
+    expect(runCli(['keys', 'retire', before[0]!], env).status).toBe(1); // still signing
+    // With a long propagation delay the new key is still "next", whatever the time this test took.
+    expect(runCli(['keys', 'retire', kid], { ...env, KEY_RELOAD_INTERVAL: '5m' }).stdout).toMatch(/retired/);
+    while ((await jwksKids()).includes(kid) && Date.now() < deadline + 5_000) await new Promise((r) => setTimeout(r, 200));
+    expect(await jwksKids()).not.toContain(kid);
   });
 
   it('migrate is idempotent', () => {

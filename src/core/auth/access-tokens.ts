@@ -55,10 +55,11 @@ export class AccessTokens {
     return this.ring;
   }
 
-  /** Swaps in a reloaded ring; cached tokens signed by keys no longer in it are forgotten. */
+  /** Swaps in a reloaded ring; when a key left it, the tokens it signed are forgotten too. */
   setKeyRing(ring: KeyRing): void {
+    const removed = [...this.ring.verificationKeys.keys()].some((kid) => !ring.verificationKeys.has(kid));
     this.ring = ring;
-    this.verified.clear();
+    if (removed) this.verified.clear();
   }
 
   get ttlSeconds(): number {

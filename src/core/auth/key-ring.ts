@@ -1,7 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
-import type { JwtAlgorithm } from '../../config/index.js';
 import type { SigningKey } from '../model.js';
-import type { Clock, KeyStore } from '../ports.js';
 import type { JwsKey } from './jws.js';
 
 export type AsymmetricAlgorithm = SigningKey['alg'];
@@ -42,6 +40,41 @@ export function generateSigningKey(alg: AsymmetricAlgorithm, now: number): Signi
   };
 }
 
+/** Timing of a rotation, shared by every instance. */
+export interface KeyTiming {
+  /** A new key is published this long before it signs, so every instance knows it first. */
+  readonly propagationMs: number;
+  /** A superseded key stays published this long after it last signed (the token lifetime + leeway). */
+  readonly retentionMs: number;
+}
+
+export type KeyState = 'next' | 'signing' | 'verifying' | 'expired' | 'retired';
+
+/**
+ * Where each stored key stands at `now`. Among active keys of the configured algorithm, the newest
+ * that has been published for `propagationMs` signs; while none has, the oldest does (on a first
+ * start, the only one).
+ * Keys it superseded verify until every token they signed has expired.
+ */
+export function keyStates(keys: readonly SigningKey[], alg: AsymmetricAlgorithm, now: number, timing: KeyTiming): Map<string, KeyState> {
+  const states = new Map<string, KeyState>();
+  const active = keys.filter((k) => k.status === 'active').sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
+  const candidates = active.filter((k) => k.alg === alg);
+  const signer = candidates.find((k) => k.createdAt + timing.propagationMs <= now) ?? candidates.at(-1);
+  for (const key of keys) {
+    if (key.status === 'retired') states.set(key.kid, 'retired');
+    else if (key === signer) states.set(key.kid, 'signing');
+    else if (signer && key.createdAt > signer.createdAt) states.set(key.kid, 'next');
+    else {
+      // A key stopped signing when its successor started to; its tokens live for retentionMs more.
+      const successor = active.filter((k) => k.createdAt > key.createdAt).at(-1);
+      const stoppedAt = successor ? successor.createdAt + timing.propagationMs : now;
+      states.set(key.kid, stoppedAt + timing.retentionMs > now ? 'verifying' : 'expired');
+    }
+  }
+  return states;
+}
+
 /**
  * The keys this process signs and verifies with. Verification keys are indexed by kid and each is
  * pinned to its algorithm; nothing outside the ring is ever consulted (JWT-05).
@@ -67,32 +100,16 @@ export class KeyRing {
     return new KeyRing(key, new Map([[key.kid, key]]), []);
   }
 
-  /** Builds the ring from stored keys; the newest active key of `alg` signs. */
-  static fromStoredKeys(keys: readonly SigningKey[], alg: AsymmetricAlgorithm): KeyRing {
-    const usable = keys.filter((k) => k.status !== 'retired');
-    const signer = usable.filter((k) => k.status === 'active' && k.alg === alg).sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1))[0];
+  /** Builds the ring from stored keys as they stand at `now` (see keyStates). */
+  static fromStoredKeys(keys: readonly SigningKey[], alg: AsymmetricAlgorithm, now = Date.now(), timing: KeyTiming = { propagationMs: 0, retentionMs: Infinity }): KeyRing {
+    const states = keyStates(keys, alg, now, timing);
+    const published = keys.filter((k) => ['next', 'signing', 'verifying'].includes(states.get(k.kid)!));
+    const signer = keys.find((k) => states.get(k.kid) === 'signing');
     if (!signer) throw new TypeError(`no active ${alg} signing key`);
     const verificationKeys = new Map<string, JwsKey>(
-      usable.map((k) => [k.kid, { kid: k.kid, alg: k.alg, key: createPublicKey({ key: k.publicJwk as JsonWebKey, format: 'jwk' }) }]),
+      published.map((k) => [k.kid, { kid: k.kid, alg: k.alg, key: createPublicKey({ key: k.publicJwk as JsonWebKey, format: 'jwk' }) }]),
     );
-    const jwks = usable.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' as const }));
+    const jwks = published.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' as const }));
     return new KeyRing({ kid: signer.kid, alg: signer.alg, key: createPrivateKey(signer.privateKeyPem) }, verificationKeys, jwks);
   }
-}
-
-/**
- * Loads the ring for the configured algorithm, creating and storing the first key pair when there
- * is none, so every instance on the same database signs with the same keys.
- */
-export async function loadKeyRing(store: KeyStore, algorithm: JwtAlgorithm, secret: string | null, clock: Clock): Promise<KeyRing> {
-  if (algorithm === 'HS256') {
-    if (!secret) throw new TypeError('HS256 needs a secret');
-    return KeyRing.fromSecret(secret);
-  }
-  let keys = await store.listUsable();
-  if (!keys.some((k) => k.status === 'active' && k.alg === algorithm)) {
-    await store.insert(generateSigningKey(algorithm, clock.now()));
-    keys = await store.listUsable();
-  }
-  return KeyRing.fromStoredKeys(keys, algorithm);
 }
