@@ -26,6 +26,8 @@ export interface Config {
   readonly keyReloadIntervalMs: number;
   /** How long a rotated key is published before it signs: two reload intervals. */
   readonly keyPropagationMs: number;
+  /** Browser mode: the refresh token is also set as an HttpOnly cookie (REFRESH_COOKIE). */
+  readonly refreshCookie: boolean;
   readonly rateLimit: boolean;
   readonly bootstrapAdmin: { readonly username: string; readonly email: string; readonly password: string } | null;
   /** Whether X-Forwarded-For is believed: never, from anyone, or only from these addresses/CIDRs. */
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionCacheTtlMs,
     keyReloadIntervalMs,
     keyPropagationMs: 2 * keyReloadIntervalMs,
+    refreshCookie: flag('REFRESH_COOKIE', false),
     rateLimit: flag('RATE_LIMIT', true),
     bootstrapAdmin: bootstrapAdmin && Object.freeze(bootstrapAdmin),
     trustProxy: parseTrustProxy(text('TRUST_PROXY', 'off')),

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
+import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../refresh-cookie.js';
 import type { ClientContext } from '../../core/auth/session-service.js';
 import type { Services } from '../../services.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
@@ -55,6 +56,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     },
   }, async (request, reply) => {
     const grant = await services.auth.login(loginName(request.body), request.body.password, clientOf(request));
+    if (services.config.refreshCookie) setRefreshCookie(reply, grant);
     return reply.headers(noStore).send(tokenView(grant));
   });
 
@@ -66,8 +68,19 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       body: RefreshBody,
       response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415) },
     },
+    // An empty body is allowed: in browser mode the token comes in the cookie.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
   }, async (request, reply) => {
-    const grant = await services.sessions.refresh(request.body.refresh_token);
+    let token = request.body.refresh_token;
+    if (token === undefined && services.config.refreshCookie) {
+      token = readRefreshCookie(request);
+      if (token !== undefined) assertSameOrigin(request, services.config);
+    }
+    if (token === undefined) throw ValidationError.field('refresh_token', 'is required');
+    const grant = await services.sessions.refresh(token);
+    if (services.config.refreshCookie) setRefreshCookie(reply, grant);
     return reply.headers(noStore).send(tokenView(grant));
   });
 };
@@ -106,6 +119,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
   }, async (request, reply) => {
     await services.sessions.logout(principalOf(request), request.body.scope ?? 'local');
+    if (services.config.refreshCookie) clearRefreshCookie(reply);
     return reply.code(204).send(null);
   });
 

@@ -11,7 +11,10 @@ export const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'required unless the refresh cookie is sent (REFRESH_COOKIE=true)' })) },
+  { additionalProperties: false },
+);
 
 export const TokenResponse = Type.Object(
   {
