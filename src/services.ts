@@ -1,8 +1,10 @@
 import type { Config } from './config/index.js';
+import { AuditLog } from './core/audit.js';
 import { AccessTokens, accessTokenSettings } from './core/auth/access-tokens.js';
 import { AuthService } from './core/auth/auth-service.js';
 import { KeyService } from './core/auth/key-service.js';
 import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
+import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
 import { randomToken } from './core/ids.js';
 import { ItemService } from './core/items/item-service.js';
@@ -20,6 +22,7 @@ export interface Services {
   readonly auth: AuthService;
   readonly items: ItemService;
   readonly keys: KeyService;
+  readonly audit: AuditLog;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
 }
@@ -29,27 +32,37 @@ export interface ServiceOptions {
   /** Tests pass cheaper Argon2id parameters; production always uses OWASP's. */
   readonly argon2?: Argon2Params;
   readonly onSessionEvent?: (event: SessionEvent) => void;
+  /** Told when an audit event could not be stored. */
+  readonly onAuditError?: (error: unknown) => void;
+}
+
+let common: ReadonlySet<string> | null = null;
+/** Read once per process, however many service sets a test builds. */
+function commonPasswords(): ReadonlySet<string> {
+  return (common ??= loadCommonPasswords());
 }
 
 /** Wires the core services over a storage. */
 export async function createServices(config: Config, storage: Storage, options: ServiceOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID);
-  const keys = new KeyService(storage.keys, clock, config.jwt.algorithm, config.jwt.secret, {
+  const audit = new AuditLog(storage.audit, clock, options.onAuditError);
+  const keys = new KeyService(storage.keys, audit, clock, config.jwt.algorithm, config.jwt.secret, {
     propagationMs: config.keyPropagationMs,
     retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs,
   });
   const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config.jwt), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
   const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
-  const sessions = new SessionService(storage.sessions, tokens, clock, {
+  const sessions = new SessionService(storage.sessions, tokens, audit, clock, {
     refreshTtlMs: config.jwt.refreshTokenTtlMs,
     reuseGraceMs: config.refreshReuseGraceMs,
     rotationKey,
     principalCacheTtlMs: config.sessionCacheTtlMs,
     onEvent: options.onSessionEvent,
   });
-  const users = new UserService(storage.users, storage.sessions, hasher, clock, (userId) => sessions.forgetUser(userId));
+  const policy = new PasswordPolicy(commonPasswords());
+  const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => sessions.forgetUser(userId));
   return {
     config,
     storage,
@@ -57,9 +70,10 @@ export async function createServices(config: Config, storage: Storage, options: 
     tokens,
     sessions,
     users,
-    auth: new AuthService(storage.users, users, sessions, hasher),
+    auth: new AuthService(storage.users, users, sessions, hasher, policy, audit),
     items: new ItemService(storage.items, clock),
     keys,
+    audit,
     reloadKeys: async () => tokens.setKeyRing(await keys.load()),
   };
 }

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { AppError, ValidationError } from '../core/errors.js';
 import { ROLES, type Role } from '../core/model.js';
 import { OPERATOR } from '../core/users/user-service.js';
+import { auditEventView } from '../http/routes/admin.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { createServices, type Services } from '../services.js';
 import { migrate, openDriver, openStorage } from '../storage/open.js';
@@ -24,6 +25,7 @@ Usage:
   gatehouse keys list                               signing keys and where each stands
   gatehouse keys rotate                             publish a new key; it signs after KEY_RELOAD_INTERVAL×2
   gatehouse keys retire <kid>                       withdraw a key now: tokens it signed stop verifying
+  gatehouse audit tail [-n N] [--follow]            the last N security events as JSON lines
 
 Configuration comes from the environment or a .env file; see README.md.`;
 
@@ -45,6 +47,9 @@ async function findUser(services: Services, reference: string | undefined) {
 
 class UsageError extends Error {}
 
+// The audit log names the CLI as where an operator's change came from.
+const CLI_CONTEXT = { userAgent: 'gatehouse-cli' };
+
 async function usersCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -64,20 +69,20 @@ async function usersCommand(config: Config, args: string[]): Promise<void> {
           name: values.name ?? null,
           password,
           role: values.admin ? 'admin' : 'user',
-        });
+        }, OPERATOR, CLI_CONTEXT);
         console.log(`created ${user.role} ${user.username} (${user.id})`);
         return;
       }
       case 'set-role': {
         const role = positionals[1] as Role;
         if (!ROLES.includes(role)) throw new UsageError(`role must be one of ${ROLES.join(', ')}`);
-        const user = await services.users.update(OPERATOR, (await findUser(services, positionals[0])).id, { role });
+        const user = await services.users.update(OPERATOR, (await findUser(services, positionals[0])).id, { role }, CLI_CONTEXT);
         console.log(`${user.username} is now ${user.role}`);
         return;
       }
       case 'disable':
       case 'enable': {
-        const user = await services.users.update(OPERATOR, (await findUser(services, positionals[0])).id, { disabled: action === 'disable' });
+        const user = await services.users.update(OPERATOR, (await findUser(services, positionals[0])).id, { disabled: action === 'disable' }, CLI_CONTEXT);
         console.log(`${user.username} is ${user.disabled ? 'disabled' : 'enabled'}`);
         return;
       }
@@ -97,17 +102,39 @@ async function keysCommand(config: Config, args: string[]): Promise<void> {
         }
         return;
       case 'rotate': {
-        const key = await keys.rotate();
+        const key = await keys.rotate(CLI_CONTEXT);
         console.log(`published ${key.alg} key ${key.kid}; it signs from ${new Date(key.createdAt + config.keyPropagationMs).toISOString()}`);
         return;
       }
       case 'retire':
         if (!kid) throw new UsageError('keys retire needs a kid (see gatehouse keys list)');
-        await keys.retire(kid);
+        await keys.retire(kid, CLI_CONTEXT);
         console.log(`retired ${kid}`);
         return;
       default:
         throw new UsageError(`unknown keys command "${action ?? ''}"`);
+    }
+  });
+}
+
+async function auditCommand(config: Config, args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'tail') throw new UsageError(`unknown audit command "${action ?? ''}"`);
+  const { values } = parseArgs({ args: rest, options: { n: { type: 'string', short: 'n', default: '20' }, follow: { type: 'boolean', short: 'f', default: false } } });
+  const count = Number(values.n);
+  if (!Number.isInteger(count) || count < 1 || count > 100) throw new UsageError('-n takes a whole number from 1 to 100');
+  await withServices(config, async ({ audit }) => {
+    let lastId = '';
+    // Pages come newest first; print oldest first, like tail.
+    const printNew = async (limit: number) => {
+      const fresh = (await audit.list({ limit })).items.filter((e) => e.id > lastId).reverse();
+      for (const event of fresh) console.log(JSON.stringify(auditEventView(event)));
+      if (fresh.length > 0) lastId = fresh[fresh.length - 1]!.id;
+    };
+    await printNew(count);
+    while (values.follow) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await printNew(100);
     }
   });
 }
@@ -141,6 +168,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'keys':
         await keysCommand(config, args);
+        return 0;
+      case 'audit':
+        await auditCommand(config, args);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

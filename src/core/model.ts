@@ -68,3 +68,37 @@ export interface Page<T> {
   readonly items: T[];
   readonly next: string | null;
 }
+
+export const AUDIT_TYPES = [
+  'login.succeeded',
+  'login.failed',
+  'login.throttled',
+  'refresh.reused',
+  'logout',
+  'session.revoked',
+  'password.changed',
+  'user.created',
+  'user.updated',
+  'user.role_changed',
+  'user.disabled',
+  'user.enabled',
+  'user.deleted',
+  'key.rotated',
+  'key.retired',
+] as const;
+export type AuditType = (typeof AUDIT_TYPES)[number];
+
+/** A security-relevant event. Never holds a secret: no password, token or hash (LOG-01). */
+export interface AuditEvent {
+  readonly id: string;
+  readonly at: number;
+  readonly type: AuditType;
+  /** Who did it (null: anonymous, or the operator at the CLI). */
+  readonly actorId: string | null;
+  /** Whom it concerns. */
+  readonly subjectId: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId: string | null;
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+}

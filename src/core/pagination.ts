@@ -12,7 +12,8 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof value.k === 'string') return value.k;
+    // A key with control characters was never issued by us (and Postgres cannot compare NUL).
+    if (typeof value.k === 'string' && !/[\u0000-\u001f]/.test(value.k)) return value.k;
   } catch {
     // fall through to the validation error
   }

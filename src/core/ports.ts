@@ -1,4 +1,4 @@
-import type { Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
+import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
 
 /**
  * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that
@@ -77,12 +77,19 @@ export interface SettingStore {
   getOrCreate(name: string, value: string): Promise<string>;
 }
 
+export interface AuditStore {
+  append(event: AuditEvent): Promise<void>;
+  /** Newest first; `before` is the last id of the previous page. `userId` matches actor or subject. */
+  list(query: { limit: number; before?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>>;
+}
+
 export interface Storage {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly items: ItemStore;
   readonly keys: KeyStore;
   readonly settings: SettingStore;
+  readonly audit: AuditStore;
   /** Answers when the database does; used by /ready. */
   ping(): Promise<void>;
   close(): Promise<void>;

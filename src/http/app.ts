@@ -7,7 +7,8 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../services.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
+import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
@@ -64,6 +65,7 @@ export async function buildApp({ services, logger = false }: AppOptions): Promis
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validators());
@@ -108,5 +110,6 @@ export async function buildApp({ services, logger = false }: AppOptions): Promis
   await app.register(accountRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });
+  await app.register(adminRoutes, { services });
   return app;
 }

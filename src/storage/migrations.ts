@@ -64,6 +64,26 @@ const sqlite: Migration[] = [
       `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    name: 'audit',
+    statements: [
+      `CREATE TABLE audit_events (
+        id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        actor_id TEXT,
+        subject_id TEXT,
+        ip TEXT,
+        user_agent TEXT,
+        request_id TEXT,
+        details TEXT NOT NULL
+      )`,
+      `CREATE INDEX audit_events_subject ON audit_events (subject_id, id)`,
+      `CREATE INDEX audit_events_actor ON audit_events (actor_id, id)`,
+      `CREATE INDEX audit_events_type ON audit_events (type, id)`,
+    ],
+  },
 ];
 
 const postgres: Migration[] = [
@@ -123,6 +143,26 @@ const postgres: Migration[] = [
         retired_at BIGINT
       )`,
       `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'audit',
+    statements: [
+      `CREATE TABLE audit_events (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        at BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        actor_id TEXT,
+        subject_id TEXT,
+        ip TEXT,
+        user_agent TEXT,
+        request_id TEXT,
+        details TEXT NOT NULL
+      )`,
+      `CREATE INDEX audit_events_subject ON audit_events (subject_id, id)`,
+      `CREATE INDEX audit_events_actor ON audit_events (actor_id, id)`,
+      `CREATE INDEX audit_events_type ON audit_events (type, id)`,
     ],
   },
 ];

@@ -211,6 +211,25 @@ describe.each(backends())('storage conformance: $name', (backend) => {
     });
   });
 
+  describe('audit', () => {
+    it('appends and lists newest first, by user (actor or subject) and by type, with a cursor', async () => {
+      const at = (n: number) => NOW + n;
+      const event = (n: number, type: 'login.failed' | 'logout', actorId: string | null, subjectId: string | null) => ({
+        id: newId(at(n)), at: at(n), type, actorId, subjectId, ip: '::1', userAgent: 'ua', requestId: `r${n}`, details: { n, ok: true, none: null },
+      });
+      const events = [event(1, 'login.failed', null, 'u1'), event(2, 'logout', 'u1', 'u1'), event(3, 'logout', 'admin', 'u2'), event(4, 'login.failed', 'u1', 'u3')];
+      for (const e of events) await storage.audit.append(e);
+      const all = await storage.audit.list({ limit: 10 });
+      expect(all.items.map((e) => e.requestId)).toEqual(['r4', 'r3', 'r2', 'r1']);
+      expect(all.items[3]).toEqual(events[0]);
+      expect((await storage.audit.list({ limit: 10, userId: 'u1' })).items.map((e) => e.requestId)).toEqual(['r4', 'r2', 'r1']);
+      expect((await storage.audit.list({ limit: 10, type: 'logout' })).items.map((e) => e.requestId)).toEqual(['r3', 'r2']);
+      const first = await storage.audit.list({ limit: 2 });
+      expect(first.next).toBe(events[2]!.id);
+      expect((await storage.audit.list({ limit: 2, before: first.next! })).items.map((e) => e.requestId)).toEqual(['r2', 'r1']);
+    });
+  });
+
   describe('keys and settings', () => {
     it('stores keys, lists the usable ones newest first, retires', async () => {
       const older = generateSigningKey('EdDSA', NOW);

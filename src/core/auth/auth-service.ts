@@ -1,10 +1,11 @@
+import type { AuditLog } from '../audit.js';
 import { InvalidCredentialsError, ValidationError } from '../errors.js';
 import type { User } from '../model.js';
 import { normalizeIdentifier } from '../normalize.js';
 import type { UserStore } from '../ports.js';
 import type { UserService } from '../users/user-service.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { PASSWORD_MAX_BYTES, checkNewPassword } from './password-policy.js';
+import { PASSWORD_MAX_BYTES, type PasswordPolicy } from './password-policy.js';
 import type { ClientContext, Principal, SessionService, TokenGrant } from './session-service.js';
 
 /** Logging in and changing passwords. */
@@ -14,6 +15,8 @@ export class AuthService {
     private readonly userService: UserService,
     private readonly sessions: SessionService,
     private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -21,35 +24,39 @@ export class AuthService {
    * each spends one Argon2 verification, so neither the answer nor its timing tells them apart.
    */
   async login(login: string, password: string, client: ClientContext): Promise<TokenGrant> {
-    const user = await this.checkCredentials(login, password);
-    return this.sessions.start(user, client);
-  }
-
-  /** Returns the user the credentials belong to, or throws InvalidCredentialsError. */
-  async checkCredentials(login: string, password: string): Promise<User> {
-    // PWD-06: never feed an unbounded string to the hasher.
-    if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) throw new InvalidCredentialsError();
     const key = normalizeIdentifier(login);
     const user = key.includes('@') ? await this.users.findByEmail(key) : await this.users.findByUsername(key);
-    if (!user) {
-      await this.hasher.verifyDummy(password);
+    const matches = await this.passwordMatches(user, password);
+    if (!user || !matches) {
+      // The audit names the account when there is one; an unknown login's text is not kept (it may be a mistyped password).
+      await this.audit.record('login.failed', client, { subjectId: user?.id ?? null, details: { reason: user ? (user.disabled ? 'disabled' : 'password') : 'unknown_user' } });
       throw new InvalidCredentialsError();
     }
-    const matches = await this.hasher.verify(user.passwordHash, password);
-    if (!matches || user.disabled) throw new InvalidCredentialsError();
     // PWD-05: move old hashes to the current parameters while we hold the plain password.
     if (this.hasher.needsRehash(user.passwordHash)) await this.userService.setPasswordHash(user.id, await this.hasher.hash(password));
-    return user;
+    const grant = await this.sessions.start(user, client);
+    await this.audit.record('login.succeeded', client, { actorId: user.id, subjectId: user.id, details: { session_id: grant.sessionId } });
+    return grant;
+  }
+
+  /** One Argon2 verification whatever the case: a real hash, or the dummy when there is no user. */
+  private async passwordMatches(user: User | null, password: string): Promise<boolean> {
+    // PWD-06: never feed an unbounded string to the hasher.
+    if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) return false;
+    if (!user) return this.hasher.verifyDummy(password);
+    const matches = await this.hasher.verify(user.passwordHash, password);
+    return matches && !user.disabled;
   }
 
   /** PWD-04: the current password is required; SES-04: every other session ends. */
-  async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
+  async changePassword(principal: Principal, currentPassword: string, newPassword: string, client: ClientContext = {}): Promise<void> {
     const { user } = principal;
     if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
       throw ValidationError.field('current_password', 'is not correct');
     }
-    checkNewPassword(newPassword, 'new_password', { username: user.username, email: user.email });
+    this.policy.check(newPassword, 'new_password', { username: user.username, email: user.email });
     await this.userService.setPasswordHash(user.id, await this.hasher.hash(newPassword));
     await this.sessions.revokeAll(user.id, principal.session.id);
+    await this.audit.record('password.changed', client, { actorId: user.id, subjectId: user.id });
   }
 }

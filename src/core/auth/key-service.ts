@@ -1,4 +1,5 @@
 import type { JwtAlgorithm } from '../../config/index.js';
+import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { SigningKey } from '../model.js';
 import type { Clock, KeyStore } from '../ports.js';
@@ -19,6 +20,7 @@ export interface KeySummary {
 export class KeyService {
   constructor(
     private readonly store: KeyStore,
+    private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly algorithm: JwtAlgorithm,
     private readonly secret: string | null,
@@ -42,9 +44,10 @@ export class KeyService {
   }
 
   /** Adds a key that is published at once and signs once every instance has had time to see it. */
-  async rotate(): Promise<SigningKey> {
+  async rotate(context: RequestContext = {}): Promise<SigningKey> {
     const key = generateSigningKey(this.asymmetric, this.clock.now());
     await this.store.insert(key);
+    await this.audit.record('key.rotated', context, { details: { kid: key.kid, alg: key.alg } });
     return key;
   }
 
@@ -55,10 +58,11 @@ export class KeyService {
   }
 
   /** Withdraws a key at once: tokens it signed stop verifying. The signing key cannot be retired. */
-  async retire(kid: string): Promise<void> {
+  async retire(kid: string, context: RequestContext = {}): Promise<void> {
     const key = (await this.list()).find((k) => k.kid === kid);
     if (!key) throw new NotFoundError('key');
     if (key.state === 'signing') throw new ConflictError('ERR_KEYS_SIGNING', 'This key signs new tokens; rotate first, then retire it.');
     await this.store.setStatus(kid, 'retired', this.clock.now());
+    await this.audit.record('key.retired', context, { details: { kid } });
   }
 }

@@ -1,3 +1,4 @@
+import type { AuditLog, RequestContext } from '../audit.js';
 import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Session, User } from '../model.js';
@@ -14,10 +15,7 @@ import {
   type RefreshTokenParts,
 } from './refresh-tokens.js';
 
-export interface ClientContext {
-  readonly ip?: string | null;
-  readonly userAgent?: string | null;
-}
+export type ClientContext = RequestContext;
 
 /** What a successful login or refresh hands back. */
 export interface TokenGrant {
@@ -62,6 +60,7 @@ export class SessionService {
   constructor(
     private readonly store: SessionStore,
     private readonly tokens: AccessTokens,
+    private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly options: SessionServiceOptions,
   ) {
@@ -108,7 +107,7 @@ export class SessionService {
    * Its parent presented again within the grace window gets that same successor (a retry, or a
    * second tab); any other replay of a rotated token revokes the whole session.
    */
-  async refresh(token: string): Promise<TokenGrant> {
+  async refresh(token: string, client: ClientContext = {}): Promise<TokenGrant> {
     const parts = parseRefreshToken(token);
     if (!parts) throw new InvalidRefreshTokenError();
     const record = await this.store.findRefreshToken(parts.id);
@@ -132,6 +131,8 @@ export class SessionService {
     if (session.refreshId === successor.id && withinGrace) return this.grant(user, session, successor, now);
 
     await this.store.revoke(session.id, now);
+    // A stolen token, or a client that lost its successor: either way the chain is no longer trusted.
+    await this.audit.record('refresh.reused', client, { subjectId: user.id, details: { session_id: session.id } });
     this.emit({ type: 'refresh.reused', sessionId: session.id, userId: user.id });
     this.emit({ type: 'session.revoked', sessionIds: [session.id], userId: user.id });
     throw new InvalidRefreshTokenError('The refresh token was already used; the session has been revoked.');
@@ -151,7 +152,7 @@ export class SessionService {
   }
 
   /** SES-03: revocation is server-side; the session's access tokens stop at once. */
-  async logout(principal: Principal, scope: LogoutScope): Promise<void> {
+  async logout(principal: Principal, scope: LogoutScope, client: ClientContext = {}): Promise<void> {
     const now = this.clock.now();
     const { user, session } = principal;
     const revoked =
@@ -159,6 +160,7 @@ export class SessionService {
         ? (await this.store.revoke(session.id, now)) ? [session.id] : []
         : await this.store.revokeAllForUser(user.id, now, scope === 'others' ? session.id : undefined);
     if (revoked.length > 0) this.emit({ type: 'session.revoked', sessionIds: revoked, userId: user.id });
+    await this.audit.record('logout', client, { actorId: user.id, subjectId: user.id, details: { scope, sessions: revoked.length } });
   }
 
   listActive(userId: string): Promise<Session[]> {
@@ -166,11 +168,12 @@ export class SessionService {
   }
 
   /** Ends one of the caller's own sessions; another user's session is reported as not found. */
-  async revokeOwn(userId: string, sessionId: string): Promise<void> {
+  async revokeOwn(userId: string, sessionId: string, client: ClientContext = {}): Promise<void> {
     const session = await this.store.findById(sessionId);
     if (!session || session.userId !== userId || session.revokedAt !== null) throw new NotFoundError('session');
     await this.store.revoke(sessionId, this.clock.now());
     this.emit({ type: 'session.revoked', sessionIds: [sessionId], userId });
+    await this.audit.record('session.revoked', client, { actorId: userId, subjectId: userId, details: { session_id: sessionId } });
   }
 
   /** SES-04 and account changes: end every session of a user but, optionally, one. */

@@ -1,9 +1,10 @@
+import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Page, Role, User } from '../model.js';
 import { EMAIL_PATTERN, USERNAME_PATTERN, normalizeIdentifier } from '../normalize.js';
 import type { Clock, SessionStore, UserChanges, UserStore } from '../ports.js';
-import { checkNewPassword } from '../auth/password-policy.js';
+import type { PasswordPolicy } from '../auth/password-policy.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
 
 export interface NewUserInput {
@@ -48,6 +49,7 @@ function normalizeName(name: string | null | undefined): string | null | undefin
 export const OPERATOR = Symbol('operator');
 export type Actor = User | typeof OPERATOR;
 
+const actorIdOf = (actor: Actor | null) => (actor === null || actor === OPERATOR ? null : actor.id);
 const isAdmin = (actor: Actor) => actor === OPERATOR || actor.role === 'admin';
 const isSelf = (actor: Actor, user: User) => actor !== OPERATOR && actor.id === user.id;
 
@@ -57,17 +59,19 @@ export class UserService {
     private readonly users: UserStore,
     private readonly sessions: SessionStore,
     private readonly hasher: PasswordHasher,
+    private readonly policy: PasswordPolicy,
+    private readonly audit: AuditLog,
     private readonly clock: Clock,
     /** Told whenever a user changes or goes, so cached copies are dropped. */
     private readonly onUserChanged: (userId: string) => void = () => {},
   ) {}
 
   /** Creates an account. Only trusted callers (an admin, the CLI, bootstrap) may pass `role`. */
-  async create(input: NewUserInput): Promise<User> {
+  async create(input: NewUserInput, actor: Actor | null = null, context: RequestContext = {}): Promise<User> {
     const errors: FieldError[] = [];
     const { username, email } = normalizeIdentity(input, errors) as { username: string; email: string };
     try {
-      checkNewPassword(input.password, 'password', { username, email });
+      this.policy.check(input.password, 'password', { username, email });
     } catch (error) {
       if (error instanceof ValidationError) errors.push(...error.errors);
       else throw error;
@@ -88,6 +92,7 @@ export class UserService {
       updatedAt: now,
     };
     await this.users.create(user);
+    await this.audit.record('user.created', context, { actorId: actorIdOf(actor) ?? user.id, subjectId: user.id, details: { role: user.role } });
     return user;
   }
 
@@ -97,7 +102,7 @@ export class UserService {
    */
   async bootstrapAdmin(input: Omit<NewUserInput, 'role'>): Promise<User | null> {
     if ((await this.users.countAdmins()) > 0) return null;
-    return this.create({ ...input, role: 'admin' });
+    return this.create({ ...input, role: 'admin' }, OPERATOR, { userAgent: 'bootstrap' });
   }
 
   async get(id: string): Promise<User> {
@@ -121,7 +126,7 @@ export class UserService {
    * A user may change their own profile; only an admin may change anyone's, and only an admin
    * may touch `role` or `disabled` (AC-04).
    */
-  async update(actor: Actor, id: string, input: UserUpdateInput): Promise<User> {
+  async update(actor: Actor, id: string, input: UserUpdateInput, context: RequestContext = {}): Promise<User> {
     const target = await this.get(id);
     if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only change your own account.');
     if (!isAdmin(actor) && (input.role !== undefined || input.disabled !== undefined)) {
@@ -130,7 +135,9 @@ export class UserService {
     const errors: FieldError[] = [];
     const identity = normalizeIdentity(input, errors);
     if (errors.length > 0) throw new ValidationError(errors);
-    const losesAdmin = target.role === 'admin' && ((input.role !== undefined && input.role !== 'admin') || input.disabled === true);
+    // Only an enabled admin counts: a disabled one can be demoted or removed while another remains.
+    const isActiveAdmin = target.role === 'admin' && !target.disabled;
+    const losesAdmin = isActiveAdmin && ((input.role !== undefined && input.role !== 'admin') || input.disabled === true);
     if (losesAdmin) await this.assertNotLastAdmin();
     await this.assertAvailable(identity.username, identity.email, target.id);
 
@@ -145,17 +152,28 @@ export class UserService {
     if (!updated) throw new NotFoundError('user');
     // A disabled account keeps no live sessions; its access tokens already fail (CLM-05).
     if (input.disabled === true) await this.sessions.revokeAllForUser(target.id, changes.updatedAt);
+    await this.recordUpdate(actor, target, updated, context);
     return updated;
   }
 
   /** Deletes the account; its sessions, refresh tokens and items go with it. */
-  async delete(actor: Actor, id: string): Promise<void> {
+  async delete(actor: Actor, id: string, context: RequestContext = {}): Promise<void> {
     const target = await this.get(id);
     if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only delete your own account.');
-    if (target.role === 'admin') await this.assertNotLastAdmin();
+    if (target.role === 'admin' && !target.disabled) await this.assertNotLastAdmin();
     const deleted = await this.users.delete(target.id);
     this.onUserChanged(target.id);
     if (!deleted) throw new NotFoundError('user');
+    await this.audit.record('user.deleted', context, { actorId: actorIdOf(actor), subjectId: target.id, details: { username: target.username } });
+  }
+
+  /** Names what changed, never the new values of personal fields. */
+  private async recordUpdate(actor: Actor, before: User, after: User, context: RequestContext): Promise<void> {
+    const entry = { actorId: actorIdOf(actor), subjectId: after.id };
+    if (before.role !== after.role) await this.audit.record('user.role_changed', context, { ...entry, details: { from: before.role, to: after.role } });
+    if (before.disabled !== after.disabled) await this.audit.record(after.disabled ? 'user.disabled' : 'user.enabled', context, entry);
+    const fields = (['username', 'email', 'name'] as const).filter((f) => before[f] !== after[f]);
+    if (fields.length > 0) await this.audit.record('user.updated', context, { ...entry, details: { fields: fields.join(',') } });
   }
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {

@@ -9,6 +9,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -80,6 +81,18 @@ const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'ERR_BAD_REQUEST', 'The body is not valid JSON.'],
 };
 
+/**
+ * Errors the router raises before any route runs (a broken %-escape, an over-long path parameter):
+ * Fastify answers these itself unless told how, so they get the same problem+json as the rest.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendProblem(reply, problem(414, 'ERR_URI_TOO_LONG', 'A path segment is too long.'));
+  } else {
+    sendProblem(reply, problem(400, 'ERR_BAD_REQUEST', 'The request URL is malformed.'));
+  }
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
@@ -96,6 +109,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
     if (known) return sendProblem(reply, problem(known[0], known[1], known[2]));
     const status = error.statusCode ?? 500;
+    if (status === 400 && /prototype|constructor/.test(error.message)) {
+      return sendProblem(reply, problem(400, 'ERR_BAD_REQUEST', 'The body contains a forbidden key (__proto__ or constructor).'));
+    }
     if (status >= 400 && status < 500) {
       // Prototype-poisoning refusals and other malformed requests (IN-05).
       return sendProblem(reply, problem(status, 'ERR_BAD_REQUEST', 'The request is malformed.'));

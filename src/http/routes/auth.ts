@@ -1,21 +1,15 @@
 import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../refresh-cookie.js';
-import type { ClientContext } from '../../core/auth/session-service.js';
 import type { Services } from '../../services.js';
+import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { bearer, problems } from '../schemas/common.js';
 import { LoginBody, LogoutBody, PasswordBody, RefreshBody, SessionParams, SessionView, TokenResponse } from '../schemas/auth.js';
 import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
 import { sessionView, tokenView, userView } from '../views.js';
-
-export function clientOf(request: FastifyRequest): ClientContext {
-  const agent = request.headers['user-agent'];
-  return { ip: request.ip, userAgent: typeof agent === 'string' ? agent : null };
-}
 
 /** One of `login`, `username`, `email` must name the account. */
 function loginName(body: { login?: string; username?: string; email?: string }): string {
@@ -42,7 +36,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   }, async (request, reply) => {
     // AC-04: only these fields reach the account; the schema already refused any other.
     const { username, email, password, name } = request.body;
-    const user = await services.users.create({ username, email, password, name });
+    const user = await services.users.create({ username, email, password, name }, null, contextOf(request));
     return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, user));
   });
 
@@ -55,7 +49,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415) },
     },
   }, async (request, reply) => {
-    const grant = await services.auth.login(loginName(request.body), request.body.password, clientOf(request));
+    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
     if (services.config.refreshCookie) setRefreshCookie(reply, grant);
     return reply.headers(noStore).send(tokenView(grant));
   });
@@ -79,7 +73,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       if (token !== undefined) assertSameOrigin(request, services.config);
     }
     if (token === undefined) throw ValidationError.field('refresh_token', 'is required');
-    const grant = await services.sessions.refresh(token);
+    const grant = await services.sessions.refresh(token, contextOf(request));
     if (services.config.refreshCookie) setRefreshCookie(reply, grant);
     return reply.headers(noStore).send(tokenView(grant));
   });
@@ -100,14 +94,14 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     schema: { tags: ['auth'], summary: 'Change the caller\'s profile', security: bearer, body: UpdateMeBody, response: { 200: Type.Ref(UserView), ...problems(400, 401, 409) } },
   }, async (request) => {
     const { user } = principalOf(request);
-    const updated = await services.users.update(user, user.id, request.body);
+    const updated = await services.users.update(user, user.id, request.body, contextOf(request));
     return userView(updated, updated);
   });
 
   app.post('/auth/password', {
     schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401) } },
   }, async (request, reply) => {
-    await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password);
+    await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
     return reply.code(204).send(null);
   });
 
@@ -118,7 +112,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       request.body ??= {};
     },
   }, async (request, reply) => {
-    await services.sessions.logout(principalOf(request), request.body.scope ?? 'local');
+    await services.sessions.logout(principalOf(request), request.body.scope ?? 'local', contextOf(request));
     if (services.config.refreshCookie) clearRefreshCookie(reply);
     return reply.code(204).send(null);
   });
@@ -133,7 +127,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   app.delete('/auth/sessions/:id', {
     schema: { tags: ['auth'], summary: 'End one of the caller\'s sessions', security: bearer, params: SessionParams, response: { 204: Type.Null(), ...problems(401, 404) } },
   }, async (request, reply) => {
-    await services.sessions.revokeOwn(principalOf(request).user.id, request.params.id);
+    await services.sessions.revokeOwn(principalOf(request).user.id, request.params.id, contextOf(request));
     return reply.code(204).send(null);
   });
 };

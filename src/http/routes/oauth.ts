@@ -6,7 +6,7 @@ import type { Services } from '../../services.js';
 import { OAuthError, OAuthTokenBody } from '../schemas/auth.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { tokenView } from '../views.js';
-import { clientOf } from './auth.js';
+import { contextOf } from '../context.js';
 
 class OAuthProblem extends Error {
   constructor(
@@ -56,11 +56,11 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
     if (body.grant_type === 'password') {
       if (!body.username || !body.password) throw new OAuthProblem(400, 'invalid_request', 'username and password are required.');
-      return tokenView(await services.auth.login(body.username, body.password, clientOf(request)));
+      return tokenView(await services.auth.login(body.username, body.password, contextOf(request)));
     }
     if (body.grant_type === 'refresh_token') {
       if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
-      return tokenView(await services.sessions.refresh(body.refresh_token));
+      return tokenView(await services.sessions.refresh(body.refresh_token, contextOf(request)));
     }
     throw new OAuthProblem(400, 'unsupported_grant_type', 'Use grant_type password or refresh_token.');
   });

@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { decodeCursor, encodeCursor } from '../../core/pagination.js';
 import type { Services } from '../../services.js';
+import { contextOf } from '../context.js';
 import { principalOf, requireAdmin, requireAuthentication } from '../plugins/authenticate.js';
-import { PageQuery, bearer, pageOf, problems } from '../schemas/common.js';
+import { PageQuery, Text, bearer, pageOf, problems } from '../schemas/common.js';
 import { CreateUserBody, UpdateUserBody, UserParams, UserView } from '../schemas/users.js';
 import { userView } from '../views.js';
 
@@ -15,7 +16,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       tags: ['users'],
       summary: 'List users, ordered by username',
       security: bearer,
-      querystring: Type.Object({ ...PageQuery, q: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'username prefix' })) }, { additionalProperties: false }),
+      querystring: Type.Object({ ...PageQuery, q: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'username prefix' })) }, { additionalProperties: false }),
       response: { 200: pageOf(Type.Ref(UserView)), ...problems(400, 401) },
     },
   }, async (request) => {
@@ -33,7 +34,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     schema: { tags: ['users'], summary: 'Create a user (admins only; may set role)', security: bearer, body: CreateUserBody, response: { 201: Type.Ref(UserView), ...problems(400, 401, 403, 409) } },
   }, async (request, reply) => {
     const admin = requireAdmin(request).user;
-    const user = await services.users.create(request.body);
+    const user = await services.users.create(request.body, admin, contextOf(request));
     return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, admin));
   });
 
@@ -48,13 +49,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     },
   }, async (request) => {
     const actor = principalOf(request).user;
-    return userView(await services.users.update(actor, request.params.id, request.body), actor);
+    return userView(await services.users.update(actor, request.params.id, request.body, contextOf(request)), actor);
   });
 
   app.delete('/users/:id', {
     schema: { tags: ['users'], summary: 'Delete a user (the user or an admin); their sessions end', security: bearer, params: UserParams, response: { 204: Type.Null(), ...problems(401, 403, 404, 409) } },
   }, async (request, reply) => {
-    await services.users.delete(principalOf(request).user, request.params.id);
+    await services.users.delete(principalOf(request).user, request.params.id, contextOf(request));
     return reply.code(204).send(null);
   });
 };

@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
+import { IdParam, Text } from './common.js';
 import { Password, UserView } from './users.js';
 
 export const LoginBody = Type.Object(
   {
-    login: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'username or email' })),
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
-    email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+    login: Type.Optional(Text({ minLength: 1, maxLength: 254, description: 'username or email' })),
+    username: Type.Optional(Text({ minLength: 1, maxLength: 254 })),
+    email: Type.Optional(Text({ minLength: 1, maxLength: 254 })),
     password: Password,
   },
   { additionalProperties: false },
@@ -48,13 +49,13 @@ export const SessionView = Type.Object({
   current: Type.Boolean(),
 });
 
-export const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const SessionParams = Type.Object({ id: IdParam }, { additionalProperties: false });
 
 /** RFC 6749 §4.3 and §6 in one body; which fields are needed depends on grant_type. */
 export const OAuthTokenBody = Type.Object(
   {
     grant_type: Type.String({ maxLength: 64 }),
-    username: Type.Optional(Type.String({ maxLength: 254 })),
+    username: Type.Optional(Text({ maxLength: 254 })),
     password: Type.Optional(Type.String({ maxLength: 1024 })),
     refresh_token: Type.Optional(Type.String({ maxLength: 512 })),
     scope: Type.Optional(Type.String({ maxLength: 256 })),

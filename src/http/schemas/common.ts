@@ -21,9 +21,19 @@ export function problems(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((s) => [s, problemRef]));
 }
 
+/**
+ * Text that reaches the database: no control characters. Postgres cannot store NUL at all, and no
+ * identifier, name or search term has a use for the others.
+ */
+export const PLAIN_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';
+export const Text = (options: { minLength?: number; maxLength: number; description?: string }) => Type.String({ ...options, pattern: PLAIN_TEXT });
+
+/** Ids this service issues (UUIDs); anything else cannot name a record. */
+export const IdParam = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1..100' })),
-  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'next_cursor of the previous page' })),
+  cursor: Type.Optional(Type.String({ maxLength: 512, pattern: '^[A-Za-z0-9_-]*$', description: 'next_cursor of the previous page' })),
 };
 
 export function pageOf<T extends TSchema>(item: T) {

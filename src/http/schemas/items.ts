@@ -4,7 +4,8 @@ import { Timestamp } from './common.js';
 // No control characters and no "/", so every name can be addressed as /items/:name.
 export const ItemName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f/]+$' });
 export const Price = Type.Number({ minimum: 0, maximum: 1_000_000_000_000, description: 'non-negative, at most two decimals; stored exactly' });
-export const Description = Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]);
+// Free text may hold line breaks and tabs, never NUL (Postgres cannot store it).
+export const Description = Type.Union([Type.String({ maxLength: 2000, pattern: '^[^\\u0000]*$' }), Type.Null()]);
 
 export const ItemView = Type.Object(
   {

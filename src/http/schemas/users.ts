@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Timestamp } from './common.js';
+import { IdParam, Text, Timestamp } from './common.js';
 
 // Lengths here bound the input (IN-01); the core applies the finer rules after normalisation.
 export const Username = Type.String({ minLength: 1, maxLength: 64, description: '3..32 letters, digits, "_", "." or "-"; case-insensitive' });
@@ -7,7 +7,7 @@ export const Email = Type.String({ minLength: 3, maxLength: 254, });
 export const Password = Type.String({ minLength: 1, maxLength: 1024, description: '8..1024 bytes (UTF-8), any characters' });
 export const DisplayName = Type.String({ maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' });
 export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
-export const UserId = Type.String({ minLength: 1, maxLength: 64 });
+export const UserId = IdParam;
 
 /** The user as shown to others; `email` and `disabled` only to the user themself and to admins. */
 export const UserView = Type.Object(

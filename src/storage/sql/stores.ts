@@ -1,6 +1,6 @@
 import { ConflictError } from '../../core/errors.js';
-import type { Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
-import type { ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
+import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
+import type { AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
 import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
 
 // Rows use snake_case columns; the core uses camelCase. They meet only here.
@@ -355,6 +355,62 @@ class SqlSettingStore implements SettingStore {
   }
 }
 
+interface AuditRow {
+  id: string;
+  at: number;
+  type: AuditType;
+  actor_id: string | null;
+  subject_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: string;
+}
+
+class SqlAuditStore implements AuditStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async append(e: AuditEvent): Promise<void> {
+    await this.db.run(
+      'INSERT INTO audit_events (id, at, type, actor_id, subject_id, ip, user_agent, request_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [e.id, e.at, e.type, e.actorId, e.subjectId, e.ip, e.userAgent, e.requestId, JSON.stringify(e.details)],
+    );
+  }
+
+  async list(query: { limit: number; before?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (query.userId !== undefined) {
+      where.push('(subject_id = ? OR actor_id = ?)');
+      params.push(query.userId, query.userId);
+    }
+    if (query.type !== undefined) {
+      where.push('type = ?');
+      params.push(query.type);
+    }
+    if (query.before !== undefined) {
+      where.push('id < ?');
+      params.push(query.before);
+    }
+    const rows = await this.db.all<AuditRow>(
+      `SELECT id, at, type, actor_id, subject_id, ip, user_agent, request_id, details FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+      [...params, query.limit + 1],
+    );
+    const events = rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      type: r.type,
+      actorId: r.actor_id,
+      subjectId: r.subject_id,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      requestId: r.request_id,
+      details: JSON.parse(r.details) as AuditEvent['details'],
+    }));
+    return page(events, query.limit, (e) => e.id);
+  }
+}
+
 /** Every store over one driver; the same code serves SQLite and Postgres. */
 export function createSqlStorage(db: SqlDriver): Storage {
   return {
@@ -363,6 +419,7 @@ export function createSqlStorage(db: SqlDriver): Storage {
     items: new SqlItemStore(db),
     keys: new SqlKeyStore(db),
     settings: new SqlSettingStore(db),
+    audit: new SqlAuditStore(db),
     ping: async () => {
       await db.get('SELECT 1 AS ok');
     },
