@@ -1,5 +1,6 @@
 import type { Config } from './config/index.js';
 import { AuditLog } from './core/audit.js';
+import { LoginThrottle } from './core/auth/login-throttle.js';
 import { AccessTokens, accessTokenSettings } from './core/auth/access-tokens.js';
 import { AuthService } from './core/auth/auth-service.js';
 import { KeyService } from './core/auth/key-service.js';
@@ -8,7 +9,8 @@ import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
 import { randomToken } from './core/ids.js';
 import { ItemService } from './core/items/item-service.js';
-import { systemClock, type Clock, type Storage } from './core/ports.js';
+import { systemClock, type Clock, type CounterStore, type Storage } from './core/ports.js';
+import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 
 /** Everything the HTTP layer and the CLI call into. */
@@ -23,6 +25,8 @@ export interface Services {
   readonly items: ItemService;
   readonly keys: KeyService;
   readonly audit: AuditLog;
+  /** Rate-limit counters (in memory, or shared). */
+  readonly counters: CounterStore;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
 }
@@ -34,6 +38,8 @@ export interface ServiceOptions {
   readonly onSessionEvent?: (event: SessionEvent) => void;
   /** Told when an audit event could not be stored. */
   readonly onAuditError?: (error: unknown) => void;
+  /** Shared counters for several instances; in memory by default. */
+  readonly counters?: CounterStore;
 }
 
 let common: ReadonlySet<string> | null = null;
@@ -47,6 +53,7 @@ export async function createServices(config: Config, storage: Storage, options: 
   const clock = options.clock ?? systemClock;
   const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID);
   const audit = new AuditLog(storage.audit, clock, options.onAuditError);
+  const counters = options.counters ?? new MemoryCounterStore();
   const keys = new KeyService(storage.keys, audit, clock, config.jwt.algorithm, config.jwt.secret, {
     propagationMs: config.keyPropagationMs,
     retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs,
@@ -70,10 +77,11 @@ export async function createServices(config: Config, storage: Storage, options: 
     tokens,
     sessions,
     users,
-    auth: new AuthService(storage.users, users, sessions, hasher, policy, audit),
+    auth: new AuthService(storage.users, users, sessions, hasher, policy, audit, config.rateLimit ? new LoginThrottle(counters, clock) : null),
     items: new ItemService(storage.items, clock),
     keys,
     audit,
+    counters,
     reloadKeys: async () => tokens.setKeyRing(await keys.load()),
   };
 }

@@ -70,3 +70,12 @@ export class ConflictError extends AppError {
     this.field = field;
   }
 }
+
+/** Too many attempts; try again after `retryAfterSeconds`. */
+export class TooManyRequestsError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, message = 'Too many attempts. Try again later.') {
+    super('ERR_RATE_LIMITED', message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+}

@@ -83,6 +83,18 @@ export interface AuditStore {
   list(query: { limit: number; before?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>>;
 }
 
+/**
+ * Short-lived counters for rate limits and login throttling. In memory for one instance; a shared
+ * store (Redis) lets several instances count once.
+ */
+export interface CounterStore {
+  /** Counts one event under `key` in a fixed window that starts with its first event. */
+  increment(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  /** The live window under `key`, if any. */
+  get(key: string, now: number): Promise<{ count: number; resetAt: number } | null>;
+  delete(...keys: string[]): Promise<void>;
+}
+
 export interface Storage {
   readonly users: UserStore;
   readonly sessions: SessionStore;

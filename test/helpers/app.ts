@@ -25,7 +25,8 @@ export interface TestApp {
  * otherwise), with a movable clock and cheap hashing. Requests go through `app.inject()`.
  */
 export async function buildTestApp(env: Record<string, string> = {}, options: { storage?: Storage; argon2?: Argon2Params } = {}): Promise<TestApp> {
-  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', JWT_ISSUER: 'http://gatehouse.test', ...env });
+  // Rate limits are off for suites that log in hundreds of times; their own tests switch them on.
+  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', JWT_ISSUER: 'http://gatehouse.test', RATE_LIMIT: 'off', ...env });
   const clock = new TestClock(Date.now());
   const storage = options.storage ?? (await openStorage(config.databaseUrl));
   const services = await createServices(config, storage, { clock, argon2: options.argon2 ?? CHEAP_ARGON2 });

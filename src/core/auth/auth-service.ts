@@ -4,6 +4,7 @@ import type { User } from '../model.js';
 import { normalizeIdentifier } from '../normalize.js';
 import type { UserStore } from '../ports.js';
 import type { UserService } from '../users/user-service.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { PASSWORD_MAX_BYTES, type PasswordPolicy } from './password-policy.js';
 import type { ClientContext, Principal, SessionService, TokenGrant } from './session-service.js';
@@ -17,6 +18,8 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly policy: PasswordPolicy,
     private readonly audit: AuditLog,
+    /** Null when rate limiting is off (RATE_LIMIT=off). */
+    private readonly throttle: LoginThrottle | null,
   ) {}
 
   /**
@@ -26,12 +29,18 @@ export class AuthService {
   async login(login: string, password: string, client: ClientContext): Promise<TokenGrant> {
     const key = normalizeIdentifier(login);
     const user = key.includes('@') ? await this.users.findByEmail(key) : await this.users.findByUsername(key);
+    // Unknown names are throttled like accounts, so a 429 does not reveal which exist.
+    const account = user?.id ?? `name:${key}`;
+    await this.throttle?.check(account, client.ip);
     const matches = await this.passwordMatches(user, password);
     if (!user || !matches) {
       // The audit names the account when there is one; an unknown login's text is not kept (it may be a mistyped password).
       await this.audit.record('login.failed', client, { subjectId: user?.id ?? null, details: { reason: user ? (user.disabled ? 'disabled' : 'password') : 'unknown_user' } });
+      const lock = await this.throttle?.fail(account, client.ip);
+      if (lock) await this.audit.record('login.throttled', client, { subjectId: user?.id ?? null, details: { scope: lock.scope, seconds: lock.seconds } });
       throw new InvalidCredentialsError();
     }
+    await this.throttle?.succeed(account, client.ip);
     // PWD-05: move old hashes to the current parameters while we hold the plain password.
     if (this.hasher.needsRehash(user.passwordHash)) await this.userService.setPasswordHash(user.id, await this.hasher.hash(password));
     const grant = await this.sessions.start(user, client);

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ConflictError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
+import { AppError, ConflictError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -21,6 +21,7 @@ function statusOf(error: AppError): number {
   if (error instanceof ValidationError) return 400;
   if (error instanceof UnauthenticatedError) return 401;
   if (error instanceof ConflictError) return 409;
+  if (error instanceof TooManyRequestsError) return 429;
   if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return 401;
   if (error.code === 'ERR_AUTH_INVALID_REQUEST') return 400;
   if (error.code.startsWith('ERR_FORBIDDEN')) return 403;
@@ -98,6 +99,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof AppError) {
       const status = statusOf(error);
       if (status === 401) reply.header('www-authenticate', wwwAuthenticate(error));
+      if (error instanceof TooManyRequestsError) reply.header('retry-after', String(error.retryAfterSeconds));
       if (status === 500) request.log.error({ err: error }, 'unmapped domain error');
       else if (status === 401 || status === 403) request.log.info({ code: error.code }, 'access refused');
       const errors = error instanceof ValidationError ? [...error.errors] : error instanceof ConflictError && error.field ? [{ field: error.field, message: error.message }] : undefined;

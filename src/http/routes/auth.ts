@@ -6,6 +6,7 @@ import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCook
 import type { Services } from '../../services.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
+import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { bearer, problems } from '../schemas/common.js';
 import { LoginBody, LogoutBody, PasswordBody, RefreshBody, SessionParams, SessionView, TokenResponse } from '../schemas/auth.js';
 import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
@@ -26,12 +27,13 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   await app.register(formbody, { bodyLimit: services.config.bodyLimitBytes });
 
   app.post('/auth/register', {
+    onRequest: rateLimit(services, RATE_RULES.register),
     schema: {
       tags: ['auth'],
       summary: 'Create an account',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RegisterBody,
-      response: { 201: Type.Ref(UserView), ...problems(400, 409, 413, 415) },
+      response: { 201: Type.Ref(UserView), ...problems(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     // AC-04: only these fields reach the account; the schema already refused any other.
@@ -41,12 +43,13 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   });
 
   app.post('/auth/login', {
+    onRequest: rateLimit(services, RATE_RULES.login),
     schema: {
       tags: ['auth'],
       summary: 'Exchange a username or email and password for tokens',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: LoginBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
@@ -55,12 +58,13 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   });
 
   app.post('/auth/refresh', {
+    onRequest: rateLimit(services, RATE_RULES.refresh),
     schema: {
       tags: ['auth'],
       summary: 'Rotate a refresh token: the old one stops working',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RefreshBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415, 429) },
     },
     // An empty body is allowed: in browser mode the token comes in the cookie.
     preValidation: async (request) => {
@@ -98,8 +102,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     return userView(updated, updated);
   });
 
+  // Guessing the current password with a stolen access token costs the same budget as logging in.
   app.post('/auth/password', {
-    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401) } },
+    onRequest: rateLimit(services, RATE_RULES.login),
+    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 429) } },
   }, async (request, reply) => {
     await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
     return reply.code(204).send(null);

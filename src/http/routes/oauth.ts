@@ -1,18 +1,20 @@
 import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AppError } from '../../core/errors.js';
+import { AppError, TooManyRequestsError } from '../../core/errors.js';
 import type { Services } from '../../services.js';
 import { OAuthError, OAuthTokenBody } from '../schemas/auth.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { tokenView } from '../views.js';
 import { contextOf } from '../context.js';
+import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 
 class OAuthProblem extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
     readonly description: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
   }
@@ -21,6 +23,7 @@ class OAuthProblem extends Error {
 /** Domain errors as RFC 6749 §5.2 codes. */
 function toOAuth(error: unknown): OAuthProblem | null {
   if (error instanceof OAuthProblem) return error;
+  if (error instanceof TooManyRequestsError) return new OAuthProblem(429, 'slow_down', error.message, error.retryAfterSeconds);
   if (error instanceof AppError) {
     if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return new OAuthProblem(400, 'invalid_grant', error.message);
     if (error.code === 'ERR_VALIDATION') return new OAuthProblem(400, 'invalid_request', error.message);
@@ -40,16 +43,18 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     const oauth = toOAuth(error);
     if (!oauth) throw error;
     request.log.info({ error: oauth.error }, 'token request refused');
+    if (oauth.retryAfterSeconds !== undefined) reply.header('retry-after', String(oauth.retryAfterSeconds));
     return reply.code(oauth.status).headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send({ error: oauth.error, error_description: oauth.description });
   });
 
   app.post('/oauth/token', {
+    onRequest: rateLimit(services, RATE_RULES.login),
     schema: {
       tags: ['auth'],
       summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: OAuthTokenBody,
-      response: { 200: Type.Ref(TokenResponse), 400: Type.Ref(OAuthError), 413: Type.Ref(OAuthError), 415: Type.Ref(OAuthError) },
+      response: { 200: Type.Ref(TokenResponse), 400: Type.Ref(OAuthError), 413: Type.Ref(OAuthError), 415: Type.Ref(OAuthError), 429: Type.Ref(OAuthError) },
     },
   }, async (request, reply) => {
     const body = request.body;

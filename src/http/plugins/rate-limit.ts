@@ -1,0 +1,37 @@
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { TooManyRequestsError } from '../../core/errors.js';
+import { clientBucket } from '../../core/net.js';
+import type { Services } from '../../services.js';
+
+export interface RateRule {
+  /** Routes with the same name share one budget. */
+  readonly name: string;
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+/** Per-client budgets of the public auth routes (clients counted by IPv4 address or IPv6 /64). */
+export const RATE_RULES = {
+  login: { name: 'login', max: 20, windowMs: 60_000 },
+  register: { name: 'register', max: 10, windowMs: 3_600_000 },
+  refresh: { name: 'refresh', max: 60, windowMs: 60_000 },
+} satisfies Record<string, RateRule>;
+
+/**
+ * An onRequest hook that spends one unit of the client's budget, before the body is even read, and
+ * answers 429 with Retry-After once it is gone. RateLimit-* headers follow the IETF draft.
+ */
+export function rateLimit(services: Services, rule: RateRule): onRequestHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!services.config.rateLimit) return;
+    const now = services.clock.now();
+    const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${clientBucket(request.ip)}`, rule.windowMs, now);
+    const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
+    reply.headers({
+      'ratelimit-limit': String(rule.max),
+      'ratelimit-remaining': String(Math.max(0, rule.max - count)),
+      'ratelimit-reset': String(resetSeconds),
+    });
+    if (count > rule.max) throw new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.');
+  };
+}

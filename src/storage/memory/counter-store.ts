@@ -1,0 +1,50 @@
+import type { CounterStore } from '../../core/ports.js';
+
+interface Window {
+  count: number;
+  resetAt: number;
+}
+
+/**
+ * Counters in this process's memory: right for one instance. Bounded, so a flood of distinct keys
+ * cannot exhaust memory; when full, the oldest windows go first.
+ */
+export class MemoryCounterStore implements CounterStore {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(private readonly maxKeys = 200_000) {}
+
+  async increment(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    let window = this.windows.get(key);
+    if (!window || window.resetAt <= now) {
+      this.windows.delete(key);
+      if (this.windows.size >= this.maxKeys) this.evict(now);
+      window = { count: 0, resetAt: now + windowMs };
+      this.windows.set(key, window);
+    }
+    window.count += 1;
+    return { count: window.count, resetAt: window.resetAt };
+  }
+
+  async get(key: string, now: number): Promise<{ count: number; resetAt: number } | null> {
+    const window = this.windows.get(key);
+    if (!window || window.resetAt <= now) return null;
+    return { count: window.count, resetAt: window.resetAt };
+  }
+
+  async delete(...keys: string[]): Promise<void> {
+    for (const key of keys) this.windows.delete(key);
+  }
+
+  private evict(now: number): void {
+    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+    // Still full: drop the oldest tenth (Map keeps insertion order).
+    if (this.windows.size >= this.maxKeys) {
+      let drop = Math.ceil(this.maxKeys / 10);
+      for (const key of this.windows.keys()) {
+        if (drop-- <= 0) break;
+        this.windows.delete(key);
+      }
+    }
+  }
+}
