@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { buildApp } from './http/app.js';
 import { openStorage } from './storage/open.js';
+import { connectShared } from './storage/redis/connect.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -15,8 +16,12 @@ export interface RunningServer {
 /** The composition root: configuration → storage → services → HTTP, then listen. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const storage = await openStorage(config.databaseUrl);
-  const services = await createServices(config, storage);
+  // Errors of the shared store are logged once the app's logger exists; until then, to stderr.
+  let report = (error: unknown) => console.error('redis:', error instanceof Error ? error.message : error);
+  const shared = await connectShared(config.redisUrl, (error) => report(error), config.redisPrefix);
+  const services = await createServices(config, storage, { counters: shared.counters, bus: shared.bus });
   const app = await buildApp({ services, logger: { level: config.logLevel } });
+  report = throttled((error) => app.log.error({ err: error }, 'redis error'));
 
   if (config.bootstrapAdmin) {
     const admin = await services.users.bootstrapAdmin(config.bootstrapAdmin);
@@ -35,9 +40,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
     (closing ??= (async () => {
       clearInterval(keyReload);
       await app.close();
+      await shared.close();
       await storage.close();
     })());
   return { app, services, url, close };
+}
+
+/** At most one report every 10 s: a Redis outage should not flood the log. */
+function throttled(report: (error: unknown) => void): (error: unknown) => void {
+  let last = 0;
+  return (error) => {
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    report(error);
+  };
 }
 
 /** Stops accepting connections on SIGTERM/SIGINT, lets requests in flight finish, then exits. */

@@ -9,7 +9,7 @@ import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
 import { randomToken } from './core/ids.js';
 import { ItemService } from './core/items/item-service.js';
-import { systemClock, type Clock, type CounterStore, type Storage } from './core/ports.js';
+import { systemClock, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 
@@ -40,6 +40,8 @@ export interface ServiceOptions {
   readonly onAuditError?: (error: unknown) => void;
   /** Shared counters for several instances; in memory by default. */
   readonly counters?: CounterStore;
+  /** Carries invalidations to other instances or workers; none for a single process. */
+  readonly bus?: InvalidationBus;
 }
 
 let common: ReadonlySet<string> | null = null;
@@ -54,10 +56,16 @@ export async function createServices(config: Config, storage: Storage, options: 
   const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID);
   const audit = new AuditLog(storage.audit, clock, options.onAuditError);
   const counters = options.counters ?? new MemoryCounterStore();
-  const keys = new KeyService(storage.keys, audit, clock, config.jwt.algorithm, config.jwt.secret, {
-    propagationMs: config.keyPropagationMs,
-    retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs,
-  });
+  const bus = options.bus;
+  const keys = new KeyService(
+    storage.keys,
+    audit,
+    clock,
+    config.jwt.algorithm,
+    config.jwt.secret,
+    { propagationMs: config.keyPropagationMs, retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs },
+    () => bus?.publish({ kind: 'keys' }),
+  );
   const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config.jwt), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
   const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
@@ -66,10 +74,23 @@ export async function createServices(config: Config, storage: Storage, options: 
     reuseGraceMs: config.refreshReuseGraceMs,
     rotationKey,
     principalCacheTtlMs: config.sessionCacheTtlMs,
-    onEvent: options.onSessionEvent,
+    onEvent: (event) => {
+      if (event.type === 'session.revoked') bus?.publish({ kind: 'sessions', ids: event.sessionIds });
+      options.onSessionEvent?.(event);
+    },
   });
   const policy = new PasswordPolicy(commonPasswords());
-  const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => sessions.forgetUser(userId));
+  const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => {
+    sessions.forgetUser(userId);
+    bus?.publish({ kind: 'user', id: userId });
+  });
+  const reloadKeys = async () => tokens.setKeyRing(await keys.load());
+  // What another instance changed, this one forgets.
+  bus?.subscribe((message) => {
+    if (message.kind === 'sessions') sessions.forgetSessions(message.ids);
+    else if (message.kind === 'user') sessions.forgetUser(message.id);
+    else void reloadKeys().catch(() => {});
+  });
   return {
     config,
     storage,
@@ -82,6 +103,6 @@ export async function createServices(config: Config, storage: Storage, options: 
     keys,
     audit,
     counters,
-    reloadKeys: async () => tokens.setKeyRing(await keys.load()),
+    reloadKeys,
   };
 }

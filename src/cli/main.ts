@@ -9,6 +9,7 @@ import { auditEventView } from '../http/routes/admin.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { createServices, type Services } from '../services.js';
 import { migrate, openDriver, openStorage } from '../storage/open.js';
+import { connectShared } from '../storage/redis/connect.js';
 import { readPassword } from './password-input.js';
 
 const USAGE = `gatehouse: a self-hosted authentication service
@@ -31,9 +32,12 @@ Configuration comes from the environment or a .env file; see README.md.`;
 
 async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
   const storage = await openStorage(config.databaseUrl);
+  // With Redis, running instances hear of the CLI's changes at once instead of at their next poll.
+  const shared = await connectShared(config.redisUrl, (error) => console.error('gatehouse: redis:', error instanceof Error ? error.message : error), config.redisPrefix);
   try {
-    return await work(await createServices(config, storage));
+    return await work(await createServices(config, storage, { bus: shared.bus, counters: shared.counters }));
   } finally {
+    await shared.close();
     await storage.close();
   }
 }

@@ -10,6 +10,8 @@ export interface Config {
   readonly host: string;
   readonly databaseUrl: string;
   readonly redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
+  readonly redisPrefix: string;
   readonly jwt: {
     readonly algorithm: JwtAlgorithm;
     readonly secret: string | null;
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl,
     redisUrl,
+    redisPrefix: text('REDIS_PREFIX', 'gatehouse:'),
     jwt: Object.freeze({ algorithm, secret: algorithm === 'HS256' ? secret : null, issuer, audience, accessTokenTtlMs, refreshTokenTtlMs, clockLeewayMs }),
     refreshReuseGraceMs,
     sessionCacheTtlMs,

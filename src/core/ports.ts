@@ -95,6 +95,19 @@ export interface CounterStore {
   delete(...keys: string[]): Promise<void>;
 }
 
+/** What other instances must forget when something changes here. */
+export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'keys' };
+
+/**
+ * Carries invalidations between instances (Redis pub/sub) or workers (cluster IPC). Delivery is
+ * best effort; the bounded cache TTLs are the backstop when a message is lost.
+ */
+export interface InvalidationBus {
+  publish(message: Invalidation): void;
+  subscribe(handler: (message: Invalidation) => void): void;
+  close(): Promise<void>;
+}
+
 export interface Storage {
   readonly users: UserStore;
   readonly sessions: SessionStore;

@@ -1,35 +1,8 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-
-/** The real process, on a port the OS picks, with its JSON logs captured. */
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcessWithoutNullStreams; url: string; logs: string[] }> {
-  const child = spawn(process.execPath, [...CLI, 'serve'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-  });
-  const logs: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      logs.push(d.toString());
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(d.toString());
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]!, logs });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${logs.join('')}`)));
-  });
-}
-
-function runCli(args: string[], env: Record<string, string>, input?: string) {
-  return spawnSync(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 30_000 });
-}
+import { runCli, startServerProcess as startServer } from '../helpers/server.js';
 
 describe('end to end: the README walkthrough against a real server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
@@ -143,8 +116,6 @@ describe('end to end: the README walkthrough against a real server', () => {
   });
 
   it('shuts down gracefully on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => server.child.on('exit', resolve));
-    server.child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await server.stop()).toBe(0);
   });
 });

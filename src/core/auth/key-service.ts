@@ -25,6 +25,8 @@ export class KeyService {
     private readonly algorithm: JwtAlgorithm,
     private readonly secret: string | null,
     private readonly timing: KeyTiming,
+    /** Told after a rotation or retirement, so other instances reload without waiting for their poll. */
+    private readonly onChange: () => void = () => {},
   ) {}
 
   private get asymmetric(): SigningKey['alg'] {
@@ -48,6 +50,7 @@ export class KeyService {
     const key = generateSigningKey(this.asymmetric, this.clock.now());
     await this.store.insert(key);
     await this.audit.record('key.rotated', context, { details: { kid: key.kid, alg: key.alg } });
+    this.onChange();
     return key;
   }
 
@@ -64,5 +67,6 @@ export class KeyService {
     if (key.state === 'signing') throw new ConflictError('ERR_KEYS_SIGNING', 'This key signs new tokens; rotate first, then retire it.');
     await this.store.setStatus(kid, 'retired', this.clock.now());
     await this.audit.record('key.retired', context, { details: { kid } });
+    this.onChange();
   }
 }

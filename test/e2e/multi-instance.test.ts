@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signJws } from '../../src/core/auth/jws.js';
+import { createPrivateKey } from 'node:crypto';
+import { runCli, startServerProcess, within, type ServerProcess } from '../helpers/server.js';
+
+const databaseUrl = process.env.TEST_DATABASE_URL;
+const redisUrl = process.env.TEST_REDIS_URL;
+
+/**
+ * Two real instances on one Postgres schema and one Redis. Cache TTLs and the key poll are set far
+ * beyond a second, so anything that arrives within one second arrived through Redis.
+ */
+describe.skipIf(!databaseUrl || !redisUrl)('several instances on Postgres and Redis', () => {
+  const schema = `gh_multi_${randomBytes(5).toString('hex')}`;
+  const env = {
+    DATABASE_URL: `${databaseUrl}${databaseUrl?.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    REDIS_URL: redisUrl!,
+    REDIS_PREFIX: `${schema}:`,
+    SESSION_CACHE_TTL: '60s',
+    KEY_RELOAD_INTERVAL: '5m',
+    RATE_LIMIT: 'on',
+  };
+  let a: ServerProcess;
+  let b: ServerProcess;
+  const json = { 'content-type': 'application/json' };
+  const me = (server: ServerProcess, token: string) => fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+
+  beforeAll(async () => {
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    a = await startServerProcess(env);
+    b = await startServerProcess(env);
+    const register = await fetch(`${a.url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'multi', email: 'multi@example.com', password: 'a fine multi passphrase' }) });
+    expect(register.status).toBe(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  });
+
+  const login = async (server: ServerProcess) => {
+    const res = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'multi', password: 'a fine multi passphrase' }) });
+    expect(res.status).toBe(200);
+    return (await res.json()) as { access_token: string; refresh_token: string; user: { id: string } };
+  };
+
+  it('a logout on B is honoured by A within one second (SES-03)', async () => {
+    const tokens = await login(a);
+    expect(await me(a, tokens.access_token)).toBe(200); // A now has the session cached for 60 s
+    expect(await me(b, tokens.access_token)).toBe(200);
+    const logout = await fetch(`${b.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(logout.status).toBe(204);
+    const took = await within(1000, async () => (await me(a, tokens.access_token)) === 401);
+    expect(took).toBeGreaterThanOrEqual(0);
+  });
+
+  it('disabling a user through the CLI is honoured by both instances within one second (CLM-05)', async () => {
+    const tokens = await login(a);
+    expect(await me(a, tokens.access_token)).toBe(200);
+    expect(await me(b, tokens.access_token)).toBe(200);
+    expect(runCli(['users', 'disable', 'multi'], env).status).toBe(0);
+    expect(await within(1000, async () => (await me(a, tokens.access_token)) === 401 && (await me(b, tokens.access_token)) === 401)).toBeGreaterThanOrEqual(0);
+    expect(runCli(['users', 'enable', 'multi'], env).status).toBe(0);
+  });
+
+  it('a key rotated from the CLI is published and verified by B within one second; retiring withdraws it', async () => {
+    const kids = async (server: ServerProcess) => ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const rotated = runCli(['keys', 'rotate'], env);
+    expect(rotated.status).toBe(0);
+    const kid = /key (\S+);/.exec(rotated.stdout)![1]!;
+    expect(await within(1000, async () => (await kids(b)).includes(kid) && (await kids(a)).includes(kid))).toBeGreaterThanOrEqual(0);
+
+    // A token signed with the new key (read from the shared database, as an instance would once the
+    // key starts signing) verifies on B, for a real session.
+    const db = new pg.Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    const { rows } = await db.query<{ private_key_pem: string }>('SELECT private_key_pem FROM signing_keys WHERE kid = $1', [kid]);
+    await db.end();
+    const session = await login(a);
+    const claims = JSON.parse(Buffer.from(session.access_token.split('.')[1]!, 'base64url').toString());
+    const forgedByNewKey = signJws({ kid, alg: 'EdDSA', key: createPrivateKey(rows[0]!.private_key_pem) }, { typ: 'at+jwt' }, { ...claims, jti: 'new-key' });
+    expect(await me(b, forgedByNewKey)).toBe(200);
+
+    expect(runCli(['keys', 'retire', kid], env).status).toBe(0);
+    expect(await within(1000, async () => !(await kids(b)).includes(kid))).toBeGreaterThanOrEqual(0);
+    expect(await me(b, forgedByNewKey)).toBe(401);
+  });
+
+  // Last: it spends this client's login budget for the minute.
+  it('the per-client login budget is counted once across instances (ENUM-04)', async () => {
+    const attempt = (server: ServerProcess) =>
+      fetch(`${server.url}/oauth/token`, { method: 'POST', headers: json, body: JSON.stringify({ grant_type: 'password', username: `nobody-${randomBytes(3).toString('hex')}`, password: 'x' }) });
+    // Earlier tests spent some of this minute's budget of 20; spend the rest alternately on A and B.
+    let statuses: number[] = [];
+    for (let i = 0; i < 24; i++) statuses.push((await attempt(i % 2 === 0 ? a : b)).status);
+    const firstLimited = statuses.indexOf(429);
+    expect(firstLimited).toBeGreaterThan(0);
+    expect(firstLimited).toBeLessThanOrEqual(20);
+    statuses = statuses.slice(firstLimited);
+    // Once spent, both instances refuse: neither kept a budget of its own.
+    expect(statuses.every((s) => s === 429)).toBe(true);
+    expect((await attempt(a)).status).toBe(429);
+    expect((await attempt(b)).status).toBe(429);
+  });
+});
