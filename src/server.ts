@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { buildApp } from './http/app.js';
+import { Metrics } from './metrics.js';
 import { openStorage } from './storage/open.js';
 import { connectShared } from './storage/redis/connect.js';
 import { createServices, type Services } from './services.js';
@@ -19,8 +20,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Errors of the shared store are logged once the app's logger exists; until then, to stderr.
   let report = (error: unknown) => console.error('redis:', error instanceof Error ? error.message : error);
   const shared = await connectShared(config.redisUrl, (error) => report(error), config.redisPrefix);
-  const services = await createServices(config, storage, { counters: shared.counters, bus: shared.bus });
-  const app = await buildApp({ services, logger: { level: config.logLevel } });
+  const metrics = new Metrics();
+  const services = await createServices(config, storage, { counters: shared.counters, bus: shared.bus, onAuditEvent: metrics.onAuditEvent });
+  const app = await buildApp({ services, metrics, logger: { level: config.logLevel } });
   report = throttled((error) => app.log.error({ err: error }, 'redis error'));
 
   if (config.bootstrapAdmin) {

@@ -8,6 +8,7 @@ import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/p
 import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
 import { randomToken } from './core/ids.js';
+import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
 import { systemClock, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
@@ -38,6 +39,8 @@ export interface ServiceOptions {
   readonly onSessionEvent?: (event: SessionEvent) => void;
   /** Told when an audit event could not be stored. */
   readonly onAuditError?: (error: unknown) => void;
+  /** Told of every audit event as it happens. */
+  readonly onAuditEvent?: (event: AuditEvent) => void;
   /** Shared counters for several instances; in memory by default. */
   readonly counters?: CounterStore;
   /** Carries invalidations to other instances or workers; none for a single process. */
@@ -54,7 +57,7 @@ function commonPasswords(): ReadonlySet<string> {
 export async function createServices(config: Config, storage: Storage, options: ServiceOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID);
-  const audit = new AuditLog(storage.audit, clock, options.onAuditError);
+  const audit = new AuditLog(storage.audit, clock, options.onAuditError, options.onAuditEvent);
   const counters = options.counters ?? new MemoryCounterStore();
   const bus = options.bus;
   const keys = new KeyService(

@@ -36,6 +36,8 @@ export interface Config {
   readonly trustProxy: boolean | string[];
   readonly corsOrigins: readonly string[];
   readonly logLevel: LogLevel;
+  /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
+  readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
 }
 
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: parseTrustProxy(text('TRUST_PROXY', 'off')),
     corsOrigins: Object.freeze(corsOrigins),
     logLevel,
+    metricsToken: env.METRICS_TOKEN?.trim() || null,
     bodyLimitBytes,
   });
 }

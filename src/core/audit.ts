@@ -24,6 +24,8 @@ export class AuditLog {
     private readonly store: AuditStore,
     private readonly clock: Clock,
     private readonly onError: (error: unknown, event: AuditEvent) => void = () => {},
+    /** Told of every event, stored or not (the metrics count logins and reuse from here). */
+    private readonly onRecord: (event: AuditEvent) => void = () => {},
   ) {}
 
   async record(type: AuditType, context: RequestContext, entry: AuditEntry = {}): Promise<void> {
@@ -39,6 +41,7 @@ export class AuditLog {
       requestId: context.requestId ?? null,
       details: entry.details ?? {},
     };
+    this.onRecord(event);
     try {
       await this.store.append(event);
     } catch (error) {

@@ -6,7 +6,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
+import { registerMetrics } from './plugins/metrics.js';
 import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -21,6 +23,8 @@ import { UserView } from './schemas/users.js';
 
 export interface AppOptions {
   readonly services: Services;
+  /** Prometheus metrics; /metrics is served only when given. */
+  readonly metrics?: Metrics;
   /** Fastify/pino logger settings; tests pass false. */
   readonly logger?: FastifyServerOptions['logger'];
 }
@@ -50,7 +54,7 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
 }
 
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
-export async function buildApp({ services, logger = false }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ services, metrics, logger = false }: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
   const app = Fastify({
     logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
@@ -104,6 +108,10 @@ export async function buildApp({ services, logger = false }: AppOptions): Promis
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  if (metrics) {
+    metrics.watch(services);
+    registerMetrics(app, metrics, config.metricsToken);
+  }
   await app.register(healthRoutes, { services });
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });

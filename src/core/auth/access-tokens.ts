@@ -42,6 +42,8 @@ export function accessTokenSettings(jwt: Config['jwt']): AccessTokenSettings {
 export class AccessTokens {
   private readonly verified = new Map<string, AccessClaims>();
   private ring: KeyRing;
+  /** Lookups of the verified-token cache, for the metrics. */
+  readonly cacheStats = { hits: 0, misses: 0 };
 
   constructor(
     ring: KeyRing,
@@ -85,6 +87,8 @@ export class AccessTokens {
   verify(token: string): AccessClaims {
     const now = this.clock.now();
     const cached = this.verified.get(token);
+    if (cached) this.cacheStats.hits++;
+    else this.cacheStats.misses++;
     if (cached) {
       if (cached.exp * 1000 + this.settings.leewayMs > now) return cached;
       this.verified.delete(token);

@@ -14,6 +14,8 @@ interface Entry {
  */
 export class PrincipalCache {
   private readonly entries = new Map<string, Entry>();
+  /** Lookups answered from memory or from storage, for the metrics. */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(
     private readonly clock: Clock,
@@ -24,7 +26,11 @@ export class PrincipalCache {
   async get(sessionId: string, load: (id: string) => Promise<{ session: Session; user: User } | null>): Promise<{ session: Session; user: User } | null> {
     const now = this.clock.now();
     const hit = this.entries.get(sessionId);
-    if (hit && now - hit.loadedAt < this.ttlMs) return hit;
+    if (hit && now - hit.loadedAt < this.ttlMs) {
+      this.stats.hits++;
+      return hit;
+    }
+    this.stats.misses++;
     const found = await load(sessionId);
     if (!found) {
       this.entries.delete(sessionId);

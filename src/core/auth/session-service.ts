@@ -67,6 +67,10 @@ export class SessionService {
     this.principals = new PrincipalCache(clock, options.principalCacheTtlMs);
   }
 
+  get principalCacheStats(): Readonly<{ hits: number; misses: number }> {
+    return this.principals.stats;
+  }
+
   /** Drops what is remembered of a user (their role, status or password changed, or they are gone). */
   forgetUser(userId: string): void {
     this.principals.forgetUser(userId);

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { UnauthenticatedError } from '../../core/errors.js';
+import type { Metrics } from '../../metrics.js';
+import { bearerToken } from './authenticate.js';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Counts every answer by route template and status, and serves /metrics. */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, metricsToken: string | null): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    if (reply.statusCode === 429) metrics.rateLimited.inc({ route: labels.route });
+    done();
+  });
+
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)', produces: ['text/plain'] } }, async (request, reply) => {
+    if (metricsToken !== null) {
+      // Compared as digests, so the comparison takes the same time whatever was sent.
+      if (!timingSafeEqual(digest(bearerToken(request)), digest(metricsToken))) throw new UnauthenticatedError('invalid', 'The metrics token is not valid.');
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
