@@ -37,6 +37,11 @@ const GET_CONNECTIONS = 50;
 // connections would only queue requests and inflate latency, not throughput.
 const LOGIN_CONNECTIONS = 10;
 const ITEMS_CONNECTIONS = 50;
+// Each refresh does two SQLite writes and signs a new EdDSA token, so it is
+// CPU-bound like login, only cheaper. Every connection needs its own session
+// (refresh tokens rotate), set up by one login per connection before each run.
+const REFRESH_CONNECTIONS = 20;
+const REFRESH_LOGIN_CONCURRENCY = 4; // argon2: more in parallel only queues
 const PASSWORD = 'bench-Password-123!';
 
 const HOST = '127.0.0.1';
@@ -128,8 +133,9 @@ process.on('SIGTERM', () => abort(143, 'terminated'));
 process.on('unhandledRejection', (err) => abort(1, `unexpected error: ${err?.stack ?? err}`));
 
 // Bound the whole run even if something stalls in a way nothing else catches.
-// Budget: two bounded starts, every load test with slack, plus setup.
-const loadSeconds = 5 * (WARMUP + DURATION) + 3 * ROUNDS; // + per-round setup
+// Budget: two bounded starts, every load test with slack, plus setup
+// (per-round setup, and the refresh logins before its warm-up and its run).
+const loadSeconds = 6 * (WARMUP + DURATION) + 3 * ROUNDS + 2 * 10;
 const watchdog = setTimeout(
   () => abort(1, 'run exceeded its time budget; aborting'),
   2 * START_TIMEOUT_MS + loadSeconds * 1.5 * 1000 + 30_000,
@@ -236,6 +242,9 @@ async function expectStatus(label, promise, expected) {
 // Raw (unaggregated) results let several rounds be merged into one latency
 // histogram, so p99 is a true p99 over all rounds rather than an average of p99s.
 async function load(target, duration) {
+  // Per-run setup that must not be measured (the refresh route's logins).
+  await target.prepare?.();
+  if (fatal) throw fatal;
   const instance = autocannon({
     url: target.base + target.path,
     method: target.method ?? 'GET',
@@ -279,6 +288,124 @@ function summarise(target, raws) {
     errors: agg.errors,
     timeouts: agg.timeouts,
     status_codes: statusCodes,
+    ...target.extra?.(),
+  };
+}
+
+// --- refresh-token chains --------------------------------------------------
+
+// POST /auth/refresh rotates the token: each response carries the successor,
+// and the old token is only good for a 10 s grace window (same successor);
+// replaying it later revokes the session. So a token can't be shared between
+// connections or reused across requests: each connection keeps its own chain
+// and always sends the newest token of it.
+//
+// autocannon (v9) resets a connection's `context` every time it wraps around
+// its `requests` list, i.e. after every request here, so the chain cannot live
+// in the context. It lives in `pool`, a stack of current tokens, one per chain:
+// setupRequest pops one (and remembers it in the context for this request
+// only), onResponse pushes the successor. autocannon calls onResponse and then,
+// synchronously, setupRequest for the same connection's next request, so the
+// stack hands each connection back the token it just pushed: in practice every
+// connection keeps one chain for the whole run, and in any case a chain is only
+// ever used by one request at a time, strictly in order.
+//
+// Each autocannon run (warm-up, measured run) gets fresh chains from fresh
+// logins: requests still in flight when a run stops have rotated their chain's
+// token without us seeing the successor.
+function refreshChains(base, login) {
+  let pool = [];
+  const stats = { withoutChain: 0, missingToken: 0, repeated: 0 };
+  // Every token handed out in this run. A successor seen twice means a token
+  // was replayed inside the grace window (answered from the grace path, no
+  // rotation): the row would no longer measure rotation, so it is flagged.
+  let seen = new Set();
+  let chainsForRun = 0;
+  let logins = 0;
+
+  async function prepare() {
+    const started = Date.now();
+    const tokens = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < REFRESH_CONNECTIONS) {
+        next++;
+        const res = await expectStatus('login for a refresh chain', jsonRequest(`${base}/auth/login`, {
+          method: 'POST',
+          body: { login, password: PASSWORD },
+        }), 200);
+        if (typeof res?.refresh_token !== 'string') throw new Error(`login response has no refresh_token: ${JSON.stringify(res)}`);
+        tokens.push(res.refresh_token);
+      }
+    };
+    await Promise.all(Array.from({ length: REFRESH_LOGIN_CONCURRENCY }, worker));
+    logins += tokens.length;
+    // Check one rotation by hand before the load test, as for /auth/me: a
+    // load test of 401s would look fast and mean nothing.
+    const rotated = await expectStatus('Gatehouse POST /auth/refresh', jsonRequest(`${base}/auth/refresh`, {
+      method: 'POST',
+      body: { refresh_token: tokens[0] },
+    }), 200);
+    if (typeof rotated?.refresh_token !== 'string' || rotated.refresh_token === tokens[0]) {
+      throw new Error(`refresh response has no new refresh_token: ${JSON.stringify(rotated)}`);
+    }
+    tokens[0] = rotated.refresh_token;
+    pool = tokens;
+    seen = new Set(tokens);
+    chainsForRun = tokens.length;
+    stats.withoutChain = 0;
+    stats.missingToken = 0;
+    stats.repeated = 0;
+    log(`refresh: ${tokens.length} chains from ${tokens.length} logins (${REFRESH_LOGIN_CONCURRENCY} at a time) in ${Date.now() - started} ms`);
+  }
+
+  const requests = () => [{
+    method: 'POST',
+    path: '/auth/refresh',
+    setupRequest(req, context) {
+      let token = pool.pop();
+      if (token === undefined) {
+        // No chain free: one was lost (a timeout or a dropped socket, whose
+        // response we never saw). Send a token that cannot work, so the
+        // request is counted as non-2xx and the row flagged, not hidden.
+        stats.withoutChain++;
+        token = 'bench-chain-lost';
+      }
+      context.token = token;
+      return { ...req, body: JSON.stringify({ refresh_token: token }) };
+    },
+    onResponse(status, body, context) {
+      const sent = context.token;
+      context.token = undefined;
+      if (sent === undefined || sent === 'bench-chain-lost') return;
+      let successor;
+      if (status === 200) {
+        try { successor = JSON.parse(body).refresh_token; } catch { successor = undefined; }
+      }
+      if (typeof successor === 'string') {
+        if (seen.has(successor)) stats.repeated++;
+        else seen.add(successor);
+        pool.push(successor);
+      } else {
+        // Non-2xx (already counted by autocannon) or a 200 without a token.
+        // Keep the token we sent: if the server did rotate it, the grace
+        // window returns the same successor on the next try.
+        if (status === 200) stats.missingToken++;
+        pool.push(sent);
+      }
+    },
+  }];
+
+  return {
+    prepare,
+    requests,
+    extra: () => ({
+      refresh_chains: chainsForRun,
+      refresh_logins_total: logins,
+      refresh_requests_without_chain: stats.withoutChain,
+      refresh_200_without_token: stats.missingToken,
+      refresh_repeated_tokens: stats.repeated,
+    }),
   };
 }
 
@@ -350,6 +477,7 @@ async function main() {
 
   const jsonHeaders = { 'content-type': 'application/json' };
   let itemCounter = 0;
+  const chains = refreshChains(gatehouse.base, `bench${suffix}`);
   const targets = {
     hello: { key: 'ceiling-hello', server: 'floor (ceiling)', base: floor.base, path: '/hello', connections: GET_CONNECTIONS },
     floorMe: {
@@ -364,6 +492,13 @@ async function main() {
       key: 'gatehouse-login', server: 'gatehouse', base: gatehouse.base, path: '/auth/login', method: 'POST',
       connections: LOGIN_CONNECTIONS, headers: jsonHeaders,
       body: JSON.stringify({ login: `bench${suffix}`, password: PASSWORD }),
+    },
+    refresh: {
+      key: 'gatehouse-refresh', server: 'gatehouse', base: gatehouse.base, path: '/auth/refresh', method: 'POST',
+      connections: REFRESH_CONNECTIONS, headers: jsonHeaders,
+      prepare: chains.prepare,
+      requests: chains.requests,
+      extra: chains.extra,
     },
     items: {
       key: 'gatehouse-items', server: 'gatehouse', base: gatehouse.base, path: '/items', method: 'POST',
@@ -392,7 +527,7 @@ async function main() {
       raws[k].push(await load(targets[k], DURATION / ROUNDS));
     }
   }
-  for (const k of ['login', 'items']) {
+  for (const k of ['login', 'refresh', 'items']) {
     log(`warm-up Gatehouse POST ${targets[k].path}`);
     await load(targets[k], WARMUP);
     log(`Gatehouse POST ${targets[k].path}`);
@@ -406,7 +541,8 @@ async function main() {
     r.ratio_to_floor_me = floorMeRps > 0 ? r.requests_per_sec / floorMeRps : null;
     r.ratio_to_ceiling_hello = helloRps > 0 ? r.requests_per_sec / helloRps : null;
     r.same_route_as_floor = r.route === 'GET /auth/me';
-    r.flagged = r.non_2xx > 0 || r.errors > 0 || r.timeouts > 0;
+    r.flagged = r.non_2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.refresh_requests_without_chain > 0
+      || r.refresh_200_without_token > 0 || r.refresh_repeated_tokens > 0;
   }
   const authMeFlagged = rows.some((r) => r.route === 'GET /auth/me' && r.flagged);
 
@@ -416,17 +552,21 @@ async function main() {
     console.log('\nWARNING: GET /auth/me had non-2xx responses or socket errors; its figures are not valid.');
   }
   for (const r of rows.filter((x) => x.flagged)) {
-    console.log(`  ${r.server} ${r.route}: status codes ${JSON.stringify(r.status_codes)}, errors ${r.errors}, timeouts ${r.timeouts}`);
+    const chainNote = r.refresh_requests_without_chain || r.refresh_200_without_token || r.refresh_repeated_tokens
+      ? `, refresh requests sent without a chain ${r.refresh_requests_without_chain}, 200s without refresh_token ${r.refresh_200_without_token}, repeated refresh tokens ${r.refresh_repeated_tokens}`
+      : '';
+    console.log(`  ${r.server} ${r.route}: status codes ${JSON.stringify(r.status_codes)}, errors ${r.errors}, timeouts ${r.timeouts}${chainNote}`);
   }
 
   const report = {
     generated_at: new Date().toISOString(),
     commit: gitCommit(),
     machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null },
-    settings: { duration_s: DURATION, rounds_for_get_routes: ROUNDS, warmup_s: WARMUP, gatehouse_jwt_algorithm: 'EdDSA', floor_jwt_algorithm: 'HS256' },
+    settings: { duration_s: DURATION, rounds_for_get_routes: ROUNDS, warmup_s: WARMUP, gatehouse_jwt_algorithm: 'EdDSA', floor_jwt_algorithm: 'HS256', refresh_login_concurrency: REFRESH_LOGIN_CONCURRENCY },
     notes: [
       'ratio_to_floor_me compares with the floor server\'s GET /auth/me; for POST routes it is a different route (relative cost only).',
       'The load generator runs in the same process tree and on the same cores as both servers.',
+      'POST /auth/refresh: one rotating token chain per connection, from one login per connection before the warm-up and again before the measured run (logins not measured).',
     ],
     auth_me_flagged: authMeFlagged,
     results: rows,

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
+import cluster from 'node:cluster';
+import { IpcBus } from './cluster/ipc-bus.js';
 import { openStorage } from './storage/open.js';
 import { connectShared } from './storage/redis/connect.js';
 import { createServices, type Services } from './services.js';
@@ -16,12 +18,16 @@ export interface RunningServer {
 
 /** The composition root: configuration → storage → services → HTTP, then listen. */
 export async function startServer(config: Config): Promise<RunningServer> {
+  const worker = cluster.isWorker;
   const storage = await openStorage(config.databaseUrl);
   // Errors of the shared store are logged once the app's logger exists; until then, to stderr.
   let report = (error: unknown) => console.error('redis:', error instanceof Error ? error.message : error);
   const shared = await connectShared(config.redisUrl, (error) => report(error), config.redisPrefix);
   const metrics = new Metrics();
-  const services = await createServices(config, storage, { counters: shared.counters, bus: shared.bus, onAuditEvent: metrics.onAuditEvent });
+  // A worker without Redis hears of its siblings' changes through the primary.
+  const bus = shared.bus ?? (worker ? new IpcBus() : undefined);
+  const services = await createServices(config, storage, { counters: shared.counters, bus, onAuditEvent: metrics.onAuditEvent });
+  if (worker) metrics.reportToPrimary();
   const app = await buildApp({ services, metrics, logger: { level: config.logLevel } });
   report = throttled((error) => app.log.error({ err: error }, 'redis error'));
 

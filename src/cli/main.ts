@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import 'dotenv/config';
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { runPrimary } from '../cluster/primary.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { AppError, ValidationError } from '../core/errors.js';
 import { ROLES, type Role } from '../core/model.js';
@@ -153,6 +155,10 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig(process.env);
     switch (command) {
       case 'serve': {
+        if (config.workers > 1 && cluster.isPrimary) {
+          await runPrimary(config);
+          return -1; // the workers serve
+        }
         const server = await startServer(config);
         closeOnSignals(server);
         return -1; // keep running

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseDuration } from './duration.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
@@ -7,6 +8,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
   readonly port: number;
+  /** Processes serving on this machine (node:cluster); 1 runs in this process. */
+  readonly workers: number;
   readonly host: string;
   readonly databaseUrl: string;
   readonly redisUrl: string | null;
@@ -82,6 +85,9 @@ export function loadConfig(env: Env = process.env): Config {
   const port = Number(text('PORT', '3000'));
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be an integer 0..65535 (got "${env.PORT}")`);
   const host = text('HOST', '127.0.0.1');
+  const workersText = text('WORKERS', '1');
+  const workers = workersText === 'auto' ? availableParallelism() : Number(workersText);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) problems.push(`WORKERS must be auto or a whole number 1..64 (got "${workersText}")`);
 
   const databaseUrl = text('DATABASE_URL', 'sqlite:data/gatehouse.db');
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
@@ -141,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
+    workers,
     host,
     databaseUrl,
     redisUrl,

@@ -21,6 +21,6 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, metricsT
       // Compared as digests, so the comparison takes the same time whatever was sent.
       if (!timingSafeEqual(digest(bearerToken(request)), digest(metricsToken))) throw new UnauthenticatedError('invalid', 'The metrics token is not valid.');
     }
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    return reply.type(metrics.registry.contentType).send(await metrics.scrape());
   });
 }

@@ -1,0 +1,64 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Config } from '../config/index.js';
+import { createServices } from '../services.js';
+import { openStorage } from '../storage/open.js';
+import { IPC_TAG } from './ipc-bus.js';
+
+export const METRICS_REQUEST = 'gatehouse:metrics-request';
+export const METRICS_REPLY = 'gatehouse:metrics-reply';
+
+const log = (level: string, msg: string, extra: object = {}) =>
+  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', msg, ...extra })}\n`);
+
+/**
+ * WORKERS=N: the primary prepares the database once (migrations, first signing key), forks N
+ * workers that share the port, replaces a worker that dies, relays invalidations between workers,
+ * and on SIGTERM lets every worker finish its requests before exiting.
+ */
+export async function runPrimary(config: Config): Promise<void> {
+  const storage = await openStorage(config.databaseUrl);
+  await createServices(config, storage);
+  await storage.close();
+
+  const aggregator = new AggregatorRegistry();
+  let stopping = false;
+  const fork = () => cluster.fork();
+
+  cluster.on('message', (worker: Worker, raw: { tag?: string; id?: number }) => {
+    if (raw?.tag === IPC_TAG) {
+      for (const other of Object.values(cluster.workers ?? {})) if (other && other !== worker) other.send(raw);
+    } else if (raw?.tag === METRICS_REQUEST) {
+      // Metrics of every worker, summed, whichever worker the scrape reached.
+      aggregator.clusterMetrics().then(
+        (text) => worker.send({ tag: METRICS_REPLY, id: raw.id, text }),
+        (error: unknown) => worker.send({ tag: METRICS_REPLY, id: raw.id, error: String(error) }),
+      );
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log('error', 'worker died; starting another', { worker: worker.process.pid, code, signal });
+    setTimeout(fork, 1000).unref();
+  });
+
+  for (let i = 0; i < config.workers; i++) fork();
+  log('info', `started ${config.workers} workers`);
+
+  const stop = (signal: string) => {
+    stopping = true;
+    log('info', 'shutting down', { signal });
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    let left = workers.length;
+    if (left === 0) process.exit(0);
+    for (const worker of workers) {
+      worker.once('exit', () => {
+        if (--left === 0) process.exit(0);
+      });
+      worker.process.kill('SIGTERM');
+    }
+    setTimeout(() => process.exit(1), 15_000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
