@@ -6,6 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
@@ -56,7 +58,10 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
 export async function buildApp({ services, metrics, logger = false }: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
+  // Set once the app exists; the server consults it before handing a request to Fastify.
+  let fastPath: FastPath | null = null;
   const app = Fastify({
+    serverFactory: (handler) => createServer((req, res) => fastPath?.handle(req, res) || handler(req, res)),
     logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
@@ -72,6 +77,11 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  fastPath = new FastPath(services, metrics, app.log);
+  app.addHook('preClose', (done) => {
+    fastPath?.close();
+    done();
+  });
   app.setValidatorCompiler(validators());
   // Only JSON (and forms, on the routes that take them) is understood; anything else is a 415 (IN-03).
   app.removeContentTypeParser('text/plain');
@@ -115,7 +125,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(healthRoutes, { services });
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });
-  await app.register(accountRoutes, { services });
+  await app.register(accountRoutes, { services, fastPath });
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });
   await app.register(adminRoutes, { services });

@@ -7,14 +7,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** What `viewer` may see of `user`: email and disabled only for themself and admins. */
 export function userView(user: User, viewer: User | null) {
   const full = viewer !== null && (viewer.id === user.id || viewer.role === 'admin');
+  // Keys in the order the compiled serializer writes them (required first, then optional), so the
+  // fast path's JSON.stringify gives the same bytes.
   return {
     id: user.id,
     username: user.username,
-    ...(full ? { email: user.email, disabled: user.disabled } : {}),
     name: user.name,
     role: user.role,
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),
+    ...(full ? { email: user.email, disabled: user.disabled } : {}),
   };
 }
 

@@ -29,13 +29,19 @@ describe('ENUM-01/02: login failures are indistinguishable', () => {
     return { ms: Number(process.hrtime.bigint() - started) / 1e6, status: res.statusCode, body: res.body };
   };
 
-  it('unknown user, wrong password and disabled account: same status, same body, medians within 10%', async () => {
+  // A noisy shared machine can push one median past the bound; the measurement is then taken again
+  // (the bound stays). A real leak, such as skipping the hash for unknown users, is a 2x difference
+  // and fails every attempt.
+  it('unknown user, wrong password and disabled account: same status, same body, medians within 10%', { timeout: 60_000, retry: 2 }, async () => {
     const cases = { unknown: 'nobody-has-this-name', wrong: real, disabled };
     const times: Record<keyof typeof cases, number[]> = { unknown: [], wrong: [], disabled: [] };
     const answers = new Set<string>();
     for (const name of Object.values(cases)) await attempt(name); // warm every path once
-    for (let i = 0; i < 25; i++) {
-      for (const [label, login] of Object.entries(cases) as [keyof typeof cases, string][]) {
+    const order = Object.entries(cases) as [keyof typeof cases, string][];
+    for (let i = 0; i < 31; i++) {
+      // A new order each round, so no case always follows the same one.
+      order.sort(() => Math.random() - 0.5);
+      for (const [label, login] of order) {
         const { ms, status, body } = await attempt(login);
         times[label].push(ms);
         answers.add(`${status} ${body}`);
@@ -51,5 +57,5 @@ describe('ENUM-01/02: login failures are indistinguishable', () => {
     }
     // The correct password still works: the comparison above is against a live account.
     expect((await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: real, password: PASSWORD } })).statusCode).toBe(200);
-  }, 60_000);
+  });
 });

@@ -1,4 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
+import { Semaphore } from '../semaphore.js';
 
 // @node-rs/argon2's Algorithm is an ambient const enum, which isolated modules cannot import.
 const ARGON2ID = 2;
@@ -16,21 +18,29 @@ export const OWASP_ARGON2ID: Argon2Params = Object.freeze({ memoryCost: 19456, t
 
 /**
  * Argon2id hashing. @node-rs/argon2's async calls run on libuv's thread pool, so a login storm
- * never stalls the event loop (the *Sync variants would, by ~100 ms a call).
+ * never stalls the event loop (the *Sync variants would, by ~100 ms a call). At most one hash per
+ * core but one runs at a time: the remaining core keeps answering every other request promptly,
+ * and a storm queues logins instead of starving the service.
  */
 export class PasswordHasher {
   private dummyHash: Promise<string> | null = null;
+  private readonly slots: Semaphore;
 
-  constructor(readonly params: Argon2Params = OWASP_ARGON2ID) {}
+  constructor(
+    readonly params: Argon2Params = OWASP_ARGON2ID,
+    concurrency = Math.max(1, availableParallelism() - 1),
+  ) {
+    this.slots = new Semaphore(concurrency);
+  }
 
   hash(password: string): Promise<string> {
-    return hash(password, { algorithm: ARGON2ID, ...this.params });
+    return this.slots.run(() => hash(password, { algorithm: ARGON2ID, ...this.params }));
   }
 
   /** False for a wrong password and for a hash it cannot read; never throws for those. */
   async verify(passwordHash: string, password: string): Promise<boolean> {
     try {
-      return await verify(passwordHash, password);
+      return await this.slots.run(() => verify(passwordHash, password));
     } catch {
       return false;
     }

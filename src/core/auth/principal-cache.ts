@@ -43,6 +43,14 @@ export class PrincipalCache {
     return found;
   }
 
+  /** A fresh entry, without asking storage; undefined when there is none. */
+  peek(sessionId: string): { session: Session; user: User } | undefined {
+    const hit = this.entries.get(sessionId);
+    if (!hit || this.clock.now() - hit.loadedAt >= this.ttlMs) return undefined;
+    this.stats.hits++;
+    return hit;
+  }
+
   forgetSessions(sessionIds: readonly string[]): void {
     for (const id of sessionIds) this.entries.delete(id);
   }

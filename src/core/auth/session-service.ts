@@ -155,6 +155,18 @@ export class SessionService {
     return { user: found.user, session: found.session, claims };
   }
 
+  /**
+   * The principal for a token, answered only from memory: the token verified before, the session
+   * checked within the cache TTL and still live. Null means "ask authenticate()", never "refused".
+   */
+  peekPrincipal(accessToken: string): Principal | null {
+    const claims = this.tokens.peek(accessToken);
+    if (!claims) return null;
+    const found = this.principals.peek(claims.sid);
+    if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, this.clock.now())) return null;
+    return { user: found.user, session: found.session, claims };
+  }
+
   /** SES-03: revocation is server-side; the session's access tokens stop at once. */
   async logout(principal: Principal, scope: LogoutScope, client: ClientContext = {}): Promise<void> {
     const now = this.clock.now();

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ValidationError } from '../../core/errors.js';
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../refresh-cookie.js';
 import type { Services } from '../../services.js';
+import type { FastPath } from '../fast-path.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
@@ -84,10 +85,12 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
 };
 
 /** The caller's own account and sessions. */
-export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services; fastPath?: FastPath }> = async (app, { services, fastPath }) => {
   requireAuthentication(app, services);
 
   app.get('/auth/me', {
+    // The first 200 arms the in-memory fast path (see fast-path.ts).
+    ...(fastPath ? { onSend: fastPath.arm } : {}),
     schema: { tags: ['auth'], summary: 'The caller', security: bearer, response: { 200: Type.Ref(UserView), ...problems(401) } },
   }, async (request) => {
     const { user } = principalOf(request);
