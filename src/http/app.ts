@@ -61,7 +61,12 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   // Set once the app exists; the server consults it before handing a request to Fastify.
   let fastPath: FastPath | null = null;
   const app = Fastify({
-    serverFactory: (handler) => createServer((req, res) => fastPath?.handle(req, res) || handler(req, res)),
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => fastPath?.handle(req, res) || handler(req, res));
+      // Fastify's own default; node:http's 5 s races clients that reuse an idle connection.
+      server.keepAliveTimeout = 72_000;
+      return server;
+    },
     logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
