@@ -1,9 +1,10 @@
-import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JwsAlgorithm } from '../../src/core/auth/jws.js';
 import { buildTestApp, problemOf, signUp, PASSWORD, type TestApp, type TestUser } from '../helpers/app.js';
+import { attackerKey, b64, b64json, decode, forge, forgeSegments, rawSign, type RawKey } from '../helpers/forge.js';
 
 /**
  * The token attacks of SECURITY.md (JWT-01..10, CLM-01..06) through HTTP, against GET /auth/me,
@@ -24,51 +25,6 @@ const MODES: Mode[] = [
   { alg: 'RS256', env: { JWT_ALGORITHM: 'RS256' } },
   { alg: 'HS256', env: { JWT_ALGORITHM: 'HS256', JWT_SECRET: randomBytes(48).toString('base64') } },
 ];
-
-type RawKey = KeyObject | Buffer | string;
-
-const b64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64url');
-const b64json = (value: unknown): string => b64(JSON.stringify(value));
-const decode = (segment: string): Record<string, unknown> => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
-
-function rawSign(alg: JwsAlgorithm, key: RawKey, input: string): Buffer {
-  const data = Buffer.from(input);
-  switch (alg) {
-    case 'HS256':
-      return createHmac('sha256', key).update(data).digest();
-    case 'EdDSA':
-      return cryptoSign(null, data, key as KeyObject);
-    case 'ES256':
-      return cryptoSign('sha256', data, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
-    case 'RS256':
-      return cryptoSign('sha256', data, key as KeyObject);
-  }
-}
-
-/** A compact JWS with exactly this header (nothing added), signed as `alg` with `key`. */
-function forge(header: Record<string, unknown>, payload: unknown, alg: JwsAlgorithm, key: RawKey): string {
-  const input = `${b64json(header)}.${b64json(payload)}`;
-  return `${input}.${rawSign(alg, key, input).toString('base64url')}`;
-}
-
-function forgeSegments(headerB64: string, payloadB64: string, alg: JwsAlgorithm, key: RawKey): string {
-  const input = `${headerB64}.${payloadB64}`;
-  return `${input}.${rawSign(alg, key, input).toString('base64url')}`;
-}
-
-function attackerKey(alg: JwsAlgorithm): { signKey: RawKey; jwk: Record<string, unknown> } {
-  if (alg === 'HS256') {
-    const secret = randomBytes(32);
-    return { signKey: secret, jwk: { kty: 'oct', k: b64(secret) } };
-  }
-  const pair =
-    alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { signKey: pair.privateKey, jwk: { ...pair.publicKey.export({ format: 'jwk' }), alg, use: 'sig', kid: 'attacker' } };
-}
 
 const attackers = new Map<JwsAlgorithm, ReturnType<typeof attackerKey>>();
 function attacker(alg: JwsAlgorithm): ReturnType<typeof attackerKey> {

@@ -1,9 +1,10 @@
-import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { JwsError, signJws, verifyJws, type JwsAlgorithm, type JwsKey } from '../../src/core/auth/jws.js';
 import { KeyRing, generateSigningKey, type AsymmetricAlgorithm } from '../../src/core/auth/key-ring.js';
 import type { SigningKey } from '../../src/core/model.js';
+import { attackerKey, b64, b64json, forge, forgeSegments, rawSign, type RawKey } from '../helpers/forge.js';
 
 /**
  * signJws/verifyJws and KeyRing, one algorithm at a time, against the attacks of RFC 8725 and the
@@ -14,43 +15,6 @@ import type { SigningKey } from '../../src/core/model.js';
 const NOW = Date.UTC(2026, 0, 1);
 const ALGORITHMS: readonly JwsAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
 const ASYMMETRIC: readonly AsymmetricAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
-
-type RawKey = KeyObject | Buffer | string;
-
-/** Base64url of the JSON of anything (objects, arrays, numbers, strings). */
-function b64json(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function b64(bytes: Buffer | string): string {
-  return Buffer.from(bytes).toString('base64url');
-}
-
-/** An independent signer: what an attacker (or the server, for positive controls) would compute. */
-function rawSign(alg: JwsAlgorithm, key: RawKey, input: string): Buffer {
-  const data = Buffer.from(input);
-  switch (alg) {
-    case 'HS256':
-      return createHmac('sha256', key).update(data).digest();
-    case 'EdDSA':
-      return cryptoSign(null, data, key as KeyObject);
-    case 'ES256':
-      return cryptoSign('sha256', data, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
-    case 'RS256':
-      return cryptoSign('sha256', data, key as KeyObject);
-  }
-}
-
-/** Compact JWS from already-encoded header and payload segments. */
-function forgeSegments(headerB64: string, payloadB64: string, alg: JwsAlgorithm, key: RawKey): string {
-  const input = `${headerB64}.${payloadB64}`;
-  return `${input}.${rawSign(alg, key, input).toString('base64url')}`;
-}
-
-/** Compact JWS with exactly this header (nothing is added or overridden). */
-function forge(header: Record<string, unknown>, payload: unknown, alg: JwsAlgorithm, key: RawKey): string {
-  return forgeSegments(b64json(header), b64json(payload), alg, key);
-}
 
 interface Fixture {
   readonly alg: JwsAlgorithm;
@@ -77,31 +41,6 @@ function fixture(alg: JwsAlgorithm): Fixture {
     fixtures.set(alg, f);
   }
   return f;
-}
-
-/** A key pair (or secret) the attacker owns, with its public JWK. */
-interface AttackerKey {
-  readonly signKey: RawKey;
-  readonly jwk: Record<string, unknown>;
-  readonly spkiDer: Buffer | null;
-}
-
-function attackerKey(alg: JwsAlgorithm): AttackerKey {
-  if (alg === 'HS256') {
-    const secret = randomBytes(32);
-    return { signKey: secret, jwk: { kty: 'oct', k: secret.toString('base64url') }, spkiDer: null };
-  }
-  const pair =
-    alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    signKey: pair.privateKey,
-    jwk: { ...pair.publicKey.export({ format: 'jwk' }), alg, use: 'sig', kid: 'attacker-key' },
-    spkiDer: pair.publicKey.export({ type: 'spki', format: 'der' }),
-  };
 }
 
 function claims(): Record<string, unknown> {

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import { IdParam, Text, Timestamp } from './common.js';
 
 // Lengths here bound the input (IN-01); the core applies the finer rules after normalisation.
-export const Username = Type.String({ minLength: 1, maxLength: 64, description: '3..32 letters, digits, "_", "." or "-"; case-insensitive' });
-export const Email = Type.String({ minLength: 3, maxLength: 254, });
+export const Username = Text({ minLength: 1, maxLength: 64, description: '3..32 letters, digits, "_", "." or "-"; case-insensitive' });
+export const Email = Text({ minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: 1, maxLength: 1024, description: '8..1024 bytes (UTF-8), any characters' });
-export const DisplayName = Type.String({ maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' });
+export const DisplayName = Text({ maxLength: 100 });
 export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
 export const UserId = IdParam;
 
