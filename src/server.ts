@@ -43,6 +43,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   keyReload.unref();
 
   const url = await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    { database: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), algorithm: config.jwt.algorithm, signingKid: services.tokens.keyRing.signingKey.kid, redis: config.redisUrl !== null },
+    'gatehouse ready',
+  );
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {

@@ -47,11 +47,14 @@ async function withServices<T>(config: Config, work: (services: Services) => Pro
 async function findUser(services: Services, reference: string | undefined) {
   if (!reference) throw new UsageError('name the user by id, username or email');
   const user = await services.users.find(reference);
-  if (!user) throw new UsageError(`no user "${reference}"`);
+  if (!user) throw new CliError(`no user "${reference}"`);
   return user;
 }
 
+/** The command line was wrong: say so, with the usage. */
 class UsageError extends Error {}
+/** The command was right but cannot be done: say why, without the usage. */
+class CliError extends Error {}
 
 // The audit log names the CLI as where an operator's change came from.
 const CLI_CONTEXT = { userAgent: 'gatehouse-cli' };
@@ -69,6 +72,7 @@ async function usersCommand(config: Config, args: string[]): Promise<void> {
         if (!values.username || !values.email) throw new UsageError('users create needs --username and --email');
         // Never from argv: it would sit in the shell history and in `ps` for everyone to read.
         const password = await readPassword(`Password for ${values.username}: `);
+        if (password === '') throw new CliError('no password given (type it at the prompt, or pipe it on standard input)');
         const user = await services.users.create({
           username: values.username,
           email: values.email,
@@ -103,6 +107,7 @@ async function keysCommand(config: Config, args: string[]): Promise<void> {
   await withServices(config, async ({ keys }) => {
     switch (action) {
       case 'list':
+        console.log(['kid', 'alg', 'state', 'created', 'retired'].join('\t'));
         for (const k of await keys.list()) {
           console.log([k.kid, k.alg, k.state, new Date(k.createdAt).toISOString(), k.retiredAt ? new Date(k.retiredAt).toISOString() : ''].join('\t').trimEnd());
         }
@@ -190,9 +195,17 @@ export async function main(argv: string[]): Promise<number> {
       console.error(error.message);
       return 2;
     }
-    if (error instanceof UsageError) {
-      console.error(`gatehouse: ${error.message}\n\n${USAGE}`);
+    if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`gatehouse: ${(error as Error).message}\n\n${USAGE}`);
       return 2;
+    }
+    if (error instanceof CliError) {
+      console.error(`gatehouse: ${error.message}`);
+      return 1;
+    }
+    if ((error as { code?: string }).code === 'EADDRINUSE') {
+      console.error(`gatehouse: port ${process.env.PORT ?? 3000} is already in use; stop the other server or set PORT`);
+      return 1;
     }
     if (error instanceof ValidationError) {
       console.error(`gatehouse: ${error.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseDuration } from './duration.js';
 
@@ -29,7 +30,7 @@ export interface Config {
   readonly sessionCacheTtlMs: number;
   /** How often a running instance re-reads the signing keys (KEY_RELOAD_INTERVAL). */
   readonly keyReloadIntervalMs: number;
-  /** How long a rotated key is published before it signs: two reload intervals. */
+  /** How long a rotated key is published before it signs (see JWKS_MAX_AGE_SECONDS). */
   readonly keyPropagationMs: number;
   /** Browser mode: the refresh token is also set as an HttpOnly cookie (REFRESH_COOKIE). */
   readonly refreshCookie: boolean;
@@ -43,6 +44,13 @@ export interface Config {
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
 }
+
+/**
+ * How long verifiers may cache the JWKS. A rotated key is published for two reload intervals plus
+ * this long before it signs, so that every instance and every verifier honouring the cache header
+ * knows it before they meet a token it signed.
+ */
+export const JWKS_MAX_AGE_SECONDS = 60;
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -88,6 +96,8 @@ export function loadConfig(env: Env = process.env): Config {
   const workersText = text('WORKERS', '1');
   const workers = workersText === 'auto' ? availableParallelism() : Number(workersText);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) problems.push(`WORKERS must be auto or a whole number 1..64 (got "${workersText}")`);
+  // Each worker would listen on a random port of its own: nothing could reach them as one service.
+  if (workers > 1 && port === 0) problems.push('PORT=0 (a random port) cannot be used with WORKERS above 1');
 
   const databaseUrl = text('DATABASE_URL', 'sqlite:data/gatehouse.db');
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
@@ -144,6 +154,11 @@ export function loadConfig(env: Env = process.env): Config {
 
   const bodyLimitBytes = 64 * 1024;
 
+  // Read before the check below, so that their problems are listed with the others.
+  const refreshCookie = flag('REFRESH_COOKIE', false);
+  const rateLimit = flag('RATE_LIMIT', true);
+  const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -156,11 +171,11 @@ export function loadConfig(env: Env = process.env): Config {
     refreshReuseGraceMs,
     sessionCacheTtlMs,
     keyReloadIntervalMs,
-    keyPropagationMs: 2 * keyReloadIntervalMs,
-    refreshCookie: flag('REFRESH_COOKIE', false),
-    rateLimit: flag('RATE_LIMIT', true),
+    keyPropagationMs: 2 * keyReloadIntervalMs + JWKS_MAX_AGE_SECONDS * 1000,
+    refreshCookie,
+    rateLimit,
     bootstrapAdmin: bootstrapAdmin && Object.freeze(bootstrapAdmin),
-    trustProxy: parseTrustProxy(text('TRUST_PROXY', 'off')),
+    trustProxy,
     corsOrigins: Object.freeze(corsOrigins),
     logLevel,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
@@ -168,11 +183,20 @@ export function loadConfig(env: Env = process.env): Config {
   });
 }
 
-function parseTrustProxy(raw: string): Config['trustProxy'] {
+function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] {
   const lower = raw.toLowerCase();
   if (['off', 'false', '0', 'no'].includes(lower)) return false;
   if (['on', 'true', 'yes'].includes(lower)) return true;
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const version = isIP(address);
+    const maxBits = version === 6 ? 128 : 32;
+    if (version === 0 || rest.length > 0 || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
+      problems.push(`TRUST_PROXY must be on, off, or a comma-separated list of proxy addresses or CIDRs (got "${entry}")`);
+    }
+  }
+  return entries;
 }
 
 /** JWT-07: an HMAC secret must carry at least 256 bits; reject what is short or visibly low-entropy. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, within, type ServerProcess } from '../helpers/server.js';
+import { freePort, startServerProcess, within, type ServerProcess } from '../helpers/server.js';
 
 /** A GET on a fresh connection, so the cluster spreads requests over its workers. */
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -26,7 +26,8 @@ describe('WORKERS=2: one machine, two processes, one SQLite file', () => {
   const json = { 'content-type': 'application/json' };
 
   beforeAll(async () => {
-    server = await startServerProcess(env);
+    // One fixed port for the whole cluster, as in production (PORT=0 is refused with WORKERS>1).
+    server = await startServerProcess({ ...env, PORT: String(await freePort()) });
   }, 60_000);
   afterAll(async () => {
     await server?.stop();

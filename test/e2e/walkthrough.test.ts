@@ -108,11 +108,12 @@ describe('end to end: the README walkthrough against a real server', () => {
   });
 
   it('invalid configuration stops the start with every problem listed', () => {
-    const result = runCli(['serve'], { PORT: 'abc', JWT_ALGORITHM: 'HS256', JWT_SECRET: 'short', ACCESS_TOKEN_TTL: 'soon' });
+    const result = runCli(['serve'], { PORT: 'abc', JWT_ALGORITHM: 'HS256', JWT_SECRET: 'short', ACCESS_TOKEN_TTL: 'soon', WORKERS: 'many' });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/PORT/);
     expect(result.stderr).toMatch(/JWT_SECRET/);
     expect(result.stderr).toMatch(/ACCESS_TOKEN_TTL/);
+    expect(result.stderr).toMatch(/WORKERS/);
   });
 
   it('shuts down gracefully on SIGTERM', async () => {

@@ -8,7 +8,9 @@ import { TestClock } from '../helpers/clock.js';
 import { backends } from '../helpers/storage.js';
 
 const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', KEY_RELOAD_INTERVAL: '5s', ACCESS_TOKEN_TTL: '15m', JWT_CLOCK_LEEWAY: '30s' });
-const PROPAGATION = 10_000;
+// Two reload intervals plus the JWKS cache lifetime: 2 × 5 s + 60 s.
+const PROPAGATION = 70_000;
+
 const RETENTION = 15 * 60_000 + 30_000;
 
 describe.each(backends())('signing key rotation ($name)', (backend) => {

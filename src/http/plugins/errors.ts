@@ -61,14 +61,22 @@ export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyRepl
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 
+const PLAIN_FIELD = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /** Ajv's errors as field errors: `/price` → `price`, missing and extra properties named. */
 function fieldErrors(error: FastifyError): FieldError[] {
   return (error.validation ?? []).map((v) => {
     const params = v.params as Record<string, unknown>;
-    const path = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), params.missingProperty ?? params.additionalProperty]
+    const extra = params.additionalProperty;
+    // An unknown field is named back only when it looks like a name: a JSON text posted without
+    // its Content-Type arrives as one long form field, password and all, and is not echoed.
+    if (typeof extra === 'string' && !PLAIN_FIELD.test(extra)) {
+      return { field: error.validationContext ?? 'body', message: 'has an unexpected field; if you sent JSON, set Content-Type: application/json' };
+    }
+    const path = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), params.missingProperty ?? extra]
       .filter((p) => typeof p === 'string' && p !== '')
       .join('.');
-    const message = params.additionalProperty ? 'is not an allowed field' : (v.message ?? 'is invalid');
+    const message = extra ? 'is not an allowed field' : (v.message ?? 'is invalid');
     return { field: path || (error.validationContext ?? 'body'), message };
   });
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { JWKS_MAX_AGE_SECONDS } from '../../config/index.js';
 import type { Services } from '../../services.js';
 import { problem, sendProblem } from '../plugins/errors.js';
 
@@ -31,8 +32,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.String())) }) },
     },
   }, async (_request, reply) => {
-    // Verifiers may cache briefly; a rotation publishes the new key well before it signs.
-    reply.header('cache-control', 'public, max-age=300');
+    // Verifiers may cache this long; a rotated key is published for longer than that before it signs.
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     return { keys: [...services.tokens.keyRing.jwks] };
   });
 
