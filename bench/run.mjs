@@ -10,9 +10,19 @@
 //                      alternating rounds (default 2), so a noisy second on
 //                      the machine lands on the floor and on Gatehouse alike.
 //
-// Exit codes: 0 ok; 1 a server failed to start or the run failed;
-//             3 results written, but /auth/me answered non-2xx or had socket
-//               errors, so its figures measure error responses, not the route.
+// Servers: the floor (bench/floor-server.mjs), Gatehouse as a single process
+// (WORKERS=1) and a second Gatehouse with WORKERS=2 (node:cluster), each
+// Gatehouse on its own temporary SQLite file.
+//
+// Besides the plain rows, GET /auth/me on the single process is measured once
+// more during a "login storm" (20 loops of POST /auth/login running the whole
+// time), and each Gatehouse process's RSS is read from /proc at the end. The
+// issue's targets are printed as PASS/MISS; they never change the exit code.
+//
+// Exit codes: 0 ok (whatever the targets say); 1 a server failed to start or
+//             the run failed; 3 results written, but a GET /auth/me row
+//               answered non-2xx or had socket errors, so its figures measure
+//               error responses, not the route.
 
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -42,11 +52,25 @@ const ITEMS_CONNECTIONS = 50;
 // (refresh tokens rotate), set up by one login per connection before each run.
 const REFRESH_CONNECTIONS = 20;
 const REFRESH_LOGIN_CONCURRENCY = 4; // argon2: more in parallel only queues
+// The second Gatehouse: node:cluster with this many workers sharing the port.
+const CLUSTER_WORKERS = 2;
+// Login storm: this many concurrent loops of "await POST /auth/login, repeat",
+// spread over STORM_USERS pre-registered users, while GET /auth/me is measured.
+const STORM_CONCURRENCY = 20;
+const STORM_USERS = 4;
 const PASSWORD = 'bench-Password-123!';
+
+// The issue's targets. Measurements only: printed as PASS/MISS, never an exit code.
+const TARGET_ME_VS_FLOOR = 1.5; // GET /auth/me req/s >= 1.5x the floor's
+const TARGET_ME_VS_CEILING = 0.5; // ... and >= 0.5x the ceiling's /hello
+const TARGET_ME_P99_MS = 10; // p99 < 10 ms at 50 connections
+const TARGET_STORM_P99_MS = 25; // p99 < 25 ms during the login storm
+const TARGET_RSS_MB = 200; // RSS < 200 MB after the benchmark, per process
 
 const HOST = '127.0.0.1';
 const runId = crypto.randomBytes(6).toString('hex');
 const gatehouseDb = path.join(os.tmpdir(), `gatehouse-bench-${runId}.db`);
+const clusterDb = path.join(os.tmpdir(), `gatehouse-bench-w${CLUSTER_WORKERS}-${runId}.db`);
 const floorDb = path.join(os.tmpdir(), `gatehouse-floor-${runId}.db`);
 
 function positiveNumber(name, fallback) {
@@ -117,7 +141,7 @@ async function cleanup() {
   currentLoad?.stop();
   await Promise.all([...children].map(stopChild));
   // Remove after the children are gone so SQLite cannot recreate -wal/-shm.
-  for (const db of [gatehouseDb, floorDb]) {
+  for (const db of [gatehouseDb, clusterDb, floorDb]) {
     for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(db + suffix, { force: true });
   }
 }
@@ -133,12 +157,13 @@ process.on('SIGTERM', () => abort(143, 'terminated'));
 process.on('unhandledRejection', (err) => abort(1, `unexpected error: ${err?.stack ?? err}`));
 
 // Bound the whole run even if something stalls in a way nothing else catches.
-// Budget: two bounded starts, every load test with slack, plus setup
-// (per-round setup, and the refresh logins before its warm-up and its run).
-const loadSeconds = 6 * (WARMUP + DURATION) + 3 * ROUNDS + 2 * 10;
+// Budget: three bounded starts, every load test (4 GET routes, the storm with
+// its ramp, 3 POST routes) with slack, plus setup (per-round setup, the
+// registrations, and the refresh logins before its warm-up and its run).
+const loadSeconds = 8 * (WARMUP + DURATION) + 4 * ROUNDS + 2 * 10 + 10;
 const watchdog = setTimeout(
   () => abort(1, 'run exceeded its time budget; aborting'),
-  2 * START_TIMEOUT_MS + loadSeconds * 1.5 * 1000 + 30_000,
+  3 * START_TIMEOUT_MS + loadSeconds * 1.5 * 1000 + 30_000,
 );
 watchdog.unref();
 
@@ -182,38 +207,90 @@ function startFloor() {
   });
 }
 
-async function startGatehouse() {
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// workers: 1 is a single process; more is node:cluster (a primary that forks
+// that many workers sharing the port; the primary prints JSON log lines).
+async function startGatehouse({ name, db, workers }) {
   if (!fs.existsSync(gatehouseMain)) {
     throw new Error(`${path.relative(repoDir, gatehouseMain)} not found: run "npm run build" (npm run bench does it)`);
   }
   const port = await freePort();
-  const entry = startChild('Gatehouse', [gatehouseMain, 'serve'], {
+  const entry = startChild(name, [gatehouseMain, 'serve'], {
     env: {
       ...process.env,
       PORT: String(port),
       HOST,
-      DATABASE_URL: `sqlite:${gatehouseDb}`,
+      DATABASE_URL: `sqlite:${db}`,
       RATE_LIMIT: 'off', // otherwise the load test measures 429s
       LOG_LEVEL: 'warn', // per-request logging would be measured too
-      // Explicit so a developer's .env cannot switch the algorithm under us.
+      // Explicit so a developer's .env cannot switch the algorithm or the
+      // process model under us.
       JWT_ALGORITHM: 'EdDSA',
+      WORKERS: String(workers),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const base = `http://${HOST}:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
+  let healthy = false;
+  while (Date.now() < deadline && !healthy) {
     if (fatal) throw fatal;
     try {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return { base, entry };
+      healthy = res.status === 200;
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 100));
+    if (!healthy) await sleep(100);
   }
-  throw new Error(`Gatehouse /health not 200 after ${START_TIMEOUT_MS / 1000} s\n${entry.output.text()}`);
+  if (!healthy) throw new Error(`${name} /health not 200 after ${START_TIMEOUT_MS / 1000} s\n${entry.output.text()}`);
+  if (workers > 1) {
+    // One worker answering /health is enough to go on, but wait (bounded) until
+    // all of them exist, so the RSS read at the end finds them and the warm-up
+    // reaches all of them. A worker still starting gets no connections from
+    // the primary's round-robin, so it cannot produce errors, only fewer hands.
+    while (childPids(entry.child.pid).length < workers && Date.now() < deadline) {
+      if (fatal) throw fatal;
+      await sleep(100);
+    }
+    await sleep(500);
+  }
+  return { base, entry, pid: entry.child.pid, workers };
 }
+
+// --- processes' memory (Linux /proc) -----------------------------------------
+
+function rssMb(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null; // no /proc (not Linux) or the process is gone
+  }
+}
+
+// Children of a process, by scanning /proc/*/stat for its ppid (works whether
+// or not the kernel offers /proc/<pid>/task/*/children).
+function childPids(ppid) {
+  let names;
+  try { names = fs.readdirSync('/proc'); } catch { return []; }
+  const pids = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) pids.push(Number(name));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+const mb = (n) => (n == null ? null : Math.round(n * 10) / 10);
 
 async function jsonRequest(url, { method = 'GET', body, token } = {}) {
   const headers = {};
@@ -409,6 +486,88 @@ function refreshChains(base, login) {
   };
 }
 
+// --- login storm -------------------------------------------------------------
+
+// STORM_CONCURRENCY loops, each "await one POST /auth/login, repeat", with the
+// credentials of STORM_USERS users (not the /auth/me user, so nothing the storm
+// does to sessions can touch the token being measured). They run in this
+// process next to autocannon; at a few hundred logins/s at most (argon2) that
+// costs the load generator little. Logins count for the rate when they
+// complete inside the measured window (the autocannon run).
+function loginStorm(base, logins) {
+  let running = false;
+  let loops = [];
+  let windowStart = null;
+  let windowEnd = null;
+  const stats = { total: 0, failures: 0, inWindow: 0, failuresInWindow: 0, latencies: [], failureSamples: [] };
+
+  async function loop(i) {
+    const login = logins[i % logins.length];
+    while (running && !fatal) {
+      const t0 = performance.now();
+      let failure = null;
+      try {
+        const res = await fetch(`${base}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ login, password: PASSWORD }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await res.text();
+        if (res.status !== 200) failure = `${res.status}: ${text.slice(0, 200)}`;
+      } catch (err) {
+        failure = String(err?.message ?? err);
+      }
+      const t1 = performance.now();
+      const inWindow = windowStart !== null && t1 >= windowStart && (windowEnd === null || t1 <= windowEnd);
+      stats.total++;
+      if (failure) {
+        stats.failures++;
+        if (inWindow) stats.failuresInWindow++;
+        if (stats.failureSamples.length < 5) stats.failureSamples.push(failure);
+        await sleep(20); // a refused connection must not become a hot loop
+      } else if (inWindow) {
+        stats.inWindow++;
+        stats.latencies.push(t1 - t0);
+      }
+    }
+  }
+
+  const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
+
+  return {
+    start() {
+      running = true;
+      loops = Array.from({ length: STORM_CONCURRENCY }, (_, i) => loop(i));
+    },
+    // Called by load() just before autocannon starts (target.prepare).
+    async markStart() { windowStart = performance.now(); },
+    markEnd() { windowEnd = performance.now(); },
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+    extra() {
+      const seconds = windowStart !== null && windowEnd !== null ? (windowEnd - windowStart) / 1000 : 0;
+      const sorted = [...stats.latencies].sort((a, b) => a - b);
+      const round = (n) => (n == null ? null : Math.round(n * 10) / 10);
+      return {
+        storm_concurrency: STORM_CONCURRENCY,
+        storm_users: logins.length,
+        storm_window_seconds: Math.round(seconds * 100) / 100,
+        storm_logins_completed: stats.inWindow,
+        storm_logins_per_sec: seconds > 0 ? stats.inWindow / seconds : 0,
+        storm_login_p50_ms: round(percentile(sorted, 50)),
+        storm_login_p99_ms: round(percentile(sorted, 99)),
+        storm_logins_total_including_ramp: stats.total - stats.failures,
+        storm_login_failures: stats.failures,
+        storm_login_failures_in_window: stats.failuresInWindow,
+        storm_login_failure_samples: stats.failureSamples,
+      };
+    },
+  };
+}
+
 // --- report -----------------------------------------------------------------
 
 function fmt(n, digits = 0) {
@@ -447,37 +606,88 @@ function gitCommit() {
   }
 }
 
+// Registers a user and logs it in; returns the login name and its tokens.
+async function registerAndLogin(base, label) {
+  const suffix = crypto.randomBytes(4).toString('hex');
+  const login = `${label}${suffix}`;
+  await expectStatus(`register on ${base}`, jsonRequest(`${base}/auth/register`, {
+    method: 'POST',
+    body: { username: login, email: `${label}-${suffix}@example.com`, password: PASSWORD, name: 'Bench User' },
+  }), 201);
+  const tokens = await expectStatus(`login on ${base}`, jsonRequest(`${base}/auth/login`, {
+    method: 'POST',
+    body: { login, password: PASSWORD },
+  }), 200);
+  if (typeof tokens?.access_token !== 'string') throw new Error(`login response has no access_token: ${JSON.stringify(tokens)}`);
+  return { login, tokens };
+}
+
+function targetChecks(rows, rss) {
+  const row = (key) => rows.find((r) => r.key === key);
+  const checks = [];
+  const add = (id, label, value, unit, op, threshold) => {
+    const pass = value == null ? null : op === '>=' ? value >= threshold : value < threshold;
+    checks.push({ id, label, value, unit, op, threshold, pass });
+  };
+  for (const [key, name] of [['gatehouse-me', 'single process'], ['gatehouse-workers2-me', `WORKERS=${CLUSTER_WORKERS}`]]) {
+    const r = row(key);
+    add(`${key}-vs-floor`, `GET /auth/me (${name}) vs floor /auth/me`, r?.ratio_to_floor_me, 'x', '>=', TARGET_ME_VS_FLOOR);
+    add(`${key}-vs-ceiling`, `GET /auth/me (${name}) vs ceiling /hello`, r?.ratio_to_ceiling_hello, 'x', '>=', TARGET_ME_VS_CEILING);
+    add(`${key}-p99`, `GET /auth/me (${name}) p99 at ${GET_CONNECTIONS} connections`, r?.latency_p99_ms, 'ms', '<', TARGET_ME_P99_MS);
+  }
+  add('storm-p99', `GET /auth/me during login storm p99 (${STORM_CONCURRENCY} login loops)`, row('gatehouse-me-login-storm')?.latency_p99_ms, 'ms', '<', TARGET_STORM_P99_MS);
+  add('rss-single', 'RSS single process', rss.single.rss_mb, 'MB', '<', TARGET_RSS_MB);
+  add('rss-workers2-primary', `RSS WORKERS=${CLUSTER_WORKERS} primary`, rss.workers2.primary.rss_mb, 'MB', '<', TARGET_RSS_MB);
+  rss.workers2.workers.forEach((w, i) => add(`rss-workers2-worker${i + 1}`, `RSS WORKERS=${CLUSTER_WORKERS} worker ${i + 1}`, w.rss_mb, 'MB', '<', TARGET_RSS_MB));
+  return checks;
+}
+
+function printTargets(checks) {
+  console.log('\nTargets (measurements: PASS/MISS never changes the exit code):');
+  const width = Math.max(...checks.map((c) => c.label.length));
+  for (const c of checks) {
+    const mark = c.pass == null ? 'n/a ' : c.pass ? 'PASS' : 'MISS';
+    const digits = c.unit === 'x' ? 3 : 1;
+    const value = c.value == null ? '-' : `${fmt(c.value, digits)}${c.unit === 'x' ? 'x' : ` ${c.unit}`}`;
+    const want = `${c.op === '>=' ? '>=' : '<'} ${c.threshold}${c.unit === 'x' ? 'x' : ` ${c.unit}`}`;
+    console.log(`  ${mark}  ${c.label.padEnd(width)}  ${value.padStart(10)}  (target ${want})`);
+  }
+}
+
 // --- main -------------------------------------------------------------------
 
 async function main() {
   log(`duration ${DURATION} s per route (${ROUNDS} rounds for GET routes), warm-up ${WARMUP} s per route`);
 
-  // Start both before measuring anything, so a Gatehouse that cannot start
-  // fails the run in seconds rather than after the floor has been measured.
+  // Start all servers before measuring anything, so a Gatehouse that cannot
+  // start fails the run in seconds rather than after the floor has been measured.
   const floor = await startFloor();
   log(`floor server on ${floor.base}`);
-  const gatehouse = await startGatehouse();
-  log(`Gatehouse on ${gatehouse.base}`);
+  const gatehouse = await startGatehouse({ name: 'Gatehouse', db: gatehouseDb, workers: 1 });
+  log(`Gatehouse (single process, pid ${gatehouse.pid}) on ${gatehouse.base}`);
+  const cluster = await startGatehouse({ name: `Gatehouse WORKERS=${CLUSTER_WORKERS}`, db: clusterDb, workers: CLUSTER_WORKERS });
+  log(`Gatehouse WORKERS=${CLUSTER_WORKERS} (primary pid ${cluster.pid}, workers ${childPids(cluster.pid).join(', ') || '?'}) on ${cluster.base}`);
 
-  const suffix = crypto.randomBytes(4).toString('hex');
-  await expectStatus('register', jsonRequest(`${gatehouse.base}/auth/register`, {
-    method: 'POST',
-    body: { username: `bench${suffix}`, email: `bench-${suffix}@example.com`, password: PASSWORD, name: 'Bench User' },
-  }), 201);
-  const tokens = await expectStatus('login', jsonRequest(`${gatehouse.base}/auth/login`, {
-    method: 'POST',
-    body: { login: `bench${suffix}`, password: PASSWORD },
-  }), 200);
-  if (typeof tokens?.access_token !== 'string') throw new Error(`login response has no access_token: ${JSON.stringify(tokens)}`);
+  const { login: benchLogin, tokens } = await registerAndLogin(gatehouse.base, 'bench');
+  const { tokens: clusterTokens } = await registerAndLogin(cluster.base, 'benchw');
+  // The storm's users: separate from the /auth/me user on purpose.
+  const stormLogins = [];
+  for (let i = 0; i < STORM_USERS; i++) stormLogins.push((await registerAndLogin(gatehouse.base, `storm${i}x`)).login);
 
-  // Fail before the load test if either /auth/me rejects its token: a load
-  // test of 401s would look fast and mean nothing.
+  // Fail before the load test if any /auth/me rejects its token: a load
+  // test of 401s would look fast and mean nothing. Several tries on the
+  // cluster, so more than one worker is likely to have answered.
   await expectStatus('floor GET /auth/me', jsonRequest(`${floor.base}/auth/me`, { token: floor.token }), 200);
   await expectStatus('Gatehouse GET /auth/me', jsonRequest(`${gatehouse.base}/auth/me`, { token: tokens.access_token }), 200);
+  for (let i = 0; i < 4; i++) {
+    await expectStatus(`Gatehouse WORKERS=${CLUSTER_WORKERS} GET /auth/me`, jsonRequest(`${cluster.base}/auth/me`, { token: clusterTokens.access_token }), 200);
+  }
 
   const jsonHeaders = { 'content-type': 'application/json' };
   let itemCounter = 0;
-  const chains = refreshChains(gatehouse.base, `bench${suffix}`);
+  const chains = refreshChains(gatehouse.base, benchLogin);
+  const storm = loginStorm(gatehouse.base, stormLogins);
+  const meHeaders = { authorization: `Bearer ${tokens.access_token}` };
   const targets = {
     hello: { key: 'ceiling-hello', server: 'floor (ceiling)', base: floor.base, path: '/hello', connections: GET_CONNECTIONS },
     floorMe: {
@@ -486,12 +696,22 @@ async function main() {
     },
     gatehouseMe: {
       key: 'gatehouse-me', server: 'gatehouse', base: gatehouse.base, path: '/auth/me', connections: GET_CONNECTIONS,
-      headers: { authorization: `Bearer ${tokens.access_token}` },
+      headers: meHeaders,
+    },
+    clusterMe: {
+      key: 'gatehouse-workers2-me', server: `gatehouse WORKERS=${CLUSTER_WORKERS}`, base: cluster.base, path: '/auth/me', connections: GET_CONNECTIONS,
+      headers: { authorization: `Bearer ${clusterTokens.access_token}` },
+    },
+    storm: {
+      key: 'gatehouse-me-login-storm', server: 'gatehouse, login storm', base: gatehouse.base, path: '/auth/me', connections: GET_CONNECTIONS,
+      headers: meHeaders,
+      prepare: storm.markStart,
+      extra: storm.extra,
     },
     login: {
       key: 'gatehouse-login', server: 'gatehouse', base: gatehouse.base, path: '/auth/login', method: 'POST',
       connections: LOGIN_CONNECTIONS, headers: jsonHeaders,
-      body: JSON.stringify({ login: `bench${suffix}`, password: PASSWORD }),
+      body: JSON.stringify({ login: benchLogin, password: PASSWORD }),
     },
     refresh: {
       key: 'gatehouse-refresh', server: 'gatehouse', base: gatehouse.base, path: '/auth/refresh', method: 'POST',
@@ -515,7 +735,7 @@ async function main() {
   };
 
   const raws = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
-  const getOrder = ['hello', 'floorMe', 'gatehouseMe'];
+  const getOrder = ['hello', 'floorMe', 'gatehouseMe', 'clusterMe'];
 
   for (const k of getOrder) {
     log(`warm-up ${targets[k].server} ${targets[k].path}`);
@@ -527,12 +747,42 @@ async function main() {
       raws[k].push(await load(targets[k], DURATION / ROUNDS));
     }
   }
+
+  // The storm runs for the warm-up time first, so it is in full swing (and the
+  // login path warm) when the measurement starts; it stops after it.
+  log(`login storm: ${STORM_CONCURRENCY} login loops on ${STORM_USERS} users, ${WARMUP} s ramp, then GET /auth/me measured`);
+  storm.start();
+  try {
+    await sleep(WARMUP * 1000);
+    if (fatal) throw fatal;
+    raws.storm.push(await load(targets.storm, DURATION));
+  } finally {
+    storm.markEnd();
+    await storm.stop();
+  }
+  {
+    const s = storm.extra();
+    log(`login storm: ${s.storm_logins_completed} logins in ${s.storm_window_seconds} s (${fmt(s.storm_logins_per_sec)}/s), ${s.storm_login_failures} failures`);
+  }
+
   for (const k of ['login', 'refresh', 'items']) {
     log(`warm-up Gatehouse POST ${targets[k].path}`);
     await load(targets[k], WARMUP);
     log(`Gatehouse POST ${targets[k].path}`);
     raws[k].push(await load(targets[k], DURATION));
   }
+
+  // Memory after every measurement, before anything is stopped.
+  const workerPids = childPids(cluster.pid);
+  const rss = {
+    single: { pid: gatehouse.pid, rss_mb: mb(rssMb(gatehouse.pid)) },
+    workers2: {
+      primary: { pid: cluster.pid, rss_mb: mb(rssMb(cluster.pid)) },
+      workers: workerPids.map((pid) => ({ pid, rss_mb: mb(rssMb(pid)) })),
+    },
+  };
+  rss.workers2.total_mb = mb([rss.workers2.primary, ...rss.workers2.workers].reduce((n, p) => n + (p.rss_mb ?? 0), 0));
+  if (workerPids.length !== CLUSTER_WORKERS) log(`warning: found ${workerPids.length} worker processes of the WORKERS=${CLUSTER_WORKERS} primary, expected ${CLUSTER_WORKERS}`);
 
   const rows = Object.entries(targets).map(([k, t]) => summarise(t, raws[k]));
   const floorMeRps = rows.find((r) => r.key === 'floor-me').requests_per_sec;
@@ -541,13 +791,26 @@ async function main() {
     r.ratio_to_floor_me = floorMeRps > 0 ? r.requests_per_sec / floorMeRps : null;
     r.ratio_to_ceiling_hello = helloRps > 0 ? r.requests_per_sec / helloRps : null;
     r.same_route_as_floor = r.route === 'GET /auth/me';
-    r.flagged = r.non_2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.refresh_requests_without_chain > 0
-      || r.refresh_200_without_token > 0 || r.refresh_repeated_tokens > 0;
+    r.responses_flagged = r.non_2xx > 0 || r.errors > 0 || r.timeouts > 0;
+    r.flagged = r.responses_flagged || r.refresh_requests_without_chain > 0
+      || r.refresh_200_without_token > 0 || r.refresh_repeated_tokens > 0 || r.storm_login_failures > 0;
   }
-  const authMeFlagged = rows.some((r) => r.route === 'GET /auth/me' && r.flagged);
+  // Exit code 3 only when an /auth/me row's own responses went wrong; a failed
+  // storm login flags the storm row but does not invalidate what /auth/me measured.
+  const authMeFlagged = rows.some((r) => r.route === 'GET /auth/me' && r.responses_flagged);
+  const checks = targetChecks(rows, rss);
+  const stormRow = rows.find((r) => r.key === 'gatehouse-me-login-storm');
 
   console.log('');
   printTable(rows);
+  console.log(`\nGET /auth/me during login storm: ${fmt(stormRow.requests_per_sec)} req/s, p99 ${fmt(stormRow.latency_p99_ms, 1)} ms;`
+    + ` ${fmt(stormRow.storm_logins_completed)} logins completed in ${fmt(stormRow.storm_window_seconds, 1)} s (${fmt(stormRow.storm_logins_per_sec, 1)}/s,`
+    + ` login p50 ${fmt(stormRow.storm_login_p50_ms, 1)} ms, p99 ${fmt(stormRow.storm_login_p99_ms, 1)} ms), ${stormRow.storm_login_failures} failed logins`);
+  const f = (n) => (n == null ? '?' : fmt(n, 1));
+  console.log(`RSS after benchmark: single ${f(rss.single.rss_mb)} MB; WORKERS=${CLUSTER_WORKERS}: primary ${f(rss.workers2.primary.rss_mb)} MB`
+    + ` + workers ${rss.workers2.workers.map((w) => f(w.rss_mb)).join(', ') || '?'} MB (total ${f(rss.workers2.total_mb)} MB)`);
+  console.log(`Note: on this ${os.cpus().length}-core machine the load generator shares the CPU with the servers; with WORKERS=${CLUSTER_WORKERS} it competes with both workers.`);
+  printTargets(checks);
   if (authMeFlagged) {
     console.log('\nWARNING: GET /auth/me had non-2xx responses or socket errors; its figures are not valid.');
   }
@@ -555,20 +818,30 @@ async function main() {
     const chainNote = r.refresh_requests_without_chain || r.refresh_200_without_token || r.refresh_repeated_tokens
       ? `, refresh requests sent without a chain ${r.refresh_requests_without_chain}, 200s without refresh_token ${r.refresh_200_without_token}, repeated refresh tokens ${r.refresh_repeated_tokens}`
       : '';
-    console.log(`  ${r.server} ${r.route}: status codes ${JSON.stringify(r.status_codes)}, errors ${r.errors}, timeouts ${r.timeouts}${chainNote}`);
+    const stormNote = r.storm_login_failures ? `, failed storm logins ${r.storm_login_failures} (e.g. ${JSON.stringify(r.storm_login_failure_samples)})` : '';
+    console.log(`  ${r.server} ${r.route}: status codes ${JSON.stringify(r.status_codes)}, errors ${r.errors}, timeouts ${r.timeouts}${chainNote}${stormNote}`);
   }
 
   const report = {
     generated_at: new Date().toISOString(),
     commit: gitCommit(),
     machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null },
-    settings: { duration_s: DURATION, rounds_for_get_routes: ROUNDS, warmup_s: WARMUP, gatehouse_jwt_algorithm: 'EdDSA', floor_jwt_algorithm: 'HS256', refresh_login_concurrency: REFRESH_LOGIN_CONCURRENCY },
+    settings: {
+      duration_s: DURATION, rounds_for_get_routes: ROUNDS, warmup_s: WARMUP, gatehouse_jwt_algorithm: 'EdDSA', floor_jwt_algorithm: 'HS256',
+      refresh_login_concurrency: REFRESH_LOGIN_CONCURRENCY, cluster_workers: CLUSTER_WORKERS,
+      storm_concurrency: STORM_CONCURRENCY, storm_users: STORM_USERS, storm_ramp_s: WARMUP,
+    },
     notes: [
       'ratio_to_floor_me compares with the floor server\'s GET /auth/me; for POST routes it is a different route (relative cost only).',
-      'The load generator runs in the same process tree and on the same cores as both servers.',
+      'The load generator runs in the same process tree and on the same cores as all servers; with WORKERS=2 on a 2-core machine it competes with both workers for CPU.',
       'POST /auth/refresh: one rotating token chain per connection, from one login per connection before the warm-up and again before the measured run (logins not measured).',
+      'gatehouse-me-login-storm: GET /auth/me on the single process while 20 loops of POST /auth/login (fetch, from the bench process) run; storm_logins_* count logins completed inside the measured window.',
+      'RSS is VmRSS from /proc/<pid>/status after all measurements; WORKERS=2 workers are found as children of the primary.',
+      'targets: PASS/MISS against the issue\'s targets; they never change the exit code.',
     ],
     auth_me_flagged: authMeFlagged,
+    targets: checks,
+    rss_after_benchmark: rss,
     results: rows,
   };
   fs.mkdirSync(path.dirname(resultsFile), { recursive: true });

@@ -77,6 +77,7 @@ export const AUDIT_TYPES = [
   'logout',
   'session.revoked',
   'password.changed',
+  'password.change_failed',
   'user.created',
   'user.updated',
   'user.role_changed',

@@ -84,6 +84,30 @@ describe('rate limits and login throttling (ENUM-04)', () => {
     expect(await answers('no-such-user-anywhere', '203.0.113.20')).toEqual(await answers(victim.username, '203.0.113.21'));
   });
 
+  it('ENUM-04: a burst of concurrent guesses gets no more checks than sequential ones', async () => {
+    const burst = await Promise.all(Array.from({ length: 20 }, () => login(victim.username, 'wrong password!', '203.0.113.40')));
+    const checked = burst.filter((r) => r.statusCode === 401).length;
+    expect(checked).toBe(6); // the 5 free failures and the one that opens the first lock
+    expect(burst.filter((r) => r.statusCode === 429)).toHaveLength(14);
+  });
+
+  it('ENUM-01: a locked username says nothing about which email belongs to it', async () => {
+    for (let i = 0; i < 6; i++) await login(victim.username, 'wrong password!', '203.0.113.50');
+    expect((await login(victim.username, 'wrong password!', '203.0.113.50')).statusCode).toBe(429);
+    expect((await login(victim.email, 'wrong password!', '203.0.113.50')).statusCode).toBe(401);
+    expect((await login('someone-else@example.com', 'wrong password!', '203.0.113.50')).statusCode).toBe(401);
+  });
+
+  it('LOG-01: guessing the current password with a stolen token is throttled and audited', async () => {
+    const change = () =>
+      t.app.inject({ method: 'POST', url: '/auth/password', remoteAddress: '203.0.113.60', headers: victim.auth, payload: { current_password: 'a guess at it', new_password: 'whatever new passphrase' } });
+    const answers: number[] = [];
+    for (let i = 0; i < 7; i++) answers.push((await change()).statusCode);
+    expect(answers).toEqual([400, 400, 400, 400, 400, 400, 429]);
+    const failed = await t.services.audit.list({ limit: 10, type: 'password.change_failed' });
+    expect(failed.items).toHaveLength(6);
+  });
+
   it('the lockout is audited', async () => {
     for (let i = 0; i < 6; i++) await login(victim.username, 'wrong password!');
     const page = await t.services.audit.list({ limit: 5, type: 'login.throttled' });

@@ -29,15 +29,14 @@ export class AuthService {
   async login(login: string, password: string, client: ClientContext): Promise<TokenGrant> {
     const key = normalizeIdentifier(login);
     const user = key.includes('@') ? await this.users.findByEmail(key) : await this.users.findByUsername(key);
-    // Unknown names are throttled like accounts, so a 429 does not reveal which exist.
-    const account = user?.id ?? `name:${key}`;
-    await this.throttle?.check(account, client.ip);
+    // Keyed by the name as typed, known or not: a 429 reveals neither existence nor which email is whose.
+    const account = `login:${key}`;
+    const lock = await this.throttle?.begin(account, client.ip);
+    if (lock) await this.audit.record('login.throttled', client, { subjectId: user?.id ?? null, details: { scope: lock.scope, seconds: lock.seconds } });
     const matches = await this.passwordMatches(user, password);
     if (!user || !matches) {
       // The audit names the account when there is one; an unknown login's text is not kept (it may be a mistyped password).
       await this.audit.record('login.failed', client, { subjectId: user?.id ?? null, details: { reason: user ? (user.disabled ? 'disabled' : 'password') : 'unknown_user' } });
-      const lock = await this.throttle?.fail(account, client.ip);
-      if (lock) await this.audit.record('login.throttled', client, { subjectId: user?.id ?? null, details: { scope: lock.scope, seconds: lock.seconds } });
       throw new InvalidCredentialsError();
     }
     await this.throttle?.succeed(account, client.ip);
@@ -60,9 +59,13 @@ export class AuthService {
   /** PWD-04: the current password is required; SES-04: every other session ends. */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, client: ClientContext = {}): Promise<void> {
     const { user } = principal;
+    // A stolen access token must not become a way to guess the password: same throttle as logins.
+    await this.throttle?.begin(`password:${user.id}`, client.ip);
     if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+      await this.audit.record('password.change_failed', client, { actorId: user.id, subjectId: user.id });
       throw ValidationError.field('current_password', 'is not correct');
     }
+    await this.throttle?.succeed(`password:${user.id}`, client.ip);
     this.policy.check(newPassword, 'new_password', { username: user.username, email: user.email });
     await this.userService.setPasswordHash(user.id, await this.hasher.hash(newPassword));
     await this.sessions.revokeAll(user.id, principal.session.id);

@@ -33,8 +33,9 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = Object.freeze({
  *   It does not apply on networks where the account has logged in successfully before, so an
  *   attacker cannot lock the owner out of their usual network, and no lock outlives 15 minutes
  *   after the attempts stop.
- * - Success clears the counters. Unknown accounts are counted the same way, so a 429 says nothing
- *   about whether an account exists.
+ * - Success clears the counters. Counters are keyed by the name as typed, for real and unknown
+ *   accounts alike, so a 429 says nothing about whether an account exists, nor which email goes
+ *   with which username.
  */
 export class LoginThrottle {
   constructor(
@@ -54,33 +55,38 @@ export class LoginThrottle {
     };
   }
 
-  /** Throws TooManyRequestsError while this account is locked for this client. */
-  async check(account: string, ip: string | null | undefined): Promise<void> {
-    const now = this.clock.now();
-    const k = this.keys(account, ip);
-    const networkLock = await this.counters.get(k.networkLock, now);
-    if (networkLock) throw new TooManyRequestsError((networkLock.resetAt - now) / 1000);
-    const accountLock = await this.counters.get(k.accountLock, now);
-    if (accountLock && !(await this.counters.get(k.known, now))) throw new TooManyRequestsError((accountLock.resetAt - now) / 1000);
-  }
-
-  /** Counts a failure; returns the lock it started, if it started one (for the audit log). */
-  async fail(account: string, ip: string | null | undefined): Promise<{ scope: 'network' | 'account'; seconds: number } | null> {
+  /**
+   * Reserves one attempt, before the password is checked, and throws TooManyRequestsError when the
+   * account is locked for this client. The attempt is counted as a failure until succeed() clears
+   * it, so a burst of concurrent guesses cannot slip in before the first failure is counted: past
+   * the free allowance, only the attempt that opens a lock window gets its password checked; the
+   * rest of the burst meets that lock. Returns the lock this attempt started, if any (for the audit).
+   */
+  async begin(account: string, ip: string | null | undefined): Promise<{ scope: 'network' | 'account'; seconds: number } | null> {
     const now = this.clock.now();
     const k = this.keys(account, ip);
     const p = this.policy;
+    const refuse = (lock: { resetAt: number }) => new TooManyRequestsError((lock.resetAt - now) / 1000);
+    const known = (await this.counters.get(k.known, now)) !== null;
+    const networkLock = await this.counters.get(k.networkLock, now);
+    if (networkLock) throw refuse(networkLock);
+    const accountLock = known ? null : await this.counters.get(k.accountLock, now);
+    if (accountLock) throw refuse(accountLock);
+
     const delay = (over: number) => Math.min(p.firstDelayMs * 2 ** (over - 1), p.maxDelayMs);
     const network = await this.counters.increment(k.networkFailures, p.failureWindowMs, now);
     const account_ = await this.counters.increment(k.accountFailures, p.failureWindowMs, now);
     let started: { scope: 'network' | 'account'; seconds: number } | null = null;
     if (network.count > p.freePerNetwork) {
       const ms = delay(network.count - p.freePerNetwork);
-      await this.counters.increment(k.networkLock, ms, now);
+      const lock = await this.counters.increment(k.networkLock, ms, now);
+      if (lock.count > 1) throw refuse(lock);
       started = { scope: 'network', seconds: Math.ceil(ms / 1000) };
     }
-    if (account_.count > p.freePerAccount) {
+    if (!known && account_.count > p.freePerAccount) {
       const ms = delay(account_.count - p.freePerAccount);
-      await this.counters.increment(k.accountLock, ms, now);
+      const lock = await this.counters.increment(k.accountLock, ms, now);
+      if (lock.count > 1) throw refuse(lock);
       started ??= { scope: 'account', seconds: Math.ceil(ms / 1000) };
     }
     return started;
