@@ -36,8 +36,8 @@ export interface Config {
   readonly refreshCookie: boolean;
   readonly rateLimit: boolean;
   readonly bootstrapAdmin: { readonly username: string; readonly email: string; readonly password: string } | null;
-  /** Whether X-Forwarded-For is believed: never, from anyone, or only from these addresses/CIDRs. */
-  readonly trustProxy: boolean | string[];
+  /** Whose X-Forwarded-For is believed: nobody's, these proxies' (addresses/CIDRs), or that many hops. */
+  readonly trustProxy: false | string[] | number;
   readonly corsOrigins: readonly string[];
   readonly logLevel: LogLevel;
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
@@ -186,7 +186,16 @@ export function loadConfig(env: Env = process.env): Config {
 function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] {
   const lower = raw.toLowerCase();
   if (['off', 'false', '0', 'no'].includes(lower)) return false;
-  if (['on', 'true', 'yes'].includes(lower)) return true;
+  if (['on', 'true', 'yes'].includes(lower)) {
+    // Believing every X-Forwarded-For would let any client pick the address it is counted as.
+    problems.push('TRUST_PROXY=on would believe X-Forwarded-For from any client; give the proxies\' addresses or CIDRs, or the number of proxy hops (e.g. 1)');
+    return false;
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 10) problems.push('TRUST_PROXY hop count must be 1..10');
+    return hops;
+  }
   const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
   for (const entry of entries) {
     const [address = '', bits, ...rest] = entry.split('/');
@@ -199,11 +208,19 @@ function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] 
   return entries;
 }
 
-/** JWT-07: an HMAC secret must carry at least 256 bits; reject what is short or visibly low-entropy. */
+/**
+ * JWT-07: an HMAC secret must carry at least 256 random bits. What a string carries is estimated
+ * from how it is written: hex holds 4 bits a character, base64 6, other printable text about 6.5;
+ * repetitions and a small alphabet give it away as not random.
+ */
 export function describeWeakSecret(secret: string): string | null {
-  const bytes = Buffer.byteLength(secret, 'utf8');
-  if (bytes < 32) return `is ${bytes} bytes; at least 32 random bytes are required`;
-  if (/^[0-9a-f]+$/i.test(secret) && secret.length < 64) return 'looks like hex, which carries 4 bits a character: use at least 64 hex characters';
+  if (/^(.{1,16})\1+$/s.test(secret)) return 'repeats a short pattern';
   if (new Set(secret).size < 16) return 'has too few distinct characters to be random';
+  const bits = /^[0-9a-f]+$/i.test(secret)
+    ? secret.length * 4
+    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(secret)
+      ? secret.replace(/=+$/, '').length * 6
+      : Math.floor(secret.length * Math.log2(95));
+  if (bits < 256) return `carries about ${bits} bits; at least 256 random bits are required (e.g. 43 base64 or 64 hex characters)`;
   return null;
 }

@@ -79,3 +79,12 @@ export class TooManyRequestsError extends AppError {
     this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
+
+/** Too much work queued right now (a login storm); come back after `retryAfterSeconds`. */
+export class BusyError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('ERR_BUSY', 'The service is busy. Try again in a moment.');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -69,7 +69,8 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     },
     logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    // A hop count trusts that many proxies in front of us, counted from the nearest.
+    trustProxy: typeof config.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (config.trustProxy as number)) : config.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -37,12 +37,13 @@ export class FastPath {
   /** onSend of the full route: copy its headers once, then serve from memory. */
   readonly arm = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void => {
     if (this.headers === null && reply.statusCode === 200) {
-      // Node has had getRawHeaderNames since 15.13; @types/node 20 does not declare it.
-      const raw = reply.raw as unknown as { getRawHeaderNames(): string[] };
-      this.headers = raw
-        .getRawHeaderNames()
-        .filter((name) => !PER_RESPONSE.has(name.toLowerCase()))
-        .flatMap((name) => [name, String(reply.raw.getHeader(name))]);
+      // Fastify's headers (reply.header) and those set on the raw response (helmet), with the
+      // spelling the full route sends. Node has had getRawHeaderNames since 15.13; @types/node 20
+      // does not declare it.
+      const spelled = new Map((reply.raw as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames().map((n) => [n.toLowerCase(), n]));
+      this.headers = Object.entries(reply.getHeaders())
+        .filter(([name]) => !PER_RESPONSE.has(name))
+        .flatMap(([name, value]) => [spelled.get(name) ?? name, String(value)]);
     }
     done(null, payload);
   };

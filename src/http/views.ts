@@ -43,12 +43,13 @@ export function sessionView(session: Session, currentId: string) {
   };
 }
 
-export function tokenView(grant: TokenGrant) {
+/** The token response; in browser mode the refresh token travels only in its HttpOnly cookie. */
+export function tokenView(grant: TokenGrant, options: { refreshInCookie?: boolean } = {}) {
   return {
     access_token: grant.accessToken,
     token_type: 'Bearer' as const,
     expires_in: grant.expiresIn,
-    refresh_token: grant.refreshToken,
+    ...(options.refreshInCookie ? {} : { refresh_token: grant.refreshToken }),
     refresh_expires_in: grant.refreshExpiresIn,
     user: userView(grant.user, grant.user),
   };

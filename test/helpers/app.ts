@@ -72,13 +72,15 @@ export async function signUp(t: TestApp, options: { username?: string; admin?: b
   }
   const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: username, password } });
   if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`);
-  const body = login.json() as { access_token: string; refresh_token: string; user: { id: string } };
+  const body = login.json() as { access_token: string; refresh_token?: string; user: { id: string } };
+  // In browser mode the refresh token is only in the cookie.
+  const refreshToken = body.refresh_token ?? /gatehouse_refresh=([^;]*)/.exec(String(login.headers['set-cookie']))?.[1] ?? '';
   return {
     id: body.user.id,
     username,
     email,
     accessToken: body.access_token,
-    refreshToken: body.refresh_token,
+    refreshToken,
     auth: { authorization: `Bearer ${body.access_token}` },
   };
 }

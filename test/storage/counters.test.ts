@@ -48,6 +48,16 @@ describe.each(stores)('counter store: %s', (_name, make) => {
 });
 
 describe('memory counter store', () => {
+  it('ENUM-04: a flood of request budgets does not evict a live lock', async () => {
+    const store = new MemoryCounterStore(100);
+    const now = Date.now();
+    await store.increment('lock:net:203.0.113.1:login:victim', 900_000, now);
+    await store.increment('known:login:victim:192.0.2.1', 86_400_000, now);
+    for (let i = 0; i < 1000; i++) await store.increment(`rate:login:198.51.${i >> 8}.${i & 255}`, 60_000, now);
+    expect(await store.get('lock:net:203.0.113.1:login:victim', now)).not.toBeNull();
+    expect(await store.get('known:login:victim:192.0.2.1', now)).not.toBeNull();
+  });
+
   it('forgets a window once it has passed and stays bounded', async () => {
     const store = new MemoryCounterStore(100);
     const now = Date.now();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Semaphore } from '../../src/core/semaphore.js';
+import { QueueFullError, Semaphore } from '../../src/core/semaphore.js';
 
 describe('Semaphore', () => {
   it('runs at most `limit` tasks at once, in arrival order, and passes results and errors through', async () => {
@@ -20,6 +20,18 @@ describe('Semaphore', () => {
     expect(peak).toBe(2);
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([0, 10, 20, 'task 3 failed', 40, 50]);
+  });
+
+  it('refuses new tasks at once when the queue is full', async () => {
+    const gate = new Semaphore(1, 2);
+    let open!: () => void;
+    const blocker = new Promise<void>((resolve) => (open = resolve));
+    const first = gate.run(() => blocker);
+    const queued = [gate.run(async () => 1), gate.run(async () => 2)];
+    await expect(gate.run(async () => 3)).rejects.toBeInstanceOf(QueueFullError);
+    open();
+    await first;
+    expect(await Promise.all(queued)).toEqual([1, 2]);
   });
 
   it('refuses a limit below one', () => {

@@ -1,6 +1,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import { availableParallelism } from 'node:os';
-import { Semaphore } from '../semaphore.js';
+import { BusyError } from '../errors.js';
+import { QueueFullError, Semaphore } from '../semaphore.js';
 
 // @node-rs/argon2's Algorithm is an ambient const enum, which isolated modules cannot import.
 const ARGON2ID = 2;
@@ -30,18 +31,26 @@ export class PasswordHasher {
     readonly params: Argon2Params = OWASP_ARGON2ID,
     concurrency = Math.max(1, availableParallelism() - 1),
   ) {
-    this.slots = new Semaphore(concurrency);
+    // Past a few seconds' worth of waiting hashes, say "busy" at once rather than queue forever.
+    this.slots = new Semaphore(concurrency, 256);
+  }
+
+  private run<T>(task: () => Promise<T>): Promise<T> {
+    return this.slots.run(task).catch((error: unknown) => {
+      throw error instanceof QueueFullError ? new BusyError(2) : error;
+    });
   }
 
   hash(password: string): Promise<string> {
-    return this.slots.run(() => hash(password, { algorithm: ARGON2ID, ...this.params }));
+    return this.run(() => hash(password, { algorithm: ARGON2ID, ...this.params }));
   }
 
   /** False for a wrong password and for a hash it cannot read; never throws for those. */
   async verify(passwordHash: string, password: string): Promise<boolean> {
     try {
-      return await this.slots.run(() => verify(passwordHash, password));
-    } catch {
+      return await this.run(() => verify(passwordHash, password));
+    } catch (error) {
+      if (error instanceof BusyError) throw error;
       return false;
     }
   }

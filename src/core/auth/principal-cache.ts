@@ -14,6 +14,8 @@ interface Entry {
  */
 export class PrincipalCache {
   private readonly entries = new Map<string, Entry>();
+  /** Bumped by every forget: a load that started before one must not cache what it read. */
+  private epoch = 0;
   /** Lookups answered from memory or from storage, for the metrics. */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -31,12 +33,15 @@ export class PrincipalCache {
       return hit;
     }
     this.stats.misses++;
+    const epoch = this.epoch;
     const found = await load(sessionId);
     if (!found) {
       this.entries.delete(sessionId);
       return null;
     }
-    if (this.ttlMs > 0) {
+    // A revocation or user change landed while we read: what we read may predate it. Use it for
+    // this one request (as if it had arrived a moment earlier), but do not keep it.
+    if (this.ttlMs > 0 && epoch === this.epoch) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(sessionId, { ...found, loadedAt: now });
     }
@@ -52,15 +57,18 @@ export class PrincipalCache {
   }
 
   forgetSessions(sessionIds: readonly string[]): void {
+    this.epoch++;
     for (const id of sessionIds) this.entries.delete(id);
   }
 
   /** A changed user may be behind any number of sessions; scanning is fine at this size and rate. */
   forgetUser(userId: string): void {
+    this.epoch++;
     for (const [id, entry] of this.entries) if (entry.user.id === userId) this.entries.delete(id);
   }
 
   clear(): void {
+    this.epoch++;
     this.entries.clear();
   }
 }

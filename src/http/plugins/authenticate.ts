@@ -45,7 +45,9 @@ export function bearerToken(request: FastifyRequest): string {
  * encapsulation makes the hook cover exactly this subtree and nothing else.
  */
 export function requireAuthentication(scope: FastifyInstance, services: Services): void {
-  scope.addHook('onRequest', async (request) => {
+  scope.addHook('onRequest', async (request, reply) => {
+    // What one caller may see must not be kept by a shared cache for the next.
+    reply.header('cache-control', 'no-store');
     request.principal = await services.sessions.authenticate(bearerToken(request));
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ConflictError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
+import { AppError, BusyError, ConflictError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -22,6 +22,7 @@ function statusOf(error: AppError): number {
   if (error instanceof UnauthenticatedError) return 401;
   if (error instanceof ConflictError) return 409;
   if (error instanceof TooManyRequestsError) return 429;
+  if (error instanceof BusyError) return 503;
   if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return 401;
   if (error.code === 'ERR_AUTH_INVALID_REQUEST') return 400;
   if (error.code.startsWith('ERR_FORBIDDEN')) return 403;
@@ -107,8 +108,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof AppError) {
       const status = statusOf(error);
       if (status === 401) reply.header('www-authenticate', wwwAuthenticate(error));
-      if (error instanceof TooManyRequestsError) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error instanceof TooManyRequestsError || error instanceof BusyError) reply.header('retry-after', String(error.retryAfterSeconds));
       if (status === 500) request.log.error({ err: error }, 'unmapped domain error');
+      else if (status === 503) request.log.warn({ code: error.code }, 'busy');
       else if (status === 401 || status === 403) request.log.info({ code: error.code }, 'access refused');
       const errors = error instanceof ValidationError ? [...error.errors] : error instanceof ConflictError && error.field ? [{ field: error.field, message: error.message }] : undefined;
       return sendProblem(reply, problem(status, error.code, status === 500 ? 'Something went wrong on our side.' : error.message, errors));

@@ -55,7 +55,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   }, async (request, reply) => {
     const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
     if (services.config.refreshCookie) setRefreshCookie(reply, grant);
-    return reply.headers(noStore).send(tokenView(grant));
+    return reply.headers(noStore).send(tokenView(grant, { refreshInCookie: services.config.refreshCookie }));
   });
 
   app.post('/auth/refresh', {
@@ -80,7 +80,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     if (token === undefined) throw ValidationError.field('refresh_token', 'is required');
     const grant = await services.sessions.refresh(token, contextOf(request));
     if (services.config.refreshCookie) setRefreshCookie(reply, grant);
-    return reply.headers(noStore).send(tokenView(grant));
+    return reply.headers(noStore).send(tokenView(grant, { refreshInCookie: services.config.refreshCookie }));
   });
 };
 
@@ -97,7 +97,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services; fast
     return userView(user, user);
   });
 
+  // A taken email answers 409: the budget keeps that from being a free directory lookup.
   app.patch('/auth/me', {
+    onRequest: rateLimit(services, RATE_RULES.profile),
     schema: { tags: ['auth'], summary: 'Change the caller\'s profile', security: bearer, body: UpdateMeBody, response: { 200: Type.Ref(UserView), ...problems(400, 401, 409) } },
   }, async (request) => {
     const { user } = principalOf(request);

@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from '../../core/pagination.js';
 import type { Services } from '../../services.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAdmin, requireAuthentication } from '../plugins/authenticate.js';
+import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { PageQuery, Text, bearer, pageOf, problems } from '../schemas/common.js';
 import { CreateUserBody, UpdateUserBody, UserParams, UserView } from '../schemas/users.js';
 import { userView } from '../views.js';
@@ -39,6 +40,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
   });
 
   app.patch('/users/:id', {
+    onRequest: rateLimit(services, RATE_RULES.profile),
     schema: {
       tags: ['users'],
       summary: 'Change a user (the user or an admin; only admins change role and disabled)',

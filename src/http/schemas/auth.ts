@@ -22,7 +22,7 @@ export const TokenResponse = Type.Object(
     access_token: Type.String(),
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ description: 'seconds' }),
-    refresh_token: Type.String(),
+    refresh_token: Type.Optional(Type.String({ description: 'absent in browser mode (REFRESH_COOKIE=true), where it is only in the HttpOnly cookie' })),
     refresh_expires_in: Type.Integer({ description: 'seconds until the session ends' }),
     user: Type.Ref(UserView),
   },
