@@ -11,7 +11,7 @@ import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
-import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -81,6 +81,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   fastPath = new FastPath(services, metrics, app.log);

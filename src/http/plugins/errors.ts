@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import { AppError, BusyError, ConflictError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
 
 const TITLES: Record<number, string> = {
@@ -10,6 +11,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -101,6 +103,23 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   } else {
     sendProblem(reply, problem(400, 'ERR_BAD_REQUEST', 'The request URL is malformed.'));
   }
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a header block over 16 KB, a
+ * malformed request line): answered on the socket itself, still as problem+json.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify(
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? problem(431, 'ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
+      : problem(400, 'ERR_BAD_REQUEST', 'The request is malformed.'),
+  );
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  socket.end(
+    `HTTP/1.1 ${status} ${TITLES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
