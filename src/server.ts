@@ -42,6 +42,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }, config.keyReloadIntervalMs);
   keyReload.unref();
 
+  // Ended sessions and their refresh-token chains do not pile up; every instance may do it.
+  const prune = setInterval(() => {
+    services.sessions.prune().catch((error: unknown) => app.log.error({ err: error }, 'pruning ended sessions failed'));
+  }, 3_600_000);
+  prune.unref();
+
   const url = await app.listen({ port: config.port, host: config.host });
   app.log.info(
     { database: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), algorithm: config.jwt.algorithm, signingKid: services.tokens.keyRing.signingKey.kid, redis: config.redisUrl !== null },
@@ -51,6 +57,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const close = () =>
     (closing ??= (async () => {
       clearInterval(keyReload);
+      clearInterval(prune);
       await app.close();
       await shared.close();
       await storage.close();

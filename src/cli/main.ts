@@ -29,6 +29,8 @@ Usage:
   gatehouse keys rotate                             publish a new key; it signs after KEY_RELOAD_INTERVAL×2
   gatehouse keys retire <kid>                       withdraw a key now: tokens it signed stop verifying
   gatehouse audit tail [-n N] [--follow]            the last N security events as JSON lines
+  gatehouse prune                                   delete sessions that ended over a week ago (the
+                                                    service also does this every hour)
 
 Configuration comes from the environment or a .env file; see README.md.`;
 
@@ -186,6 +188,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'audit':
         await auditCommand(config, args);
+        return 0;
+      case 'prune':
+        await withServices(config, async ({ sessions }) => console.log(`deleted ${await sessions.prune()} ended sessions`));
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

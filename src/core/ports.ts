@@ -42,6 +42,8 @@ export interface SessionStore {
   rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean>;
   listActiveForUser(userId: string, now: number): Promise<Session[]>;
   revoke(id: string, at: number): Promise<boolean>;
+  /** Deletes sessions (with their refresh tokens) that expired or were revoked before `before`. */
+  deleteEndedBefore(before: number): Promise<number>;
   /** Revokes every live session of the user but `exceptId`; returns the revoked ids. */
   revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]>;
 }

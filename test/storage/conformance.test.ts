@@ -155,6 +155,21 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect((await storage.sessions.findById(s.id))?.revokedAt).toBe(NOW + 1);
     });
 
+    it('deletes sessions that ended before a time, with their refresh tokens', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const live = session(u.id);
+      const expired = session(u.id, { expiresAt: NOW - 10 });
+      const revoked = session(u.id, { revokedAt: NOW - 10 });
+      const recentlyRevoked = session(u.id, { revokedAt: NOW + 10 });
+      for (const x of [live, expired, revoked, recentlyRevoked]) await storage.sessions.create(x.session, x.token);
+      expect(await storage.sessions.deleteEndedBefore(NOW)).toBe(2);
+      expect(await storage.sessions.findById(expired.session.id)).toBeNull();
+      expect(await storage.sessions.findRefreshToken(revoked.token.id)).toBeNull();
+      expect(await storage.sessions.findById(live.session.id)).not.toBeNull();
+      expect(await storage.sessions.findById(recentlyRevoked.session.id)).not.toBeNull();
+    });
+
     it('lists live sessions and revokes all but one', async () => {
       const u = user();
       await storage.users.create(u);

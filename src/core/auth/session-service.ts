@@ -198,6 +198,15 @@ export class SessionService {
     if (revoked.length > 0) this.emit({ type: 'session.revoked', sessionIds: revoked, userId });
   }
 
+  /**
+   * Deletes sessions that ended more than `keepMs` ago, with their refresh-token chains. A week's
+   * grace keeps a revoked session's tokens recognisable (a late replay still meets "revoked")
+   * and its row visible to an operator investigating it.
+   */
+  async prune(keepMs = 7 * 86_400_000): Promise<number> {
+    return this.store.deleteEndedBefore(this.clock.now() - keepMs);
+  }
+
   private isLive(session: Session, user: User, now: number): boolean {
     return session.revokedAt === null && session.expiresAt > now && !user.disabled;
   }

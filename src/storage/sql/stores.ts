@@ -253,6 +253,10 @@ class SqlSessionStore implements SessionStore {
     return (await this.db.run('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) > 0;
   }
 
+  async deleteEndedBefore(before: number): Promise<number> {
+    return this.db.run('DELETE FROM sessions WHERE expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)', [before, before]);
+  }
+
   async revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]> {
     const rows = await this.db.all<{ id: string }>(
       'SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND id <> ?',
