@@ -24,7 +24,8 @@
 //               answered non-2xx or had socket errors, so its figures measure
 //               error responses, not the route.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { Supervisor } from './lib/supervisor.mjs';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -88,62 +89,10 @@ const log = (msg) => console.error(`[bench] ${msg}`);
 
 // --- child processes and cleanup -----------------------------------------
 
-const children = new Set();
-let shuttingDown = false;
-let fatal = null; // set when a server dies mid-run; the running load test is stopped
-let currentLoad = null;
-
-// Keeps only the tail of a child's output: enough to explain a failed start
-// without holding megabytes of logs if the child is chatty.
-function tailBuffer(limit = 60) {
-  const lines = [];
-  return {
-    push(chunk) {
-      for (const line of chunk.toString().split('\n')) {
-        if (line.trim()) lines.push(line);
-      }
-      if (lines.length > limit) lines.splice(0, lines.length - limit);
-    },
-    text: () => lines.join('\n'),
-  };
-}
-
-function startChild(name, args, opts) {
-  const child = spawn(process.execPath, args, { cwd: repoDir, ...opts });
-  const output = tailBuffer();
-  child.stdout?.on('data', (c) => output.push(c));
-  child.stderr?.on('data', (c) => output.push(c));
-  const entry = { name, child, output, exited: false };
-  child.on('exit', (code, signal) => {
-    entry.exited = true;
-    children.delete(entry);
-    if (!shuttingDown && !fatal) {
-      fatal = new Error(`${name} exited unexpectedly (code ${code}, signal ${signal})\n${output.text()}`);
-      currentLoad?.stop();
-    }
-  });
-  children.add(entry);
-  return entry;
-}
-
-async function stopChild(entry) {
-  if (entry.exited) return;
-  const exited = new Promise((resolve) => entry.child.once('exit', resolve));
-  entry.child.kill('SIGTERM');
-  // A graceful shutdown may wait for keep-alive sockets; don't let it hang the run.
-  const timer = setTimeout(() => entry.child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
+const supervisor = new Supervisor(repoDir);
 
 async function cleanup() {
-  shuttingDown = true;
-  currentLoad?.stop();
-  await Promise.all([...children].map(stopChild));
-  // Remove after the children are gone so SQLite cannot recreate -wal/-shm.
-  for (const db of [gatehouseDb, clusterDb, floorDb]) {
-    for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(db + suffix, { force: true });
-  }
+  await supervisor.stopAll([gatehouseDb, clusterDb, floorDb]);
 }
 
 async function abort(code, message) {
@@ -184,7 +133,7 @@ function freePort() {
 // The floor picks its own port (listen on 0) and reports it with a token
 // signed by its per-start secret, so there is no port race and no shared secret.
 function startFloor() {
-  const entry = startChild('floor server', [path.join(benchDir, 'floor-server.mjs')], {
+  const entry = supervisor.start('floor server', [path.join(benchDir, 'floor-server.mjs')], {
     env: { ...process.env, FLOOR_DB: floorDb },
     // The IPC channel lets the floor exit by itself if this process is killed hard.
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -216,7 +165,7 @@ async function startGatehouse({ name, db, workers }) {
     throw new Error(`${path.relative(repoDir, gatehouseMain)} not found: run "npm run build" (npm run bench does it)`);
   }
   const port = await freePort();
-  const entry = startChild(name, [gatehouseMain, 'serve'], {
+  const entry = supervisor.start(name, [gatehouseMain, 'serve'], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -235,7 +184,7 @@ async function startGatehouse({ name, db, workers }) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let healthy = false;
   while (Date.now() < deadline && !healthy) {
-    if (fatal) throw fatal;
+    if (supervisor.fatal) throw supervisor.fatal;
     try {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
       healthy = res.status === 200;
@@ -251,7 +200,7 @@ async function startGatehouse({ name, db, workers }) {
     // reaches all of them. A worker still starting gets no connections from
     // the primary's round-robin, so it cannot produce errors, only fewer hands.
     while (childPids(entry.child.pid).length < workers && Date.now() < deadline) {
-      if (fatal) throw fatal;
+      if (supervisor.fatal) throw supervisor.fatal;
       await sleep(100);
     }
     await sleep(500);
@@ -321,7 +270,7 @@ async function expectStatus(label, promise, expected) {
 async function load(target, duration) {
   // Per-run setup that must not be measured (the refresh route's logins).
   await target.prepare?.();
-  if (fatal) throw fatal;
+  if (supervisor.fatal) throw supervisor.fatal;
   const instance = autocannon({
     url: target.base + target.path,
     method: target.method ?? 'GET',
@@ -332,13 +281,13 @@ async function load(target, duration) {
     duration,
     skipAggregateResult: true,
   });
-  currentLoad = instance;
+  supervisor.currentLoad = instance;
   try {
     const raw = await instance;
-    if (fatal) throw fatal;
+    if (supervisor.fatal) throw supervisor.fatal;
     return raw;
   } finally {
-    currentLoad = null;
+    supervisor.currentLoad = null;
   }
 }
 
@@ -503,7 +452,7 @@ function loginStorm(base, logins) {
 
   async function loop(i) {
     const login = logins[i % logins.length];
-    while (running && !fatal) {
+    while (running && !supervisor.fatal) {
       const t0 = performance.now();
       let failure = null;
       try {
@@ -754,7 +703,7 @@ async function main() {
   storm.start();
   try {
     await sleep(WARMUP * 1000);
-    if (fatal) throw fatal;
+    if (supervisor.fatal) throw supervisor.fatal;
     raws.storm.push(await load(targets.storm, DURATION));
   } finally {
     storm.markEnd();

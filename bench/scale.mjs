@@ -20,7 +20,8 @@
 //               figures measure errors (results still written);
 //             4 figures are valid but at least one ratio missed the target.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { Supervisor } from './lib/supervisor.mjs';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -78,60 +79,11 @@ const log = (msg) => console.error(`[scale] ${msg}`);
 
 // --- child processes and cleanup -----------------------------------------
 
-const children = new Set();
 const tempFiles = [];
-let shuttingDown = false;
-let fatal = null; // set when a server dies mid-run; the running load test is stopped
-let currentLoad = null;
-
-function tailBuffer(limit = 60) {
-  const lines = [];
-  return {
-    push(chunk) {
-      for (const line of chunk.toString().split('\n')) {
-        if (line.trim()) lines.push(line);
-      }
-      if (lines.length > limit) lines.splice(0, lines.length - limit);
-    },
-    text: () => lines.join('\n'),
-  };
-}
-
-function startChild(name, args, opts) {
-  const child = spawn(process.execPath, args, { cwd: repoDir, ...opts });
-  const output = tailBuffer();
-  child.stdout?.on('data', (c) => output.push(c));
-  child.stderr?.on('data', (c) => output.push(c));
-  const entry = { name, child, output, exited: false };
-  child.on('exit', (code, signal) => {
-    entry.exited = true;
-    children.delete(entry);
-    if (!shuttingDown && !fatal) {
-      fatal = new Error(`${name} exited unexpectedly (code ${code}, signal ${signal})\n${output.text()}`);
-      currentLoad?.stop();
-    }
-  });
-  children.add(entry);
-  return entry;
-}
-
-async function stopChild(entry) {
-  if (entry.exited) return;
-  const exited = new Promise((resolve) => entry.child.once('exit', resolve));
-  entry.child.kill('SIGTERM');
-  const timer = setTimeout(() => entry.child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
+const supervisor = new Supervisor(repoDir);
 
 async function cleanup() {
-  shuttingDown = true;
-  currentLoad?.stop();
-  await Promise.all([...children].map(stopChild));
-  // After the children are gone, so SQLite cannot recreate -wal/-shm.
-  for (const db of tempFiles) {
-    for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(db + suffix, { force: true });
-  }
+  await supervisor.stopAll(tempFiles);
 }
 
 async function abort(code, message) {
@@ -170,7 +122,7 @@ function freePort() {
 
 async function startGatehouse(name, dbPath) {
   const port = await freePort();
-  const entry = startChild(name, [gatehouseMain, 'serve'], {
+  const entry = supervisor.start(name, [gatehouseMain, 'serve'], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -187,7 +139,7 @@ async function startGatehouse(name, dbPath) {
   const base = `http://${HOST}:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (fatal) throw fatal;
+    if (supervisor.fatal) throw supervisor.fatal;
     try {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
       if (res.status === 200) return { base, entry };
@@ -292,7 +244,7 @@ function targetsFor(size, server, prep) {
 }
 
 async function load(target, duration) {
-  if (fatal) throw fatal;
+  if (supervisor.fatal) throw supervisor.fatal;
   const instance = autocannon({
     url: target.base + target.path,
     method: target.method ?? 'GET',
@@ -302,13 +254,13 @@ async function load(target, duration) {
     duration,
     skipAggregateResult: true,
   });
-  currentLoad = instance;
+  supervisor.currentLoad = instance;
   try {
     const raw = await instance;
-    if (fatal) throw fatal;
+    if (supervisor.fatal) throw supervisor.fatal;
     return raw;
   } finally {
-    currentLoad = null;
+    supervisor.currentLoad = null;
   }
 }
 

@@ -1,0 +1,71 @@
+// The benchmark's child processes (servers under test), shared by run.mjs and scale.mjs: started
+// with their output's tail kept, watched so that a server dying mid-run stops the load test and
+// fails the run with that output, and stopped gracefully (then forcibly) at the end.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+// Keeps only the tail of a child's output: enough to explain a failed start without holding
+// megabytes of logs if the child is chatty.
+function tailBuffer(limit = 60) {
+  const lines = [];
+  return {
+    push(chunk) {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim()) lines.push(line);
+      }
+      if (lines.length > limit) lines.splice(0, lines.length - limit);
+    },
+    text: () => lines.join('\n'),
+  };
+}
+
+export class Supervisor {
+  children = new Set();
+  shuttingDown = false;
+  /** Set when a server dies mid-run; the running load test is stopped. */
+  fatal = null;
+  /** The autocannon instance running now, if any. */
+  currentLoad = null;
+
+  constructor(cwd) {
+    this.cwd = cwd;
+  }
+
+  start(name, args, opts) {
+    const child = spawn(process.execPath, args, { cwd: this.cwd, ...opts });
+    const output = tailBuffer();
+    child.stdout?.on('data', (c) => output.push(c));
+    child.stderr?.on('data', (c) => output.push(c));
+    const entry = { name, child, output, exited: false };
+    child.on('exit', (code, signal) => {
+      entry.exited = true;
+      this.children.delete(entry);
+      if (!this.shuttingDown && !this.fatal) {
+        this.fatal = new Error(`${name} exited unexpectedly (code ${code}, signal ${signal})\n${output.text()}`);
+        this.currentLoad?.stop();
+      }
+    });
+    this.children.add(entry);
+    return entry;
+  }
+
+  async stop(entry) {
+    if (entry.exited) return;
+    const exited = new Promise((resolve) => entry.child.once('exit', resolve));
+    entry.child.kill('SIGTERM');
+    // A graceful shutdown may wait for keep-alive sockets; don't let it hang the run.
+    const timer = setTimeout(() => entry.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops every child, then removes the SQLite files (after, so they cannot be recreated). */
+  async stopAll(databases = []) {
+    this.shuttingDown = true;
+    this.currentLoad?.stop();
+    await Promise.all([...this.children].map((entry) => this.stop(entry)));
+    for (const db of databases) {
+      for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(db + suffix, { force: true });
+    }
+  }
+}
