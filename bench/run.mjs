@@ -24,6 +24,7 @@
 //               answered non-2xx or had socket errors, so its figures measure
 //               error responses, not the route.
 
+import { expectStatus, jsonRequest } from './lib/http.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -241,55 +242,10 @@ function childPids(ppid) {
 
 const mb = (n) => (n == null ? null : Math.round(n * 10) / 10);
 
-async function jsonRequest(url, { method = 'GET', body, token } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, json, text };
-}
 
-async function expectStatus(label, promise, expected) {
-  const res = await promise;
-  if (res.status !== expected) throw new Error(`${label}: expected ${expected}, got ${res.status}: ${res.text.slice(0, 500)}`);
-  return res.json;
-}
 
 // --- load tests -------------------------------------------------------------
 
-// Raw (unaggregated) results let several rounds be merged into one latency
-// histogram, so p99 is a true p99 over all rounds rather than an average of p99s.
-async function load(target, duration) {
-  // Per-run setup that must not be measured (the refresh route's logins).
-  await target.prepare?.();
-  if (supervisor.fatal) throw supervisor.fatal;
-  const instance = autocannon({
-    url: target.base + target.path,
-    method: target.method ?? 'GET',
-    headers: target.headers,
-    body: target.body,
-    requests: target.requests?.(),
-    connections: target.connections,
-    duration,
-    skipAggregateResult: true,
-  });
-  supervisor.currentLoad = instance;
-  try {
-    const raw = await instance;
-    if (supervisor.fatal) throw supervisor.fatal;
-    return raw;
-  } finally {
-    supervisor.currentLoad = null;
-  }
-}
 
 function summarise(target, raws) {
   const agg = autocannon.aggregateResult(raws, { url: target.base + target.path, connections: target.connections });
@@ -489,7 +445,7 @@ function loginStorm(base, logins) {
       running = true;
       loops = Array.from({ length: STORM_CONCURRENCY }, (_, i) => loop(i));
     },
-    // Called by load() just before autocannon starts (target.prepare).
+    // Called by supervisor.load() just before autocannon starts (target.prepare).
     async markStart() { windowStart = performance.now(); },
     markEnd() { windowEnd = performance.now(); },
     async stop() {
@@ -688,12 +644,12 @@ async function main() {
 
   for (const k of getOrder) {
     log(`warm-up ${targets[k].server} ${targets[k].path}`);
-    await load(targets[k], WARMUP);
+    await supervisor.load(targets[k], WARMUP);
   }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const k of getOrder) {
       log(`round ${round}/${ROUNDS}: ${targets[k].server} GET ${targets[k].path}`);
-      raws[k].push(await load(targets[k], DURATION / ROUNDS));
+      raws[k].push(await supervisor.load(targets[k], DURATION / ROUNDS));
     }
   }
 
@@ -704,7 +660,7 @@ async function main() {
   try {
     await sleep(WARMUP * 1000);
     if (supervisor.fatal) throw supervisor.fatal;
-    raws.storm.push(await load(targets.storm, DURATION));
+    raws.storm.push(await supervisor.load(targets.storm, DURATION));
   } finally {
     storm.markEnd();
     await storm.stop();
@@ -716,9 +672,9 @@ async function main() {
 
   for (const k of ['login', 'refresh', 'items']) {
     log(`warm-up Gatehouse POST ${targets[k].path}`);
-    await load(targets[k], WARMUP);
+    await supervisor.load(targets[k], WARMUP);
     log(`Gatehouse POST ${targets[k].path}`);
-    raws[k].push(await load(targets[k], DURATION));
+    raws[k].push(await supervisor.load(targets[k], DURATION));
   }
 
   // Memory after every measurement, before anything is stopped.

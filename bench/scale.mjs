@@ -20,6 +20,7 @@
 //               figures measure errors (results still written);
 //             4 figures are valid but at least one ratio missed the target.
 
+import { expectStatus, jsonRequest } from './lib/http.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -151,27 +152,7 @@ async function startGatehouse(name, dbPath) {
   throw new Error(`${name} /health not 200 after ${START_TIMEOUT_MS / 1000} s\n${entry.output.text()}`);
 }
 
-async function jsonRequest(url, { method = 'GET', body, token } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, json, text };
-}
 
-async function expectStatus(label_, promise, expected) {
-  const res = await promise;
-  if (res.status !== expected) throw new Error(`${label_}: expected ${expected}, got ${res.status}: ${res.text.slice(0, 500)}`);
-  return res.json;
-}
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -243,26 +224,6 @@ function targetsFor(size, server, prep) {
   };
 }
 
-async function load(target, duration) {
-  if (supervisor.fatal) throw supervisor.fatal;
-  const instance = autocannon({
-    url: target.base + target.path,
-    method: target.method ?? 'GET',
-    headers: target.headers,
-    requests: target.requests?.(),
-    connections: target.connections,
-    duration,
-    skipAggregateResult: true,
-  });
-  supervisor.currentLoad = instance;
-  try {
-    const raw = await instance;
-    if (supervisor.fatal) throw supervisor.fatal;
-    return raw;
-  } finally {
-    supervisor.currentLoad = null;
-  }
-}
 
 function summarise(target, raws) {
   const agg = autocannon.aggregateResult(raws, { url: target.base + target.path, connections: target.connections });
@@ -360,14 +321,14 @@ async function main() {
   for (const k of routeKeys) {
     for (const s of servers) {
       log(`warm-up ${s.targets[k].route} (${s.size.label})`);
-      await load(s.targets[k], WARMUP);
+      await supervisor.load(s.targets[k], WARMUP);
     }
     // ABBA: round 1 small→large, round 2 large→small, ...
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 === 1 ? servers : [...servers].reverse();
       for (const s of order) {
         log(`round ${round}/${ROUNDS}: ${s.targets[k].route} (${s.size.label})`);
-        raws.get(s)[k].push(await load(s.targets[k], DURATION / ROUNDS));
+        raws.get(s)[k].push(await supervisor.load(s.targets[k], DURATION / ROUNDS));
       }
     }
   }

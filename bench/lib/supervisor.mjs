@@ -1,6 +1,7 @@
 // The benchmark's child processes (servers under test), shared by run.mjs and scale.mjs: started
 // with their output's tail kept, watched so that a server dying mid-run stops the load test and
 // fails the run with that output, and stopped gracefully (then forcibly) at the end.
+import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -57,6 +58,35 @@ export class Supervisor {
     const timer = setTimeout(() => entry.child.kill('SIGKILL'), 3000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * One autocannon run against `target`, raw (unaggregated) so that several rounds can be merged
+   * into one latency histogram: p99 is then a true p99 over all rounds, not an average of p99s.
+   * Fails when a server died during it.
+   */
+  async load(target, duration) {
+    // Per-run setup that must not be measured (the refresh route's logins).
+    await target.prepare?.();
+    if (this.fatal) throw this.fatal;
+    const instance = autocannon({
+      url: target.base + target.path,
+      method: target.method ?? 'GET',
+      headers: target.headers,
+      body: target.body,
+      requests: target.requests?.(),
+      connections: target.connections,
+      duration,
+      skipAggregateResult: true,
+    });
+    this.currentLoad = instance;
+    try {
+      const raw = await instance;
+      if (this.fatal) throw this.fatal;
+      return raw;
+    } finally {
+      this.currentLoad = null;
+    }
   }
 
   /** Stops every child, then removes the SQLite files (after, so they cannot be recreated). */
