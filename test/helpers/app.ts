@@ -2,6 +2,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import type { Argon2Params } from '../../src/core/auth/password-hasher.js';
+import type { Item, Page, User } from '../../src/core/model.js';
 import type { Storage } from '../../src/core/ports.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Metrics } from '../../src/metrics.js';
@@ -92,3 +93,19 @@ export function problemOf(res: LightMyRequestResponse): { status: number; code: 
   }
   return res.json();
 }
+
+/** Every row of a keyset-paginated list, page by page. */
+export async function allPages<T>(list: (after: string | undefined) => Promise<Page<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await list(after);
+    out.push(...page.items);
+    if (page.next === null) return out;
+    after = page.next;
+  }
+}
+
+/** Every stored user / item, straight from the services (no HTTP view in between). */
+export const allUsers = (t: TestApp): Promise<User[]> => allPages((after) => t.services.users.list({ limit: 100, after }));
+export const allItems = (t: TestApp): Promise<Item[]> => allPages((after) => t.services.items.list({ limit: 100, after }));

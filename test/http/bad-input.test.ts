@@ -1,7 +1,7 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Item, User } from '../../src/core/model.js';
-import { PASSWORD, buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { PASSWORD, allItems, allUsers, buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 
 /**
  * SECURITY.md "Bad inputs": every endpoint survives them with a 4xx problem+json carrying a
@@ -35,28 +35,6 @@ function expectCleanRejection(res: LightMyRequestResponse, status?: number | num
   for (const [what, pattern] of LEAKS) expect(res.body, `leaks ${what}`).not.toMatch(pattern);
   if (res.statusCode === 401) expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer/);
   return problem;
-}
-
-async function allUsers(t: TestApp): Promise<User[]> {
-  const out: User[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await t.services.users.list({ limit: 100, after });
-    out.push(...page.items);
-    if (page.next === null) return out;
-    after = page.next;
-  }
-}
-
-async function allItems(t: TestApp): Promise<Item[]> {
-  const out: Item[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await t.services.items.list({ limit: 100, after });
-    out.push(...page.items);
-    if (page.next === null) return out;
-    after = page.next;
-  }
 }
 
 /** Every user and item, every column: equal before and after means nothing was created or changed. */

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../../src/core/model.js';
-import { PASSWORD, buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { PASSWORD, allUsers, buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 
 interface UserJson {
   id: string;
@@ -32,18 +32,6 @@ function login(t: TestApp, body: Record<string, unknown>): Promise<LightMyReques
 
 function me(t: TestApp, auth: { authorization: string }): Promise<LightMyRequestResponse> {
   return t.app.inject({ method: 'GET', url: '/auth/me', headers: auth });
-}
-
-/** Every stored user, straight from the service (no HTTP view in between). */
-async function allUsers(t: TestApp): Promise<User[]> {
-  const out: User[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await t.services.users.list({ limit: 100, after });
-    out.push(...page.items);
-    if (page.next === null) return out;
-    after = page.next;
-  }
 }
 
 async function storedUser(t: TestApp, id: string): Promise<User | null> {
