@@ -73,6 +73,7 @@ export const AUDIT_TYPES = [
   'login.succeeded',
   'login.failed',
   'login.throttled',
+  'refresh.retried',
   'refresh.reused',
   'logout',
   'session.revoked',

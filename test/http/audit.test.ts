@@ -53,6 +53,7 @@ describe('audit log (LOG-01)', () => {
     const user = await signUp(t);
     const refresh = (token: string) => t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: token } });
     const next = (await refresh(user.refreshToken)).json();
+    await refresh(user.refreshToken); // a retry inside the grace window
     t.clock.advance(60_000);
     await refresh(user.refreshToken); // reuse after the grace window
 
@@ -66,7 +67,7 @@ describe('audit log (LOG-01)', () => {
 
     const events = await eventsFor(user.id);
     const types = events.map((e) => e.type);
-    for (const type of ['refresh.reused', 'password.changed', 'logout', 'user.role_changed', 'user.disabled', 'user.deleted']) expect(types).toContain(type);
+    for (const type of ['refresh.retried', 'refresh.reused', 'password.changed', 'logout', 'user.role_changed', 'user.disabled', 'user.deleted']) expect(types).toContain(type);
     expect(events.find((e) => e.type === 'user.role_changed')).toMatchObject({ actor_id: admin.id, details: { from: 'user', to: 'admin' } });
     expect(events.find((e) => e.type === 'logout')?.details).toMatchObject({ scope: 'global' });
     const all = JSON.stringify(events);

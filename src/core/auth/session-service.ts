@@ -132,7 +132,12 @@ export class SessionService {
     }
     const { session, user } = found;
     const withinGrace = session.rotatedAt !== null && now - session.rotatedAt <= this.options.reuseGraceMs;
-    if (session.refreshId === successor.id && withinGrace) return this.grant(user, session, successor, now);
+    if (session.refreshId === successor.id && withinGrace) {
+      // Legitimate for a second tab or a lost response, but whoever holds the parent gets the live
+      // successor: on the record, so an investigation can see it.
+      await this.audit.record('refresh.retried', client, { subjectId: user.id, details: { session_id: session.id } });
+      return this.grant(user, session, successor, now);
+    }
 
     await this.store.revoke(session.id, now);
     // A stolen token, or a client that lost its successor: either way the chain is no longer trusted.
