@@ -44,6 +44,9 @@ export async function runPrimary(config: Config): Promise<void> {
 
   for (let i = 0; i < config.workers; i++) fork();
   log('info', `started ${config.workers} workers`);
+  if (config.rateLimit && !config.redisUrl) {
+    log('warn', `without REDIS_URL each of the ${config.workers} workers counts rate limits on its own: budgets and lock thresholds are ${config.workers}x as large`);
+  }
 
   const stop = (signal: string) => {
     stopping = true;
