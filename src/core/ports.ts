@@ -9,12 +9,21 @@ export interface UserStore {
   findById(id: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
-  /** Applies the changed fields; returns the updated user, or null when the user is gone. */
-  update(id: string, changes: UserChanges): Promise<User | null>;
-  delete(id: string): Promise<boolean>;
+  /**
+   * Applies the changed fields; returns the updated user, or null when the user is gone. With
+   * `keepAnotherAdmin`, throws ConflictError (ERR_USER_LAST_ADMIN) unless another enabled admin
+   * remains, checked atomically with the write.
+   */
+  update(id: string, changes: UserChanges, guard?: AdminGuard): Promise<User | null>;
+  delete(id: string, guard?: AdminGuard): Promise<boolean>;
   /** Ordered by username; `after` is the last username of the previous page. */
   list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>>;
   countAdmins(): Promise<number>;
+}
+
+export interface AdminGuard {
+  /** The write removes an active admin: it must leave another one. */
+  keepAnotherAdmin?: boolean;
 }
 
 export interface UserChanges {

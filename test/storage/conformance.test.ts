@@ -94,6 +94,27 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(second.items.map((u) => u.username)).toEqual(['anna', 'annabel']);
     });
 
+    // The guard is one statement with the write. (Whether two such writes ever truly overlap here is
+    // up to timing; on Postgres an advisory lock serialises them, which this test cannot force.)
+    it('a write that removes an active admin goes through only while another remains', async () => {
+      const a = user({ role: 'admin' });
+      const b = user({ role: 'admin' });
+      await storage.users.create(a);
+      await storage.users.create(b);
+      const results = await Promise.allSettled([
+        storage.users.update(a.id, { role: 'user', updatedAt: NOW + 1 }, { keepAnotherAdmin: true }),
+        storage.users.update(b.id, { disabled: true, updatedAt: NOW + 1 }, { keepAnotherAdmin: true }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'ERR_USER_LAST_ADMIN' } });
+      expect(await storage.users.countAdmins()).toBe(1);
+      const last = (await storage.users.findById(a.id))!.role === 'admin' ? a : b;
+      await expect(storage.users.delete(last.id, { keepAnotherAdmin: true })).rejects.toMatchObject({ code: 'ERR_USER_LAST_ADMIN' });
+      expect(await storage.users.findById(last.id)).not.toBeNull();
+      expect(await storage.users.delete('missing', { keepAnotherAdmin: true })).toBe(false);
+      expect(await storage.users.update('missing', { role: 'user', updatedAt: NOW }, { keepAnotherAdmin: true })).toBeNull();
+    });
+
     it('counts active admins and deletes with cascade to sessions and items', async () => {
       const admin = user({ role: 'admin' });
       const disabledAdmin = user({ role: 'admin', disabled: true });

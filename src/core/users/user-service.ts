@@ -147,7 +147,7 @@ export class UserService {
     if (input.name !== undefined) changes.name = normalizeName(input.name) ?? null;
     if (input.role !== undefined) changes.role = input.role;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
-    const updated = await this.users.update(target.id, changes);
+    const updated = await this.users.update(target.id, changes, { keepAnotherAdmin: losesAdmin });
     this.onUserChanged(target.id);
     if (!updated) throw new NotFoundError('user');
     // A disabled account keeps no live sessions; its access tokens already fail (CLM-05).
@@ -160,8 +160,9 @@ export class UserService {
   async delete(actor: Actor, id: string, context: RequestContext = {}): Promise<void> {
     const target = await this.get(id);
     if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only delete your own account.');
-    if (target.role === 'admin' && !target.disabled) await this.assertNotLastAdmin();
-    const deleted = await this.users.delete(target.id);
+    const isActiveAdmin = target.role === 'admin' && !target.disabled;
+    if (isActiveAdmin) await this.assertNotLastAdmin();
+    const deleted = await this.users.delete(target.id, { keepAnotherAdmin: isActiveAdmin });
     this.onUserChanged(target.id);
     if (!deleted) throw new NotFoundError('user');
     await this.audit.record('user.deleted', context, { actorId: actorIdOf(actor), subjectId: target.id, details: { username: target.username } });
@@ -181,7 +182,10 @@ export class UserService {
     this.onUserChanged(id);
   }
 
-  /** Nobody can lock the service out of administration by removing its last admin. */
+  /**
+   * Nobody can lock the service out of administration by removing its last admin. This early check
+   * gives the clear answer; the store's guarded write is what holds under concurrency.
+   */
   private async assertNotLastAdmin(): Promise<void> {
     if ((await this.users.countAdmins()) <= 1) {
       throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');

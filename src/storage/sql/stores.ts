@@ -1,6 +1,6 @@
 import { ConflictError } from '../../core/errors.js';
 import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
-import type { AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
+import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
 import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
 
 // Rows use snake_case columns; the core uses camelCase. They meet only here.
@@ -44,6 +44,9 @@ interface KeyRow {
   created_at: number;
   retired_at: number | null;
 }
+
+// Any constant will do; it only has to be the same for every instance.
+const ADMIN_LOCK = 0x6164_6d6e;
 
 const USER_COLUMNS = 'id, username, email, name, role, disabled, password_hash, created_at, updated_at';
 const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at';
@@ -143,19 +146,37 @@ class SqlUserStore implements UserStore {
     return this.one('email', email);
   }
 
-  async update(id: string, changes: UserChanges): Promise<User | null> {
+  async update(id: string, changes: UserChanges, guard: AdminGuard = {}): Promise<User | null> {
     const set = assignments(changes, {
       username: 'username', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
     });
-    const changed = await mapConflict(
-      this.db.run(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id]),
+    const done = await mapConflict(
+      this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard),
       (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
     );
-    return changed === 0 ? null : this.findById(id);
+    return done ? this.findById(id) : null;
   }
 
-  async delete(id: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM users WHERE id = ?', [id])) > 0;
+  async delete(id: string, guard: AdminGuard = {}): Promise<boolean> {
+    return this.guarded('DELETE FROM users WHERE id = ?', [id], id, guard);
+  }
+
+  /**
+   * Runs a one-row write; with `keepAnotherAdmin`, only while another enabled admin exists, in the
+   * same statement. On Postgres an advisory lock serialises such writes, so two admins demoting
+   * each other at once cannot both pass (each statement then sees the other's commit).
+   */
+  private async guarded(sql: string, params: SqlParam[], id: string, guard: AdminGuard): Promise<boolean> {
+    if (!guard.keepAnotherAdmin) return (await this.db.run(sql, params)) > 0;
+    const statement = {
+      sql: `${sql} AND EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.disabled = ? AND other.id <> ?)`,
+      params: [...params, false, id],
+      expectChanges: 1,
+    };
+    const lock = { sql: 'SELECT pg_advisory_xact_lock(?)', params: [ADMIN_LOCK] };
+    if (await this.db.batch(this.db.dialect === 'postgres' ? [lock, statement] : [statement])) return true;
+    if ((await this.findById(id)) === null) return false;
+    throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');
   }
 
   async list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>> {
