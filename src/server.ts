@@ -4,6 +4,7 @@ import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
 import cluster from 'node:cluster';
 import { IpcBus } from './cluster/ipc-bus.js';
+import { IpcCounterStore } from './cluster/ipc-counter-store.js';
 import { openStorage } from './storage/open.js';
 import { connectShared } from './storage/redis/connect.js';
 import { createServices, type Services } from './services.js';
@@ -26,7 +27,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const metrics = new Metrics();
   // A worker without Redis hears of its siblings' changes through the primary.
   const bus = shared.bus ?? (worker ? new IpcBus() : undefined);
-  const services = await createServices(config, storage, { counters: shared.counters, bus, onAuditEvent: metrics.onAuditEvent });
+  // ...and counts its rate limits in the primary, with its siblings.
+  const counters = shared.counters ?? (worker ? new IpcCounterStore() : undefined);
+  const services = await createServices(config, storage, { counters, bus, onAuditEvent: metrics.onAuditEvent });
   if (worker) metrics.reportToPrimary();
   const app = await buildApp({ services, metrics, logger: { level: config.logLevel } });
   report = throttled((error) => app.log.error({ err: error }, 'redis error'));

@@ -3,6 +3,8 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { createServices } from '../services.js';
 import { openStorage } from '../storage/open.js';
+import { MemoryCounterStore } from '../storage/memory/counter-store.js';
+import { answerCounterRequest } from './ipc-counter-store.js';
 import { IPC_TAG } from './ipc-bus.js';
 
 export const METRICS_REQUEST = 'gatehouse:metrics-request';
@@ -22,10 +24,15 @@ export async function runPrimary(config: Config): Promise<void> {
   await storage.close();
 
   const aggregator = new AggregatorRegistry();
+  // Without Redis the primary keeps the rate-limit counters, so all workers count once.
+  const counters = new MemoryCounterStore();
   let stopping = false;
   const fork = () => cluster.fork();
 
   cluster.on('message', (worker: Worker, raw: { tag?: string; id?: number }) => {
+    if (!config.redisUrl) {
+      void answerCounterRequest(counters, raw).then((reply) => reply && worker.isConnected() && worker.send(reply));
+    }
     if (raw?.tag === IPC_TAG) {
       for (const other of Object.values(cluster.workers ?? {})) if (other && other !== worker) other.send(raw);
     } else if (raw?.tag === METRICS_REQUEST) {
@@ -44,9 +51,6 @@ export async function runPrimary(config: Config): Promise<void> {
 
   for (let i = 0; i < config.workers; i++) fork();
   log('info', `started ${config.workers} workers`);
-  if (config.rateLimit && !config.redisUrl) {
-    log('warn', `without REDIS_URL each of the ${config.workers} workers counts rate limits on its own: budgets and lock thresholds are ${config.workers}x as large`);
-  }
 
   const stop = (signal: string) => {
     stopping = true;

@@ -5,23 +5,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServerProcess, within, type ServerProcess } from '../helpers/server.js';
 
-/** A GET on a fresh connection, so the cluster spreads requests over its workers. */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+/** A request on a fresh connection, so the cluster spreads requests over its workers. */
+function get(url: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, headers }, (res) => {
+    const req = request(url, { agent: false, headers, method: body === undefined ? 'GET' : 'POST' }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
 describe('WORKERS=2: one machine, two processes, one SQLite file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cluster-'));
   // Cached sessions would be trusted for a minute: a revocation seen sooner came over the IPC relay.
-  const env = { WORKERS: '2', DATABASE_URL: `sqlite:${join(dir, 'g.db')}`, SESSION_CACHE_TTL: '60s', RATE_LIMIT: 'off' };
+  const env = { WORKERS: '2', DATABASE_URL: `sqlite:${join(dir, 'g.db')}`, SESSION_CACHE_TTL: '60s', RATE_LIMIT: 'on' };
   let server: ServerProcess;
   const json = { 'content-type': 'application/json' };
 
@@ -52,6 +52,17 @@ describe('WORKERS=2: one machine, two processes, one SQLite file', () => {
       return answers.every((a) => a.status === 401);
     });
     expect(took).toBeGreaterThanOrEqual(0);
+  });
+
+  it('ENUM-04: without Redis the workers count one login budget, kept by the primary', async () => {
+    // The budget is 20 logins a minute per client; the test above spent one.
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      const attempt = await get(`${server.url}/auth/login`, { 'content-type': 'application/json' }, JSON.stringify({ login: `nobody-${i}`, password: 'not a password here' }));
+      statuses.push(attempt.status);
+    }
+    expect(statuses.slice(0, 19).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(19)).toEqual([429, 429, 429]);
   });
 
   it('replaces a worker that dies', async () => {
