@@ -24,12 +24,11 @@
 //               answered non-2xx or had socket errors, so its figures measure
 //               error responses, not the route.
 
-import { expectStatus, jsonRequest } from './lib/http.mjs';
+import { expectStatus, freePort, jsonRequest } from './lib/http.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,18 +118,6 @@ watchdog.unref();
 
 // --- starting servers -------------------------------------------------------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 // The floor picks its own port (listen on 0) and reports it with a token
 // signed by its per-start secret, so there is no port race and no shared secret.
 function startFloor() {
@@ -165,7 +152,7 @@ async function startGatehouse({ name, db, workers }) {
   if (!fs.existsSync(gatehouseMain)) {
     throw new Error(`${path.relative(repoDir, gatehouseMain)} not found: run "npm run build" (npm run bench does it)`);
   }
-  const port = await freePort();
+  const port = await freePort(HOST);
   const entry = supervisor.start(name, [gatehouseMain, 'serve'], {
     env: {
       ...process.env,

@@ -20,12 +20,11 @@
 //               figures measure errors (results still written);
 //             4 figures are valid but at least one ratio missed the target.
 
-import { expectStatus, jsonRequest } from './lib/http.mjs';
+import { expectStatus, freePort, jsonRequest } from './lib/http.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,20 +108,8 @@ watchdog.unref();
 
 // --- servers ----------------------------------------------------------------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function startGatehouse(name, dbPath) {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const entry = supervisor.start(name, [gatehouseMain, 'serve'], {
     env: {
       ...process.env,

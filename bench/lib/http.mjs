@@ -1,4 +1,18 @@
-// Plain JSON requests for the benchmarks' set-up steps (register, log in, check before loading).
+// Plain JSON requests for the benchmarks' set-up steps (register, log in, check before loading),
+// and a free port for each server under test.
+import net from 'node:net';
+
+export function freePort(host) {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 export async function jsonRequest(url, { method = 'GET', body, token } = {}) {
   const headers = {};

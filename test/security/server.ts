@@ -1,7 +1,8 @@
+import { freePort, within } from '../helpers/server.js';
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, Agent, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, Agent, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,18 +26,6 @@ export interface SecurityServer {
   stop(): Promise<number | null>;
 }
 
-/** A port the OS just handed out; the server is started on it right after (retried if taken). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function spawnOnce(env: Record<string, string>, dbPath: string): Promise<SecurityServer> {
   const port = await freePort();
@@ -395,10 +384,5 @@ export function snapshotDiff(before: Snapshot, after: Snapshot, tables: readonly
 
 /** Bounded polling: resolves true as soon as `check` does, false after `ms`. */
 export async function eventually(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return (await within(ms, check)) >= 0;
 }

@@ -1,7 +1,8 @@
-import { createHmac, createPublicKey, generateKeyPairSync, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64, b64json, decode, rawSign } from '../helpers/forge.js';
 import { adminLogin, api, eventually, rawRequest, register, socketRequest, signUp, snapshot, snapshotDiff, useSecurityServer, type Account, type ApiResponse, type SecurityServer } from './server.js';
 
 /**
@@ -15,13 +16,9 @@ import { adminLogin, api, eventually, rawRequest, register, socketRequest, signU
 // The forger's toolkit
 
 type Signer = (input: string) => Buffer;
-const b64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64url');
-const b64json = (value: unknown): string => b64(JSON.stringify(value));
-const decode = (segment: string): Record<string, unknown> => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
-
-const hs256 = (key: Buffer | string): Signer => (input) => createHmac('sha256', key).update(input).digest();
-const eddsa = (key: KeyObject): Signer => (input) => cryptoSign(null, Buffer.from(input), key);
-const es256 = (key: KeyObject): Signer => (input) => cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+const hs256 = (key: Buffer | string): Signer => (input) => rawSign('HS256', key, input);
+const eddsa = (key: KeyObject): Signer => (input) => rawSign('EdDSA', key, input);
+const es256 = (key: KeyObject): Signer => (input) => rawSign('ES256', key, input);
 const fixed = (signature: Buffer): Signer => () => signature;
 
 /** Compact JWS with exactly this header and payload (nothing added). */
