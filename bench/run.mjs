@@ -24,7 +24,7 @@
 //               answered non-2xx or had socket errors, so its figures measure
 //               error responses, not the route.
 
-import { expectStatus, freePort, jsonRequest } from './lib/http.mjs';
+import { expectStatus, jsonRequest } from './lib/http.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -149,39 +149,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // workers: 1 is a single process; more is node:cluster (a primary that forks
 // that many workers sharing the port; the primary prints JSON log lines).
 async function startGatehouse({ name, db, workers }) {
-  if (!fs.existsSync(gatehouseMain)) {
-    throw new Error(`${path.relative(repoDir, gatehouseMain)} not found: run "npm run build" (npm run bench does it)`);
-  }
-  const port = await freePort(HOST);
-  const entry = supervisor.start(name, [gatehouseMain, 'serve'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST,
-      DATABASE_URL: `sqlite:${db}`,
-      RATE_LIMIT: 'off', // otherwise the load test measures 429s
-      LOG_LEVEL: 'warn', // per-request logging would be measured too
-      // Explicit so a developer's .env cannot switch the algorithm or the
-      // process model under us.
-      JWT_ALGORITHM: 'EdDSA',
-      WORKERS: String(workers),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const base = `http://${HOST}:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let healthy = false;
-  while (Date.now() < deadline && !healthy) {
-    if (supervisor.fatal) throw supervisor.fatal;
-    try {
-      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
-      healthy = res.status === 200;
-    } catch {
-      // not listening yet
-    }
-    if (!healthy) await sleep(100);
-  }
-  if (!healthy) throw new Error(`${name} /health not 200 after ${START_TIMEOUT_MS / 1000} s\n${entry.output.text()}`);
+  const { base, entry, deadline } = await supervisor.startGatehouse({ name, main: gatehouseMain, host: HOST, db, workers, timeoutMs: START_TIMEOUT_MS });
   if (workers > 1) {
     // One worker answering /health is enough to go on, but wait (bounded) until
     // all of them exist, so the RSS read at the end finds them and the warm-up

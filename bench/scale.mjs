@@ -20,7 +20,7 @@
 //               figures measure errors (results still written);
 //             4 figures are valid but at least one ratio missed the target.
 
-import { expectStatus, freePort, jsonRequest } from './lib/http.mjs';
+import { expectStatus, jsonRequest } from './lib/http.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -109,34 +109,8 @@ watchdog.unref();
 // --- servers ----------------------------------------------------------------
 
 async function startGatehouse(name, dbPath) {
-  const port = await freePort(HOST);
-  const entry = supervisor.start(name, [gatehouseMain, 'serve'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST,
-      DATABASE_URL: `sqlite:${dbPath}`,
-      RATE_LIMIT: 'off', // otherwise the load test measures 429s
-      LOG_LEVEL: 'warn', // per-request logging would be measured too
-      // Explicit so a developer's .env cannot change what is measured.
-      JWT_ALGORITHM: 'EdDSA',
-      WORKERS: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const base = `http://${HOST}:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (supervisor.fatal) throw supervisor.fatal;
-    try {
-      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return { base, entry };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} /health not 200 after ${START_TIMEOUT_MS / 1000} s\n${entry.output.text()}`);
+  const { base, entry } = await supervisor.startGatehouse({ name, main: gatehouseMain, host: HOST, db: dbPath, timeoutMs: START_TIMEOUT_MS });
+  return { base, entry };
 }
 
 

@@ -4,6 +4,8 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { freePort } from './http.mjs';
 
 // Keeps only the tail of a child's output: enough to explain a failed start without holding
 // megabytes of logs if the child is chatty.
@@ -58,6 +60,44 @@ export class Supervisor {
     const timer = setTimeout(() => entry.child.kill('SIGKILL'), 3000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * Starts the built Gatehouse (`main`, dist/cli/main.js) on a free port over the SQLite file `db`,
+   * configured for measuring, and resolves once /health answers 200.
+   */
+  async startGatehouse({ name, main, host, db, workers = 1, timeoutMs }) {
+    if (!fs.existsSync(main)) {
+      throw new Error(`${path.relative(this.cwd, main)} not found: run "npm run build" (the npm scripts do it)`);
+    }
+    const port = await freePort(host);
+    const entry = this.start(name, [main, 'serve'], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: host,
+        DATABASE_URL: `sqlite:${db}`,
+        RATE_LIMIT: 'off', // otherwise the load test measures 429s
+        LOG_LEVEL: 'warn', // per-request logging would be measured too
+        // Explicit so a developer's .env cannot switch the algorithm or the process model under us.
+        JWT_ALGORITHM: 'EdDSA',
+        WORKERS: String(workers),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const base = `http://${host}:${port}`;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.fatal) throw this.fatal;
+      try {
+        const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.status === 200) return { base, entry, deadline };
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${name} /health not 200 after ${timeoutMs / 1000} s\n${entry.output.text()}`);
   }
 
   /**
