@@ -5,8 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { requestIdFrom } from './context.js';
 import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
@@ -30,8 +30,6 @@ export interface AppOptions {
   /** Fastify/pino logger settings; tests pass false. */
   readonly logger?: FastifyServerOptions['logger'];
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 // SES-06: whatever a log line carries, these never appear in it.
 export const REDACTED_PATHS = [
@@ -72,10 +70,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     // A hop count trusts that many proxies in front of us, counted from the nearest.
     trustProxy: typeof config.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (config.trustProxy as number)) : config.trustProxy,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,

@@ -1,13 +1,12 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { User } from '../core/model.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
+import { requestIdFrom } from './context.js';
+import { readCredential } from './plugins/authenticate.js';
 import { userView } from './views.js';
 
-const BEARER = /^Bearer +([^\s]+) *$/i;
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 // Headers that belong to one response, not to every response of the route.
 const PER_RESPONSE = new Set(['content-length', 'content-type', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-request-id']);
 
@@ -15,7 +14,8 @@ const PER_RESPONSE = new Set(['content-length', 'content-type', 'date', 'connect
  * The hot path: `GET /auth/me` answered before Fastify is involved, when everything it needs is
  * already in memory: a token this process verified and that has not expired, and a session checked
  * within SESSION_CACHE_TTL, still live, of an enabled user. Anything else (first sight of a token,
- * a stale or missing cache entry, two credentials, CORS, shutting down) falls through to the full
+ * a stale or missing cache entry, a credential the full route would refuse, CORS, shutting down)
+ * falls through to the full
  * Fastify route, which does the same checks the slow way and fills the caches.
  *
  * It stays in step with the full route by construction: it is armed by the first full-route 200,
@@ -57,20 +57,10 @@ export class FastPath {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.headers === null || this.closing || req.method !== 'GET' || req.url !== '/auth/me') return false;
     if (req.headers.origin !== undefined && this.services.config.corsOrigins.length > 0) return false;
-    const raw = req.rawHeaders;
-    let authorization: string | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (name.length === 13 && name.toLowerCase() === 'authorization') {
-        if (authorization !== undefined) return false;
-        authorization = raw[i + 1];
-      } else if (name.length === 14 && name.toLowerCase() === 'x-access-token') {
-        return false;
-      }
-    }
-    const match = authorization === undefined ? null : BEARER.exec(authorization);
-    if (!match) return false;
-    const principal = this.services.sessions.peekPrincipal(match[1]!);
+    // Any problem with the credential is the full route's to answer.
+    const credential = readCredential(req.rawHeaders);
+    if (!('token' in credential)) return false;
+    const principal = this.services.sessions.peekPrincipal(credential.token);
     if (!principal) return false;
 
     const started = this.metrics ? performance.now() : 0;
@@ -79,8 +69,7 @@ export class FastPath {
       body = JSON.stringify(userView(principal.user, principal.user));
       this.bodies.set(principal.user, body);
     }
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     res.writeHead(200, [...this.headers, 'x-request-id', requestId, 'content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
     res.end(body);
     if (this.metrics) {

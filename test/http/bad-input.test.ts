@@ -412,6 +412,7 @@ describe('bad inputs', () => {
       // Node's parser joins duplicate Authorization headers; inject passes both as raw headers.
       ['two Authorization headers (same token)', () => ({ authorization: [user.auth.authorization, user.auth.authorization] }), [400, 401]],
       ['two Authorization headers (admin token second)', () => ({ authorization: ['Bearer garbage', admin.auth.authorization] }), [400, 401]],
+      ['two x-access-token headers', () => ({ 'x-access-token': [user.accessToken, admin.accessToken] }), 400],
       ['Authorization and x-access-token together', () => ({ ...user.auth, 'x-access-token': admin.accessToken }), [400, 401]],
       ['empty "Bearer "', () => ({ authorization: 'Bearer ' }), 401],
       ['"Bearer" with no token', () => ({ authorization: 'Bearer' }), 401],

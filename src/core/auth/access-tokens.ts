@@ -98,13 +98,13 @@ export class AccessTokens {
   verify(token: string): AccessClaims {
     const now = this.clock.now();
     const cached = this.verified.get(token);
-    if (cached) this.cacheStats.hits++;
-    else this.cacheStats.misses++;
     if (cached) {
+      this.cacheStats.hits++;
       if (cached.exp * 1000 + this.settings.leewayMs > now) return cached;
       this.verified.delete(token);
       throw new UnauthenticatedError('expired', 'The access token has expired.');
     }
+    this.cacheStats.misses++;
     let header: Record<string, unknown>;
     let payload: Record<string, unknown>;
     try {

@@ -27,11 +27,8 @@ export class PrincipalCache {
 
   async get(sessionId: string, load: (id: string) => Promise<{ session: Session; user: User } | null>): Promise<{ session: Session; user: User } | null> {
     const now = this.clock.now();
-    const hit = this.entries.get(sessionId);
-    if (hit && now - hit.loadedAt < this.ttlMs) {
-      this.stats.hits++;
-      return hit;
-    }
+    const hit = this.peek(sessionId);
+    if (hit) return hit;
     this.stats.misses++;
     const epoch = this.epoch;
     const found = await load(sessionId);

@@ -18,26 +18,38 @@ class InvalidAuthRequestError extends AppError {
 }
 
 /**
- * Reads the bearer token: `Authorization: Bearer …`, or `x-access-token` for clients written
- * against the classic tutorials. Never from the URL (SES-06). Two tokens at once are refused
- * rather than guessed between.
+ * The access token a request carries: `Authorization: Bearer …`, or `x-access-token` for clients
+ * written against the classic tutorials. Never from the URL (SES-06). Two tokens at once are refused
+ * rather than guessed between. Read from the raw header list, so repeated headers are seen; returns
+ * the error instead of throwing, so the fast path can hand the request to the full route.
  */
+export function readCredential(rawHeaders: readonly string[]): { token: string } | { error: AppError } {
+  let authorization: string | undefined;
+  let alternative: string | undefined;
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      authorization = rawHeaders[i + 1];
+      count++;
+    } else if (name.length === 14 && name.toLowerCase() === 'x-access-token') {
+      alternative = rawHeaders[i + 1];
+      count++;
+    }
+  }
+  if (count > 1) return { error: new InvalidAuthRequestError('Send exactly one access token.') };
+  if (authorization !== undefined) {
+    const match = BEARER.exec(authorization);
+    return match ? { token: match[1]! } : { error: new UnauthenticatedError('malformed', 'Use the Bearer scheme: Authorization: Bearer <access token>.') };
+  }
+  if (alternative) return { token: alternative };
+  return { error: new UnauthenticatedError('missing', 'This route needs an access token.') };
+}
+
 export function bearerToken(request: FastifyRequest): string {
-  const raw = request.raw.rawHeaders;
-  let authorizations = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') authorizations++;
-  const alternative = request.headers['x-access-token'];
-  if (authorizations > 1 || Array.isArray(alternative) || (authorizations === 1 && alternative !== undefined)) {
-    throw new InvalidAuthRequestError('Send exactly one access token.');
-  }
-  const header = request.headers.authorization;
-  if (header !== undefined) {
-    const match = BEARER.exec(header);
-    if (!match) throw new UnauthenticatedError('malformed', 'Use the Bearer scheme: Authorization: Bearer <access token>.');
-    return match[1]!;
-  }
-  if (typeof alternative === 'string' && alternative !== '') return alternative;
-  throw new UnauthenticatedError('missing', 'This route needs an access token.');
+  const credential = readCredential(request.raw.rawHeaders);
+  if ('error' in credential) throw credential.error;
+  return credential.token;
 }
 
 /**
