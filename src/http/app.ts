@@ -102,7 +102,18 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'], maxAge: 600 });
+    // WEB-04: only an allow-listed origin gets CORS headers at all, credentials included; any other
+    // gets none (not even Allow-Credentials), so its page cannot read an answer. Vary: Origin always.
+    const allowed = new Set(config.corsOrigins);
+    await app.register(cors, {
+      origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin) ? origin : false),
+      credentials: true,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+      // What a single-page app needs to read: back-off, where a created thing lives, why a token was refused.
+      exposedHeaders: ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'location', 'www-authenticate', 'x-request-id'],
+      maxAge: 600,
+    });
   }
 
   await app.register(swagger, {

@@ -428,7 +428,9 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
         ['deeply nested objects (10k)', nestedObjects(10_000)],
         ['random junk', junk(64)],
       ] as const) {
-        jsonCase(label, text, label === 'empty body' || label === 'whitespace body' ? { expectAuthed: undefined } : {});
+        // An empty body labelled JSON counts as no body (a complete, valid request) where the body is optional.
+        const emptyIsNoBody = label === 'empty body' && noBodyIsValid;
+        jsonCase(label, text, label === 'empty body' || label === 'whitespace body' ? { expectAuthed: undefined, ...(emptyIsNoBody ? { auths: ['none'] as const } : {}) } : {});
       }
       // Classic byte-level mutations of the base body: insert, delete or replace characters.
       const ALPHABET = ['{', '}', '[', ']', '"', ':', ',', '\\', '0', '-', 'e', '.', 'n', 't', ' ', '\u0000', '\u00ff', '\ud800'];

@@ -5,7 +5,7 @@ import { AppError, TooManyRequestsError } from '../../core/errors.js';
 import type { Services } from '../../services.js';
 import { OAuthError, OAuthTokenBody } from '../schemas/auth.js';
 import { TokenResponse } from '../schemas/auth.js';
-import { tokenView } from '../views.js';
+import { refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import { contextOf } from '../context.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 
@@ -48,7 +48,8 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
   });
 
   app.post('/oauth/token', {
-    onRequest: rateLimit(services, RATE_RULES.login),
+    // WEB-01: in browser mode this route sets the refresh cookie too.
+    onRequest: [refuseCrossSite(services.config), rateLimit(services, RATE_RULES.login)],
     schema: {
       tags: ['auth'],
       summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
@@ -61,11 +62,11 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
     if (body.grant_type === 'password') {
       if (!body.username || !body.password) throw new OAuthProblem(400, 'invalid_request', 'username and password are required.');
-      return tokenView(await services.auth.login(body.username, body.password, contextOf(request)));
+      return tokenResponse(reply, await services.auth.login(body.username, body.password, contextOf(request)), services.config);
     }
     if (body.grant_type === 'refresh_token') {
       if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
-      return tokenView(await services.sessions.refresh(body.refresh_token, contextOf(request)));
+      return tokenResponse(reply, await services.sessions.refresh(body.refresh_token, contextOf(request)), services.config);
     }
     throw new OAuthProblem(400, 'unsupported_grant_type', 'Use grant_type password or refresh_token.');
   });
