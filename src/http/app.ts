@@ -11,6 +11,7 @@ import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { describeRoutes, openapiOptions } from './openapi.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -105,18 +106,9 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'], maxAge: 600 });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Gatehouse',
-        version: '1',
-        description: 'Self-hosted authentication: JWT access tokens, rotating refresh tokens, roles and ownership. Errors are RFC 9457 problem details.',
-      },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  });
+  // Before any route: every route registered from here on gets its common responses declared.
+  describeRoutes(app);
+  await app.register(swagger, openapiOptions(config, '1'));
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

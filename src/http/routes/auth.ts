@@ -8,7 +8,7 @@ import type { FastPath } from '../fast-path.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
-import { bearer, problems } from '../schemas/common.js';
+import { bearer, optionalBody, problems } from '../schemas/common.js';
 import { LoginBody, LogoutBody, PasswordBody, RefreshBody, SessionParams, SessionView, TokenResponse } from '../schemas/auth.js';
 import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
 import { sessionView, tokenView, userView } from '../views.js';
@@ -34,7 +34,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       summary: 'Create an account',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RegisterBody,
-      response: { 201: Type.Ref(UserView), ...problems(400, 409, 413, 415, 429) },
+      response: { 201: Type.Ref(UserView), ...problems(403, 409, 503) },
     },
   }, async (request, reply) => {
     // AC-04: only these fields reach the account; the schema already refused any other.
@@ -50,7 +50,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       summary: 'Exchange a username or email and password for tokens',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: LoginBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415, 429) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403, 503) },
     },
   }, async (request, reply) => {
     const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
@@ -65,12 +65,10 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       summary: 'Rotate a refresh token: the old one stops working',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RefreshBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415, 429) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403) },
     },
     // An empty body is allowed: in browser mode the token comes in the cookie.
-    preValidation: async (request) => {
-      request.body ??= {};
-    },
+    ...optionalBody,
   }, async (request, reply) => {
     let token = request.body.refresh_token;
     if (token === undefined && services.config.refreshCookie) {
@@ -110,7 +108,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services; fast
   // Guessing the current password with a stolen access token costs the same budget as logging in.
   app.post('/auth/password', {
     onRequest: rateLimit(services, RATE_RULES.login),
-    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 429) } },
+    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 503) } },
   }, async (request, reply) => {
     await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
     return reply.code(204).send(null);
@@ -119,9 +117,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services; fast
   app.post('/auth/logout', {
     schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: LogoutBody, response: { 204: Type.Null(), ...problems(400, 401) } },
     // The body is optional: no body means scope "local".
-    preValidation: async (request) => {
-      request.body ??= {};
-    },
+    ...optionalBody,
   }, async (request, reply) => {
     await services.sessions.logout(principalOf(request), request.body.scope ?? 'local', contextOf(request));
     if (services.config.refreshCookie) clearRefreshCookie(reply);
