@@ -46,7 +46,7 @@ const WHY: Record<number, string> = {
 const STATUS_HEADERS: Record<number, Record<string, object>> = {
   401: { 'WWW-Authenticate': { type: 'string', description: 'RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"`' } },
   429: { 'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds until the budget is back' } },
-  503: { 'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before trying again' } },
+  503: { 'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before trying again (sent when the server is busy)' } },
 };
 
 // IETF draft-ietf-httpapi-ratelimit-headers, sent on every answer of a rate-limited route.
@@ -118,7 +118,7 @@ export function describeRoute(route: RouteOptions): void {
 }
 
 /** Headers that must be present, whatever the route (the others are sent when they apply). */
-const REQUIRED_HEADERS: Record<string, string[]> = { 401: ['WWW-Authenticate'], 429: ['Retry-After'], 503: ['Retry-After'] };
+const REQUIRED_HEADERS: Record<string, string[]> = { 401: ['WWW-Authenticate'], 429: ['Retry-After'] };
 
 type Operation = { operationId?: string; security?: unknown[]; requestBody?: { required?: boolean }; responses?: Record<string, { headers?: Record<string, { required?: boolean }> }> } & Record<string, unknown>;
 
