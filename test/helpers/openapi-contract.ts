@@ -72,7 +72,9 @@ export class OpenApiContract {
     const { template, op } = found;
     this.checked++;
     const where = `${label}: ${method.toUpperCase()} ${url.slice(0, 80)} → ${res.statusCode}`;
-    const fail = (why: string) => this.failures.push(`${where} (${op.operationId}): ${why}`);
+    const fail = (why: string): void => {
+      this.failures.push(`${where} (${op.operationId}): ${why}`);
+    };
     const statuses = this.seen.get(op.operationId) ?? new Set();
     statuses.add(res.statusCode);
     this.seen.set(op.operationId, statuses);
