@@ -11,7 +11,7 @@ import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
-import { describeRoutes, openapiOptions } from './openapi.js';
+import { describeRoutes, docsContentSecurityPolicy, openapiOptions } from './openapi.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -109,7 +109,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   // Before any route: every route registered from here on gets its common responses declared.
   describeRoutes(app);
   await app.register(swagger, openapiOptions(config, '1'));
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsContentSecurityPolicy(config), uiConfig: { validatorUrl: null, layout: 'BaseLayout' } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (metrics) {

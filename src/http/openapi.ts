@@ -189,3 +189,26 @@ export function openapiOptions(config: Config, version: string): FastifyDynamicS
 export function describeRoutes(app: FastifyInstance): void {
   app.addHook('onRoute', describeRoute);
 }
+
+/**
+ * The policy of the Swagger UI pages under /docs (WEB-02): scripts and styles only from this origin,
+ * no inline script, no eval, never framed (clickjacking), and no `upgrade-insecure-requests`, which
+ * would send a page served over plain http on purpose to an https port that does not exist and leave
+ * it blank. "Try it out" may call the documented server (the issuer's origin) besides this one.
+ */
+export function docsContentSecurityPolicy(config: Config): string {
+  const directives: Record<string, string> = {
+    'default-src': "'none'",
+    'base-uri': "'none'",
+    'connect-src': `'self' ${new URL(config.jwt.issuer).origin}`,
+    'font-src': "'self' data:",
+    'form-action': "'none'",
+    'frame-ancestors': "'none'",
+    'img-src': "'self' data:",
+    'object-src': "'none'",
+    'script-src': "'self'",
+    'script-src-attr': "'none'",
+    'style-src': "'self'",
+  };
+  return Object.entries(directives).map(([name, value]) => `${name} ${value}`).join('; ');
+}
