@@ -1,6 +1,5 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { LightMyRequestResponse } from 'fastify';
 
 // ajv-formats is CommonJS; its default export arrives wrapped once more under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => void;
@@ -9,6 +8,13 @@ type Doc = { paths: Record<string, Record<string, Operation>>; components?: obje
 type Header = { required?: boolean; schema?: { type?: string } };
 type Response = { headers?: Record<string, Header>; content?: Record<string, { schema?: object }> };
 type Operation = { operationId: string; responses: Record<string, Response> };
+
+/** What is checked of an answer: an inject() response, or a raw one from a socket. */
+export interface Answer {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | number | undefined>;
+  readonly body: string;
+}
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
@@ -66,7 +72,7 @@ export class OpenApiContract {
   }
 
   /** Checks one answer; failures are collected (with `label`) rather than thrown, so a run lists them all. */
-  check(label: string, method: string, url: string, res: LightMyRequestResponse): void {
+  check(label: string, method: string, url: string, res: Answer): void {
     const found = this.find(method, url);
     if (!found) return;
     const { template, op } = found;
@@ -92,7 +98,7 @@ export class OpenApiContract {
       }
     }
 
-    const hasBody = res.rawPayload.length > 0;
+    const hasBody = res.body.length > 0;
     if (!declared.content) {
       if (hasBody) fail(`body sent but none declared: ${res.body.slice(0, 120)}`);
       return;
