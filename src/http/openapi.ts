@@ -120,7 +120,9 @@ export function describeRoute(route: RouteOptions): void {
 /** Headers that must be present, whatever the route (the others are sent when they apply). */
 const REQUIRED_HEADERS: Record<string, string[]> = { 401: ['WWW-Authenticate'], 429: ['Retry-After'] };
 
-type Operation = { operationId?: string; security?: unknown[]; requestBody?: { required?: boolean }; responses?: Record<string, { headers?: Record<string, { required?: boolean }> }> } & Record<string, unknown>;
+type Operation = { operationId?: string; security?: unknown[]; requestBody?: { required?: boolean }; responses?: Record<string, { description?: string; headers?: Record<string, { required?: boolean }> }> } & Record<string, unknown>;
+
+const SUCCESS: Record<string, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'Done; no body' };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -152,6 +154,7 @@ function finishDocument({ openapiObject }: { openapiObject: Partial<Record<strin
         delete op['x-body-optional'];
       }
       for (const [status, response] of Object.entries(op.responses ?? {})) {
+        if (response.description === 'Default Response') response.description = SUCCESS[status] ?? 'Success';
         for (const name of REQUIRED_HEADERS[status] ?? []) {
           const header = response.headers?.[name];
           if (header) header.required = true;
