@@ -11,6 +11,7 @@ import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { describeRoutes, docsContentSecurityPolicy, openapiOptions } from './openapi.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -116,19 +117,10 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Gatehouse',
-        version: '1',
-        description: 'Self-hosted authentication: JWT access tokens, rotating refresh tokens, roles and ownership. Errors are RFC 9457 problem details.',
-      },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // Before any route: every route registered from here on gets its common responses declared.
+  describeRoutes(app);
+  await app.register(swagger, openapiOptions(config, '1'));
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsContentSecurityPolicy(config), uiConfig: { validatorUrl: null, layout: 'BaseLayout' } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (metrics) {

@@ -5,7 +5,9 @@ import type { preParsingHookHandler, preValidationHookHandler } from 'fastify';
  * body labelled JSON (what `fetch(url, { method: 'POST', headers: { 'content-type':
  * 'application/json' } })` sends) and `{}` all mean the same thing. Spread into the route options.
  */
-export const optionalBody: { preParsing: preParsingHookHandler; preValidation: preValidationHookHandler } = {
+export const optionalBody: { config: { bodyOptional: true }; preParsing: preParsingHookHandler; preValidation: preValidationHookHandler } = {
+  // Read by the OpenAPI pass (src/http/openapi.ts): the document marks the body optional.
+  config: { bodyOptional: true },
   preParsing: (request, _reply, payload, done) => {
     // Nothing to parse: without the label Fastify hands the route no body instead of refusing "empty JSON".
     const length = request.headers['content-length'];

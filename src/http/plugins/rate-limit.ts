@@ -23,7 +23,7 @@ export const RATE_RULES = {
  * answers 429 with Retry-After once it is gone. RateLimit-* headers follow the IETF draft.
  */
 export function rateLimit(services: Services, rule: RateRule): onRequestHookHandler {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!services.config.rateLimit) return;
     const now = services.clock.now();
     const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${clientBucket(request.ip)}`, rule.windowMs, now);
@@ -35,4 +35,14 @@ export function rateLimit(services: Services, rule: RateRule): onRequestHookHand
     });
     if (count > rule.max) throw new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.');
   };
+  RATE_LIMIT_HOOKS.add(hook);
+  return hook;
+}
+
+// The hooks made above, so the OpenAPI document can declare 429 on exactly the routes that use one.
+const RATE_LIMIT_HOOKS = new WeakSet<object>();
+
+/** Whether a route hook is a rate limit made by `rateLimit`. */
+export function isRateLimit(hook: unknown): boolean {
+  return typeof hook === 'function' && RATE_LIMIT_HOOKS.has(hook);
 }

@@ -37,7 +37,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       summary: 'Create an account',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RegisterBody,
-      response: { 201: Type.Ref(UserView), ...problems(400, 403, 409, 413, 415, 429) },
+      response: { 201: Type.Ref(UserView), ...problems(403, 409, 503) },
     },
   }, async (request, reply) => {
     // AC-04: only these fields reach the account; the schema already refused any other.
@@ -53,7 +53,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       summary: 'Exchange a username or email and password for tokens',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: LoginBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 403, 413, 415, 429) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403, 503) },
     },
   }, async (request, reply) => {
     const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
@@ -67,7 +67,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       summary: 'Rotate a refresh token: the old one stops working',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RefreshBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 403, 413, 415, 429) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403) },
     },
     // The body is optional: in browser mode the token comes in the cookie.
     ...optionalBody,
@@ -110,7 +110,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services; fast
   // Guessing the current password with a stolen access token costs the same budget as logging in.
   app.post('/auth/password', {
     onRequest: rateLimit(services, RATE_RULES.login),
-    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 429) } },
+    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 503) } },
   }, async (request, reply) => {
     await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
     return reply.code(204).send(null);

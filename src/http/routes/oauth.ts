@@ -8,6 +8,7 @@ import { TokenResponse } from '../schemas/auth.js';
 import { refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import { contextOf } from '../context.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
+import { problems } from '../schemas/common.js';
 
 class OAuthProblem extends Error {
   constructor(
@@ -55,7 +56,8 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: OAuthTokenBody,
-      response: { 200: Type.Ref(TokenResponse), 400: Type.Ref(OAuthError), 413: Type.Ref(OAuthError), 415: Type.Ref(OAuthError), 429: Type.Ref(OAuthError) },
+      // 503 (password hashing saturated) comes from the root handler as problem details.
+      response: { 200: Type.Ref(TokenResponse), 400: Type.Ref(OAuthError), 413: Type.Ref(OAuthError), 415: Type.Ref(OAuthError), 429: Type.Ref(OAuthError), ...problems(503) },
     },
   }, async (request, reply) => {
     const body = request.body;

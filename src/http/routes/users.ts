@@ -32,7 +32,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
   }, async (request) => userView(await services.users.get(request.params.id), principalOf(request).user));
 
   app.post('/users', {
-    schema: { tags: ['users'], summary: 'Create a user (admins only; may set role)', security: bearer, body: CreateUserBody, response: { 201: Type.Ref(UserView), ...problems(400, 401, 403, 409) } },
+    schema: { tags: ['users'], summary: 'Create a user (admins only; may set role)', security: bearer, body: CreateUserBody, response: { 201: Type.Ref(UserView), ...problems(400, 401, 403, 409, 503) } },
   }, async (request, reply) => {
     const admin = requireAdmin(request).user;
     const user = await services.users.create(request.body, admin, contextOf(request));

@@ -2,9 +2,17 @@ import { Type } from '@sinclair/typebox';
 import { IdParam, Text, Timestamp } from './common.js';
 
 // Lengths here bound the input (IN-01); the core applies the finer rules after normalisation.
-export const Username = Text({ minLength: 1, maxLength: 64, description: '3..32 letters, digits, "_", "." or "-"; case-insensitive' });
+export const Username = Text({
+  minLength: 1,
+  maxLength: 64,
+  description: 'At most 64 characters are read; after normalisation the name must be 3..32 letters, digits, "_", "." or "-" (else 400 ERR_VALIDATION). Compared case-insensitively.',
+});
 export const Email = Text({ minLength: 3, maxLength: 254 });
-export const Password = Type.String({ minLength: 1, maxLength: 1024, description: '8..1024 bytes (UTF-8), any characters' });
+export const Password = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description: 'Any characters, at most 1024 of them; a new password must be 8..1024 bytes once encoded as UTF-8 (else 400 ERR_VALIDATION).',
+});
 export const DisplayName = Text({ maxLength: 100 });
 export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
 export const UserId = IdParam;
