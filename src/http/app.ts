@@ -113,7 +113,12 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
         version: '1',
         description: 'Self-hosted authentication: JWT access tokens, rotating refresh tokens, roles and ownership. Errors are RFC 9457 problem details.',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          oauthClientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client authentication (client_secret_basic, RFC 6749 §2.3.1)' },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });

@@ -15,7 +15,7 @@ const START = Date.UTC(2026, 0, 1);
 const SETTINGS: AccessTokenSettings = { issuer: 'https://gatehouse.test', audience: 'gatehouse', ttlMs: 15 * 60_000, leewayMs: 30_000 };
 const TTL_S = SETTINGS.ttlMs / 1000;
 const LEEWAY_S = SETTINGS.leewayMs / 1000;
-const SUBJECT = { userId: 'user-1', sessionId: 'session-1', role: 'user' as const };
+const SUBJECT = { userId: 'user-1', sessionId: 'session-1', role: 'user' as const, clientId: 'gatehouse', scope: '', authTime: START - 60_000, notAfter: START + 30 * 86_400_000 };
 
 function setup(settings: AccessTokenSettings = SETTINGS) {
   const clock = new TestClock(START);
@@ -75,15 +75,16 @@ function expectAllInvalid(tokens: AccessTokens, cases: ReadonlyArray<readonly [s
 }
 
 describe('AccessTokens: issue and verify', () => {
-  it('round trip: header typ at+jwt and kid, claims iss aud sub iat exp jti sid role', () => {
+  it('round trip: header typ at+jwt and kid, claims iss aud sub iat exp jti sid role client_id scope auth_time (RFC 9068)', () => {
     const { tokens, ring, clock } = setup();
     const token = tokens.issue(SUBJECT);
     const [h, p] = token.split('.') as [string, string, string];
     expect(decode(h)).toEqual({ typ: 'at+jwt', alg: 'EdDSA', kid: ring.signingKey.kid });
     const payload = decode(p);
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
     const iat = Math.floor(clock.now() / 1000);
     expect(payload).toMatchObject({ iss: SETTINGS.issuer, aud: SETTINGS.audience, sub: 'user-1', sid: 'session-1', role: 'user', iat, exp: iat + TTL_S });
+    expect(payload).toMatchObject({ client_id: 'gatehouse', scope: '', auth_time: Math.floor(SUBJECT.authTime / 1000) });
     expect(typeof payload.jti).toBe('string');
     expect((payload.jti as string).length).toBeGreaterThanOrEqual(16);
 

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ValidationError } from '../../core/errors.js';
+import { FIRST_PARTY_CLIENT_ID } from '../../core/oauth/clients.js';
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../refresh-cookie.js';
 import type { Services } from '../../services.js';
 import type { FastPath } from '../fast-path.js';
@@ -53,7 +54,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
+    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
     if (services.config.refreshCookie) setRefreshCookie(reply, grant);
     return reply.headers(noStore).send(tokenView(grant, { refreshInCookie: services.config.refreshCookie }));
   });
@@ -78,7 +79,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       if (token !== undefined) assertSameOrigin(request, services.config);
     }
     if (token === undefined) throw ValidationError.field('refresh_token', 'is required');
-    const grant = await services.sessions.refresh(token, contextOf(request));
+    const grant = await services.sessions.refresh(token, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
     if (services.config.refreshCookie) setRefreshCookie(reply, grant);
     return reply.headers(noStore).send(tokenView(grant, { refreshInCookie: services.config.refreshCookie }));
   });
