@@ -1,8 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../src/core/auth/refresh-tokens.js';
-import type { OAuthClient } from '../../src/core/model.js';
-import type { ClientStore } from '../../src/core/ports.js';
+import { basic, FIRST_SECRET, SERVICE_SECRET, testClientStore } from '../helpers/clients.js';
 import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 
 /**
@@ -10,19 +8,6 @@ import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp, type TestUser 
  * (revocation), RFC 8414 (metadata), and SES-07 / SES-08.
  */
 
-// Registered clients do not exist yet (a later issue stores them); this store stands in for that
-// table with the same shape, so the real registry code authenticates against hashed secrets.
-const SERVICE_SECRET = 'svc secret: with+plus %percent and ünïcode';
-const FIRST_SECRET = 'first-party-confidential-secret-0123456789';
-const CLIENTS: OAuthClient[] = [
-  { id: 'svc:reports', name: 'Reports', type: 'confidential', firstParty: false, grantTypes: ['password', 'refresh_token'], scopes: ['reports.read'], secretHashes: [hashSecret('old secret'), hashSecret(SERVICE_SECRET)] },
-  { id: 'console', name: 'Console', type: 'confidential', firstParty: true, grantTypes: ['password', 'refresh_token'], scopes: ['items.read', 'items.write'], secretHashes: [hashSecret(FIRST_SECRET)] },
-  { id: 'mobile', name: 'Mobile', type: 'public', firstParty: true, grantTypes: ['password', 'refresh_token'], scopes: [], secretHashes: [] },
-];
-const clientStore: ClientStore = { findById: async (id) => CLIENTS.find((c) => c.id === id) ?? null };
-
-/** §2.3.1: id and secret are form-urlencoded, then joined by ':' and base64-encoded. */
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 
@@ -30,7 +15,7 @@ let t: TestApp;
 let user: TestUser;
 
 beforeAll(async () => {
-  t = await buildTestApp({}, { clients: clientStore });
+  t = await buildTestApp({}, { clients: testClientStore });
   user = await signUp(t);
 });
 afterAll(() => t.close());
