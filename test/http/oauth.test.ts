@@ -50,14 +50,26 @@ describe('POST /oauth/token: parameters (RFC 6749 §3.2)', () => {
     expect(res.json()).toMatchObject({ token_type: 'Bearer', scope: '' });
   });
 
-  it('RFC 6749 §3.2: a parameter sent twice is invalid_request, known or not, and nothing is issued', async () => {
+  it('RFC 6749 §3.2: a parameter it uses sent twice is invalid_request, and nothing is issued', async () => {
     const before = await sessionCount();
     const base = `username=${encodeURIComponent(user.username)}&password=${encodeURIComponent(PASSWORD)}`;
-    for (const form of [`grant_type=password&grant_type=password&${base}`, `grant_type=password&${base}&password=x`, `grant_type=password&${base}&foo=1&foo=2`, `grant_type=password&grant_type=authorization_code&${base}`]) {
+    for (const form of [
+      `grant_type=password&grant_type=password&${base}`,
+      `grant_type=password&${base}&password=x`,
+      `grant_type=password&${base}&username=other`,
+      `grant_type=password&grant_type=authorization_code&${base}`,
+      `grant_type=password&${base}&client_id=gatehouse&client_id=mobile`,
+      `grant_type=password&${base}&scope=a&scope=b`,
+    ]) {
       const body = expectOAuthError(await token(form), 400, 'invalid_request', form);
       expect(String(body.error_description)).toMatch(/more than once/);
     }
     expect(await sessionCount()).toBe(before);
+  });
+
+  it('RFC 6749 §3.2 / RFC 8707 §2: parameters it does not use are ignored even when repeated (resource=a&resource=b)', async () => {
+    const res = await token(`grant_type=password&username=${encodeURIComponent(user.username)}&password=${encodeURIComponent(PASSWORD)}&resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example&foo=1&foo=2`);
+    expect(res.statusCode, res.body).toBe(200);
   });
 
   it('RFC 6749 §3.2: the parameters it uses are still validated', async () => {
@@ -326,6 +338,7 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
   it('RFC 7009 §2.2.1: a missing token or a repeated parameter is invalid_request; unknown parameters are ignored', async () => {
     expectOAuthError(await revoke({ token_type_hint: 'refresh_token' }), 400, 'invalid_request');
     expectOAuthError(await revoke('token=a&token=b'), 400, 'invalid_request');
+    expectOAuthError(await revoke('token=a&client_id=gatehouse&client_id=mobile'), 400, 'invalid_request');
     expectEmpty200(await revoke({ token: 'nope', foo: 'bar', token_type_hint: 'id_token' }));
     const json = await t.app.inject({ method: 'POST', url: '/oauth/revoke', payload: { token: 'nope' } });
     expectEmpty200(json);
