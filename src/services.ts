@@ -10,7 +10,8 @@ import { SessionService, type SessionEvent } from './core/auth/session-service.j
 import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
-import { systemClock, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
+import { ClientRegistry } from './core/oauth/clients.js';
+import { systemClock, type ClientStore, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 
@@ -26,6 +27,8 @@ export interface Services {
   readonly items: ItemService;
   readonly keys: KeyService;
   readonly audit: AuditLog;
+  /** OAuth clients: the built-in first-party one, and registered ones when a store is given. */
+  readonly clients: ClientRegistry;
   /** Rate-limit counters (in memory, or shared). */
   readonly counters: CounterStore;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
@@ -45,6 +48,8 @@ export interface ServiceOptions {
   readonly counters?: CounterStore;
   /** Carries invalidations to other instances or workers; none for a single process. */
   readonly bus?: InvalidationBus;
+  /** Registered OAuth clients beside the built-in one (none until client registration exists). */
+  readonly clients?: ClientStore;
 }
 
 let common: ReadonlySet<string> | null = null;
@@ -105,6 +110,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     items: new ItemService(storage.items, clock),
     keys,
     audit,
+    clients: new ClientRegistry(options.clients ?? null),
     counters,
     reloadKeys,
   };

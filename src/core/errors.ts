@@ -88,3 +88,16 @@ export class BusyError extends AppError {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/**
+ * OAuth 2.0 failures that have no counterpart among the errors above (RFC 6749 §5.2). The HTTP
+ * layer turns `code` into the RFC's `error` value.
+ */
+export type OAuthErrorCode = 'ERR_OAUTH_INVALID_CLIENT' | 'ERR_OAUTH_UNAUTHORIZED_CLIENT' | 'ERR_OAUTH_INVALID_SCOPE';
+
+export class OAuthClientError extends AppError {
+  declare readonly code: OAuthErrorCode;
+  constructor(code: OAuthErrorCode, message: string) {
+    super(code, message);
+  }
+}

@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
+import type { AuditEvent, AuditType, Item, OAuthClient, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
 
 /**
  * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that
@@ -55,6 +55,14 @@ export interface SessionStore {
   deleteEndedBefore(before: number): Promise<number>;
   /** Revokes every live session of the user but `exceptId`; returns the revoked ids. */
   revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]>;
+}
+
+/**
+ * Registered OAuth clients (a later issue stores them in the database, secrets hashed). The
+ * built-in first-party client is not stored: it is part of the code.
+ */
+export interface ClientStore {
+  findById(id: string): Promise<OAuthClient | null>;
 }
 
 export interface ItemStore {

@@ -181,7 +181,12 @@ export function openapiOptions(config: Config, version: string): FastifyDynamicS
         license: { name: 'MIT', identifier: 'MIT' },
       },
       servers: [{ url: new URL(config.jwt.issuer).origin, description: 'This deployment (its issuer URL)' }],
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login, /auth/refresh or /oauth/token' } } },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login, /auth/refresh or /oauth/token' },
+          oauthClientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client authentication (client_secret_basic, RFC 6749 §2.3.1)' },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transformObject: finishDocument as FastifyDynamicSwaggerOptions['transformObject'],

@@ -51,6 +51,7 @@ export function tokenView(grant: TokenGrant, options: { refreshInCookie?: boolea
     expires_in: grant.expiresIn,
     ...(options.refreshInCookie ? {} : { refresh_token: grant.refreshToken }),
     refresh_expires_in: grant.refreshExpiresIn,
+    scope: grant.scope,
     user: userView(grant.user, grant.user),
   };
 }

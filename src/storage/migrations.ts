@@ -93,6 +93,16 @@ const MIGRATIONS_SQL: { version: number; name: string; statements: string[] }[] 
       `CREATE INDEX audit_events_type ON audit_events (type, id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'session_client',
+    // SES-08: a session's refresh tokens belong to one OAuth client. Every session before this one
+    // was a first-party login, hence the default.
+    statements: [
+      `ALTER TABLE sessions ADD COLUMN client_id TEXT NOT NULL DEFAULT 'gatehouse'`,
+      `ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT ''`,
+    ],
+  },
 ];
 
 function render(dialect: Dialect): Migration[] {

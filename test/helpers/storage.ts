@@ -1,12 +1,15 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { Storage } from '../../src/core/ports.js';
-import { openStorage } from '../../src/storage/open.js';
+import { openDriver, openStorage } from '../../src/storage/open.js';
+import type { SqlDriver } from '../../src/storage/sql/driver.js';
 
 export interface Backend {
   readonly name: string;
   /** A fresh, migrated, empty storage, and how to throw it away. */
   open(): Promise<{ storage: Storage; databaseUrl: string; schema?: string; dispose(): Promise<void> }>;
+  /** A fresh database with no tables at all (for migration tests). */
+  openEmpty(): Promise<{ driver: SqlDriver; dispose(): Promise<void> }>;
 }
 
 /**
@@ -21,18 +24,29 @@ export function backends(): Backend[] {
         const storage = await openStorage('sqlite::memory:');
         return { storage, databaseUrl: 'sqlite::memory:', dispose: () => storage.close() };
       },
+      openEmpty: async () => {
+        const driver = openDriver('sqlite::memory:');
+        return { driver, dispose: () => driver.close() };
+      },
     },
   ];
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
+    const query = async (sql: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(sql);
+      await client.end();
+    };
+    const newSchema = async () => {
+      const schema = `gh_test_${randomBytes(6).toString('hex')}`;
+      await query(`CREATE SCHEMA ${schema}`);
+      return { schema, drop: () => query(`DROP SCHEMA ${schema} CASCADE`) };
+    };
     list.push({
       name: 'postgres',
       open: async () => {
-        const schema = `gh_test_${randomBytes(6).toString('hex')}`;
-        const admin = new pg.Client({ connectionString: url });
-        await admin.connect();
-        await admin.query(`CREATE SCHEMA ${schema}`);
-        await admin.end();
+        const { schema, drop } = await newSchema();
         const storage = await openStorage(url, { schema });
         return {
           storage,
@@ -40,10 +54,18 @@ export function backends(): Backend[] {
           schema,
           dispose: async () => {
             await storage.close();
-            const cleanup = new pg.Client({ connectionString: url });
-            await cleanup.connect();
-            await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
-            await cleanup.end();
+            await drop();
+          },
+        };
+      },
+      openEmpty: async () => {
+        const { schema, drop } = await newSchema();
+        const driver = openDriver(url, { schema });
+        return {
+          driver,
+          dispose: async () => {
+            await driver.close();
+            await drop();
           },
         };
       },

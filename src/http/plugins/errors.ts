@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
-import { AppError, BusyError, ConflictError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
+import { AppError, BusyError, ConflictError, OAuthClientError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -25,6 +25,8 @@ function statusOf(error: AppError): number {
   if (error instanceof ConflictError) return 409;
   if (error instanceof TooManyRequestsError) return 429;
   if (error instanceof BusyError) return 503;
+  // Answered as RFC 6749 errors by the OAuth routes; anywhere else, a bad request.
+  if (error instanceof OAuthClientError) return 400;
   if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return 401;
   if (error.code === 'ERR_AUTH_INVALID_REQUEST') return 400;
   if (error.code.startsWith('ERR_FORBIDDEN')) return 403;

@@ -15,6 +15,8 @@ export const RATE_RULES = {
   login: { name: 'login', max: 20, windowMs: 60_000 },
   register: { name: 'register', max: 10, windowMs: 3_600_000 },
   refresh: { name: 'refresh', max: 60, windowMs: 60_000 },
+  // The token endpoint's numbers, its own budget: a logout must not cost a login.
+  revoke: { name: 'revoke', max: 20, windowMs: 60_000 },
   profile: { name: 'profile', max: 30, windowMs: 3_600_000 },
 } satisfies Record<string, RateRule>;
 

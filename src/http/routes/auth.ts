@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidRefreshTokenError, ValidationError } from '../../core/errors.js';
+import { FIRST_PARTY_CLIENT_ID } from '../../core/oauth/clients.js';
 import { assertCookieOrigin, clearRefreshCookie, readRefreshCookie, refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import type { Services } from '../../services.js';
 import type { FastPath } from '../fast-path.js';
@@ -56,7 +57,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       response: { 200: Type.Ref(TokenResponse), ...problems(401, 403, 503) },
     },
   }, async (request, reply) => {
-    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
+    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
     return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
   });
 
@@ -79,7 +80,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     }
     // 401, not 400: to client code a refresh that cannot happen means "sign in again".
     if (token === undefined) throw new InvalidRefreshTokenError('No refresh token was sent: sign in again.');
-    const grant = await services.sessions.refresh(token, contextOf(request));
+    const grant = await services.sessions.refresh(token, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
     return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
   });
 };

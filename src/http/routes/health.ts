@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { JWKS_MAX_AGE_SECONDS } from '../../config/index.js';
 import type { Services } from '../../services.js';
 import { problem, sendProblem } from '../plugins/errors.js';
+import { GRANT_TYPES } from '../../core/model.js';
+import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
 
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -37,31 +39,48 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     return { keys: [...services.tokens.keyRing.jwks] };
   });
 
-  app.get('/.well-known/openid-configuration', {
+  // RFC 8414 metadata, listing only what is served: no authorization endpoint (so no response
+  // types), no ID tokens (so no ID-token algorithms), no scopes defined yet. Clients that trust
+  // metadata must not be told about flows that would fail.
+  const methods = [...CLIENT_AUTH_METHODS];
+  app.get('/.well-known/oauth-authorization-server', {
     schema: {
       tags: ['keys'],
-      summary: 'Discovery document (RFC 8414 / OpenID Connect Discovery)',
+      summary: 'OAuth 2.0 Authorization Server Metadata (RFC 8414)',
+      security: [],
       response: {
         200: Type.Object({
           issuer: Type.String(),
-          jwks_uri: Type.String(),
           token_endpoint: Type.String(),
+          revocation_endpoint: Type.String(),
+          jwks_uri: Type.String(),
           grant_types_supported: Type.Array(Type.String()),
-          response_types_supported: Type.Array(Type.String()),
+          response_types_supported: Type.Array(Type.String(), { description: 'empty: there is no authorization endpoint' }),
           token_endpoint_auth_methods_supported: Type.Array(Type.String()),
-          id_token_signing_alg_values_supported: Type.Array(Type.String()),
-          subject_types_supported: Type.Array(Type.String()),
+          revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
+          service_documentation: Type.String(),
         }),
       },
     },
-  }, async () => ({
-    issuer: config.jwt.issuer,
-    jwks_uri: `${base}/.well-known/jwks.json`,
-    token_endpoint: `${base}/oauth/token`,
-    grant_types_supported: ['password', 'refresh_token'],
-    response_types_supported: ['token'],
-    token_endpoint_auth_methods_supported: ['none'],
-    id_token_signing_alg_values_supported: [config.jwt.algorithm],
-    subject_types_supported: ['public'],
-  }));
+  }, async (_request, reply) => {
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+    return {
+      issuer: config.jwt.issuer,
+      token_endpoint: `${base}/oauth/token`,
+      revocation_endpoint: `${base}/oauth/revoke`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      grant_types_supported: [...GRANT_TYPES],
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: methods,
+      revocation_endpoint_auth_methods_supported: methods,
+      service_documentation: `${base}/docs`,
+    };
+  });
+
+  // Until an OpenID provider exists, claiming OIDC discovery would promise ID tokens and an
+  // authorization endpoint that are not there (clients validating OIDC metadata fail on it).
+  app.get('/.well-known/openid-configuration', {
+    schema: { tags: ['keys'], summary: 'Not an OpenID provider (yet): 404', security: [], response: { 404: Type.Ref('Problem') } },
+  }, async (_request, reply) =>
+    sendProblem(reply, problem(404, 'ERR_NOT_FOUND', 'Gatehouse is not an OpenID Connect provider; its OAuth 2.0 metadata is at /.well-known/oauth-authorization-server.')));
 };

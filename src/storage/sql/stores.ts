@@ -26,6 +26,8 @@ interface SessionRow {
   ip: string | null;
   refresh_id: string;
   rotated_at: number | null;
+  client_id: string;
+  scope: string;
 }
 interface ItemRow {
   name: string;
@@ -49,7 +51,7 @@ interface KeyRow {
 const ADMIN_LOCK = 0x6164_6d6e;
 
 const USER_COLUMNS = 'id, username, email, name, role, disabled, password_hash, created_at, updated_at';
-const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at';
+const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at, client_id, scope';
 
 const toUser = (r: UserRow): User => ({
   id: r.id,
@@ -73,6 +75,8 @@ const toSession = (r: SessionRow): Session => ({
   ip: r.ip,
   refreshId: r.refresh_id,
   rotatedAt: r.rotated_at,
+  clientId: r.client_id,
+  scope: r.scope,
 });
 const toItem = (r: ItemRow): Item => ({
   name: r.name,
@@ -209,8 +213,8 @@ class SqlSessionStore implements SessionStore {
   async create(s: Session, first: RefreshTokenRecord): Promise<void> {
     await this.db.batch([
       {
-        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        params: [s.id, s.userId, s.createdAt, s.lastUsedAt, s.expiresAt, s.revokedAt, s.userAgent, s.ip, s.refreshId, s.rotatedAt],
+        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        params: [s.id, s.userId, s.createdAt, s.lastUsedAt, s.expiresAt, s.revokedAt, s.userAgent, s.ip, s.refreshId, s.rotatedAt, s.clientId, s.scope],
       },
       {
         sql: 'INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -226,7 +230,7 @@ class SqlSessionStore implements SessionStore {
 
   async findWithUser(id: string): Promise<{ session: Session; user: User } | null> {
     const row = await this.db.get<SessionRow & { u_id: string } & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_created_at: number; u_updated_at: number }>(
-      `SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at,
+      `SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope,
               u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.password_hash,
               u.created_at AS u_created_at, u.updated_at AS u_updated_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
