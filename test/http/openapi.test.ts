@@ -223,6 +223,7 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
         ['POST', '/auth/login', { login: 'nobody', password: 'x' }],
         ['POST', '/auth/refresh', { refresh_token: 'unknown' }],
         ['POST', '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'unknown' }],
+        ['POST', '/oauth/revoke', { token: 'unknown' }],
         ['PATCH', '/auth/me', {}, user.auth],
         ['PATCH', `/users/${user.id}`, {}, user.auth],
         ['POST', '/auth/password', { current_password: 'x', new_password: 'y' }, user.auth],
