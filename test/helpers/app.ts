@@ -28,7 +28,7 @@ export interface TestApp {
  */
 export async function buildTestApp(env: Record<string, string> = {}, options: { storage?: Storage; argon2?: Argon2Params; metrics?: Metrics } = {}): Promise<TestApp> {
   // Rate limits are off for suites that log in hundreds of times; their own tests switch them on.
-  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', JWT_ISSUER: 'http://gatehouse.test', RATE_LIMIT: 'off', ...env });
+  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', PUBLIC_URL: 'http://gatehouse.test', RATE_LIMIT: 'off', ...env });
   const clock = new TestClock(Date.now());
   const storage = options.storage ?? (await openStorage(config.databaseUrl));
   const services = await createServices(config, storage, { clock, argon2: options.argon2 ?? CHEAP_ARGON2, onAuditEvent: options.metrics?.onAuditEvent });

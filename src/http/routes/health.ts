@@ -7,7 +7,8 @@ import { problem, sendProblem } from '../plugins/errors.js';
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { config } = services;
-  const base = config.jwt.issuer.replace(/\/$/, '');
+  // Documents name the URLs clients reach, whatever the issuer string is.
+  const base = config.publicUrl;
 
   app.get('/health', {
     schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
