@@ -48,6 +48,8 @@ export interface Config {
   /** Browser mode: the refresh token is also set as an HttpOnly cookie (REFRESH_COOKIE). */
   readonly refreshCookie: boolean;
   readonly rateLimit: boolean;
+  /** USER_DIRECTORY: whether signed-in users who are not admins may list users. */
+  readonly userDirectory: boolean;
   readonly bootstrapAdmin: { readonly username: string; readonly email: string; readonly password: string } | null;
   /** Whose X-Forwarded-For is believed: nobody's, these proxies' (addresses/CIDRs), or that many hops. */
   readonly trustProxy: false | string[] | number;
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
   // Read before the check below, so that their problems are listed with the others.
   const refreshCookie = flag('REFRESH_COOKIE', false);
   const rateLimit = flag('RATE_LIMIT', true);
+  const userDirectory = flag('USER_DIRECTORY', true);
   const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -188,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyPropagationMs: 2 * keyReloadIntervalMs + JWKS_MAX_AGE_SECONDS * 1000,
     refreshCookie,
     rateLimit,
+    userDirectory,
     bootstrapAdmin: bootstrapAdmin && Object.freeze(bootstrapAdmin),
     trustProxy,
     corsOrigins: Object.freeze(corsOrigins),

@@ -23,7 +23,7 @@ import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
 import { Problem } from './schemas/common.js';
 import { ItemView } from './schemas/items.js';
-import { UserView } from './schemas/users.js';
+import { UserDirectoryEntry, UserView } from './schemas/users.js';
 
 export interface AppOptions {
   readonly services: Services;
@@ -88,7 +88,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   });
   registerErrorHandling(app);
 
-  for (const schema of [Problem, OAuthError, UserView, ItemView, TokenResponse]) app.addSchema(schema);
+  for (const schema of [Problem, OAuthError, UserView, UserDirectoryEntry, ItemView, TokenResponse]) app.addSchema(schema);
 
   await app.register(helmet, {
     // A JSON API serves no documents of its own; /docs sets its own policy.
