@@ -30,6 +30,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // ...and counts its rate limits in the primary, with its siblings.
   const counters = shared.counters ?? (worker ? new IpcCounterStore() : undefined);
   const services = await createServices(config, storage, { counters, bus, onAuditEvent: metrics.onAuditEvent });
+  await services.keys.assertConfiguredAlgorithm();
   if (worker) metrics.reportToPrimary();
   const app = await buildApp({ services, metrics, logger: { level: config.logLevel } });
   report = throttled((error) => app.log.error({ err: error }, 'redis error'));
@@ -53,7 +54,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   const url = await app.listen({ port: config.port, host: config.host });
   app.log.info(
-    { database: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), algorithm: config.jwt.algorithm, signingKid: services.tokens.keyRing.signingKey.kid, redis: config.redisUrl !== null },
+    { database: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), algorithm: services.tokens.keyRing.signingKey.alg, signingKid: services.tokens.keyRing.signingKey.kid, redis: config.redisUrl !== null },
     'gatehouse ready',
   );
   let closing: Promise<void> | null = null;

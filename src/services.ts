@@ -73,6 +73,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     config.jwt.secret,
     { propagationMs: config.keyPropagationMs, retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs },
     () => bus?.publish({ kind: 'keys' }),
+    config.jwt.algorithmExplicit,
   );
   const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config.jwt), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.

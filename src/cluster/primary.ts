@@ -20,8 +20,13 @@ const log = (level: string, msg: string, extra: object = {}) =>
  */
 export async function runPrimary(config: Config): Promise<void> {
   const storage = await openStorage(config.databaseUrl);
-  await createServices(config, storage);
-  await storage.close();
+  const services = await createServices(config, storage);
+  // Refused once here rather than by every worker, which would be replaced and refused forever.
+  try {
+    await services.keys.assertConfiguredAlgorithm();
+  } finally {
+    await storage.close();
+  }
 
   const aggregator = new AggregatorRegistry();
   // Without Redis the primary keeps the rate-limit counters, so all workers count once.

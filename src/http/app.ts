@@ -6,7 +6,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createServer } from 'node:http';
+import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
+import { redactingLogger } from './log-redaction.js';
 import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
@@ -22,7 +24,7 @@ import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
 import { Problem } from './schemas/common.js';
 import { ItemView } from './schemas/items.js';
-import { UserView } from './schemas/users.js';
+import { UserDirectoryEntry, UserView } from './schemas/users.js';
 
 export interface AppOptions {
   readonly services: Services;
@@ -32,16 +34,6 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
 }
 
-// SES-06: whatever a log line carries, these never appear in it.
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-access-token"]',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.refresh_token',
-  '*.access_token',
-];
 
 /**
  * Validation: bodies are checked as sent (no type coercion, unknown fields refused, every problem
@@ -66,7 +58,8 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
       server.keepAliveTimeout = 72_000;
       return server;
     },
-    logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    // SES-06: Fastify's `true` is its default logger, redacted like any other.
+    logger: logger === false ? false : redactingLogger(logger === true ? {} : (logger as LoggerOptions)),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
     trustProxy: typeof config.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (config.trustProxy as number)) : config.trustProxy,
@@ -96,7 +89,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   });
   registerErrorHandling(app);
 
-  for (const schema of [Problem, OAuthError, UserView, ItemView, TokenResponse]) app.addSchema(schema);
+  for (const schema of [Problem, OAuthError, UserView, UserDirectoryEntry, ItemView, TokenResponse]) app.addSchema(schema);
 
   await app.register(helmet, {
     // A JSON API serves no documents of its own; /docs sets its own policy.

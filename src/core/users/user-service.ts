@@ -98,11 +98,19 @@ export class UserService {
 
   /**
    * PWD-07: there is no default admin. This creates the first one from explicit operator input,
-   * and does nothing once any admin exists.
+   * and does nothing once any admin exists, however many instances run it at once (SES-09).
    */
   async bootstrapAdmin(input: Omit<NewUserInput, 'role'>): Promise<User | null> {
     if ((await this.users.countAdmins()) > 0) return null;
-    return this.create({ ...input, role: 'admin' }, OPERATOR, { userAgent: 'bootstrap' });
+    try {
+      return await this.create({ ...input, role: 'admin' }, OPERATOR, { userAgent: 'bootstrap' });
+    } catch (error) {
+      // SES-09: instances (or workers) starting together all find no admin, and all but one lose
+      // the race at the unique index. Losing it to the admin being made is success, not a failed
+      // start; a conflict with an account that is not an admin is still the operator's to fix.
+      if (error instanceof ConflictError && (await this.users.countAdmins()) > 0) return null;
+      throw error;
+    }
   }
 
   async get(id: string): Promise<User> {

@@ -9,7 +9,8 @@ import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { config } = services;
-  const base = config.jwt.issuer.replace(/\/$/, '');
+  // Documents name the URLs clients reach, whatever the issuer string is.
+  const base = config.publicUrl;
 
   app.get('/health', {
     schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },

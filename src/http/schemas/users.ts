@@ -32,6 +32,17 @@ export const UserView = Type.Object(
   { $id: 'User' },
 );
 
+const directoryFields = { id: Type.String(), username: Type.String(), name: Type.Union([Type.String(), Type.Null()]) };
+
+/**
+ * A user as the directory shows them to other signed-in users: who they are, not their role or
+ * address (a list of admins is a list of targets). A schema of its own, so the serializer writes
+ * nothing else whatever the code hands it.
+ */
+export const UserDirectoryEntry = Type.Object(directoryFields, { $id: 'UserDirectoryEntry', additionalProperties: false });
+/** The same, without $id, for the serializer compiled per request (see routes/users.ts). */
+export const UserDirectoryEntryInline = Type.Object(directoryFields, { additionalProperties: false });
+
 export const RegisterBody = Type.Object(
   { username: Username, email: Email, password: Password, name: Type.Optional(DisplayName) },
   { additionalProperties: false },
