@@ -9,7 +9,7 @@ describe('PUBLIC_URL', () => {
   afterAll(() => t.close());
 
   it('is the base of every URL in the discovery document, whatever the issuer string is', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
+    const res = await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
     expect(res.statusCode).toBe(200);
     const doc = res.json<Record<string, unknown>>();
     expect(doc.issuer).toBe('urn:example:gatehouse');

@@ -46,7 +46,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     const next_cursor = encodeCursor(page.next);
     if (admin) return { items: page.items.map((u) => userView(u, viewer)), next_cursor };
     // The directory's own schema serializes the answer: whatever the items hold, only its fields go out.
-    reply.serializer(reply.compileSerializationSchema(DIRECTORY_PAGE));
+    reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(DIRECTORY_PAGE));
     return { items: page.items.map(directoryView), next_cursor };
   });
 
@@ -64,7 +64,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     const viewer = principalOf(request).user;
     const user = await services.users.get(request.params.id);
     if (isAdmin(request) || viewer.id === user.id) return userView(user, viewer);
-    reply.serializer(reply.compileSerializationSchema(UserDirectoryEntryInline));
+    reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(UserDirectoryEntryInline));
     return directoryView(user);
   });
 
