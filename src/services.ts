@@ -10,7 +10,7 @@ import { SessionService, type SessionEvent } from './core/auth/session-service.j
 import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
-import { systemClock, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
+import { systemClock, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 
@@ -30,6 +30,8 @@ export interface Services {
   readonly counters: CounterStore;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
+  /** Dependencies besides storage that /ready reports (Redis). */
+  readonly dependencies: readonly DependencyCheck[];
 }
 
 export interface ServiceOptions {
@@ -45,6 +47,8 @@ export interface ServiceOptions {
   readonly counters?: CounterStore;
   /** Carries invalidations to other instances or workers; none for a single process. */
   readonly bus?: InvalidationBus;
+  /** Dependencies besides storage that /ready reports. */
+  readonly dependencies?: readonly DependencyCheck[];
 }
 
 let common: ReadonlySet<string> | null = null;
@@ -107,5 +111,6 @@ export async function createServices(config: Config, storage: Storage, options: 
     audit,
     counters,
     reloadKeys,
+    dependencies: options.dependencies ?? [],
   };
 }

@@ -39,7 +39,7 @@ export class KeyService {
     if (this.algorithm === 'HS256') return KeyRing.fromSecret(this.secret!);
     let keys = await this.store.listUsable();
     if (!keys.some((k) => k.alg === this.algorithm)) {
-      await this.store.insert(generateSigningKey(this.asymmetric, this.clock.now()));
+      await this.store.insertFirst(generateSigningKey(this.asymmetric, this.clock.now()));
       keys = await this.store.listUsable();
     }
     return KeyRing.fromStoredKeys(keys, this.asymmetric, this.clock.now(), this.timing);
