@@ -27,8 +27,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const metrics = new Metrics();
   // Until the app's logger exists, lines go out as JSON by hand.
   let log: StartupLog = startupLog;
-  const onCircuitChange = circuitLogger((level, msg, extra) => log(level, msg, extra));
+  // While start-up retries the database it says so once per attempt; the circuit stays quiet.
+  let opened = false;
+  const onCircuitChange = circuitLogger((level, msg, extra) => opened && log(level, msg, extra));
   const storage = await openStorageAtStartup(config.databaseUrl, { timeouts: config.timeouts, onCircuitChange });
+  opened = true;
   // Errors of the shared store are logged once the app's logger exists; until then, to stderr.
   let report = (error: unknown) => console.error('redis:', error instanceof Error ? error.message : error);
   // Without Redis, or while it is away, a worker hears of its siblings' changes through the

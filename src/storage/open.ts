@@ -74,11 +74,13 @@ export async function openStorageAtStartup(databaseUrl: string, options: OpenOpt
         throw new AppError('ERR_STARTUP_DATABASE', `cannot open the database: ${reason}`);
       }
       const elapsed = Date.now() - started;
-      if (elapsed + pause > options.timeouts.startupMs) {
+      if (elapsed >= options.timeouts.startupMs) {
         throw new AppError('ERR_STARTUP_DATABASE', `database not reachable after ${attempt} attempts in ${(elapsed / 1000).toFixed(1)} s (STARTUP_TIMEOUT): ${reason}`);
       }
-      log('warn', `database not reachable (attempt ${attempt}): ${reason}; retrying in ${(pause / 1000).toFixed(2)} s`, { attempt });
-      await sleep(pause);
+      // The last attempt is made at the deadline, not a backoff step before it.
+      const wait = Math.min(pause, options.timeouts.startupMs - elapsed);
+      log('warn', `database not reachable (attempt ${attempt}): ${reason}; retrying in ${(wait / 1000).toFixed(2)} s`, { attempt });
+      await sleep(wait);
     }
   }
 }

@@ -51,7 +51,7 @@ export class PostgresDriver implements SqlDriver {
       // The server cancels a slow statement itself; the client-side limit, a little longer, covers a
       // server that no longer answers at all (stopped, or the network dropping packets).
       statement_timeout: deadlines.statementMs,
-      query_timeout: deadlines.statementMs + 1000,
+      query_timeout: deadlines.statementMs + Math.min(1000, Math.ceil(deadlines.statementMs / 2)),
       idle_in_transaction_session_timeout: deadlines.idleInTransactionMs,
       keepAlive: true,
       ...config,
