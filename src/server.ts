@@ -8,6 +8,7 @@ import { IpcCounterStore } from './cluster/ipc-counter-store.js';
 import { openStorageAtStartup, startupLog, type StartupLog } from './storage/open.js';
 import { connectShared } from './storage/redis/connect.js';
 import { describe, type Circuit } from './storage/circuit.js';
+import { UnavailableError } from './core/errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServices, type Services } from './services.js';
@@ -67,13 +68,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   // Rotations made by the CLI or another instance reach this one without a restart.
   const keyReload = setInterval(() => {
-    services.reloadKeys().catch((error: unknown) => app.log.error({ err: error }, 'reloading signing keys failed'));
+    services.reloadKeys().catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'reloading signing keys failed'));
   }, config.keyReloadIntervalMs);
   keyReload.unref();
 
   // Ended sessions and their refresh-token chains do not pile up; every instance may do it.
   const prune = setInterval(() => {
-    services.sessions.prune().catch((error: unknown) => app.log.error({ err: error }, 'pruning ended sessions failed'));
+    services.sessions.prune().catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning ended sessions failed'));
   }, 3_600_000);
   prune.unref();
 
@@ -147,6 +148,9 @@ function trackConnections(app: FastifyInstance) {
     },
   };
 }
+
+/** Background work failing because the database is away: its circuit has said so already. */
+const quietWhileAway = (error: unknown) => error instanceof UnavailableError;
 
 /** One line when a dependency goes away and one when it is back, not one per failed call. */
 function circuitLogger(log: StartupLog): (circuit: Circuit) => void {

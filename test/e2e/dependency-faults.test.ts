@@ -346,4 +346,28 @@ describe('stopping', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect(server.logs.join('')).not.toMatch(/shutdown bound .* reached/);
   }, 20_000);
+
+  it('a client too slow with its headers or body gets 408 problem+json, not 400', async () => {
+    const server = await serve({ DATABASE_URL: sqliteUrl().url, RATE_LIMIT: 'off', REQUEST_HEADERS_TIMEOUT: '1s', REQUEST_TIMEOUT: '2s' });
+    const { port } = new URL(server.url);
+    const answer = (data: string) =>
+      new Promise<{ text: string; ms: number }>((resolve) => {
+        const started = Date.now();
+        let text = '';
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(data));
+        socket.on('data', (d) => (text += d.toString()));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+      });
+    const [headers, body] = await Promise.all([
+      answer('GET /health HTTP/1.1\r\nHost: x\r\n'),
+      answer('POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"login":'),
+    ]);
+    for (const r of [headers, body]) {
+      expect(r.text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(r.text).toMatch(/application\/problem\+json/);
+      expect(r.text).toMatch(/"code":"ERR_REQUEST_TIMEOUT"/);
+      expect(r.ms).toBeLessThan(5000);
+    }
+  }, 20_000);
 });
