@@ -240,11 +240,13 @@ async function sigterm(): Promise<void> {
 
 try {
   console.log('| fault | figure |\n|---|---|');
-  await postgresAway();
-  await redisAway();
-  await sqliteLock();
-  await doubleStarts();
-  await sigterm();
+  // FAULTS=postgres,redis,sqlite,double,sigterm picks some; all by default.
+  const only = new Set((process.env.FAULTS ?? 'postgres,redis,sqlite,double,sigterm').split(','));
+  if (only.has('postgres')) await postgresAway();
+  if (only.has('redis')) await redisAway();
+  if (only.has('sqlite')) await sqliteLock();
+  if (only.has('double')) await doubleStarts();
+  if (only.has('sigterm')) await sigterm();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -27,9 +27,9 @@ function translate(error: unknown): unknown {
 
 const isBusy = (error: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(codeOf(error));
 
-// How long one attempt may block the event loop waiting for another process's lock. Kept tiny:
-// better-sqlite3 is synchronous, so SQLite's own busy wait freezes every request of this process.
-const BLOCKING_WAIT_MS = 5;
+// How long one attempt may block the event loop waiting for another process's lock: not at all.
+// better-sqlite3 is synchronous, so SQLite's own busy wait would freeze every request of this process.
+const BLOCKING_WAIT_MS = 0;
 // At open, nothing is served yet: waiting there is harmless and makes concurrent first starts safe.
 const STARTUP_WAIT_MS = 5000;
 
@@ -45,6 +45,8 @@ export class SqliteDriver implements SqlDriver {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   readonly circuit: Circuit;
+  // Writes wait for a lock one at a time: only the first polls it, however many are queued.
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(path: string, private readonly deadlines: Deadlines = DEFAULT_DEADLINES) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -66,9 +68,16 @@ export class SqliteDriver implements SqlDriver {
     return statement;
   }
 
-  /** Runs `work`, retrying asynchronously while another process holds the lock, up to the deadline. */
-  private async attempt<T>(work: () => T): Promise<T> {
+  /** A write: tried at once; while another process holds the lock, queued behind the one that waits. */
+  private write<T>(work: () => T): Promise<T> {
     const deadline = Date.now() + this.deadlines.statementMs;
+    const result = this.writes.then(() => this.attempt(work, deadline));
+    this.writes = result.catch(() => {});
+    return result;
+  }
+
+  /** Runs `work`, retrying asynchronously while another process holds the lock, up to the deadline. */
+  private async attempt<T>(work: () => T, deadline = Date.now() + this.deadlines.statementMs): Promise<T> {
     for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
       try {
         const result = work();
@@ -94,14 +103,14 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    return this.attempt(() => this.prepare(sql).run(...bind(params)).changes);
+    return this.write(() => this.prepare(sql).run(...bind(params)).changes);
   }
 
   // `lock` needs nothing here: BEGIN IMMEDIATE already makes writers take turns.
   async batch(statements: readonly Statement[]): Promise<boolean> {
     const rollback = Symbol('rollback');
     try {
-      await this.attempt(() =>
+      await this.write(() =>
         this.db.transaction(() => {
           for (const s of statements) {
             const changes = this.prepare(s.sql).run(...bind(s.params)).changes;
