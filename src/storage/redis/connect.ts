@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Timeouts } from '../../config/index.js';
 import type { CounterStore, DependencyCheck, InvalidationBus } from '../../core/ports.js';
-import { Circuit, describe } from '../circuit.js';
+import { Circuit } from '../circuit.js';
 import { MemoryCounterStore } from '../memory/counter-store.js';
 import { RedisBus } from './bus.js';
 import { RedisCounterStore } from './counter-store.js';
@@ -58,7 +58,8 @@ export async function connectShared(redisUrl: string | null, onError: (error: un
     onError(error);
   };
   redis.on('error', failed);
-  redis.on('close', () => circuit.fail(new Error('connection closed')));
+  // The 'error' before it, if any, says why; a close alone (Redis restarting) opens the circuit too.
+  redis.on('close', () => circuit.state === 'closed' && circuit.fail(new Error('connection closed')));
   redis.on('ready', () => circuit.succeed());
   // Until the first connection, Redis counts as away (the fallbacks serve).
   circuit.fail(new Error('not connected yet'));
