@@ -42,6 +42,7 @@ export class PostgresDriver implements SqlDriver {
   private readonly pool: pg.Pool;
   private readonly texts = new Map<string, string>();
   readonly circuit: Circuit;
+  lastFullAt = 0;
 
   constructor(config: pg.PoolConfig, deadlines: Deadlines = DEFAULT_DEADLINES) {
     this.pool = new pg.Pool({
@@ -78,7 +79,10 @@ export class PostgresDriver implements SqlDriver {
       }
       // The server answered, if with an error: it is there.
       this.circuit.succeed();
-      if ((error as { code?: string }).code === '53100') throw new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', this.circuit.retryAfterSeconds, describe(error));
+      if ((error as { code?: string }).code === '53100') {
+        this.lastFullAt = Date.now();
+        throw new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', this.circuit.retryAfterSeconds, describe(error));
+      }
       throw translate(error);
     }
   }

@@ -36,6 +36,8 @@ export interface SqlDriver {
   close(): Promise<void>;
   /** The database's circuit breaker: open while it is away (see circuit.ts). */
   readonly circuit: Circuit;
+  /** When a write last failed for want of space (0: never); /ready stays 503 for a while after. */
+  readonly lastFullAt: number;
 }
 
 /** How long a driver may wait on its database (see Timeouts in config). */

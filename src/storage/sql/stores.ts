@@ -1,4 +1,4 @@
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, UnavailableError } from '../../core/errors.js';
 import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
 import type { Circuit } from '../circuit.js';
 import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
@@ -453,6 +453,8 @@ class SqlAuditStore implements AuditStore {
 }
 
 /** Every store over one driver; the same code serves SQLite and Postgres. */
+const FULL_REPORTED_MS = 30_000;
+
 /** A storage over SQL, with its database's circuit for /ready and the metrics. */
 export type SqlStorage = Storage & { readonly circuit: Circuit };
 
@@ -468,6 +470,11 @@ export function createSqlStorage(db: SqlDriver): SqlStorage {
       await db.get('SELECT 1 AS ok');
       if (mode === 'write') {
         await db.run('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', ['ready_probe', String(Date.now())]);
+        // A probe this small may still fit where real writes no longer do: a recent "no space"
+        // answer to any write counts too, for half a minute.
+        if (Date.now() - db.lastFullAt < FULL_REPORTED_MS) {
+          throw new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', 30, 'a write failed for want of space');
+        }
       }
     },
     circuit: db.circuit,

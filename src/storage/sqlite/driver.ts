@@ -45,6 +45,7 @@ export class SqliteDriver implements SqlDriver {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   readonly circuit: Circuit;
+  lastFullAt = 0;
   // Writes wait for a lock one at a time: only the first polls it, however many are queued.
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -84,7 +85,11 @@ export class SqliteDriver implements SqlDriver {
         this.circuit.succeed();
         return result;
       } catch (error) {
-        if (!isBusy(error)) throw translate(error);
+        if (!isBusy(error)) {
+          const translated = translate(error);
+          if (translated instanceof UnavailableError) this.lastFullAt = Date.now();
+          throw translated;
+        }
         if (Date.now() + pause > deadline) {
           this.circuit.fail(error);
           throw new UnavailableError('ERR_STORAGE_UNAVAILABLE', 'The database is locked by another process; try again shortly.', this.circuit.retryAfterSeconds, describe(error));
