@@ -347,6 +347,29 @@ describe('stopping', () => {
     expect(server.logs.join('')).not.toMatch(/shutdown bound .* reached/);
   }, 20_000);
 
+  it('a request still running at SHUTDOWN_TIMEOUT is cut and named in the log; storage is closed and the exit is 1, at the bound', async () => {
+    const { url, path } = sqliteUrl();
+    const server = await serve({ DATABASE_URL: url, RATE_LIMIT: 'off', SHUTDOWN_TIMEOUT: '1s', DB_STATEMENT_TIMEOUT: '20s' });
+    expect((await register(server, 'slowpoke')).status).toBe(201);
+    // The login's session write waits for this lock far beyond the shutdown bound.
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const stuck = login(server, 'slowpoke').catch(() => ({ status: 0 }));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const started = Date.now();
+      const code = await server.stop();
+      expect(code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(server.logs.join('')).toMatch(/shutdown bound \(SHUTDOWN_TIMEOUT\) reached; cut 1 request/);
+      expect(server.logs.join('')).toMatch(/"cut":\["POST \/auth\/login/);
+      expect((await stuck).status).toBe(0);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+  }, 20_000);
+
   it('a client too slow with its headers or body gets 408 problem+json, not 400', async () => {
     const server = await serve({ DATABASE_URL: sqliteUrl().url, RATE_LIMIT: 'off', REQUEST_HEADERS_TIMEOUT: '1s', REQUEST_TIMEOUT: '2s' });
     const { port } = new URL(server.url);
