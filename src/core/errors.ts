@@ -102,4 +102,9 @@ export class UnavailableError extends AppError {
     this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
     this.reason = reason;
   }
+
+  /** The database (its disk) has no space for a write. */
+  static full(reason: string | null, retryAfterSeconds = 30): UnavailableError {
+    return new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', retryAfterSeconds, reason);
+  }
 }

@@ -81,7 +81,7 @@ export class PostgresDriver implements SqlDriver {
       this.circuit.succeed();
       if ((error as { code?: string }).code === '53100') {
         this.lastFullAt = Date.now();
-        throw new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', this.circuit.retryAfterSeconds, describe(error));
+        throw UnavailableError.full(describe(error));
       }
       throw translate(error);
     }

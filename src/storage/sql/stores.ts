@@ -473,7 +473,7 @@ export function createSqlStorage(db: SqlDriver): SqlStorage {
         // A probe this small may still fit where real writes no longer do: a recent "no space"
         // answer to any write counts too, for half a minute.
         if (Date.now() - db.lastFullAt < FULL_REPORTED_MS) {
-          throw new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', 30, 'a write failed for want of space');
+          throw UnavailableError.full('a write failed for want of space');
         }
       }
     },

@@ -20,7 +20,7 @@ function translate(error: unknown): unknown {
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new UniqueViolation((error as Error).message);
   // A full disk (or a file at its size limit) is the operator's to fix, not the client's fault.
   if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'ENOSPC') {
-    return new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', 30, describe(error));
+    return UnavailableError.full(describe(error));
   }
   return error;
 }
