@@ -11,7 +11,7 @@ import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
 import { ClientRegistry } from './core/oauth/clients.js';
-import { systemClock, type ClientStore, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
+import { systemClock, type ClientStore, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 
@@ -33,6 +33,8 @@ export interface Services {
   readonly counters: CounterStore;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
+  /** Dependencies besides storage that /ready reports (Redis). */
+  readonly dependencies: readonly DependencyCheck[];
 }
 
 export interface ServiceOptions {
@@ -50,6 +52,8 @@ export interface ServiceOptions {
   readonly bus?: InvalidationBus;
   /** Registered OAuth clients beside the built-in one (none until client registration exists). */
   readonly clients?: ClientStore;
+  /** Dependencies besides storage that /ready reports. */
+  readonly dependencies?: readonly DependencyCheck[];
 }
 
 let common: ReadonlySet<string> | null = null;
@@ -114,5 +118,6 @@ export async function createServices(config: Config, storage: Storage, options: 
     clients: new ClientRegistry(options.clients ?? null),
     counters,
     reloadKeys,
+    dependencies: options.dependencies ?? [],
   };
 }

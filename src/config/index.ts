@@ -58,6 +58,31 @@ export interface Config {
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
+
+  // --- Dependency deadlines, start-up and shutdown (issue 9) ---
+  readonly timeouts: Timeouts;
+}
+
+/** How long anything may wait for a dependency or a client; see README "Operations". */
+export interface Timeouts {
+  /** Opening a database connection, and waiting for a free one in the pool (DB_CONNECT_TIMEOUT). */
+  readonly dbConnectMs: number;
+  /** One statement; for SQLite, how long a write waits for another process's lock (DB_STATEMENT_TIMEOUT). */
+  readonly dbStatementMs: number;
+  /** A transaction left open without work is ended by Postgres (DB_IDLE_IN_TRANSACTION_TIMEOUT). */
+  readonly dbIdleInTransactionMs: number;
+  readonly redisConnectMs: number;
+  /** One Redis command; past it the local fallback answers (REDIS_COMMAND_TIMEOUT). */
+  readonly redisCommandMs: number;
+  /** How long a failed dependency is left alone before it is tried again (DEPENDENCY_RETRY_INTERVAL). */
+  readonly dependencyRetryMs: number;
+  /** How long start-up keeps retrying the database before it gives up (STARTUP_TIMEOUT). */
+  readonly startupMs: number;
+  /** How long requests in flight may take to finish after SIGTERM (SHUTDOWN_TIMEOUT). */
+  readonly shutdownMs: number;
+  /** A client must send its headers within this (REQUEST_HEADERS_TIMEOUT), and the whole request within REQUEST_TIMEOUT. */
+  readonly requestHeadersMs: number;
+  readonly requestMs: number;
 }
 
 /**
@@ -175,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
   const userDirectory = flag('USER_DIRECTORY', true);
   const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
 
+  const timeouts = readTimeouts(duration, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -198,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     bodyLimitBytes,
+    timeouts,
   });
 }
 
@@ -230,6 +258,24 @@ function parsePublicUrl(raw: string | null, host: string, port: number, problems
   else if (url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) problems.push(`PUBLIC_URL must not have a query or fragment (got "${raw}")`);
   else if (url.username !== '' || url.password !== '') problems.push('PUBLIC_URL must not carry credentials');
   return url.href.replace(/\/+$/, '');
+}
+
+// --- Dependency deadlines, start-up and shutdown (issue 9) ---
+function readTimeouts(duration: (name: string, fallback: string) => number, problems: string[]): Timeouts {
+  const timeouts: Timeouts = Object.freeze({
+    dbConnectMs: duration('DB_CONNECT_TIMEOUT', '5s'),
+    dbStatementMs: duration('DB_STATEMENT_TIMEOUT', '5s'),
+    dbIdleInTransactionMs: duration('DB_IDLE_IN_TRANSACTION_TIMEOUT', '10s'),
+    redisConnectMs: duration('REDIS_CONNECT_TIMEOUT', '2s'),
+    redisCommandMs: duration('REDIS_COMMAND_TIMEOUT', '500ms'),
+    dependencyRetryMs: duration('DEPENDENCY_RETRY_INTERVAL', '2s'),
+    startupMs: duration('STARTUP_TIMEOUT', '60s'),
+    shutdownMs: duration('SHUTDOWN_TIMEOUT', '10s'),
+    requestHeadersMs: duration('REQUEST_HEADERS_TIMEOUT', '10s'),
+    requestMs: duration('REQUEST_TIMEOUT', '30s'),
+  });
+  if (timeouts.requestHeadersMs > timeouts.requestMs) problems.push('REQUEST_HEADERS_TIMEOUT must not exceed REQUEST_TIMEOUT');
+  return timeouts;
 }
 
 function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] {

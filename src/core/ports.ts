@@ -87,6 +87,11 @@ export interface KeyStore {
   listUsable(): Promise<SigningKey[]>;
   listAll(): Promise<SigningKey[]>;
   insert(key: SigningKey): Promise<void>;
+  /**
+   * Inserts `key` unless a usable key of its algorithm exists, atomically across processes, so
+   * instances starting together on an empty database end up with one key (SES-09).
+   */
+  insertFirst(key: SigningKey): Promise<void>;
   setStatus(kid: string, status: SigningKey['status'], at: number): Promise<boolean>;
 }
 
@@ -134,9 +139,21 @@ export interface Storage {
   readonly keys: KeyStore;
   readonly settings: SettingStore;
   readonly audit: AuditStore;
-  /** Answers when the database does; used by /ready. */
-  ping(): Promise<void>;
+  /**
+   * Answers when the database does; used by /ready. `write` also proves it takes a write now
+   * (a full disk or a long-held lock fail it); throws UnavailableError past the deadline.
+   */
+  ping(mode?: 'read' | 'write'): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A dependency other than storage (Redis, later mail), as /ready and the metrics report it. */
+export interface DependencyCheck {
+  readonly name: string;
+  /** Whether the service can do its job without it (it then falls back, e.g. to local rate limits). */
+  readonly required: boolean;
+  /** 'up', or why not; never waits longer than the dependency's own deadline. */
+  check(): Promise<{ up: boolean; detail?: string }>;
 }
 
 /** Time source; tests pass a clock they can move instead of sleeping. */

@@ -53,7 +53,9 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   let fastPath: FastPath | null = null;
   const app = Fastify({
     serverFactory: (handler) => {
-      const server = createServer((req, res) => fastPath?.handle(req, res) || handler(req, res));
+      // Client timeouts (REQUEST_HEADERS_TIMEOUT, REQUEST_TIMEOUT, set by server.ts) are checked every
+      // second rather than node:http's 30 s, so a stalled client gets its 408 close to the limit.
+      const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => fastPath?.handle(req, res) || handler(req, res));
       // Fastify's own default; node:http's 5 s races clients that reuse an idle connection.
       server.keepAliveTimeout = 72_000;
       return server;

@@ -105,4 +105,24 @@ describe('configuration', () => {
   it('refuses a random port for a cluster', () => {
     expect(problemsOf({ PORT: '0', WORKERS: '2' })[0]).toMatch(/PORT=0/);
   });
+
+  it('dependency deadlines: defaults, milliseconds, and every bad value listed', () => {
+    expect(loadConfig({}).timeouts).toEqual({
+      dbConnectMs: 5000,
+      dbStatementMs: 5000,
+      dbIdleInTransactionMs: 10_000,
+      redisConnectMs: 2000,
+      redisCommandMs: 500,
+      dependencyRetryMs: 2000,
+      startupMs: 60_000,
+      shutdownMs: 10_000,
+      requestHeadersMs: 10_000,
+      requestMs: 30_000,
+    });
+    expect(loadConfig({ DB_STATEMENT_TIMEOUT: '250ms', STARTUP_TIMEOUT: '2m' }).timeouts).toMatchObject({ dbStatementMs: 250, startupMs: 120_000 });
+    const problems = problemsOf({ DB_CONNECT_TIMEOUT: 'never', REDIS_COMMAND_TIMEOUT: '0', SHUTDOWN_TIMEOUT: '-1s', REQUEST_HEADERS_TIMEOUT: '1m', REQUEST_TIMEOUT: '30s' });
+    for (const name of ['DB_CONNECT_TIMEOUT', 'REDIS_COMMAND_TIMEOUT', 'SHUTDOWN_TIMEOUT', 'REQUEST_HEADERS_TIMEOUT']) {
+      expect(problems.some((p) => p.startsWith(name)), name).toBe(true);
+    }
+  });
 });

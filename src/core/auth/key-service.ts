@@ -46,7 +46,8 @@ export class KeyService {
     if (this.algorithm === 'HS256') return KeyRing.fromSecret(this.secret!);
     let keys = await this.store.listUsable();
     if (deploymentAlgorithm(keys) === null) {
-      await this.store.insert(generateSigningKey(this.asymmetric, this.clock.now()));
+      // Two instances starting on an empty database create one key between them (SES-09).
+      await this.store.insertFirst(generateSigningKey(this.asymmetric, this.clock.now()));
       keys = await this.store.listUsable();
     }
     const now = this.clock.now();

@@ -1,5 +1,6 @@
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, UnavailableError } from '../../core/errors.js';
 import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
+import type { Circuit } from '../circuit.js';
 import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
 import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
 
@@ -368,6 +369,21 @@ class SqlKeyStore implements KeyStore {
     );
   }
 
+  async insertFirst(k: SigningKey): Promise<void> {
+    // One statement under a lock: two instances starting together cannot both see "no key" and
+    // each make one (they would then sign with keys the other does not know yet).
+    await this.db.batch(
+      [
+        {
+          sql: `INSERT INTO signing_keys (kid, alg, private_key_pem, public_jwk, status, created_at, retired_at)
+                SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ? AND status <> 'retired')`,
+          params: [k.kid, k.alg, k.privateKeyPem, JSON.stringify(k.publicJwk), k.status, k.createdAt, k.retiredAt, k.alg],
+        },
+      ],
+      { lock: 'gatehouse:first-signing-key' },
+    );
+  }
+
   async setStatus(kid: string, status: SigningKey['status'], at: number): Promise<boolean> {
     const retiredAt = status === 'retired' ? at : null;
     return (await this.db.run('UPDATE signing_keys SET status = ?, retired_at = ? WHERE kid = ?', [status, retiredAt, kid])) > 0;
@@ -441,7 +457,12 @@ class SqlAuditStore implements AuditStore {
 }
 
 /** Every store over one driver; the same code serves SQLite and Postgres. */
-export function createSqlStorage(db: SqlDriver): Storage {
+const FULL_REPORTED_MS = 30_000;
+
+/** A storage over SQL, with its database's circuit for /ready and the metrics. */
+export type SqlStorage = Storage & { readonly circuit: Circuit };
+
+export function createSqlStorage(db: SqlDriver): SqlStorage {
   return {
     users: new SqlUserStore(db),
     sessions: new SqlSessionStore(db),
@@ -449,9 +470,18 @@ export function createSqlStorage(db: SqlDriver): Storage {
     keys: new SqlKeyStore(db),
     settings: new SqlSettingStore(db),
     audit: new SqlAuditStore(db),
-    ping: async () => {
+    ping: async (mode = 'read') => {
       await db.get('SELECT 1 AS ok');
+      if (mode === 'write') {
+        await db.run('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', ['ready_probe', String(Date.now())]);
+        // A probe this small may still fit where real writes no longer do: a recent "no space"
+        // answer to any write counts too, for half a minute.
+        if (Date.now() - db.lastFullAt < FULL_REPORTED_MS) {
+          throw UnavailableError.full('a write failed for want of space');
+        }
+      }
     },
+    circuit: db.circuit,
     close: () => db.close(),
   };
 }
