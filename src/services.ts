@@ -30,6 +30,8 @@ export interface Services {
   readonly counters: CounterStore;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
+  /** Users stored before ID-04 whose username looks like an earlier user's: kept, but worth a look. */
+  readonly lookAlikeUsers: readonly string[];
 }
 
 export interface ServiceOptions {
@@ -82,6 +84,8 @@ export async function createServices(config: Config, storage: Storage, options: 
       options.onSessionEvent?.(event);
     },
   });
+  // ID-04: rows from before the skeleton column (or from an older instance) get theirs now.
+  const lookAlikeUsers = await storage.users.fillUsernameSkeletons();
   const policy = new PasswordPolicy(commonPasswords());
   const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => {
     sessions.forgetUser(userId);
@@ -107,5 +111,6 @@ export async function createServices(config: Config, storage: Storage, options: 
     audit,
     counters,
     reloadKeys,
+    lookAlikeUsers,
   };
 }

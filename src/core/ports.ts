@@ -10,6 +10,17 @@ export interface UserStore {
   findByUsername(username: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
   /**
+   * ID-04: the user whose username has this UTS #39 skeleton. The store keeps each username's
+   * skeleton (core's `usernameSkeleton`) under a unique index, so two look-alikes cannot both exist.
+   */
+  findByUsernameSkeleton(skeleton: string): Promise<User | null>;
+  /**
+   * Computes the skeleton of every user stored without one (rows from before it existed, or written
+   * by an older instance). Idempotent and safe to run from several instances at once. Returns the
+   * ids left without one because an earlier user already has their skeleton.
+   */
+  fillUsernameSkeletons(): Promise<string[]>;
+  /**
    * Applies the changed fields; returns the updated user, or null when the user is gone. With
    * `keepAnotherAdmin`, throws ConflictError (ERR_USER_LAST_ADMIN) unless another enabled admin
    * remains, checked atomically with the write.

@@ -93,6 +93,17 @@ const MIGRATIONS_SQL: { version: number; name: string; statements: string[] }[] 
       `CREATE INDEX audit_events_type ON audit_events (type, id)`,
     ],
   },
+  // Version 3 is taken by another change on its way in; the runner applies missing versions in
+  // array order, whatever their numbers, so 4 may land (and run) before 3.
+  {
+    version: 4,
+    name: 'username skeleton',
+    statements: [
+      // ID-04: NULL until filled at start-up (UserStore.fillUsernameSkeletons); NULLs never collide.
+      `ALTER TABLE users ADD COLUMN username_skeleton {KEY}`,
+      `CREATE UNIQUE INDEX users_username_skeleton ON users (username_skeleton)`,
+    ],
+  },
 ];
 
 function render(dialect: Dialect): Migration[] {

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { isWellFormed } from '../core/normalize.js';
+
+/**
+ * ID-05: one rule for every string a request carries: it is well-formed Unicode, or the request is
+ * refused (400). JSON.parse keeps a `"\ud800"` escape as a lone surrogate, and anything that later
+ * encodes it as UTF-8 (Argon2, the database) turns it into U+FFFD, so two different passwords
+ * would become one. Returns the JSON-pointer path of the first offending string or key, or null.
+ */
+export function illFormedPath(root: unknown): string | null {
+  // A loop, not recursion: a body may nest thousands deep before its schema refuses it.
+  const pending: [unknown, string][] = [[root, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (!isWellFormed(value)) return path || '/';
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (!isWellFormed(key)) return at;
+        pending.push([item, at]);
+      }
+    }
+  }
+  return null;
+}
+
+/** Wraps a schema validator so an ill-formed string fails validation like any other bad field. */
+export function requireWellFormed<T extends (data: unknown) => unknown>(validate: T): (data: unknown) => unknown {
+  const check = (data: unknown) => {
+    const path = illFormedPath(data);
+    if (path !== null) {
+      check.errors = [{ instancePath: path === '/' ? '' : path, schemaPath: '#', keyword: 'wellFormed', params: {}, message: 'must be well-formed Unicode (no lone surrogates)' }];
+      return false;
+    }
+    const ok = validate(data);
+    check.errors = (validate as unknown as { errors?: unknown }).errors;
+    return ok;
+  };
+  check.errors = null as unknown;
+  return check;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * ID-05 for the bytes themselves: a JSON body that is not valid UTF-8 is refused instead of being
+ * decoded with U+FFFD in place of each bad sequence. Parsing is then Fastify's own (with its
+ * prototype-poisoning checks).
+ */
+export function strictJsonParser(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(body as Buffer);
+    } catch {
+      const error = Object.assign(new Error('The body is not valid UTF-8.'), {
+        statusCode: 400,
+        validation: [{ instancePath: '', schemaPath: '#', keyword: 'wellFormed', params: {}, message: 'must be valid UTF-8' }],
+        validationContext: 'body',
+      });
+      done(error, undefined);
+      return;
+    }
+    parse(request, text, done);
+  });
+}
