@@ -41,6 +41,15 @@ export function requireWellFormed<T extends (data: unknown) => unknown>(validate
   return check;
 }
 
+/** A body refused for its encoding, answered as a validation problem on `body` (400). */
+function badBody(message: string): Error {
+  return Object.assign(new Error(`The body ${message}.`), {
+    statusCode: 400,
+    validation: [{ instancePath: '', schemaPath: '#', keyword: 'wellFormed', params: {}, message }],
+    validationContext: 'body',
+  });
+}
+
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -56,14 +65,33 @@ export function strictJsonParser(app: FastifyInstance): void {
     try {
       text = STRICT_UTF8.decode(body as Buffer);
     } catch {
-      const error = Object.assign(new Error('The body is not valid UTF-8.'), {
-        statusCode: 400,
-        validation: [{ instancePath: '', schemaPath: '#', keyword: 'wellFormed', params: {}, message: 'must be valid UTF-8' }],
-        validationContext: 'body',
-      });
-      done(error, undefined);
+      done(badBody('must be valid UTF-8'), undefined);
       return;
     }
     parse(request, text, done);
   });
+}
+
+/**
+ * ID-05 for forms: `application/x-www-form-urlencoded` decoded strictly. A %-escape that is not
+ * UTF-8 (`%ED%A0%80`, a surrogate) is refused where the usual decoder puts U+FFFD. Repeated names
+ * become arrays, as with @fastify/formbody's default parser.
+ */
+export function parseFormStrict(body: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    let name: string;
+    let value: string;
+    try {
+      name = decodeURIComponent((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '));
+      value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
+    } catch {
+      throw badBody('must be valid percent-encoded UTF-8');
+    }
+    const previous = out[name];
+    out[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value];
+  }
+  return out;
 }

@@ -28,11 +28,7 @@ export function backends(): Backend[] {
     list.push({
       name: 'postgres',
       open: async () => {
-        const schema = `gh_test_${randomBytes(6).toString('hex')}`;
-        const admin = new pg.Client({ connectionString: url });
-        await admin.connect();
-        await admin.query(`CREATE SCHEMA ${schema}`);
-        await admin.end();
+        const { schema, drop } = await freshSchema(url);
         const storage = await openStorage(url, { schema });
         return {
           storage,
@@ -40,14 +36,28 @@ export function backends(): Backend[] {
           schema,
           dispose: async () => {
             await storage.close();
-            const cleanup = new pg.Client({ connectionString: url });
-            await cleanup.connect();
-            await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
-            await cleanup.end();
+            await drop();
           },
         };
       },
     });
   }
   return list;
+}
+
+async function query(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty Postgres schema of its own, and how to drop it. */
+export async function freshSchema(url: string): Promise<{ schema: string; drop(): Promise<void> }> {
+  const schema = `gh_test_${randomBytes(6).toString('hex')}`;
+  await query(url, `CREATE SCHEMA ${schema}`);
+  return { schema, drop: () => query(url, `DROP SCHEMA ${schema} CASCADE`) };
 }
