@@ -63,9 +63,9 @@ export function strictJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     let text: string;
     try {
-      text = STRICT_UTF8.decode(body as Buffer);
-    } catch {
-      done(badBody('must be valid UTF-8'), undefined);
+      text = decodeStrict(body as Buffer);
+    } catch (error) {
+      done(error as Error, undefined);
       return;
     }
     parse(request, text, done);
@@ -73,9 +73,30 @@ export function strictJsonParser(app: FastifyInstance): void {
 }
 
 /**
- * ID-05 for forms: `application/x-www-form-urlencoded` decoded strictly. A %-escape that is not
- * UTF-8 (`%ED%A0%80`, a surrogate) is refused where the usual decoder puts U+FFFD. Repeated names
- * become arrays, as with @fastify/formbody's default parser.
+ * ID-05 for forms: `application/x-www-form-urlencoded` bodies (in the plugin scope it is called in),
+ * in place of @fastify/formbody, whose decoder puts U+FFFD for bytes and %-escapes that are not UTF-8.
+ */
+export function strictFormParser(app: FastifyInstance, bodyLimit: number): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+    try {
+      done(null, parseFormStrict(decodeStrict(body as Buffer)));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+}
+
+function decodeStrict(body: Buffer): string {
+  try {
+    return STRICT_UTF8.decode(body);
+  } catch {
+    throw badBody('must be valid UTF-8');
+  }
+}
+
+/**
+ * A form body decoded strictly: a %-escape that is not UTF-8 (`%ED%A0%80`, a surrogate) is refused
+ * where the usual decoder puts U+FFFD. Repeated names become arrays, as with @fastify/formbody.
  */
 export function parseFormStrict(body: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;

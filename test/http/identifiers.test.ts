@@ -179,14 +179,25 @@ describe('identifiers over HTTP', () => {
       expectProblem(stray, 400, 'ERR_VALIDATION');
     });
 
-    it('ID-05: a form body with a percent-encoded lone surrogate is refused', async () => {
+    it('ID-05: a form body with a percent-encoded lone surrogate or a byte that is not UTF-8 is refused', async () => {
       const res = await t.app.inject({
         method: 'POST',
         url: '/auth/login',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         payload: 'login=someone&password=pass%ED%A0%80word-long',
       });
-      expect(res.statusCode, res.body).toBe(400);
+      expectProblem(res, 400, 'ERR_VALIDATION');
+      const raw = Buffer.concat([Buffer.from('login=someone&password=pass'), Buffer.from([0xff]), Buffer.from('word-long')]);
+      expectProblem(await t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: raw }), 400, 'ERR_VALIDATION');
+      // The same form, well-formed, signs in: only the encoding was refused.
+      const user = await signUp(t, { password: 'pass\u{1F600}word-long' });
+      const ok = await t.app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `login=${encodeURIComponent(user.username)}&password=${encodeURIComponent('pass\u{1F600}word-long')}`,
+      });
+      expect(ok.statusCode, ok.body).toBe(200);
     });
   });
 });

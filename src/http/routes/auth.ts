@@ -1,5 +1,4 @@
-import formbody from '@fastify/formbody';
-import { parseFormStrict } from '../well-formed.js';
+import { strictFormParser } from '../well-formed.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ValidationError } from '../../core/errors.js';
@@ -26,7 +25,7 @@ const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 /** Register, log in and refresh: the routes a caller reaches without a token. */
 export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   // Forms are accepted here only: many clients post them to these endpoints.
-  await app.register(formbody, { bodyLimit: services.config.bodyLimitBytes, parser: parseFormStrict });
+  strictFormParser(app, services.config.bodyLimitBytes);
 
   app.post('/auth/register', {
     onRequest: rateLimit(services, RATE_RULES.register),
