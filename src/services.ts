@@ -30,7 +30,7 @@ export interface Services {
   readonly counters: CounterStore;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
-  /** Users stored before ID-04 whose username looks like an earlier user's: kept, but worth a look. */
+  /** Users stored before ID-02/04 whose username or email is, or looks like, an earlier user's: kept, but worth a look. */
   readonly lookAlikeUsers: readonly string[];
 }
 
@@ -84,13 +84,13 @@ export async function createServices(config: Config, storage: Storage, options: 
       options.onSessionEvent?.(event);
     },
   });
-  // ID-04: rows from before the skeleton column (or from an older instance) get theirs now.
-  const lookAlikeUsers = await storage.users.fillUsernameSkeletons();
   const policy = new PasswordPolicy(commonPasswords());
   const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => {
     sessions.forgetUser(userId);
     bus?.publish({ kind: 'user', id: userId });
   });
+  // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
+  const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());
   // What another instance changed, this one forgets.
   bus?.subscribe((message) => {

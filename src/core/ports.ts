@@ -14,12 +14,14 @@ export interface UserStore {
    * skeleton (core's `usernameSkeleton`) under a unique index, so two look-alikes cannot both exist.
    */
   findByUsernameSkeleton(skeleton: string): Promise<User | null>;
+  /** Users stored without a skeleton: written before it existed, or by an older instance. */
+  listWithoutSkeleton(): Promise<User[]>;
   /**
-   * Computes the skeleton of every user stored without one (rows from before it existed, or written
-   * by an older instance). Idempotent and safe to run from several instances at once. Returns the
-   * ids left without one because an earlier user already has their skeleton.
+   * Rewrites a user's username and email in their current canonical form and stores the skeleton,
+   * only while the user has none (so instances doing it at once write it once). False when a unique
+   * index refuses: another user already has that username, email or skeleton.
    */
-  fillUsernameSkeletons(): Promise<string[]>;
+  reindex(id: string, identity: { username: string; email: string }): Promise<boolean>;
   /**
    * Applies the changed fields; returns the updated user, or null when the user is gone. With
    * `keepAnotherAdmin`, throws ConflictError (ERR_USER_LAST_ADMIN) unless another enabled admin

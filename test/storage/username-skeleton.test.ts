@@ -8,6 +8,10 @@ import { openDriver } from '../../src/storage/open.js';
 import type { SqlDriver } from '../../src/storage/sql/driver.js';
 import { createSqlStorage } from '../../src/storage/sql/stores.js';
 import { backends, freshSchema } from '../helpers/storage.js';
+import { CHEAP_ARGON2, PASSWORD, buildTestApp } from '../helpers/app.js';
+import { PasswordHasher } from '../../src/core/auth/password-hasher.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createServices } from '../../src/services.js';
 
 const NOW = Date.UTC(2026, 5, 1);
 const CYRILLIC_A = '\u0430';
@@ -18,16 +22,17 @@ function user(username: string): User {
 }
 
 /** A fresh, empty database of the backend's kind, not yet migrated. */
-async function emptyDatabase(name: string): Promise<{ driver: SqlDriver; dispose(): Promise<void> }> {
+async function emptyDatabase(name: string): Promise<{ driver: SqlDriver; dispose(): Promise<void>; drop(): Promise<void> }> {
   if (name === 'sqlite') {
     const driver = openDriver('sqlite::memory:');
-    return { driver, dispose: () => driver.close() };
+    return { driver, dispose: () => driver.close(), drop: async () => {} };
   }
   const url = process.env.TEST_DATABASE_URL!;
   const { schema, drop } = await freshSchema(url);
   const driver = openDriver(url, { schema });
   return {
     driver,
+    drop,
     dispose: async () => {
       await driver.close();
       await drop();
@@ -35,7 +40,7 @@ async function emptyDatabase(name: string): Promise<{ driver: SqlDriver; dispose
   };
 }
 
-describe.each(backends())('ID-04 username skeletons in storage: $name', (backend) => {
+describe.each(backends())('ID-02/04 username skeletons and legacy rows in storage: $name', (backend) => {
   let dispose: (() => Promise<void>) | undefined;
   afterEach(async () => {
     await dispose?.();
@@ -79,32 +84,49 @@ describe.each(backends())('ID-04 username skeletons in storage: $name', (backend
     }
   });
 
-  it('ID-04: rows from before migration 4 get their skeleton at start-up; look-alikes among them are reported, twice-run is a no-op', async () => {
+  it('ID-02/04: rows from before migration 4 are brought to the new rules at start-up, by every instance at once; look-alikes are reported and kept', async () => {
     const db = await emptyDatabase(backend.name);
     dispose = db.dispose;
-    const before4 = MIGRATIONS[db.driver.dialect].filter((m) => m.version < 4);
-    await db.driver.migrate(before4);
-    const insert = (u: User) =>
-      db.driver.run('INSERT INTO users (id, username, email, name, role, disabled, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+    await db.driver.migrate(MIGRATIONS[db.driver.dialect].filter((m) => m.version < 4));
+    const passwordHash = await new PasswordHasher(CHEAP_ARGON2).hash(PASSWORD);
+    // As the old rules stored them: NFKC + toLowerCase, so a final sigma, ß and a trailing dot stayed.
+    const legacy = (username: string, email: string): User => ({ ...user(username), email, passwordHash });
+    const alex = legacy('alex', 'alex@example.test');
+    const fake = legacy(`${CYRILLIC_A}lex`, 'fake@example.test');
+    const odos = legacy('xοδος', 'οδος@example.test.');
+    const strasse = legacy('straße', 'strasse@example.test');
+    for (const u of [alex, fake, odos, strasse]) {
+      await db.driver.run('INSERT INTO users (id, username, email, name, role, disabled, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
         u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt,
       ]);
-    const alex = user('alex');
-    const fake = user(`${CYRILLIC_A}lex`);
-    const carol = user('carol');
-    for (const u of [alex, fake, carol]) await insert(u);
-
+    }
     expect(await db.driver.migrate(MIGRATIONS[db.driver.dialect])).toEqual([4]);
     const storage = createSqlStorage(db.driver);
-    // Two instances starting together fill the same rows: both finish, with the same answer.
-    const [first, second] = await Promise.all([storage.users.fillUsernameSkeletons(), storage.users.fillUsernameSkeletons()]);
-    expect(first).toEqual([fake.id]);
-    expect(second).toEqual([fake.id]);
-    expect((await storage.users.findByUsernameSkeleton(usernameSkeleton('alex')))?.id).toBe(alex.id);
-    expect((await storage.users.findByUsernameSkeleton(usernameSkeleton('carol')))?.id).toBe(carol.id);
-    expect(await storage.users.fillUsernameSkeletons()).toEqual([fake.id]);
-    // The look-alike is kept (it can still sign in), and a new look-alike is refused.
-    expect(await storage.users.findById(fake.id)).not.toBeNull();
-    await expect(storage.users.create(user(`ale${'\u0445'}`))).rejects.toBeInstanceOf(ConflictError);
+
+    // Two instances start together on the upgraded database: both finish, with the same answer.
+    const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', JWT_ISSUER: 'http://gatehouse.test', RATE_LIMIT: 'off' });
+    const [one, two] = await Promise.all([createServices(config, storage, { argon2: CHEAP_ARGON2 }), createServices(config, storage, { argon2: CHEAP_ARGON2 })]);
+    expect(one.lookAlikeUsers).toEqual([fake.id]);
+    expect(two.lookAlikeUsers).toEqual([fake.id]);
+
+    const t = await buildTestApp({}, { storage });
+    dispose = async () => {
+      await t.close();
+      await db.drop();
+    };
+    expect(t.services.lookAlikeUsers).toEqual([fake.id]);
+    expect(await storage.users.findById(odos.id)).toMatchObject({ username: 'xοδοσ', email: 'οδοσ@example.test' });
+    expect(await storage.users.findById(strasse.id)).toMatchObject({ username: 'strasse' });
+    expect(await storage.users.findById(fake.id)).toMatchObject({ username: `${CYRILLIC_A}lex` });
+    const signIn = (login: string) => t.app.inject({ method: 'POST', url: '/auth/login', payload: { login, password: PASSWORD } });
+    for (const [login, id] of [['XΟΔΟΣ', odos.id], ['ΟΔΟΣ@EXAMPLE.TEST.', odos.id], ['STRASSE', strasse.id], ['alex', alex.id], ['fake@example.test', fake.id]] as const) {
+      const res = await signIn(login);
+      expect(res.statusCode, login).toBe(200);
+      expect(res.json<{ user: { id: string } }>().user.id).toBe(id);
+    }
+    // The kept look-alike blocks nothing new it did not block before; a new look-alike is refused.
+    const again = await t.app.inject({ method: 'POST', url: '/auth/register', payload: { username: `ale${'\u0445'}`, email: 'new@example.test', password: PASSWORD } });
+    expect(again.statusCode).toBe(409);
   });
 
   it('a migration numbered below one already applied still runs (version 3 may land after 4)', async () => {

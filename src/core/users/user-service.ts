@@ -110,6 +110,23 @@ export class UserService {
     return this.create({ ...input, role: 'admin' }, OPERATOR, { userAgent: 'bootstrap' });
   }
 
+  /**
+   * ID-02/04 for accounts stored before these rules (they have no skeleton yet): their username and
+   * email move to today's canonical form (`xοδος` was stored with its final sigma, which no lookup
+   * produces any more) and get their skeleton. Run at start-up; idempotent, and safe on several
+   * instances at once. Returns the ids left as they were because an earlier user already has the
+   * canonical name, email or skeleton: the look-alikes and duplicates the old rules let in.
+   */
+  async reindexLegacyUsers(): Promise<string[]> {
+    const left: string[] = [];
+    for (const user of await this.users.listWithoutSkeleton()) {
+      const identity = { username: canonicalUsername(user.username), email: canonicalEmail(user.email) ?? user.email };
+      if (!(await this.users.reindex(user.id, identity))) left.push(user.id);
+      else if (identity.username !== user.username || identity.email !== user.email) this.onUserChanged(user.id);
+    }
+    return left;
+  }
+
   async get(id: string): Promise<User> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('user');

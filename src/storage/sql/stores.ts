@@ -157,19 +157,20 @@ class SqlUserStore implements UserStore {
     return this.one('username_skeleton', skeleton);
   }
 
-  async fillUsernameSkeletons(): Promise<string[]> {
-    const rows = await this.db.all<{ id: string; username: string }>('SELECT id, username FROM users WHERE username_skeleton IS NULL ORDER BY id');
-    const left: string[] = [];
-    for (const row of rows) {
-      try {
-        // `IS NULL` again: another instance filling at the same moment writes the same value once.
-        await this.db.run('UPDATE users SET username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL', [usernameSkeleton(row.username), row.id]);
-      } catch (error) {
-        if (!(error instanceof UniqueViolation)) throw error;
-        left.push(row.id);
-      }
+  async listWithoutSkeleton(): Promise<User[]> {
+    return (await this.db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username_skeleton IS NULL ORDER BY id`)).map(toUser);
+  }
+
+  async reindex(id: string, identity: { username: string; email: string }): Promise<boolean> {
+    try {
+      await this.db.run('UPDATE users SET username = ?, email = ?, username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL', [
+        identity.username, identity.email, usernameSkeleton(identity.username), id,
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof UniqueViolation) return false;
+      throw error;
     }
-    return left;
   }
 
   async update(id: string, changes: UserChanges, guard: AdminGuard = {}): Promise<User | null> {
