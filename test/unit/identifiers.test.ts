@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { PasswordPolicy } from '../../src/core/auth/password-policy.js';
+import { ValidationError } from '../../src/core/errors.js';
 import { foldCase } from '../../src/core/identifiers/tables.js';
 import { CONFUSABLES_VERSION, UCD_VERSION } from '../../src/core/identifiers/unicode-data.generated.js';
 import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, isWellFormed, normalizeIdentifier, usernameProblem, usernameSkeleton } from '../../src/core/normalize.js';
@@ -169,5 +171,11 @@ describe('ID-05: well-formed Unicode', () => {
     expect(isWellFormed('pass\udc00word')).toBe(false);
     expect(isWellFormed('pass\ud83d\ude00word')).toBe(true);
     expect(isWellFormed('plain')).toBe(true);
+  });
+
+  it('ID-05: the password policy itself refuses a lone surrogate (the CLI and bootstrap reach it without HTTP)', () => {
+    const policy = new PasswordPolicy();
+    expect(() => policy.check('pass\ud800word-long', 'password')).toThrow(ValidationError);
+    expect(() => policy.check('pass\ufffdword-long', 'password')).not.toThrow();
   });
 });
