@@ -5,7 +5,7 @@ import { IdParam, Text, Timestamp } from './common.js';
 export const Username = Text({ minLength: 1, maxLength: 64, description: '3..32 letters of any script with their combining marks, digits, "_", "." or "-"; case-insensitive (Unicode case folding); no invisible characters; refused when it looks like an existing username (UTS #39)' });
 export const Email = Text({ minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: 1, maxLength: 1024, description: '8..1024 bytes (UTF-8), any characters' });
-export const DisplayName = Text({ maxLength: 100 });
+export const DisplayName = Text({ maxLength: 100, description: 'Free text; no invisible or text-direction characters, except inside emoji sequences' });
 export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
 export const UserId = IdParam;
 
