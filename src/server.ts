@@ -62,6 +62,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   report = throttled((error) => app.log.warn({ reason: describe(error) }, 'redis error'));
   const connections = trackConnections(app);
 
+  if (services.lookAlikeUsers.length > 0) {
+    app.log.warn({ userIds: services.lookAlikeUsers }, 'these users were stored before look-alike usernames were refused (ID-04) and look like an earlier user; check them for impersonation');
+  }
+
   if (config.bootstrapAdmin) {
     const admin = await services.users.bootstrapAdmin(config.bootstrapAdmin);
     if (admin) app.log.warn({ userId: admin.id, username: admin.username }, 'created the first admin from BOOTSTRAP_ADMIN_*; remove BOOTSTRAP_ADMIN_PASSWORD from the environment now');

@@ -35,6 +35,8 @@ export interface Services {
   reloadKeys(): Promise<void>;
   /** Dependencies besides storage that /ready reports (Redis). */
   readonly dependencies: readonly DependencyCheck[];
+  /** Users stored before ID-02/04 whose username or email is, or looks like, an earlier user's: kept, but worth a look. */
+  readonly lookAlikeUsers: readonly string[];
 }
 
 export interface ServiceOptions {
@@ -97,6 +99,8 @@ export async function createServices(config: Config, storage: Storage, options: 
     sessions.forgetUser(userId);
     bus?.publish({ kind: 'user', id: userId });
   });
+  // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
+  const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());
   // What another instance changed, this one forgets.
   bus?.subscribe((message) => {
@@ -119,5 +123,6 @@ export async function createServices(config: Config, storage: Storage, options: 
     counters,
     reloadKeys,
     dependencies: options.dependencies ?? [],
+    lookAlikeUsers,
   };
 }

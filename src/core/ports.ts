@@ -10,6 +10,19 @@ export interface UserStore {
   findByUsername(username: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
   /**
+   * ID-04: the user whose username has this UTS #39 skeleton. The store keeps each username's
+   * skeleton (core's `usernameSkeleton`) under a unique index, so two look-alikes cannot both exist.
+   */
+  findByUsernameSkeleton(skeleton: string): Promise<User | null>;
+  /** Users stored without a skeleton: written before it existed, or by an older instance. */
+  listWithoutSkeleton(): Promise<User[]>;
+  /**
+   * Rewrites a user's username and email in their current canonical form and stores the skeleton,
+   * only while the user has none (so instances doing it at once write it once). False when a unique
+   * index refuses: another user already has that username, email or skeleton.
+   */
+  reindex(id: string, identity: { username: string; email: string }): Promise<boolean>;
+  /**
    * Applies the changed fields; returns the updated user, or null when the user is gone. With
    * `keepAnotherAdmin`, throws ConflictError (ERR_USER_LAST_ADMIN) unless another enabled admin
    * remains, checked atomically with the write.

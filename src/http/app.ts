@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
 import { redactingLogger } from './log-redaction.js';
+import { requireWellFormed, strictJsonParser } from './well-formed.js';
 import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
@@ -43,7 +44,7 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
   const common: AjvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
   const body = new Ajv({ ...common, coerceTypes: false });
   const text = new Ajv({ ...common, coerceTypes: true });
-  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema) as (data: unknown) => boolean;
+  return ({ schema, httpPart }) => requireWellFormed((httpPart === 'body' ? body : text).compile(schema)) as (data: unknown) => boolean;
 }
 
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
@@ -83,6 +84,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   app.setValidatorCompiler(validators());
   // Only JSON (and forms, on the routes that take them) is understood; anything else is a 415 (IN-03).
   app.removeContentTypeParser('text/plain');
+  strictJsonParser(app);
   app.decorateRequest('principal', null);
   // Callback style: on the hot path an async hook's extra promise is measurable.
   app.addHook('onRequest', (request, reply, done) => {

@@ -1,4 +1,5 @@
 import { ConflictError, UnavailableError } from '../../core/errors.js';
+import { usernameSkeleton } from '../../core/normalize.js';
 import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
 import type { Circuit } from '../circuit.js';
 import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
@@ -124,15 +125,22 @@ function prefixEnd(prefix: string): string {
   return `${prefix}\u{10FFFF}`;
 }
 
+/** Which unique index refused a user write, said as the service says it (ID-01, ID-04). */
+function userConflict(detail: string): ConflictError {
+  if (detail.includes('skeleton')) return new ConflictError('ERR_USER_CONFLICT', 'That username looks like one that is taken.', 'username');
+  if (detail.includes('email')) return new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');
+  return new ConflictError('ERR_USER_CONFLICT', 'That username is taken.', 'username');
+}
+
 class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDriver) {}
 
   async create(u: User): Promise<void> {
     await mapConflict(
-      this.db.run(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt,
+      this.db.run(`INSERT INTO users (${USER_COLUMNS}, username_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt, usernameSkeleton(u.username),
       ]),
-      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
+      userConflict,
     );
   }
 
@@ -150,15 +158,32 @@ class SqlUserStore implements UserStore {
   findByEmail(email: string) {
     return this.one('email', email);
   }
+  findByUsernameSkeleton(skeleton: string) {
+    return this.one('username_skeleton', skeleton);
+  }
+
+  async listWithoutSkeleton(): Promise<User[]> {
+    return (await this.db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username_skeleton IS NULL ORDER BY id`)).map(toUser);
+  }
+
+  async reindex(id: string, identity: { username: string; email: string }): Promise<boolean> {
+    try {
+      await this.db.run('UPDATE users SET username = ?, email = ?, username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL', [
+        identity.username, identity.email, usernameSkeleton(identity.username), id,
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof UniqueViolation) return false;
+      throw error;
+    }
+  }
 
   async update(id: string, changes: UserChanges, guard: AdminGuard = {}): Promise<User | null> {
-    const set = assignments(changes, {
-      username: 'username', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
+    const skeleton = changes.username === undefined ? {} : { usernameSkeleton: usernameSkeleton(changes.username) };
+    const set = assignments({ ...changes, ...skeleton }, {
+      username: 'username', usernameSkeleton: 'username_skeleton', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
     });
-    const done = await mapConflict(
-      this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard),
-      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
-    );
+    const done = await mapConflict(this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard), userConflict);
     return done ? this.findById(id) : null;
   }
 
