@@ -48,3 +48,11 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
     return typeof code === 'string' && code.startsWith('ERR_') && (error as Error).name.endsWith('Error') && 'status' in (error as object) ? code : `not a VerifyError: ${String(error)}`;
   }
 }
+
+/** Logs in again (one password check, cheaper than a new account). */
+export async function login(server: SecurityServer, username: string, password: string): Promise<{ id: string; access: string }> {
+  const res = await api(server, 'POST', '/auth/login', { body: { login: username, password } });
+  if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${res.text}`);
+  const body = res.json as { access_token: string; user: { id: string } };
+  return { id: body.user.id, access: body.access_token };
+}
