@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import buildGetJwks from 'get-jwks';
 import { createVerifier as createFastJwtVerifier } from 'fast-jwt';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import jwksRsa from 'jwks-rsa';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +61,14 @@ describe.each(['EdDSA', 'ES256', 'RS256', 'HS256'] as const)('a live Gatehouse w
     }
   });
 
+  it('interop: plain jose (createRemoteJWKSet + jwtVerify, typ at+jwt) verifies these tokens', async () => {
+    const server = ctx.server;
+    const user = await signUp(server, 'ivy');
+    const key = hmac ? new TextEncoder().encode(SECRET) : createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
+    const { payload } = await jwtVerify(user.access, key as Uint8Array, { issuer: server.url, audience: 'gatehouse', typ: 'at+jwt', algorithms: [alg] });
+    expect(payload.sub).toBe(user.id);
+  });
+
   it(`interop: jsonwebtoken + jwks-rsa ${alg === 'EdDSA' ? 'cannot verify' : 'verifies'} these tokens`, async () => {
     const server = ctx.server;
     const user = await signUp(server, 'ivy');
@@ -69,7 +78,7 @@ describe.each(['EdDSA', 'ES256', 'RS256', 'HS256'] as const)('a live Gatehouse w
       return jwt.verify(user.access, key, verifyOptions) as jwt.JwtPayload;
     };
     if (alg === 'EdDSA') {
-      await expect(run()).rejects.toThrow(/Unknown key type "ed25519"|ed25519/i);
+      await expect(run()).rejects.toThrow('Unknown key type "ed25519"');
     } else {
       expect((await run()).sub).toBe(user.id);
     }
@@ -88,7 +97,7 @@ describe.each(['EdDSA', 'ES256', 'RS256', 'HS256'] as const)('a live Gatehouse w
     if (alg === 'EdDSA') {
       // fast-jwt wraps what get-jwks threw: the reason is in originalError.
       const error = (await Promise.resolve().then(() => verify(user.access)).catch((e: unknown) => e)) as Error & { originalError?: Error };
-      expect(`${error.message} / ${String(error.originalError?.message)}`).toMatch(/Unsupported key type "OKP"|OKP|ed25519/i);
+      expect(error.originalError?.message).toBe('Unsupported key type "OKP"');
     } else {
       expect(((await verify(user.access)) as { sub: string }).sub).toBe(user.id);
     }
