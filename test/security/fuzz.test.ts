@@ -90,7 +90,8 @@ function operations(doc: Schema): Operation[] {
         query: params.filter((p) => p.in === 'query').map((p) => ({ name: String(p.name), schema: deref(p.schema as Schema) })),
         body: bodySchema ? deref(bodySchema) : null,
         contentTypes: Object.keys(content),
-        secured: Array.isArray(op.security) && op.security.length > 0,
+        // An empty requirement ({}) makes authentication optional (OpenAPI 3.1 §4.8.10), as on the OAuth endpoints.
+        secured: Array.isArray(op.security) && op.security.length > 0 && !op.security.some((r: object) => Object.keys(r).length === 0),
       });
     }
   }
@@ -223,9 +224,11 @@ interface Result {
   readonly error?: string;
 }
 
-const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token']);
+const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token', '/oauth/revoke']);
+/** RFC 6749 §5.2 JSON errors instead of problem+json. */
+const OAUTH_ROUTES = new Set(['/oauth/token', '/oauth/revoke']);
 /** Routes where a schema-valid body can only fail (and may be sent), with a cap for the Argon2 ones. */
-const VALID_BODY_BUDGET: Record<string, number> = { 'POST /auth/refresh': 1000, 'POST /auth/login': 12, 'POST /oauth/token': 12 };
+const VALID_BODY_BUDGET: Record<string, number> = { 'POST /auth/refresh': 1000, 'POST /auth/login': 12, 'POST /oauth/token': 12, 'POST /oauth/revoke': 1000 };
 
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const nestedObjects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
@@ -395,8 +398,9 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
 
       const base = sample(op.body, '') as Record<string, unknown>;
       const baseJson = JSON.stringify(base);
-      const poisoned = JSON.stringify({ ...base, fuzz_extra: true });
       const props = Object.keys((op.body.properties ?? {}) as object);
+      // The OAuth endpoints ignore unknown parameters (RFC 6749 §3.2): there a known one of the wrong type spoils the body.
+      const poisoned = JSON.stringify(OAUTH_ROUTES.has(op.template) ? { ...base, [props[0]!]: 12345 } : { ...base, fuzz_extra: true });
       const required: string[] = Array.isArray(op.body.required) ? (op.body.required as string[]) : [];
 
       // Broken JSON.
@@ -722,7 +726,7 @@ function problemsOf(r: Result): string[] {
   if (res.status === 0) return c.connectionLevel || c.resetTolerated ? [] : ['connection closed without a response'];
   if (res.status >= 500) out.push(`status ${res.status}`);
   for (const [what, pattern] of LEAKS) if (pattern.test(res.body)) out.push(`body leaks ${what}`);
-  const isOAuth = c.op?.template === '/oauth/token' && c.method === 'POST';
+  const isOAuth = OAUTH_ROUTES.has(c.op?.template ?? '') && c.method === 'POST';
   const fromApp = res.headers['x-request-id'] !== undefined;
   const type = String(res.headers['content-type'] ?? '');
   if (res.status >= 400 && res.status < 500 && (fromApp || !c.connectionLevel) && c.method !== 'HEAD') {
@@ -757,7 +761,7 @@ function tablesOf(c: Case): Table[] {
   const t = c.op?.template ?? '';
   if (t.startsWith('/items')) return ['items'];
   if (t === '/auth/register' || (t === '/users' && c.method === 'POST')) return ['users'];
-  if (t === '/auth/login' || t === '/oauth/token' || t === '/auth/refresh' || t === '/auth/logout' || t.startsWith('/auth/sessions')) return ['sessions'];
+  if (t === '/auth/login' || t === '/oauth/token' || t === '/oauth/revoke' || t === '/auth/refresh' || t === '/auth/logout' || t.startsWith('/auth/sessions')) return ['sessions'];
   return [...TABLES];
 }
 

@@ -298,6 +298,48 @@ describe('CLM-06: only access tokens pass', () => {
   });
 });
 
+describe('RFC 9068 claims and the session end', () => {
+  it('SES-07: exp is capped at the session end (floored to the second); expires_in is exp - iat', () => {
+    const { tokens, clock } = setup();
+    const nowS = Math.floor(clock.now() / 1000);
+    for (const [label, endInMs, want] of [
+      ['far', 30 * 86_400_000, TTL_S],
+      ['10 s left', 10_000, 10],
+      ['10.9 s left', 10_900, 10],
+      ['exactly the TTL left', SETTINGS.ttlMs, TTL_S],
+      ['0.5 s left', 500, 0],
+    ] as const) {
+      const minted = tokens.mint({ ...SUBJECT, notAfter: clock.now() + endInMs });
+      const payload = decode(minted.token.split('.')[1]!);
+      expect(payload.exp, label).toBe(nowS + want);
+      expect(payload.exp as number, label).toBeLessThanOrEqual(Math.floor((clock.now() + endInMs) / 1000));
+      expect(minted.expiresIn, label).toBe(want);
+    }
+  });
+
+  it('client_id, scope and auth_time are read back; tokens from before they existed verify as the first-party client', () => {
+    const { tokens, forge, claims } = setup();
+    const verified = tokens.verify(tokens.issue({ ...SUBJECT, clientId: 'console', scope: 'items.read' }));
+    expect(verified).toMatchObject({ client_id: 'console', scope: 'items.read', auth_time: Math.floor(SUBJECT.authTime / 1000) });
+    const legacy = tokens.verify(forge(claims()));
+    expect(legacy).toMatchObject({ client_id: 'gatehouse', scope: '' });
+    expect(legacy.auth_time).toBeUndefined();
+  });
+
+  it('CLM-04: client_id, scope and auth_time of the wrong type, or auth_time in the future, are refused', () => {
+    const { tokens, forge, claims, nowS } = setup();
+    expectAllInvalid(tokens, [
+      ['client_id number', forge(claims({ client_id: 5 }))],
+      ['client_id empty', forge(claims({ client_id: '' }))],
+      ['client_id null', forge(claims({ client_id: null }))],
+      ['scope array', forge(claims({ scope: ['a'] }))],
+      ['scope null', forge(claims({ scope: null }))],
+      ['auth_time string', forge(claims({ auth_time: '1' }))],
+      ['auth_time in the future', forge(claims({ auth_time: nowS() + 3600 }))],
+    ]);
+  });
+});
+
 describe('the verified-token cache', () => {
   it('a cached token still expires when the clock moves past exp (the cache does not extend lifetime)', () => {
     const { tokens, clock } = setup();

@@ -47,6 +47,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     schema: {
       tags: ['keys'],
       summary: 'OAuth 2.0 Authorization Server Metadata (RFC 8414)',
+      security: [],
       response: {
         200: Type.Object({
           issuer: Type.String(),
@@ -79,7 +80,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   // Until an OpenID provider exists, claiming OIDC discovery would promise ID tokens and an
   // authorization endpoint that are not there (clients validating OIDC metadata fail on it).
   app.get('/.well-known/openid-configuration', {
-    schema: { tags: ['keys'], summary: 'Not an OpenID provider (yet): 404', response: { 404: Type.Ref('Problem') } },
+    schema: { tags: ['keys'], summary: 'Not an OpenID provider (yet): 404', security: [], response: { 404: Type.Ref('Problem') } },
   }, async (_request, reply) =>
     sendProblem(reply, problem(404, 'ERR_NOT_FOUND', 'Gatehouse is not an OpenID Connect provider; its OAuth 2.0 metadata is at /.well-known/oauth-authorization-server.')));
 };

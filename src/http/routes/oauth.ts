@@ -55,15 +55,19 @@ function toOAuth(error: unknown): OAuthProblem | null {
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 /**
- * RFC 6749 §3.2: no parameter may be repeated (a form sends `a=1&a=2` as an array, which no
- * parameter of these endpoints is); with repeats allowed, two parts of the stack could each read
- * a different value of the same parameter.
+ * RFC 6749 §3.2: a parameter the endpoint uses may not be repeated (a form sends `a=1&a=2` as an
+ * array, which none of them is); were repeats allowed, two parts of the stack could each read a
+ * different value of the same parameter. Parameters it does not use are ignored even when
+ * repeated: RFC 8707 lets clients send `resource` several times.
  */
-async function refuseRepeatedParameters(request: FastifyRequest): Promise<void> {
-  const body = request.body;
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
-  const repeated = Object.keys(body).find((key) => Array.isArray((body as Record<string, unknown>)[key]));
-  if (repeated !== undefined) throw new OAuthProblem(400, 'invalid_request', 'A parameter was sent more than once (RFC 6749 §3.2).');
+function refuseRepeatedParameters(schema: { properties: Record<string, unknown> }) {
+  const used = Object.keys(schema.properties);
+  return async (request: FastifyRequest): Promise<void> => {
+    const body = request.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+    const repeated = used.find((key) => Array.isArray((body as Record<string, unknown>)[key]));
+    if (repeated !== undefined) throw new OAuthProblem(400, 'invalid_request', `The ${repeated} parameter was sent more than once (RFC 6749 §3.2).`);
+  };
 }
 
 const isGrantType = (value: string): value is GrantType => (GRANT_TYPES as readonly string[]).includes(value);
@@ -86,6 +90,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     return reply.code(oauth.status).headers(noStore).send({ error: oauth.error, error_description: oauth.description });
   });
 
+  const refuseRepeatedTokenParameters = refuseRepeatedParameters(OAuthTokenBody);
   const errors = { 400: Type.Ref(OAuthError), 401: Type.Ref(OAuthError), 413: Type.Ref(OAuthError), 415: Type.Ref(OAuthError), 429: Type.Ref(OAuthError) };
   // Client authentication is its own scheme here (RFC 6749 §2.3), not the API's bearer token.
   const security: { [name: string]: string[] }[] = [{}, { oauthClientBasic: [] }];
@@ -105,7 +110,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       response: { 200: Type.Ref(TokenResponse), ...errors },
     },
     preValidation: async (request) => {
-      await refuseRepeatedParameters(request);
+      await refuseRepeatedTokenParameters(request);
       // Decided before anything else is checked: an unserved grant is unsupported_grant_type
       // whatever parameters come with it (§5.2).
       const grantType = (request.body as { grant_type?: unknown } | null)?.grant_type;
@@ -140,7 +145,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       body: OAuthRevokeBody,
       response: { 200: Type.Null({ description: 'empty body' }), ...errors },
     },
-    preValidation: refuseRepeatedParameters,
+    preValidation: refuseRepeatedParameters(OAuthRevokeBody),
   }, async (request, reply) => {
     const client = await services.clients.authenticate(clientCredentialsOf(request, request.body));
     await services.sessions.revokeToken(request.body.token, client.id, contextOf(request));

@@ -71,7 +71,7 @@ export const OAuthTokenBody = Type.Object(
     scope: Type.Optional(Type.String({ maxLength: 1024, description: 'RFC 6749 §3.3; scope values the client may not have are ignored, and the response says what was granted' })),
     ...ClientParams,
   },
-  { additionalProperties: true, description: 'Unrecognised parameters are ignored (RFC 6749 §3.2); none may be repeated.' },
+  { additionalProperties: true, description: 'Unrecognised parameters are ignored (RFC 6749 §3.2); those listed here may not be repeated.' },
 );
 
 /** RFC 7009 §2.1. */
@@ -81,7 +81,7 @@ export const OAuthRevokeBody = Type.Object(
     token_type_hint: Type.Optional(Type.String({ maxLength: 64, description: '`refresh_token` or `access_token`; optional, since the two are told apart by their form' })),
     ...ClientParams,
   },
-  { additionalProperties: true, description: 'Unrecognised parameters are ignored; none may be repeated.' },
+  { additionalProperties: true, description: 'Unrecognised parameters are ignored; those listed here may not be repeated.' },
 );
 
 export const OAuthError = Type.Object(
