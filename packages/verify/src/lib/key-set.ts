@@ -67,7 +67,7 @@ export class RemoteKeySet {
       // Never fetched successfully: retry, but not more than once per cooldown.
       if (this.lastError !== null && now() - this.attemptedAt < cooldownMs) throw this.lastError;
       await this.refresh();
-    }    else if (now() - this.fetchedAt > cacheMaxAgeMs && now() - this.attemptedAt >= cooldownMs) {
+    } else if (now() - this.fetchedAt > cacheMaxAgeMs && now() - this.attemptedAt >= cooldownMs) {
       // Stale keys: fetch again, but an unreachable issuer must not stop tokens from verifying.
       await this.refresh().catch(() => undefined);
     }
@@ -116,7 +116,7 @@ export class RemoteKeySet {
     const jwks = await fetchJson(this.jwksUri, this.settings, 'JSON Web Key Set');
     const keys = (jwks as { keys?: unknown } | null)?.keys;
     if (!Array.isArray(keys)) throw new DiscoveryFailedError('The JSON Web Key Set has no keys array.');
-    const previous = new Map(this.entries.map((e) => [e.jwk, e]));
+    const previous = this.entries;
     const entries: Entry[] = [];
     for (const jwk of keys as JWK[]) {
       if (typeof jwk !== 'object' || jwk === null || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
@@ -124,7 +124,7 @@ export class RemoteKeySet {
       const alg = algorithmOf(jwk);
       if (alg === null || !this.settings.algorithms.has(alg)) continue;
       // Keys that stay published keep their imported form.
-      const same = [...previous.values()].find((e) => e.kid === jwk.kid && e.alg === alg && JSON.stringify(e.jwk) === JSON.stringify(jwk));
+      const same = previous.find((e) => e.kid === jwk.kid && e.alg === alg && JSON.stringify(e.jwk) === JSON.stringify(jwk));
       entries.push(same ?? { kid: jwk.kid, alg, jwk });
     }
     this.entries = entries;
