@@ -43,6 +43,9 @@ export function createClient(options: ClientOptions): GatehouseClient {
 
   let held: Held | null = null;
   let user: User | null = null;
+  // Set once the session is known to be over: no more refresh attempts until a sign-in (here or in
+  // another tab), so a signed-out app that keeps calling does not keep knocking on /auth/refresh.
+  let ended = false;
   let inflight: Promise<string | null> | null = null;
   let onTabToken: (() => void) | null = null;
 
@@ -71,6 +74,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
     const previous = user;
     held = { token: body.access_token, expiresAt: now() + lifetimeMs, lifetimeMs };
     user = body.user;
+    ended = false;
     // Posted before the lock is released, so a tab waiting for it finds this token and does not refresh.
     tabs.post({ type: 'token', accessToken: body.access_token, remainingMs: lifetimeMs, lifetimeMs, user: body.user });
     announce(previous, how, false);
@@ -84,6 +88,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
   /** Forgets the session; true if there was one (and 'signed-out' was announced). */
   async function end(reason: SignedOutReason): Promise<boolean> {
     held = null;
+    ended = true;
     if (!cookieMode && reason !== 'other-tab') await storage.removeItem(storageKey);
     const was = user !== null;
     user = null;
@@ -102,6 +107,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
       const previous = user;
       held = { token: message.accessToken, expiresAt: now() + message.remainingMs, lifetimeMs: message.lifetimeMs };
       user = message.user;
+      ended = false;
       announce(previous, 'other-tab', true);
       onTabToken?.();
     }
@@ -127,6 +133,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
    * time it is our turn another refresh has replaced it, that token is used and no refresh is spent.
    */
   function refresh(stale: string | null): Promise<string | null> {
+    if (ended) return Promise.resolve(null);
     inflight ??= tabs.exclusive(() => refreshInTurn(stale)).finally(() => {
       inflight = null;
     });

@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startServerProcess, type ServerProcess } from '../../../test/helpers/server.js';
 
 export const PACKAGE_DIR = join(import.meta.dirname, '..');
@@ -10,9 +11,9 @@ export const PASSWORD = 'correct horse battery staple';
 const ADMIN = { username: 'client_admin', email: 'client_admin@example.com', password: PASSWORD };
 
 /** Compiles the package as `npm run build` does, into `outDir` (tests never write the real dist/). */
-export function buildClient(outDir: string): void {
+export async function buildClient(outDir: string): Promise<void> {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(PACKAGE_DIR, 'tsconfig.build.json'), '--outDir', outDir], { stdio: 'pipe' });
+  await promisify(execFile)(process.execPath, [tsc, '-p', join(PACKAGE_DIR, 'tsconfig.build.json'), '--outDir', outDir]);
 }
 
 export interface LiveGatehouse {

@@ -17,12 +17,12 @@ describe('@gatehouse/client as published', () => {
     expect(readFileSync(GENERATED, 'utf8') === expected, 'packages/client/src/generated/api.ts is stale: npm run generate -w @gatehouse/client').toBe(true);
   });
 
-  it('packs into a tarball of dist/ with declarations, which installs, imports and type-checks in a fresh project', () => {
+  it('packs into a tarball of dist/ with declarations, which installs, imports and type-checks in a fresh project', async () => {
     // The package as npm pack sees it, built the way `prepack` builds it.
     const staged = join(dir, 'staged');
     mkdirSync(staged);
     for (const file of ['package.json', 'README.md']) cpSync(join(PACKAGE_DIR, file), join(staged, file));
-    buildClient(join(staged, 'dist'));
+    await buildClient(join(staged, 'dist'));
     const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: staged, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path).sort();
     expect(files).toContain('dist/index.js');
