@@ -12,6 +12,8 @@ interface Held {
 
 // How long a tab that opens waits for another tab to hand it a token before it refreshes itself.
 const ASK_TABS_MS = 100;
+// A call to Gatehouse that hangs must not hold the refresh lock, and with it every tab, forever.
+const CALL_TIMEOUT_MS = 30_000;
 
 /**
  * A Gatehouse client for browsers and Node. See the README for the two modes; the rules that keep
@@ -58,7 +60,8 @@ export function createClient(options: ClientOptions): GatehouseClient {
     if (init.json !== undefined) headers['content-type'] = 'application/json';
     if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
     const body = init.json === undefined ? undefined : JSON.stringify(init.json);
-    return fetchImpl(`${baseUrl}${path}`, { method: init.method, headers, body, credentials }).catch((cause: unknown) => {
+    const signal = typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(CALL_TIMEOUT_MS) : undefined;
+    return fetchImpl(`${baseUrl}${path}`, { method: init.method, headers, body, credentials, signal }).catch((cause: unknown) => {
       throw new GatehouseError(CLIENT_ERROR_CODES.ERR_CLIENT_NETWORK, `Gatehouse at ${baseUrl} could not be reached.`, { cause });
     });
   }
