@@ -145,6 +145,8 @@ export function createClient(options: ClientOptions): GatehouseClient {
 
   async function refreshInTurn(stale: string | null): Promise<string | null> {
     await tabs.settle();
+    // Another tab may have found the session over while this one waited for its turn.
+    if (ended) return null;
     if (held !== null && fresh(held) && held.token !== stale) return held.token;
     if (held === null && tabs.shared) {
       await askTabs();
@@ -207,13 +209,18 @@ export function createClient(options: ClientOptions): GatehouseClient {
 
     async signIn({ login, password }: SignInInput): Promise<SignInResult> {
       if (typeof login !== 'string' || typeof password !== 'string') throw new TypeError('signIn: login and password must be strings');
-      const res = await call('/auth/login', { method: 'POST', json: { login, password } });
-      if (!res.ok) throw await errorFromResponse(res);
-      const body = await jsonOf(res);
-      if (isMfaStep(body)) return { status: 'mfa-required', mfaToken: body.mfa_token, methods: body.methods };
-      if (!isTokenResponse(body)) throw unexpected(res.status);
-      await accept(body, 'sign-in');
-      return { status: 'signed-in', user: body.user };
+      // In turn with refreshes, here and in other tabs: a refresh answered after the sign-in would
+      // otherwise overwrite its cookie (or, with a 401, sign the new session out).
+      await inflight?.catch(() => null);
+      return tabs.exclusive(async (): Promise<SignInResult> => {
+        const res = await call('/auth/login', { method: 'POST', json: { login, password } });
+        if (!res.ok) throw await errorFromResponse(res);
+        const body = await jsonOf(res);
+        if (isMfaStep(body)) return { status: 'mfa-required', mfaToken: body.mfa_token, methods: body.methods };
+        if (!isTokenResponse(body)) throw unexpected(res.status);
+        await accept(body, 'sign-in');
+        return { status: 'signed-in', user: body.user };
+      });
     },
 
     async signUp(input: SignUpInput): Promise<User> {

@@ -148,6 +148,26 @@ describe('@gatehouse/client in Node (memory mode) against a live Gatehouse', () 
     expect(calls).toHaveLength(3);
   });
 
+  it('a sign-in made while a failing refresh is on its way is not signed out by that refresh', async () => {
+    const account = await newAccount(gatehouse.url);
+    const map = new Map([[`gatehouse:${gatehouse.url}:refresh_token`, 'dead.token']]);
+    const storage: TokenStorage = { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v), removeItem: (k) => void map.delete(k) };
+    // A slow network for refreshes only: the sign-in's answer would come back first.
+    const slow: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).pathname === '/auth/refresh') await new Promise((resolve) => setTimeout(resolve, 300));
+      return fetch(request);
+    };
+    const client = createClient({ baseUrl: gatehouse.url, mode: 'memory', storage, fetch: slow });
+    clients.push(client);
+    const restoring = client.getAccessToken();
+    const result = await client.signIn({ login: account.username, password: account.password });
+    expect(await restoring).toBeNull();
+    expect(result.status).toBe('signed-in');
+    expect(client.user?.username).toBe(account.username);
+    expect((await client.fetch('/auth/me')).status).toBe(200);
+  });
+
   it("signOut('others') ends the user's other sessions and keeps this one", async () => {
     const account = await newAccount(gatehouse.url);
     const here = clientFor();
