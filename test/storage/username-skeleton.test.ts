@@ -133,10 +133,10 @@ describe.each(backends())('ID-02/04 username skeletons and legacy rows in storag
     const db = await emptyDatabase(backend.name);
     dispose = db.dispose;
     const all = MIGRATIONS[db.driver.dialect];
-    expect(await db.driver.migrate(all)).toEqual(all.map((m) => m.version));
-    const late = { version: 3, name: 'late', statements: ['CREATE TABLE late_arrival (id TEXT PRIMARY KEY)'] };
-    const merged = [...all.filter((m) => m.version < 3), late, ...all.filter((m) => m.version > 3)];
-    expect(await db.driver.migrate(merged)).toEqual([3]);
-    expect(await db.driver.migrate(merged)).toEqual([]);
+    // A database migrated by a build that did not have version 3 yet, then by one that has it.
+    const without3 = all.filter((m) => m.version !== 3);
+    expect(await db.driver.migrate(without3)).toEqual(without3.map((m) => m.version));
+    expect(await db.driver.migrate(all)).toEqual([3]);
+    expect(await db.driver.migrate(all)).toEqual([]);
   });
 });

@@ -29,7 +29,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       summary: 'Readiness: storage readable and writable; other dependencies reported',
       response: {
         200: Type.Object({ status: Type.Literal('ready'), checks: Checks }),
-        503: Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String(), checks: Checks }),
+        // Problem details (RFC 9457) with the checks as an extension member.
+        503: {
+          description: 'Not ready: a required dependency is not available',
+          content: { 'application/problem+json': { schema: Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String(), checks: Checks }) } },
+        },
       },
     },
   }, async (request, reply) => {
