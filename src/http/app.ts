@@ -1,16 +1,14 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { createServer } from 'node:http';
 import { requestIdFrom } from './context.js';
-import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -56,15 +54,7 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
 export async function buildApp({ services, metrics, logger = false }: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
-  // Set once the app exists; the server consults it before handing a request to Fastify.
-  let fastPath: FastPath | null = null;
   const app = Fastify({
-    serverFactory: (handler) => {
-      const server = createServer((req, res) => fastPath?.handle(req, res) || handler(req, res));
-      // Fastify's own default; node:http's 5 s races clients that reuse an idle connection.
-      server.keepAliveTimeout = 72_000;
-      return server;
-    },
     logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
@@ -79,28 +69,15 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  fastPath = new FastPath(services, metrics, app.log);
-  app.addHook('preClose', (done) => {
-    fastPath?.close();
-    done();
-  });
   app.setValidatorCompiler(validators());
   // Only JSON (and forms, on the routes that take them) is understood; anything else is a 415 (IN-03).
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
-  // Callback style: on the hot path an async hook's extra promise is measurable.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
+  registerSecurityHeaders(app);
   registerErrorHandling(app);
 
   for (const schema of [Problem, OAuthError, UserView, ItemView, TokenResponse]) app.addSchema(schema);
 
-  await app.register(helmet, {
-    // A JSON API serves no documents of its own; /docs sets its own policy.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-  });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'], maxAge: 600 });
   }
@@ -127,7 +104,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(healthRoutes, { services });
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });
-  await app.register(accountRoutes, { services, fastPath });
+  await app.register(accountRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });
   await app.register(adminRoutes, { services });

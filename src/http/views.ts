@@ -4,11 +4,9 @@ import type { Item, Session, User } from '../core/model.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** What `viewer` may see of `user`: email and disabled only for themself and admins. */
-export function userView(user: User, viewer: User | null) {
-  const full = viewer !== null && (viewer.id === user.id || viewer.role === 'admin');
-  // Keys in the order the compiled serializer writes them (required first, then optional), so the
-  // fast path's JSON.stringify gives the same bytes.
+type UserView = ReturnType<typeof buildUserView>;
+
+function buildUserView(user: User, full: boolean) {
   return {
     id: user.id,
     username: user.username,
@@ -18,6 +16,19 @@ export function userView(user: User, viewer: User | null) {
     updated_at: iso(user.updatedAt),
     ...(full ? { email: user.email, disabled: user.disabled } : {}),
   };
+}
+
+// A User is immutable (a change makes a new object), so its two views are built once per object
+// and shared: the cached principal's user is the same object request after request. Views are
+// only read (by the response serializer), never changed.
+const views = new WeakMap<User, { full?: UserView; limited?: UserView }>();
+
+/** What `viewer` may see of `user`: email and disabled only for themself and admins. */
+export function userView(user: User, viewer: User | null): UserView {
+  const full = viewer !== null && (viewer.id === user.id || viewer.role === 'admin');
+  let memo = views.get(user);
+  if (memo === undefined) views.set(user, (memo = {}));
+  return full ? (memo.full ??= buildUserView(user, true)) : (memo.limited ??= buildUserView(user, false));
 }
 
 export function itemView(item: Item) {

@@ -1,7 +1,7 @@
 import type { Session, User } from '../model.js';
 import type { Clock } from '../ports.js';
 
-interface Entry {
+export interface Entry {
   readonly session: Session;
   readonly user: User;
   readonly loadedAt: number;
@@ -25,32 +25,36 @@ export class PrincipalCache {
     private readonly maxEntries = 50_000,
   ) {}
 
-  async get(sessionId: string, load: (id: string) => Promise<{ session: Session; user: User } | null>): Promise<{ session: Session; user: User } | null> {
+  /**
+   * The session and its user: from memory when a fresh entry exists (synchronously, so a cached
+   * request needs no promise), else loaded and remembered.
+   */
+  get(sessionId: string, load: (id: string) => Promise<{ session: Session; user: User } | null>): Entry | Promise<Entry | null> {
     const now = this.clock.now();
-    const hit = this.peek(sessionId);
-    if (hit) return hit;
+    const hit = this.entries.get(sessionId);
+    if (hit !== undefined && now - hit.loadedAt < this.ttlMs) {
+      this.stats.hits++;
+      return hit;
+    }
     this.stats.misses++;
+    return this.load(sessionId, load, now);
+  }
+
+  private async load(sessionId: string, load: (id: string) => Promise<{ session: Session; user: User } | null>, now: number): Promise<Entry | null> {
     const epoch = this.epoch;
     const found = await load(sessionId);
     if (!found) {
       this.entries.delete(sessionId);
       return null;
     }
+    const entry: Entry = { session: found.session, user: found.user, loadedAt: now };
     // A revocation or user change landed while we read: what we read may predate it. Use it for
     // this one request (as if it had arrived a moment earlier), but do not keep it.
     if (this.ttlMs > 0 && epoch === this.epoch) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(sessionId, { ...found, loadedAt: now });
+      this.entries.set(sessionId, entry);
     }
-    return found;
-  }
-
-  /** A fresh entry, without asking storage; undefined when there is none. */
-  peek(sessionId: string): { session: Session; user: User } | undefined {
-    const hit = this.entries.get(sessionId);
-    if (!hit || this.clock.now() - hit.loadedAt >= this.ttlMs) return undefined;
-    this.stats.hits++;
-    return hit;
+    return entry;
   }
 
   forgetSessions(sessionIds: readonly string[]): void {

@@ -4,7 +4,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ValidationError } from '../../core/errors.js';
 import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../refresh-cookie.js';
 import type { Services } from '../../services.js';
-import type { FastPath } from '../fast-path.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
@@ -85,12 +84,10 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
 };
 
 /** The caller's own account and sessions. */
-export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services; fastPath?: FastPath }> = async (app, { services, fastPath }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
 
   app.get('/auth/me', {
-    // The first 200 arms the in-memory fast path (see fast-path.ts).
-    ...(fastPath ? { onSend: fastPath.arm } : {}),
     schema: { tags: ['auth'], summary: 'The caller', security: bearer, response: { 200: Type.Ref(UserView), ...problems(401) } },
   }, async (request) => {
     const { user } = principalOf(request);
