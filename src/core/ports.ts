@@ -43,6 +43,8 @@ export interface SessionStore {
   /** The session and its user in one lookup: the per-request authentication check. */
   findWithUser(id: string): Promise<{ session: Session; user: User } | null>;
   findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
+  /** A refresh token with its session and the session's user, in one lookup: what a refresh reads. */
+  findByRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null>;
   /**
    * Compare-and-swap rotation: records `next` and makes it current only while `expectedRefreshId`
    * is still current and the session is live, so two concurrent refreshes with one token cannot

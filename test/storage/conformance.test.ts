@@ -144,6 +144,20 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.sessions.findWithUser('missing')).toBeNull();
     });
 
+    it('SES-02: finds a refresh token with its session and user in one lookup, the old ones of the chain too', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const { session: s, token } = session(u.id);
+      await storage.sessions.create(s, token);
+      expect(await storage.sessions.findByRefreshToken(token.id)).toEqual({ token, session: s, user: u });
+      const child = { ...token, id: 'child-of-first', parentId: token.id, secretHash: 'h2' };
+      expect(await storage.sessions.rotateRefresh(s.id, token.id, child)).toBe(true);
+      // The parent is still found (reuse detection needs it), with the session now pointing past it.
+      expect((await storage.sessions.findByRefreshToken(token.id))?.session.refreshId).toBe(child.id);
+      expect((await storage.sessions.findByRefreshToken(child.id))?.token).toEqual(child);
+      expect(await storage.sessions.findByRefreshToken('missing')).toBeNull();
+    });
+
     it('SES-02: rotation is a compare-and-swap that only one caller wins', async () => {
       const u = user();
       await storage.users.create(u);

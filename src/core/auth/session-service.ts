@@ -114,11 +114,13 @@ export class SessionService {
   async refresh(token: string, client: ClientContext = {}): Promise<TokenGrant> {
     const parts = parseRefreshToken(token);
     if (!parts) throw new InvalidRefreshTokenError();
-    const record = await this.store.findRefreshToken(parts.id);
-    if (!record || !secretMatches(parts.secret, record.secretHash)) throw new InvalidRefreshTokenError();
+    // One read: the token, its session and its user.
+    const read = await this.store.findByRefreshToken(parts.id);
+    if (!read || !secretMatches(parts.secret, read.token.secretHash)) throw new InvalidRefreshTokenError();
+    const record = read.token;
+    let found: { session: Session; user: User } | null = read;
     const now = this.clock.now();
-    let found = await this.store.findWithUser(record.sessionId);
-    if (!found || !this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
+    if (!this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
 
     const successor = deriveSuccessor(parts, this.options.rotationKey);
     if (found.session.refreshId === record.id) {
