@@ -109,7 +109,7 @@ export interface CounterStore {
 }
 
 /** What other instances must forget when something changes here. */
-export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'keys' };
+export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'items'; names: string[] } | { kind: 'keys' };
 
 /**
  * Carries invalidations between instances (Redis pub/sub) or workers (cluster IPC). Delivery is

@@ -16,6 +16,8 @@ function translate(error: unknown): unknown {
   return error;
 }
 
+const ROLLBACK = Symbol('rollback');
+
 /**
  * better-sqlite3 is synchronous: each call finishes before the event loop moves on, so there are
  * no interleaved transactions to guard against, and a prepared statement costs microseconds.
@@ -32,6 +34,12 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.transaction = this.db.transaction((statements: readonly Statement[]) => {
+      for (const s of statements) {
+        const changes = this.prepare(s.sql).run(...bind(s.params)).changes;
+        if (s.expectChanges !== undefined && changes !== s.expectChanges) throw ROLLBACK;
+      }
+    }).immediate;
   }
 
   private prepare(sql: string): Database.Statement {
@@ -59,18 +67,16 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  // Built once: better-sqlite3 makes a transaction function's wrappers each time it is asked for
+  // one, which a refresh (one batch per call) paid on every request.
+  private readonly transaction: (statements: readonly Statement[]) => void;
+
   async batch(statements: readonly Statement[]): Promise<boolean> {
-    const rollback = Symbol('rollback');
     try {
-      this.db.transaction(() => {
-        for (const s of statements) {
-          const changes = this.prepare(s.sql).run(...bind(s.params)).changes;
-          if (s.expectChanges !== undefined && changes !== s.expectChanges) throw rollback;
-        }
-      }).immediate();
+      this.transaction(statements);
       return true;
     } catch (error) {
-      if (error === rollback) return false;
+      if (error === ROLLBACK) return false;
       throw translate(error);
     }
   }
