@@ -31,7 +31,16 @@ export function userView(user: User, viewer: User | null): UserView {
   return full ? (memo.full ??= buildUserView(user, true)) : (memo.limited ??= buildUserView(user, false));
 }
 
-export function itemView(item: Item) {
+const itemViews = new WeakMap<Item, ReturnType<typeof buildItemView>>();
+
+/** An item as the API shows it; built once per (immutable, often cached) item object. */
+export function itemView(item: Item): ReturnType<typeof buildItemView> {
+  let view = itemViews.get(item);
+  if (view === undefined) itemViews.set(item, (view = buildItemView(item)));
+  return view;
+}
+
+function buildItemView(item: Item) {
   return {
     name: item.name,
     price: centsToPrice(item.priceCents),
