@@ -20,11 +20,12 @@ export const RATE_RULES = {
 
 /**
  * An onRequest hook that spends one unit of the client's budget, before the body is even read, and
- * answers 429 with Retry-After once it is gone. RateLimit-* headers follow the IETF draft.
+ * answers 429 with Retry-After once it is gone. RateLimit-* headers follow the IETF draft. With
+ * RATE_LIMIT=off there is no hook at all, rather than one that returns at once on every request.
  */
-export function rateLimit(services: Services, rule: RateRule): onRequestHookHandler {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!services.config.rateLimit) return;
+export function rateLimit(services: Services, rule: RateRule): onRequestHookHandler[] {
+  if (!services.config.rateLimit) return [];
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     const now = services.clock.now();
     const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${clientBucket(request.ip)}`, rule.windowMs, now);
     const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
@@ -35,4 +36,5 @@ export function rateLimit(services: Services, rule: RateRule): onRequestHookHand
     });
     if (count > rule.max) throw new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.');
   };
+  return [hook];
 }
