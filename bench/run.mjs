@@ -116,7 +116,7 @@ function startFloor() {
       const match = /^READY (\d+) (\d+) (\S+) (\S+)$/m.exec(buffered);
       if (match) {
         clearTimeout(timer);
-        resolve({ base: `http://${HOST}:${match[1]}`, fastify: `http://${HOST}:${match[2]}`, token: match[3], otherUserId: match[4] });
+        resolve({ base: `http://${HOST}:${match[1]}`, fastify: `http://${HOST}:${match[2]}`, token: match[3], otherUserId: match[4], pid: entry.child.pid });
       }
     });
   });
@@ -308,10 +308,11 @@ async function fillSessions(gatehouse, realToken, count) {
 // --- output -------------------------------------------------------------------
 
 function printTable(rows) {
-  const head = ['route', 'server', 'conns', 'req/s', 'p99 ms', 'non-2xx', 'errors', 'reference', 'ratio'];
-  const lines = rows.map((r) => [r.route, r.server, String(r.connections), fmt(r.requests_per_sec), fmt(r.latency_p99_ms, 1), String(r.non_2xx), String(r.errors + r.timeouts), r.reference ?? '', r.ratio == null ? '' : `${fmt(r.ratio, 3)}x`]);
+  const head = ['route', 'server', 'conns', 'req/s', 'p99 ms', 'non-2xx', 'errors', 'reference', 'ratio', 'req/CPU-s', 'ratio'];
+  const lines = rows.map((r) => [r.route, r.server, String(r.connections), fmt(r.requests_per_sec), fmt(r.latency_p99_ms, 1), String(r.non_2xx), String(r.errors + r.timeouts), r.reference ?? '', r.ratio == null ? '' : `${fmt(r.ratio, 3)}x`,
+    fmt(r.requests_per_cpu_second), r.cpu_ratio == null ? '' : `${fmt(r.cpu_ratio, 3)}x`]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const right = new Set([2, 3, 4, 5, 6, 8]);
+  const right = new Set([2, 3, 4, 5, 6, 8, 9, 10]);
   const render = (cells) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(render(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -360,10 +361,10 @@ async function main() {
   const floorAuth = { authorization: `Bearer ${floor.token}` };
 
   const gate = (key, path, extra = {}) => ({ key: `gatehouse ${key}`, server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path, connections: GET_CONNECTIONS, headers: auth, ...extra });
-  const flr = (key, path, extra = {}) => ({ key: `floor ${key}`, server: 'floor', base: floor.base, path, connections: GET_CONNECTIONS, headers: floorAuth, ...extra });
+  const flr = (key, path, extra = {}) => ({ key: `floor ${key}`, server: 'floor', base: floor.base, pid: floor.pid, path, connections: GET_CONNECTIONS, headers: floorAuth, ...extra });
   // Each GET pair: Gatehouse's route and its floor (the same route on the floor server).
   const getPairs = [
-    ['hello', { key: 'node hello', server: 'node:http hello', base: floor.base, path: '/hello', connections: GET_CONNECTIONS }, { key: 'fastify hello', server: 'fastify hello', base: floor.fastify, path: '/hello', connections: GET_CONNECTIONS }],
+    ['hello', { key: 'node hello', server: 'node:http hello', base: floor.base, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS }, { key: 'fastify hello', server: 'fastify hello', base: floor.fastify, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS }],
     ['me', flr('me', '/auth/me'), gate('me', '/auth/me')],
     ['item', flr('item', '/items/lamp'), gate('item', '/items/lamp')],
     ['user', flr('user', `/users/${floor.otherUserId}`, { label: 'GET /users/:id' }), gate('user', `/users/${other.id}`, { label: 'GET /users/:id' })],
@@ -396,7 +397,7 @@ async function main() {
   if (ONLY) {
     for (const [t, r] of raws) {
       const s = summarise(t, r);
-      console.log(`${s.route.padEnd(20)} ${s.server.padEnd(16)} ${fmt(s.requests_per_sec).padStart(8)} req/s  p99 ${fmt(s.latency_p99_ms, 1)} ms  non-2xx ${s.non_2xx}`);
+      console.log(`${s.route.padEnd(20)} ${s.server.padEnd(16)} ${fmt(s.requests_per_sec).padStart(8)} req/s  p99 ${fmt(s.latency_p99_ms, 1)} ms  non-2xx ${s.non_2xx}  ${fmt(s.requests_per_cpu_second)} req/CPU-s`);
     }
     return 0;
   }
@@ -409,10 +410,10 @@ async function main() {
   const gateChains = refreshChains(gatehouse.base, async () => (await expectStatus('login for a refresh chain', jsonRequest(`${gatehouse.base}/auth/login`, { method: 'POST', body: { login, password: PASSWORD } }), 200)).refresh_token);
   const postPairs = [
     ['refresh',
-      { key: 'floor refresh', server: 'floor', base: floor.base, path: '/auth/refresh', method: 'POST', connections: POST_CONNECTIONS, headers: json, prepare: floorChains.prepare, requests: floorChains.requests, extra: floorChains.extra },
+      { key: 'floor refresh', server: 'floor', base: floor.base, pid: floor.pid, path: '/auth/refresh', method: 'POST', connections: POST_CONNECTIONS, headers: json, prepare: floorChains.prepare, requests: floorChains.requests, extra: floorChains.extra },
       { key: 'gatehouse refresh', server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path: '/auth/refresh', method: 'POST', connections: POST_CONNECTIONS, headers: json, prepare: gateChains.prepare, requests: gateChains.requests, extra: gateChains.extra }],
     ['items',
-      { key: 'floor items', server: 'floor', base: floor.base, path: '/items', method: 'POST', connections: POST_CONNECTIONS, headers: { ...json, ...floorAuth }, requests: itemRequests },
+      { key: 'floor items', server: 'floor', base: floor.base, pid: floor.pid, path: '/items', method: 'POST', connections: POST_CONNECTIONS, headers: { ...json, ...floorAuth }, requests: itemRequests },
       { key: 'gatehouse items', server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path: '/items', method: 'POST', connections: POST_CONNECTIONS, headers: { ...json, ...auth }, requests: itemRequests }],
     ['login', null,
       { key: 'gatehouse login', server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path: '/auth/login', method: 'POST', connections: LOGIN_CONNECTIONS, headers: json, body: JSON.stringify({ login, password: PASSWORD }) }],
@@ -442,6 +443,8 @@ async function main() {
     const ref = row.get(refKey);
     r.reference = refLabel;
     r.ratio = ref && ref.requests_per_sec > 0 ? r.requests_per_sec / ref.requests_per_sec : null;
+    // The same comparison per CPU-second each server used: what a busy machine disturbs least.
+    r.cpu_ratio = ref?.requests_per_cpu_second && r.requests_per_cpu_second ? r.requests_per_cpu_second / ref.requests_per_cpu_second : null;
     return r.ratio;
   };
   const argon2Row = { key: 'argon2', route: 'Argon2id verify (raw)', server: `${HASH_SLOTS} at a time`, connections: HASH_SLOTS, requests_per_sec: argon2Slots, latency_p99_ms: null, non_2xx: 0, errors: 0, timeouts: 0 };
@@ -483,7 +486,7 @@ async function main() {
 
   console.log('');
   printTable(rows);
-  console.log(`\nratio = req/s over the reference's req/s in this run. Raw Argon2id on every core (${cores}): ${fmt(argon2AllCores, 1)}/s; Gatehouse hashes ${HASH_SLOTS} at a time.`);
+  console.log(`\nratio = req/s over the reference's req/s in this run; req/CPU-s = requests per CPU-second the server process used, and its ratio. Raw Argon2id on every core (${cores}): ${fmt(argon2AllCores, 1)}/s; Gatehouse hashes ${HASH_SLOTS} at a time.`);
   console.log(`Live sessions: ${fmt(live.sessions)} in the database, each used once (${fmt(live.requests)} GET /auth/me, ${live.non_2xx} non-2xx); RSS ${fmt(rssAfterRuns, 1)} MB after the runs, ${fmt(rssLive, 1)} MB with them.`);
   console.log(`\nIn the units of Keycloak's sizing guide (per vCPU = per CPU-second the Gatehouse process used, its hashing threads included):`);
   console.log(`  ${'measure'.padEnd(24)}  ${'Gatehouse'.padStart(10)}  ${'Keycloak guide'.padStart(14)}`);
