@@ -1,4 +1,4 @@
-import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { METRICS_REPLY, METRICS_REQUEST } from './cluster/primary.js';
 import type { AuditEvent } from './core/model.js';
 import type { Services } from './services.js';
@@ -47,6 +47,34 @@ export class Metrics {
         this.inc({ cache: 'session', result: 'miss' }, s.sessions.principalCacheStats.misses);
       },
     });
+    this.registerCircuitMetrics();
+    conformToNamingRules(this.registry);
+  }
+
+  private registerCircuitMetrics(): void {
+    const metrics = this;
+    const registers = [this.registry];
+    new Gauge({
+      name: 'gatehouse_dependency_up',
+      help: 'Whether a dependency answers (1), or its circuit is open and it is avoided or replaced by a local fallback (0)',
+      labelNames: ['dependency'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of metrics.circuits) this.set({ dependency: c.name }, c.state === 'closed' ? 1 : 0);
+      },
+    });
+    // A counter (it only grows), read from the circuits when scraped.
+    new Counter({
+      name: 'gatehouse_dependency_outages_total',
+      help: 'How many times a dependency\'s circuit has opened since start',
+      labelNames: ['dependency'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of metrics.circuits) if (c.openings > 0) this.inc({ dependency: c.name }, c.openings);
+      },
+    });
   }
 
   private clustered = false;
@@ -79,6 +107,13 @@ export class Metrics {
     });
   }
 
+  private circuits: readonly { readonly name: string; readonly state: string; readonly openings: number }[] = [];
+
+  /** The dependencies' circuits (storage, redis), reported as gauges when scraped. */
+  watchCircuits(circuits: readonly { readonly name: string; readonly state: string; readonly openings: number }[]): void {
+    this.circuits = circuits;
+  }
+
   /** The services whose caches are reported. */
   watch(services: Services): void {
     this.services = services;
@@ -91,4 +126,52 @@ export class Metrics {
     else if (event.type === 'login.throttled') this.logins.inc({ outcome: 'throttled' });
     else if (event.type === 'refresh.reused') this.refreshReuse.inc();
   };
+}
+
+// Tokens of a metric name that promtool refuses: abbreviated units and units that are not the base
+// unit (Prometheus wants seconds, bytes, ratios), and metric types spelled into the name.
+const ABBREVIATED_UNITS = new Set(['s', 'ms', 'us', 'ns', 'sec', 'secs', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd']);
+const NON_BASE_UNITS = new Set(['milliseconds', 'microseconds', 'nanoseconds', 'minutes', 'hours', 'days', 'weeks', 'kilobytes', 'megabytes', 'gigabytes', 'terabytes', 'bits', 'percent', 'percentage', 'celsius', 'fahrenheit', 'grams', 'kilograms']);
+const TYPE_WORDS = new Set(['counter', 'gauge', 'histogram', 'summary']);
+
+/**
+ * What `promtool check metrics` (client_golang's promlint) says about one metric family, as a list
+ * of problems: counters end in `_total` and nothing else does; `_count`, `_sum` and `_bucket` belong
+ * to histograms and summaries; HELP is present; names are snake_case without the `:` reserved for
+ * recording rules; base units, spelled out; no type in the name.
+ */
+export function namingProblems(name: string, type: string, help: string): string[] {
+  const problems: string[] = [];
+  const kind = type.toLowerCase();
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) problems.push('must be lower snake_case, without ":"');
+  if (kind === 'counter' && !name.endsWith('_total')) problems.push('a counter must end in "_total"');
+  if (kind !== 'counter' && name.endsWith('_total')) problems.push('only counters end in "_total"');
+  if (kind !== 'histogram' && kind !== 'summary' && /_(count|sum|bucket)$/.test(name)) problems.push('"_count", "_sum" and "_bucket" are reserved for histograms and summaries');
+  if (help.trim() === '') problems.push('HELP is missing');
+  for (const token of name.split('_')) {
+    if (ABBREVIATED_UNITS.has(token)) problems.push(`unit "${token}" is abbreviated`);
+    if (NON_BASE_UNITS.has(token)) problems.push(`"${token}" is not a base unit`);
+    if (TYPE_WORDS.has(token)) problems.push(`the name contains the metric type "${token}"`);
+  }
+  return problems;
+}
+
+/**
+ * prom-client's default metrics publish `nodejs_active_handles_total`, `nodejs_active_requests_total`
+ * and `nodejs_active_resources_total` as gauges, which promtool refuses (a gauge must not look like a
+ * counter). Each is the sum of the per-type gauge of the same name without the suffix
+ * (`sum(nodejs_active_handles)`), so those totals are dropped rather than renamed. Anything else that
+ * breaks a naming rule is a programming error, found when the registry is built (and by the tests),
+ * never at scrape time. Worker registries are built here too, so the cluster-wide sum is the same.
+ */
+export function conformToNamingRules(registry: Registry): void {
+  const metrics = registry.getMetricsAsArray();
+  const names = new Set(metrics.map((m) => m.name));
+  for (const metric of metrics) {
+    if (String(metric.type) === 'gauge' && metric.name.endsWith('_total') && names.has(metric.name.slice(0, -'_total'.length))) {
+      registry.removeSingleMetric(metric.name);
+    }
+  }
+  const problems = registry.getMetricsAsArray().flatMap((m) => namingProblems(m.name, String(m.type), m.help).map((p) => `${m.name}: ${p}`));
+  if (problems.length > 0) throw new TypeError(`Metric names break the Prometheus naming rules:\n${problems.join('\n')}`);
 }

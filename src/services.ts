@@ -10,7 +10,8 @@ import { SessionService, type SessionEvent } from './core/auth/session-service.j
 import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
-import { systemClock, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
+import { ClientRegistry } from './core/oauth/clients.js';
+import { systemClock, type ClientStore, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 
@@ -26,10 +27,16 @@ export interface Services {
   readonly items: ItemService;
   readonly keys: KeyService;
   readonly audit: AuditLog;
+  /** OAuth clients: the built-in first-party one, and registered ones when a store is given. */
+  readonly clients: ClientRegistry;
   /** Rate-limit counters (in memory, or shared). */
   readonly counters: CounterStore;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
+  /** Dependencies besides storage that /ready reports (Redis). */
+  readonly dependencies: readonly DependencyCheck[];
+  /** Users stored before ID-02/04 whose username or email is, or looks like, an earlier user's: kept, but worth a look. */
+  readonly lookAlikeUsers: readonly string[];
 }
 
 export interface ServiceOptions {
@@ -45,6 +52,10 @@ export interface ServiceOptions {
   readonly counters?: CounterStore;
   /** Carries invalidations to other instances or workers; none for a single process. */
   readonly bus?: InvalidationBus;
+  /** Registered OAuth clients beside the built-in one (none until client registration exists). */
+  readonly clients?: ClientStore;
+  /** Dependencies besides storage that /ready reports. */
+  readonly dependencies?: readonly DependencyCheck[];
 }
 
 let common: ReadonlySet<string> | null = null;
@@ -68,6 +79,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     config.jwt.secret,
     { propagationMs: config.keyPropagationMs, retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs },
     () => bus?.publish({ kind: 'keys' }),
+    config.jwt.algorithmExplicit,
   );
   const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config.jwt), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
@@ -95,6 +107,8 @@ export async function createServices(config: Config, storage: Storage, options: 
     items.forgetOwner(userId);
     bus?.publish({ kind: 'user', id: userId });
   }, config.sessionCacheTtlMs);
+  // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
+  const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());
   // What another instance changed, this one forgets.
   bus?.subscribe((message) => {
@@ -117,7 +131,10 @@ export async function createServices(config: Config, storage: Storage, options: 
     items,
     keys,
     audit,
+    clients: new ClientRegistry(options.clients ?? null),
     counters,
     reloadKeys,
+    dependencies: options.dependencies ?? [],
+    lookAlikeUsers,
   };
 }

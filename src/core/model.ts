@@ -28,7 +28,33 @@ export interface Session {
   readonly refreshId: string;
   /** When the current refresh token replaced its parent (null before the first rotation). */
   readonly rotatedAt: number | null;
+  /** The OAuth client the session's refresh tokens were issued to; only it may use them (SES-08). */
+  readonly clientId: string;
+  /** The scope granted at login, space-separated ('' for none); a refresh never widens it. */
+  readonly scope: string;
 }
+
+/**
+ * An OAuth 2.0 client (RFC 6749 §2). Today only the built-in first-party client exists; a later
+ * issue registers more through a ClientStore.
+ */
+export interface OAuthClient {
+  readonly id: string;
+  readonly name: string;
+  /** RFC 6749 §2.1: a public client cannot keep a secret, a confidential one must present it. */
+  readonly type: 'public' | 'confidential';
+  /** First-party clients are Gatehouse's own apps: only they may use the password grant. */
+  readonly firstParty: boolean;
+  readonly grantTypes: readonly GrantType[];
+  /** The scopes this client may be granted; any other requested scope is ignored (RFC 6749 §3.3). */
+  readonly scopes: readonly string[];
+  /** SHA-256 (base64url) of each live secret, two during a rotation; empty for a public client. */
+  readonly secretHashes: readonly string[];
+}
+
+/** The grants the token endpoint serves. */
+export const GRANT_TYPES = ['password', 'refresh_token'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
 
 /**
  * One refresh token of a session's chain. The token the client holds is `id.secret`; only a
@@ -77,6 +103,8 @@ export const AUDIT_TYPES = [
   'refresh.reused',
   'logout',
   'session.revoked',
+  'token.revoked',
+  'client.mismatch',
   'password.changed',
   'password.change_failed',
   'user.created',

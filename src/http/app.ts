@@ -4,10 +4,15 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createServer } from 'node:http';
+import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
+import { redactingLogger } from './log-redaction.js';
+import { requireWellFormed, strictJsonParser } from './well-formed.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { describeRoutes, docsContentSecurityPolicy, openapiOptions } from './openapi.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
@@ -19,7 +24,7 @@ import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
 import { Problem } from './schemas/common.js';
 import { ItemView } from './schemas/items.js';
-import { UserView } from './schemas/users.js';
+import { UserDirectoryEntry, UserView } from './schemas/users.js';
 
 export interface AppOptions {
   readonly services: Services;
@@ -29,16 +34,6 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
 }
 
-// SES-06: whatever a log line carries, these never appear in it.
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-access-token"]',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.refresh_token',
-  '*.access_token',
-];
 
 /**
  * Validation: bodies are checked as sent (no type coercion, unknown fields refused, every problem
@@ -48,14 +43,23 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
   const common: AjvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
   const body = new Ajv({ ...common, coerceTypes: false });
   const text = new Ajv({ ...common, coerceTypes: true });
-  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema) as (data: unknown) => boolean;
+  return ({ schema, httpPart }) => requireWellFormed((httpPart === 'body' ? body : text).compile(schema)) as (data: unknown) => boolean;
 }
 
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
 export async function buildApp({ services, metrics, logger = false }: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
   const app = Fastify({
-    logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    serverFactory: (handler) => {
+      // Client timeouts (REQUEST_HEADERS_TIMEOUT, REQUEST_TIMEOUT, set by server.ts) are checked every
+      // second rather than node:http's 30 s, so a stalled client gets its 408 close to the limit.
+      const server = createServer({ connectionsCheckingInterval: 1000 }, handler);
+      // Fastify's own default; node:http's 5 s races clients that reuse an idle connection.
+      server.keepAliveTimeout = 72_000;
+      return server;
+    },
+    // SES-06: Fastify's `true` is its default logger, redacted like any other.
+    logger: logger === false ? false : redactingLogger(logger === true ? {} : (logger as LoggerOptions)),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
     trustProxy: typeof config.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (config.trustProxy as number)) : config.trustProxy,
@@ -72,29 +76,32 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   app.setValidatorCompiler(validators());
   // Only JSON (and forms, on the routes that take them) is understood; anything else is a 415 (IN-03).
   app.removeContentTypeParser('text/plain');
+  strictJsonParser(app);
   app.decorateRequest('principal', null);
   registerSecurityHeaders(app);
   registerErrorHandling(app);
 
-  for (const schema of [Problem, OAuthError, UserView, ItemView, TokenResponse]) app.addSchema(schema);
+  for (const schema of [Problem, OAuthError, UserView, UserDirectoryEntry, ItemView, TokenResponse]) app.addSchema(schema);
 
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'x-request-id'], maxAge: 600 });
+    // WEB-04: only an allow-listed origin gets CORS headers at all, credentials included; any other
+    // gets none (not even Allow-Credentials), so its page cannot read an answer. Vary: Origin always.
+    const allowed = new Set(config.corsOrigins);
+    await app.register(cors, {
+      origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin) ? origin : false),
+      credentials: true,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+      // What a single-page app needs to read: back-off, where a created thing lives, why a token was refused.
+      exposedHeaders: ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'location', 'www-authenticate', 'x-request-id'],
+      maxAge: 600,
+    });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Gatehouse',
-        version: '1',
-        description: 'Self-hosted authentication: JWT access tokens, rotating refresh tokens, roles and ownership. Errors are RFC 9457 problem details.',
-      },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // Before any route: every route registered from here on gets its common responses declared.
+  describeRoutes(app);
+  await app.register(swagger, openapiOptions(config, '1'));
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsContentSecurityPolicy(config), uiConfig: { validatorUrl: null, layout: 'BaseLayout' } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (metrics) {

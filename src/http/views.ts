@@ -18,17 +18,34 @@ function buildUserView(user: User, full: boolean) {
   };
 }
 
-// A User is immutable (a change makes a new object), so its two views are built once per object
-// and shared: the cached principal's user is the same object request after request. Views are
-// only read (by the response serializer), never changed.
-const views = new WeakMap<User, { full?: UserView; limited?: UserView }>();
+// A User is immutable (a change makes a new object), so its views are built once per object and
+// shared: the cached principal's user, or a user from the read cache, is the same object request
+// after request. Views are only read (by the response serializer), never changed.
+type UserViews = { full?: UserView; limited?: UserView; directory?: DirectoryView };
+const views = new WeakMap<User, UserViews>();
+
+function memoOf(user: User): UserViews {
+  let memo = views.get(user);
+  if (memo === undefined) views.set(user, (memo = {}));
+  return memo;
+}
 
 /** What `viewer` may see of `user`: email and disabled only for themself and admins. */
 export function userView(user: User, viewer: User | null): UserView {
   const full = viewer !== null && (viewer.id === user.id || viewer.role === 'admin');
-  let memo = views.get(user);
-  if (memo === undefined) views.set(user, (memo = {}));
+  const memo = memoOf(user);
   return full ? (memo.full ??= buildUserView(user, true)) : (memo.limited ??= buildUserView(user, false));
+}
+
+type DirectoryView = ReturnType<typeof buildDirectoryView>;
+
+function buildDirectoryView(user: User) {
+  return { id: user.id, username: user.username, name: user.name };
+}
+
+/** What other signed-in users see of `user` (the directory); see UserDirectoryEntry. */
+export function directoryView(user: User): DirectoryView {
+  return (memoOf(user).directory ??= buildDirectoryView(user));
 }
 
 const itemViews = new WeakMap<Item, ReturnType<typeof buildItemView>>();
@@ -71,6 +88,7 @@ export function tokenView(grant: TokenGrant, options: { refreshInCookie?: boolea
     expires_in: grant.expiresIn,
     ...(options.refreshInCookie ? {} : { refresh_token: grant.refreshToken }),
     refresh_expires_in: grant.refreshExpiresIn,
+    scope: grant.scope,
     user: userView(grant.user, grant.user),
   };
 }

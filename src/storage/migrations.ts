@@ -93,6 +93,27 @@ const MIGRATIONS_SQL: { version: number; name: string; statements: string[] }[] 
       `CREATE INDEX audit_events_type ON audit_events (type, id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'session_client',
+    // SES-08: a session's refresh tokens belong to one OAuth client. Every session before this one
+    // was a first-party login, hence the default.
+    statements: [
+      `ALTER TABLE sessions ADD COLUMN client_id TEXT NOT NULL DEFAULT 'gatehouse'`,
+      `ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT ''`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'username skeleton',
+    statements: [
+      // ID-04: NULL until filled at start-up (UserService.reindexLegacyUsers); NULLs never collide.
+      // Skeletons depend on the confusables.txt version: a later version needs a migration setting
+      // the column back to NULL, and start-up computes them again.
+      `ALTER TABLE users ADD COLUMN username_skeleton {KEY}`,
+      `CREATE UNIQUE INDEX users_username_skeleton ON users (username_skeleton)`,
+    ],
+  },
 ];
 
 function render(dialect: Dialect): Migration[] {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expositionProblems, promtool } from '../helpers/prometheus.js';
 import { freePort, startServerProcess, within, type ServerProcess } from '../helpers/server.js';
 
 /** A request on a fresh connection, so the cluster spreads requests over its workers. */
@@ -44,6 +45,9 @@ describe('WORKERS=2: one machine, two processes, one SQLite file', () => {
     // Summed over the cluster: both workers answered /auth/me.
     expect(metrics).toMatch(/gatehouse_http_requests_total\{method="GET",route="\/auth\/me",status="200"\} 10/);
     expect(metrics.match(/^process_cpu_user_seconds_total/gm)?.length).toBeGreaterThanOrEqual(1);
+    // The aggregated exposition keeps the naming rules of each worker's (promtool where installed).
+    expect(expositionProblems(metrics).problems).toEqual([]);
+    expect(promtool(metrics) ?? { status: 0, output: '' }).toEqual({ status: 0, output: '' });
 
     const logout = await fetch(`${server.url}/auth/logout`, { method: 'POST', headers: auth });
     expect(logout.status).toBe(204);

@@ -1,12 +1,15 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { Storage } from '../../src/core/ports.js';
-import { openStorage } from '../../src/storage/open.js';
+import { openDriver, openStorage } from '../../src/storage/open.js';
+import type { SqlDriver } from '../../src/storage/sql/driver.js';
 
 export interface Backend {
   readonly name: string;
   /** A fresh, migrated, empty storage, and how to throw it away. */
   open(): Promise<{ storage: Storage; databaseUrl: string; schema?: string; dispose(): Promise<void> }>;
+  /** A fresh database with no tables at all (for migration tests). */
+  openEmpty(): Promise<{ driver: SqlDriver; dispose(): Promise<void> }>;
 }
 
 /**
@@ -21,6 +24,10 @@ export function backends(): Backend[] {
         const storage = await openStorage('sqlite::memory:');
         return { storage, databaseUrl: 'sqlite::memory:', dispose: () => storage.close() };
       },
+      openEmpty: async () => {
+        const driver = openDriver('sqlite::memory:');
+        return { driver, dispose: () => driver.close() };
+      },
     },
   ];
   const url = process.env.TEST_DATABASE_URL;
@@ -28,11 +35,7 @@ export function backends(): Backend[] {
     list.push({
       name: 'postgres',
       open: async () => {
-        const schema = `gh_test_${randomBytes(6).toString('hex')}`;
-        const admin = new pg.Client({ connectionString: url });
-        await admin.connect();
-        await admin.query(`CREATE SCHEMA ${schema}`);
-        await admin.end();
+        const { schema, drop } = await freshSchema(url);
         const storage = await openStorage(url, { schema });
         return {
           storage,
@@ -40,14 +43,39 @@ export function backends(): Backend[] {
           schema,
           dispose: async () => {
             await storage.close();
-            const cleanup = new pg.Client({ connectionString: url });
-            await cleanup.connect();
-            await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
-            await cleanup.end();
+            await drop();
+          },
+        };
+      },
+      openEmpty: async () => {
+        const { schema, drop } = await freshSchema(url);
+        const driver = openDriver(url, { schema });
+        return {
+          driver,
+          dispose: async () => {
+            await driver.close();
+            await drop();
           },
         };
       },
     });
   }
   return list;
+}
+
+async function query(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty Postgres schema of its own, and how to drop it. */
+export async function freshSchema(url: string): Promise<{ schema: string; drop(): Promise<void> }> {
+  const schema = `gh_test_${randomBytes(6).toString('hex')}`;
+  await query(url, `CREATE SCHEMA ${schema}`);
+  return { schema, drop: () => query(url, `DROP SCHEMA ${schema} CASCADE`) };
 }

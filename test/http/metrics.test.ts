@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/metrics.js';
+import { Metrics, conformToNamingRules, namingProblems } from '../../src/metrics.js';
 import { PASSWORD, buildTestApp, signUp, type TestApp } from '../helpers/app.js';
+import { expositionProblems, promtool } from '../helpers/prometheus.js';
 
 /** The value of one sample line, e.g. `gatehouse_logins_total{outcome="failed"}`. */
 function sample(text: string, name: string): number {
@@ -61,5 +62,51 @@ describe('/metrics (Prometheus)', () => {
     expect(sample(after, 'gatehouse_cache_lookups_total{cache="token",result="hit"}')).toBeGreaterThan(0);
     expect(sample(after, 'gatehouse_cache_lookups_total{cache="session",result="hit"}')).toBeGreaterThan(0);
     expect(after).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  });
+
+  it('the exposition parses as the Prometheus text format and follows every naming rule promtool checks', async () => {
+    await signUp(t);
+    const text = await scrape();
+    const { families, problems } = expositionProblems(text);
+    expect(families).toBeGreaterThan(20);
+    expect(problems).toEqual([]);
+    // The gauges prom-client names like counters are gone; their per-type breakdowns remain.
+    expect(text).not.toMatch(/^nodejs_active_(handles|requests|resources)_total/m);
+    expect(text).toMatch(/^# TYPE nodejs_active_handles gauge$/m);
+    const check = promtool(text);
+    if (check === null) {
+      // The parser above is the check everywhere; promtool (Debian package prometheus) is a second one where installed.
+      console.warn('promtool not installed: `promtool check metrics` skipped');
+      return;
+    }
+    expect(check).toEqual({ status: 0, output: '' });
+  });
+});
+
+describe('Prometheus naming rules', () => {
+  it('refuse each kind of name promtool refuses', () => {
+    expect(namingProblems('gatehouse_things_total', 'counter', 'Things')).toEqual([]);
+    expect(namingProblems('gatehouse_queue_depth', 'gauge', 'Depth')).toEqual([]);
+    expect(namingProblems('gatehouse_request_duration_seconds', 'histogram', 'Time')).toEqual([]);
+    expect(namingProblems('nodejs_active_handles_total', 'gauge', 'Handles')).toEqual(['only counters end in "_total"']);
+    expect(namingProblems('gatehouse_things', 'counter', 'Things')).toEqual(['a counter must end in "_total"']);
+    expect(namingProblems('gatehouse_things_count', 'gauge', 'Things')).toEqual(['"_count", "_sum" and "_bucket" are reserved for histograms and summaries']);
+    expect(namingProblems('gatehouse_things', 'gauge', ' ')).toEqual(['HELP is missing']);
+    expect(namingProblems('gatehouse:things', 'gauge', 'x')).toEqual(['must be lower snake_case, without ":"']);
+    expect(namingProblems('gatehouseThings', 'gauge', 'x')).toEqual(['must be lower snake_case, without ":"']);
+    expect(namingProblems('gatehouse_latency_ms', 'gauge', 'x')).toEqual(['unit "ms" is abbreviated']);
+    expect(namingProblems('gatehouse_latency_milliseconds', 'gauge', 'x')).toEqual(['"milliseconds" is not a base unit']);
+    expect(namingProblems('gatehouse_things_gauge', 'gauge', 'x')).toEqual(['the name contains the metric type "gauge"']);
+  });
+
+  it('a registry is fixed or refused when built: prom-client\'s *_total gauges dropped, any other bad name a TypeError', async () => {
+    const { Counter, Gauge, Registry } = await import('prom-client');
+    const registry = new Registry();
+    new Gauge({ name: 'x_active_handles', help: 'per type', registers: [registry] });
+    new Gauge({ name: 'x_active_handles_total', help: 'sum of the above', registers: [registry] });
+    conformToNamingRules(registry);
+    expect(registry.getMetricsAsArray().map((m) => m.name)).toEqual(['x_active_handles']);
+    new Counter({ name: 'x_requests', help: 'no suffix', registers: [registry] });
+    expect(() => conformToNamingRules(registry)).toThrow(/x_requests: a counter must end in "_total"/);
   });
 });

@@ -123,7 +123,8 @@ describe('rate limits and login throttling (ENUM-04)', () => {
     for (let i = 0; i < 20; i++) await t.app.inject({ method: 'POST', url: '/oauth/token', remoteAddress: '198.51.100.10', payload: { grant_type: 'password', username: 'x', password: 'y' } });
     const token = await t.app.inject({ method: 'POST', url: '/oauth/token', remoteAddress: '198.51.100.10', payload: { grant_type: 'password', username: 'x', password: 'y' } });
     expect(token.statusCode).toBe(429);
-    expect(token.json().error).toBe('slow_down');
+    // RFC 6749 §5.2 has no throttling code; slow_down belongs to the device flow (RFC 8628).
+    expect(token.json().error).toBe('invalid_request');
     expect(token.headers['retry-after']).toBeDefined();
   });
 

@@ -51,6 +51,15 @@ describe('read caches of users and items', () => {
     expect(await read()).toMatchObject({ role: 'user', disabled: true });
   });
 
+  it('users directory: a renamed user shows their new username and name to other users at the next read, and still no more than that', async () => {
+    const user = await signUp(t);
+    const entry = () => t.app.inject({ url: `/users/${user.id}`, headers: owner.auth }).then((r) => r.json());
+    expect(Object.keys(await entry()).sort()).toEqual(['id', 'name', 'username']);
+    const username = `renamed_${user.id.slice(-6)}`;
+    expect((await t.app.inject({ method: 'PATCH', url: '/auth/me', headers: json(user.auth), payload: { username, name: 'Renamed' } })).statusCode).toBe(200);
+    expect(await entry()).toEqual({ id: user.id, username, name: 'Renamed' });
+  });
+
   it('CLM-05: a deleted user is gone at the next read, and so are their items', async () => {
     const user = await signUp(t);
     expect((await t.app.inject({ method: 'POST', url: '/items', headers: json(user.auth), payload: { name: 'goes-with-owner', price: 1 } })).statusCode).toBe(201);

@@ -46,10 +46,11 @@ describe('browser mode: REFRESH_COOKIE=true', () => {
     expect(ok.statusCode).toBe(200);
   });
 
-  it('a token in the body still works for non-browser clients; no token at all is a 400', async () => {
+  it('SES-02: no token at all (no cookie, no body) is a 401, what client code reads as "sign in again"', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/auth/refresh' });
-    expect(res.statusCode).toBe(400);
-    expect(problemOf(res).errors?.[0]?.field).toBe('refresh_token');
+    expect(res.statusCode).toBe(401);
+    expect(problemOf(res).code).toBe('ERR_AUTH_INVALID_REFRESH_TOKEN');
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
   });
 
   it('logout clears the cookie', async () => {
@@ -66,7 +67,10 @@ describe('browser mode: REFRESH_COOKIE=true', () => {
       const login = await plain.app.inject({ method: 'POST', url: '/auth/login', payload: { login: user.username, password: 'correct horse battery staple' } });
       expect(login.headers['set-cookie']).toBeUndefined();
       const res = await plain.app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: `gatehouse_refresh=${user.refreshToken}`, origin: 'http://gatehouse.test' } });
-      expect(res.statusCode).toBe(400);
+      expect(res.statusCode).toBe(401);
+      expect(problemOf(res).code).toBe('ERR_AUTH_INVALID_REFRESH_TOKEN');
+      // The cookie was not used: the token still works from the body.
+      expect((await plain.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: user.refreshToken } })).statusCode).toBe(200);
     } finally {
       await plain.close();
     }

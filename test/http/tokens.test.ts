@@ -89,8 +89,8 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
   it('issues an at+jwt access token with kid, signed with the configured alg', () => {
     expect(realHeader).toMatchObject({ alg, typ: 'at+jwt' });
     expect(typeof kid).toBe('string');
-    expect(Object.keys(realPayload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
-    expect(realPayload).toMatchObject({ iss: t.config.jwt.issuer, aud: t.config.jwt.audience, sub: user.id, role: 'user' });
+    expect(Object.keys(realPayload).sort()).toEqual(['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
+    expect(realPayload).toMatchObject({ iss: t.config.jwt.issuer, aud: t.config.jwt.audience, sub: user.id, role: 'user', client_id: 'gatehouse', scope: '' });
   });
 
   it('positive control: the real token and a copy re-signed here with the server key are accepted', async () => {
@@ -307,8 +307,9 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
     }
   });
 
-  it('/.well-known/openid-configuration has issuer, jwks_uri and token_endpoint', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
+  // Contract change (issue 8): discovery moved to RFC 8414; the OIDC path answers 404 until an OIDC provider exists.
+  it('/.well-known/oauth-authorization-server has issuer, jwks_uri and token_endpoint; openid-configuration is 404', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
     expect(res.statusCode).toBe(200);
     const doc = res.json() as Record<string, unknown>;
     expect(doc.issuer).toBe(t.config.jwt.issuer);
@@ -316,6 +317,7 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
     expect(doc.jwks_uri).toBe(`${t.config.jwt.issuer}/.well-known/jwks.json`);
     expect(typeof doc.token_endpoint).toBe('string');
     expect(String(doc.token_endpoint).startsWith(t.config.jwt.issuer)).toBe(true);
+    expect((await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).statusCode).toBe(404);
   });
 
   it('CLM-03: a token from an app with another JWT_AUDIENCE (same keys, same database) is refused', async () => {

@@ -16,6 +16,7 @@ import {
   type Snapshot,
   type Table,
 } from './server.js';
+import { OpenApiContract } from '../helpers/openapi-contract.js';
 
 /**
  * A bad-input fuzzer generated from the service's own OpenAPI document (GET /openapi.json), run
@@ -90,7 +91,9 @@ function operations(doc: Schema): Operation[] {
         query: params.filter((p) => p.in === 'query').map((p) => ({ name: String(p.name), schema: deref(p.schema as Schema) })),
         body: bodySchema ? deref(bodySchema) : null,
         contentTypes: Object.keys(content),
-        secured: Array.isArray(op.security) && op.security.length > 0,
+        // An empty requirement ({}) among the alternatives makes authentication optional (OpenAPI 3.1 §4.8.10):
+        // /metrics without METRICS_TOKEN, the OAuth endpoints for public clients.
+        secured: Array.isArray(op.security) && op.security.length > 0 && !op.security.some((r: object) => Object.keys(r).length === 0),
       });
     }
   }
@@ -223,9 +226,11 @@ interface Result {
   readonly error?: string;
 }
 
-const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token']);
+const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token', '/oauth/revoke']);
+/** RFC 6749 §5.2 JSON errors instead of problem+json. */
+const OAUTH_ROUTES = new Set(['/oauth/token', '/oauth/revoke']);
 /** Routes where a schema-valid body can only fail (and may be sent), with a cap for the Argon2 ones. */
-const VALID_BODY_BUDGET: Record<string, number> = { 'POST /auth/refresh': 1000, 'POST /auth/login': 12, 'POST /oauth/token': 12 };
+const VALID_BODY_BUDGET: Record<string, number> = { 'POST /auth/refresh': 1000, 'POST /auth/login': 12, 'POST /oauth/token': 12, 'POST /oauth/revoke': 1000 };
 
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const nestedObjects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
@@ -395,8 +400,9 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
 
       const base = sample(op.body, '') as Record<string, unknown>;
       const baseJson = JSON.stringify(base);
-      const poisoned = JSON.stringify({ ...base, fuzz_extra: true });
       const props = Object.keys((op.body.properties ?? {}) as object);
+      // The OAuth endpoints ignore unknown parameters (RFC 6749 §3.2): there a known one of the wrong type spoils the body.
+      const poisoned = JSON.stringify(OAUTH_ROUTES.has(op.template) ? { ...base, [props[0]!]: 12345 } : { ...base, fuzz_extra: true });
       const required: string[] = Array.isArray(op.body.required) ? (op.body.required as string[]) : [];
 
       // Broken JSON.
@@ -428,7 +434,9 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
         ['deeply nested objects (10k)', nestedObjects(10_000)],
         ['random junk', junk(64)],
       ] as const) {
-        jsonCase(label, text, label === 'empty body' || label === 'whitespace body' ? { expectAuthed: undefined } : {});
+        // An empty body labelled JSON counts as no body (a complete, valid request) where the body is optional.
+        const emptyIsNoBody = label === 'empty body' && noBodyIsValid;
+        jsonCase(label, text, label === 'empty body' || label === 'whitespace body' ? { expectAuthed: undefined, ...(emptyIsNoBody ? { auths: ['none'] as const } : {}) } : {});
       }
       // Classic byte-level mutations of the base body: insert, delete or replace characters.
       const ALPHABET = ['{', '}', '[', ']', '"', ':', ',', '\\', '0', '-', 'e', '.', 'n', 't', ' ', '\u0000', '\u00ff', '\ud800'];
@@ -722,7 +730,7 @@ function problemsOf(r: Result): string[] {
   if (res.status === 0) return c.connectionLevel || c.resetTolerated ? [] : ['connection closed without a response'];
   if (res.status >= 500) out.push(`status ${res.status}`);
   for (const [what, pattern] of LEAKS) if (pattern.test(res.body)) out.push(`body leaks ${what}`);
-  const isOAuth = c.op?.template === '/oauth/token' && c.method === 'POST';
+  const isOAuth = OAUTH_ROUTES.has(c.op?.template ?? '') && c.method === 'POST';
   const fromApp = res.headers['x-request-id'] !== undefined;
   const type = String(res.headers['content-type'] ?? '');
   if (res.status >= 400 && res.status < 500 && (fromApp || !c.connectionLevel) && c.method !== 'HEAD') {
@@ -757,7 +765,7 @@ function tablesOf(c: Case): Table[] {
   const t = c.op?.template ?? '';
   if (t.startsWith('/items')) return ['items'];
   if (t === '/auth/register' || (t === '/users' && c.method === 'POST')) return ['users'];
-  if (t === '/auth/login' || t === '/oauth/token' || t === '/auth/refresh' || t === '/auth/logout' || t.startsWith('/auth/sessions')) return ['sessions'];
+  if (t === '/auth/login' || t === '/oauth/token' || t === '/oauth/revoke' || t === '/auth/refresh' || t === '/auth/logout' || t.startsWith('/auth/sessions')) return ['sessions'];
   return [...TABLES];
 }
 
@@ -774,10 +782,12 @@ describe('bad-input fuzzer generated from /openapi.json, against the running ser
   const successes: string[] = [];
   const sessionLosses: string[] = [];
   const touched = new Set<Table>();
+  let contract: OpenApiContract;
 
   beforeAll(async () => {
     const server = ctx.server;
     const doc = (await api(server, 'GET', '/openapi.json')).json as Schema;
+    contract = new OpenApiContract(doc as ConstructorParameters<typeof OpenApiContract>[0]);
     expect(doc.openapi).toMatch(/^3\.1/);
     const ops = operations(doc);
 
@@ -875,6 +885,17 @@ describe('bad-input fuzzer generated from /openapi.json, against the running ser
 
   it('IN-07: no stack trace, source path, SQL or library internals in any body', () => {
     expect(failures((p) => p.startsWith('body leaks'))).toEqual([]);
+  });
+
+  it('IN-07: every answer to a request that reached an operation is one the OpenAPI document declares for it', () => {
+    for (const r of results) {
+      // 431 and parser refusals are answered before any route (the document says so in its description);
+      // status 0 is a connection the server cut (an oversized body still arriving), with no answer to check.
+      if (!r.res || r.res.status === 431 || r.res.status === 0) continue;
+      contract.check(r.c.key, r.c.method, r.c.path, { statusCode: r.res.status, headers: r.res.headers, body: r.res.body });
+    }
+    expect(contract.checked).toBeGreaterThan(3000);
+    expect([...new Set(contract.failures.map((f) => f.replace(/^.*? → /, '→ ')))].slice(0, 30)).toEqual([]);
   });
 
   it('IN-07: every 4xx is problem+json with its status and a stable code (RFC 6749 JSON on /oauth/token)', () => {

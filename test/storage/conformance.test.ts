@@ -5,6 +5,8 @@ import type { Item, RefreshTokenRecord, Session, User } from '../../src/core/mod
 import type { Storage } from '../../src/core/ports.js';
 import { generateSigningKey } from '../../src/core/auth/key-ring.js';
 import { backends } from '../helpers/storage.js';
+import { MIGRATIONS } from '../../src/storage/migrations.js';
+import { createSqlStorage } from '../../src/storage/sql/stores.js';
 
 const NOW = Date.UTC(2026, 5, 1);
 
@@ -28,7 +30,7 @@ function session(userId: string, overrides: Partial<Session> = {}): { session: S
   const id = newId(NOW);
   const refreshId = `r-${id}`;
   return {
-    session: { id, userId, createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW + 86_400_000, revokedAt: null, userAgent: 'test', ip: '127.0.0.1', refreshId, rotatedAt: null, ...overrides },
+    session: { id, userId, createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW + 86_400_000, revokedAt: null, userAgent: 'test', ip: '127.0.0.1', refreshId, rotatedAt: null, clientId: 'gatehouse', scope: '', ...overrides },
     token: { id: refreshId, sessionId: id, secretHash: 'hash-0', parentId: null, createdAt: NOW },
   };
 }
@@ -36,6 +38,29 @@ function session(userId: string, overrides: Partial<Session> = {}): { session: S
 function item(ownerId: string, name: string, priceCents = 1999): Item {
   return { name, priceCents, description: null, ownerId, createdAt: NOW, updatedAt: NOW };
 }
+
+describe.each(backends())('migration 3 (SES-08): $name', (backend) => {
+  it('sessions that existed before it belong to the first-party client `gatehouse`, with no scope', async () => {
+    const { driver, dispose } = await backend.openEmpty();
+    try {
+      const all = MIGRATIONS[driver.dialect];
+      expect(all.map((m) => m.version)).toContain(3);
+      await driver.migrate(all.filter((m) => m.version < 3));
+      const u = user();
+      await driver.run(`INSERT INTO users (id, username, email, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'user', ?, ?, ?)`, [u.id, u.username, u.email, u.passwordHash, NOW, NOW]);
+      await driver.run(
+        'INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, refresh_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ['s-old', u.id, NOW, NOW, NOW + 86_400_000, null, null, 'r-old'],
+      );
+      // Migration 3 and every later one apply to the old rows.
+      expect(await driver.migrate(all)).toEqual(all.filter((m) => m.version >= 3).map((m) => m.version));
+      const storage = createSqlStorage(driver);
+      expect(await storage.sessions.findById('s-old')).toMatchObject({ id: 's-old', clientId: 'gatehouse', scope: '' });
+    } finally {
+      await dispose();
+    }
+  });
+});
 
 // One suite, every backend: the stores must behave the same on SQLite and Postgres.
 describe.each(backends())('storage conformance: $name', (backend) => {
@@ -156,6 +181,17 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect((await storage.sessions.findByRefreshToken(token.id))?.session.refreshId).toBe(child.id);
       expect((await storage.sessions.findByRefreshToken(child.id))?.token).toEqual(child);
       expect(await storage.sessions.findByRefreshToken('missing')).toBeNull();
+    });
+
+    it('SES-08: keeps the client id and scope of a session', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const { session: s, token } = session(u.id, { clientId: 'svc-client', scope: 'read write' });
+      await storage.sessions.create(s, token);
+      expect(await storage.sessions.findById(s.id)).toMatchObject({ clientId: 'svc-client', scope: 'read write' });
+      expect((await storage.sessions.findWithUser(s.id))?.session).toMatchObject({ clientId: 'svc-client', scope: 'read write' });
+      // The refresh reads them through its one statement: SES-08 is checked on what it returns.
+      expect((await storage.sessions.findByRefreshToken(token.id))?.session).toMatchObject({ clientId: 'svc-client', scope: 'read write' });
     });
 
     it('SES-02: rotation is a compare-and-swap that only one caller wins', async () => {

@@ -15,7 +15,7 @@ const START = Date.UTC(2026, 0, 1);
 const SETTINGS: AccessTokenSettings = { issuer: 'https://gatehouse.test', audience: 'gatehouse', ttlMs: 15 * 60_000, leewayMs: 30_000 };
 const TTL_S = SETTINGS.ttlMs / 1000;
 const LEEWAY_S = SETTINGS.leewayMs / 1000;
-const SUBJECT = { userId: 'user-1', sessionId: 'session-1', role: 'user' as const };
+const SUBJECT = { userId: 'user-1', sessionId: 'session-1', role: 'user' as const, clientId: 'gatehouse', scope: '', authTime: START - 60_000, notAfter: START + 30 * 86_400_000 };
 
 function setup(settings: AccessTokenSettings = SETTINGS) {
   const clock = new TestClock(START);
@@ -75,15 +75,16 @@ function expectAllInvalid(tokens: AccessTokens, cases: ReadonlyArray<readonly [s
 }
 
 describe('AccessTokens: issue and verify', () => {
-  it('round trip: header typ at+jwt and kid, claims iss aud sub iat exp jti sid role', () => {
+  it('round trip: header typ at+jwt and kid, claims iss aud sub iat exp jti sid role client_id scope auth_time (RFC 9068)', () => {
     const { tokens, ring, clock } = setup();
     const token = tokens.issue(SUBJECT);
     const [h, p] = token.split('.') as [string, string, string];
     expect(decode(h)).toEqual({ typ: 'at+jwt', alg: 'EdDSA', kid: ring.signingKey.kid });
     const payload = decode(p);
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
     const iat = Math.floor(clock.now() / 1000);
     expect(payload).toMatchObject({ iss: SETTINGS.issuer, aud: SETTINGS.audience, sub: 'user-1', sid: 'session-1', role: 'user', iat, exp: iat + TTL_S });
+    expect(payload).toMatchObject({ client_id: 'gatehouse', scope: '', auth_time: Math.floor(SUBJECT.authTime / 1000) });
     expect(typeof payload.jti).toBe('string');
     expect((payload.jti as string).length).toBeGreaterThanOrEqual(16);
 
@@ -294,6 +295,48 @@ describe('CLM-06: only access tokens pass', () => {
     const { tokens } = setup();
     expectRefused(() => tokens.verify('AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'), 'invalid');
     expectRefused(() => tokens.verify(''), 'invalid');
+  });
+});
+
+describe('RFC 9068 claims and the session end', () => {
+  it('SES-07: exp is capped at the session end (floored to the second); expires_in is exp - iat', () => {
+    const { tokens, clock } = setup();
+    const nowS = Math.floor(clock.now() / 1000);
+    for (const [label, endInMs, want] of [
+      ['far', 30 * 86_400_000, TTL_S],
+      ['10 s left', 10_000, 10],
+      ['10.9 s left', 10_900, 10],
+      ['exactly the TTL left', SETTINGS.ttlMs, TTL_S],
+      ['0.5 s left', 500, 0],
+    ] as const) {
+      const minted = tokens.mint({ ...SUBJECT, notAfter: clock.now() + endInMs });
+      const payload = decode(minted.token.split('.')[1]!);
+      expect(payload.exp, label).toBe(nowS + want);
+      expect(payload.exp as number, label).toBeLessThanOrEqual(Math.floor((clock.now() + endInMs) / 1000));
+      expect(minted.expiresIn, label).toBe(want);
+    }
+  });
+
+  it('client_id, scope and auth_time are read back; tokens from before they existed verify as the first-party client', () => {
+    const { tokens, forge, claims } = setup();
+    const verified = tokens.verify(tokens.issue({ ...SUBJECT, clientId: 'console', scope: 'items.read' }));
+    expect(verified).toMatchObject({ client_id: 'console', scope: 'items.read', auth_time: Math.floor(SUBJECT.authTime / 1000) });
+    const legacy = tokens.verify(forge(claims()));
+    expect(legacy).toMatchObject({ client_id: 'gatehouse', scope: '' });
+    expect(legacy.auth_time).toBeUndefined();
+  });
+
+  it('CLM-04: client_id, scope and auth_time of the wrong type, or auth_time in the future, are refused', () => {
+    const { tokens, forge, claims, nowS } = setup();
+    expectAllInvalid(tokens, [
+      ['client_id number', forge(claims({ client_id: 5 }))],
+      ['client_id empty', forge(claims({ client_id: '' }))],
+      ['client_id null', forge(claims({ client_id: null }))],
+      ['scope array', forge(claims({ scope: ['a'] }))],
+      ['scope null', forge(claims({ scope: null }))],
+      ['auth_time string', forge(claims({ auth_time: '1' }))],
+      ['auth_time in the future', forge(claims({ auth_time: nowS() + 3600 }))],
+    ]);
   });
 });
 

@@ -5,6 +5,7 @@ import { ROLES, type Role } from '../model.js';
 import type { Clock } from '../ports.js';
 import { JwsError, signJws, verifyJws } from './jws.js';
 import type { KeyRing } from './key-ring.js';
+import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 
 /** The claims Gatehouse puts in, and requires of, an access token. */
 export interface AccessClaims {
@@ -16,7 +17,33 @@ export interface AccessClaims {
   readonly jti: string;
   readonly sid: string;
   readonly role: Role;
+  /** RFC 9068 §2.2: the OAuth client the token was issued to. */
+  readonly client_id: string;
+  /** RFC 9068 §2.2.3: the granted scope, space-separated ('' when nothing was granted). */
+  readonly scope: string;
+  /** When the user logged in to the session (seconds); a refresh keeps it. */
+  readonly auth_time?: number;
 }
+
+/** What issue() needs to know of the session a token is for. */
+export interface AccessSubject {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly role: Role;
+  readonly clientId: string;
+  readonly scope: string;
+  /** The login time of the session (epoch ms). */
+  readonly authTime: number;
+  /** The session's absolute end (epoch ms): the token never outlives it (SES-07). */
+  readonly notAfter: number;
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  /** Seconds from now until `exp`: the truth for the token response's `expires_in`. */
+  readonly expiresIn: number;
+}
+
 
 const TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 const CACHE_LIMIT = 10_000;
@@ -68,19 +95,30 @@ export class AccessTokens {
     return Math.floor(this.settings.ttlMs / 1000);
   }
 
-  issue(subject: { userId: string; sessionId: string; role: Role }): string {
+  issue(subject: AccessSubject): string {
+    return this.mint(subject).token;
+  }
+
+  /** A new access token for the subject, with its true lifetime. */
+  mint(subject: AccessSubject): IssuedAccessToken {
     const iat = Math.floor(this.clock.now() / 1000);
+    // SES-07: a token minted just before the session's absolute end would otherwise stay valid to
+    // every offline verifier for a full TTL after the session is over.
+    const exp = Math.max(iat, Math.min(iat + this.ttlSeconds, Math.floor(subject.notAfter / 1000)));
     const claims: AccessClaims = {
       iss: this.settings.issuer,
       aud: this.settings.audience,
       sub: subject.userId,
       iat,
-      exp: iat + this.ttlSeconds,
+      exp,
       jti: randomToken(16),
       sid: subject.sessionId,
       role: subject.role,
+      client_id: subject.clientId,
+      scope: subject.scope,
+      auth_time: Math.floor(subject.authTime / 1000),
     };
-    return signJws(this.ring.signingKey, { typ: 'at+jwt' }, { ...claims });
+    return { token: signJws(this.ring.signingKey, { typ: 'at+jwt' }, { ...claims }), expiresIn: exp - iat };
   }
 
   /** Returns the token's claims, or throws UnauthenticatedError ('expired' or 'invalid'). */
@@ -129,6 +167,23 @@ export class AccessTokens {
     if (typeof p.sid !== 'string' || p.sid === '') throw invalid('sid is missing');
     if (typeof p.jti !== 'string' || p.jti === '') throw invalid('jti is missing');
     if (!ROLES.includes(p.role as Role)) throw invalid('role is missing');
-    return { iss: p.iss, aud: this.settings.audience, sub: p.sub, iat: p.iat, exp: p.exp, jti: p.jti, sid: p.sid, role: p.role as Role };
+    if (p.client_id !== undefined && (typeof p.client_id !== 'string' || p.client_id === '')) throw invalid('client_id is not a string');
+    if (p.scope !== undefined && typeof p.scope !== 'string') throw invalid('scope is not a string');
+    if (p.auth_time !== undefined && (!isTime(p.auth_time) || p.auth_time * 1000 - this.settings.leewayMs > now)) throw invalid('auth_time is not a past time');
+    return {
+      iss: p.iss,
+      aud: this.settings.audience,
+      sub: p.sub,
+      iat: p.iat,
+      exp: p.exp,
+      jti: p.jti,
+      sid: p.sid,
+      role: p.role as Role,
+      // Tokens signed before client_id and scope existed are honoured until they expire (15 minutes
+      // after an upgrade): they can only come from the first-party logins.
+      client_id: (p.client_id as string | undefined) ?? FIRST_PARTY_CLIENT_ID,
+      scope: (p.scope as string | undefined) ?? '',
+      ...(p.auth_time !== undefined ? { auth_time: p.auth_time as number } : {}),
+    };
   }
 }

@@ -1,13 +1,13 @@
 import type { AuditLog } from '../audit.js';
 import { InvalidCredentialsError, ValidationError } from '../errors.js';
 import type { User } from '../model.js';
-import { normalizeIdentifier } from '../normalize.js';
+import { isWellFormed, normalizeIdentifier } from '../normalize.js';
 import type { UserStore } from '../ports.js';
 import type { UserService } from '../users/user-service.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { PASSWORD_MAX_BYTES, type PasswordPolicy } from './password-policy.js';
-import type { ClientContext, Principal, SessionService, TokenGrant } from './session-service.js';
+import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from './session-service.js';
 
 /** Logging in and changing passwords. */
 export class AuthService {
@@ -26,7 +26,7 @@ export class AuthService {
    * ENUM-01/02: an unknown login, a wrong password and a disabled account fail the same way, and
    * each spends one Argon2 verification, so neither the answer nor its timing tells them apart.
    */
-  async login(login: string, password: string, client: ClientContext): Promise<TokenGrant> {
+  async login(login: string, password: string, client: ClientContext, grant: ClientGrant): Promise<TokenGrant> {
     const key = normalizeIdentifier(login);
     const user = key.includes('@') ? await this.users.findByEmail(key) : await this.users.findByUsername(key);
     // Keyed by the name as typed, known or not: a 429 reveals neither existence nor which email is whose.
@@ -42,15 +42,15 @@ export class AuthService {
     await this.throttle?.succeed(account, client.ip);
     // PWD-05: move old hashes to the current parameters while we hold the plain password.
     if (this.hasher.needsRehash(user.passwordHash)) await this.userService.setPasswordHash(user.id, await this.hasher.hash(password));
-    const grant = await this.sessions.start(user, client);
-    await this.audit.record('login.succeeded', client, { actorId: user.id, subjectId: user.id, details: { session_id: grant.sessionId } });
-    return grant;
+    const tokens = await this.sessions.start(user, client, grant);
+    await this.audit.record('login.succeeded', client, { actorId: user.id, subjectId: user.id, details: { session_id: tokens.sessionId, client_id: grant.clientId } });
+    return tokens;
   }
 
   /** One Argon2 verification whatever the case: a real hash, or the dummy when there is no user. */
   private async passwordMatches(user: User | null, password: string): Promise<boolean> {
-    // PWD-06: never feed an unbounded string to the hasher.
-    if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) return false;
+    // PWD-06: never feed an unbounded string to the hasher; ID-05: nor one it would alter (U+FFFD).
+    if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES || !isWellFormed(password)) return false;
     if (!user) return this.hasher.verifyDummy(password);
     const matches = await this.hasher.verify(user.passwordHash, password);
     return matches && !user.disabled;
@@ -61,7 +61,7 @@ export class AuthService {
     const { user } = principal;
     // A stolen access token must not become a way to guess the password: same throttle as logins.
     await this.throttle?.begin(`password:${user.id}`, client.ip);
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+    if (!isWellFormed(currentPassword) || !(await this.hasher.verify(user.passwordHash, currentPassword))) {
       await this.audit.record('password.change_failed', client, { actorId: user.id, subjectId: user.id });
       throw ValidationError.field('current_password', 'is not correct');
     }

@@ -1,9 +1,10 @@
 import type { AuditLog, RequestContext } from '../audit.js';
 import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Session, User } from '../model.js';
+import type { RefreshTokenRecord, Session, User } from '../model.js';
 import type { Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
+import { grantScope, scopeList } from '../oauth/scopes.js';
 import { PrincipalCache } from './principal-cache.js';
 import {
   deriveSuccessor,
@@ -25,6 +26,15 @@ export interface TokenGrant {
   readonly refreshExpiresIn: number;
   readonly user: User;
   readonly sessionId: string;
+  /** The scope the access token carries, space-separated ('' for none). */
+  readonly scope: string;
+}
+
+/** For which OAuth client a session is started or refreshed, and what scope it asks for. */
+export interface ClientGrant {
+  readonly clientId: string;
+  /** Already decided for a new session; for a refresh, the requested narrowing (RFC 6749 §6). */
+  readonly scope?: string;
 }
 
 /** The caller of a request, as established from its access token. */
@@ -86,8 +96,8 @@ export class SessionService {
     this.options.onEvent?.(event);
   }
 
-  /** SES-01: every login gets a new session and fresh tokens. */
-  async start(user: User, client: ClientContext): Promise<TokenGrant> {
+  /** SES-01: every login gets a new session and fresh tokens, bound to the client it was for (SES-08). */
+  async start(user: User, client: ClientContext, grant: ClientGrant): Promise<TokenGrant> {
     const now = this.clock.now();
     const refresh = newRefreshToken();
     const session: Session = {
@@ -101,9 +111,11 @@ export class SessionService {
       ip: client.ip ?? null,
       refreshId: refresh.id,
       rotatedAt: null,
+      clientId: grant.clientId,
+      scope: grant.scope ?? '',
     };
     await this.store.create(session, { id: refresh.id, sessionId: session.id, secretHash: hashSecret(refresh.secret), parentId: null, createdAt: now });
-    return this.grant(user, session, refresh, now);
+    return this.grant(user, session, refresh, now, session.scope);
   }
 
   /**
@@ -111,7 +123,7 @@ export class SessionService {
    * Its parent presented again within the grace window gets that same successor (a retry, or a
    * second tab); any other replay of a rotated token revokes the whole session.
    */
-  async refresh(token: string, client: ClientContext = {}): Promise<TokenGrant> {
+  async refresh(token: string, client: ClientContext, request: ClientGrant): Promise<TokenGrant> {
     const parts = parseRefreshToken(token);
     if (!parts) throw new InvalidRefreshTokenError();
     // One read: the token, its session and its user.
@@ -121,12 +133,20 @@ export class SessionService {
     let found: { session: Session; user: User } | null = read;
     const now = this.clock.now();
     if (!this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
+    // SES-08: a refresh token leaked from one client is worth nothing to another. The session is
+    // left alone: the presenter may be a confused client rather than the thief.
+    if (found.session.clientId !== request.clientId) {
+      await this.audit.record('client.mismatch', client, { subjectId: found.user.id, details: { session_id: found.session.id, client_id: request.clientId, operation: 'refresh' } });
+      throw new InvalidRefreshTokenError();
+    }
+    // Checked before anything rotates, so a malformed scope leaves the token usable.
+    const scope = grantScope(request.scope, scopeList(found.session.scope));
 
     const successor = deriveSuccessor(parts, this.options.rotationKey);
     if (found.session.refreshId === record.id) {
       const next = { id: successor.id, sessionId: record.sessionId, secretHash: hashSecret(successor.secret), parentId: record.id, createdAt: now };
       if (await this.store.rotateRefresh(record.sessionId, record.id, next)) {
-        return this.grant(found.user, { ...found.session, refreshId: successor.id, rotatedAt: now, lastUsedAt: now }, successor, now);
+        return this.grant(found.user, { ...found.session, refreshId: successor.id, rotatedAt: now, lastUsedAt: now }, successor, now, scope);
       }
       // Lost a race with a concurrent refresh of the same token: look at what won.
       found = await this.store.findWithUser(record.sessionId);
@@ -138,7 +158,7 @@ export class SessionService {
       // Legitimate for a second tab or a lost response, but whoever holds the parent gets the live
       // successor: on the record, so an investigation can see it.
       await this.audit.record('refresh.retried', client, { subjectId: user.id, details: { session_id: session.id } });
-      return this.grant(user, session, successor, now);
+      return this.grant(user, session, successor, now, scope);
     }
 
     await this.store.revoke(session.id, now);
@@ -147,6 +167,46 @@ export class SessionService {
     this.emit({ type: 'refresh.reused', sessionId: session.id, userId: user.id });
     this.emit({ type: 'session.revoked', sessionIds: [session.id], userId: user.id });
     throw new InvalidRefreshTokenError('The refresh token was already used; the session has been revoked.');
+  }
+
+  /** The stored record of a refresh token (current or rotated) whose secret matches; null for anything else. */
+  private async findRefreshRecord(token: string): Promise<(RefreshTokenRecord & { parts: RefreshTokenParts }) | null> {
+    const parts = parseRefreshToken(token);
+    if (!parts) return null;
+    const record = await this.store.findRefreshToken(parts.id);
+    return record && secretMatches(parts.secret, record.secretHash) ? { ...record, parts } : null;
+  }
+
+  /**
+   * RFC 7009 revocation, for `clientId`: a refresh token (current or rotated) or an access token
+   * ends its whole session (SES-08). Unknown, invalid or expired tokens, and tokens of another
+   * client, change nothing; the caller answers the same either way (§2.2), so a client cannot use
+   * this to learn whether a token is valid, nor end another client's sessions.
+   */
+  async revokeToken(token: string, clientId: string, client: ClientContext = {}): Promise<void> {
+    // The two formats cannot be confused (opaque `id.secret` vs a three-part JWS), so the
+    // token_type_hint is not needed to find the token.
+    const sessionId = parseRefreshToken(token) ? (await this.findRefreshRecord(token))?.sessionId : this.accessTokenSession(token);
+    if (!sessionId) return;
+    const session = await this.store.findById(sessionId);
+    if (!session) return;
+    if (session.clientId !== clientId) {
+      await this.audit.record('client.mismatch', client, { subjectId: session.userId, details: { session_id: session.id, client_id: clientId, operation: 'revoke' } });
+      return;
+    }
+    if (!(await this.store.revoke(session.id, this.clock.now()))) return;
+    this.emit({ type: 'session.revoked', sessionIds: [session.id], userId: session.userId });
+    await this.audit.record('token.revoked', client, { subjectId: session.userId, details: { session_id: session.id, client_id: clientId } });
+  }
+
+  /** The session of a valid, unexpired access token; null for anything else. */
+  private accessTokenSession(token: string): string | null {
+    try {
+      return this.tokens.verify(token).sid;
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) return null;
+      throw error;
+    }
   }
 
   /**
@@ -214,10 +274,20 @@ export class SessionService {
     return session.revokedAt === null && session.expiresAt > now && !user.disabled;
   }
 
-  private grant(user: User, session: Session, refresh: RefreshTokenParts, now: number): TokenGrant {
+  private grant(user: User, session: Session, refresh: RefreshTokenParts, now: number, scope: string): TokenGrant {
+    const access = this.tokens.mint({
+      userId: user.id,
+      sessionId: session.id,
+      role: user.role,
+      clientId: session.clientId,
+      scope,
+      authTime: session.createdAt,
+      notAfter: session.expiresAt,
+    });
     return {
-      accessToken: this.tokens.issue({ userId: user.id, sessionId: session.id, role: user.role }),
-      expiresIn: this.tokens.ttlSeconds,
+      accessToken: access.token,
+      expiresIn: access.expiresIn,
+      scope,
       refreshToken: formatRefreshToken(refresh),
       refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt - now) / 1000)),
       user,

@@ -16,7 +16,15 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, metricsT
     done();
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)', produces: ['text/plain'] } }, async (request, reply) => {
+  app.get('/metrics', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)',
+      // The token is required only when METRICS_TOKEN is set.
+      security: [{ bearerAuth: [] }, {}],
+      response: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  }, async (request, reply) => {
     if (metricsToken !== null) {
       // Compared as digests, so the comparison takes the same time whatever was sent.
       if (!timingSafeEqual(digest(bearerToken(request)), digest(metricsToken))) throw new UnauthenticatedError('invalid', 'The metrics token is not valid.');

@@ -15,19 +15,30 @@ export const RATE_RULES = {
   login: { name: 'login', max: 20, windowMs: 60_000 },
   register: { name: 'register', max: 10, windowMs: 3_600_000 },
   refresh: { name: 'refresh', max: 60, windowMs: 60_000 },
+  // The token endpoint's numbers, its own budget: a logout must not cost a login.
+  revoke: { name: 'revoke', max: 20, windowMs: 60_000 },
   profile: { name: 'profile', max: 30, windowMs: 3_600_000 },
+  // Per signed-in caller, not per address: looking up others is what a harvester does at scale.
+  directory: { name: 'directory', max: 300, windowMs: 3_600_000 },
 } satisfies Record<string, RateRule>;
 
+/** Who a budget belongs to: by default the client's address (see clientBucket). */
+export type BucketOf = (request: FastifyRequest) => string | null;
+const byClient: BucketOf = (request) => clientBucket(request.ip);
+
 /**
- * An onRequest hook that spends one unit of the client's budget, before the body is even read, and
- * answers 429 with Retry-After once it is gone. RateLimit-* headers follow the IETF draft. With
- * RATE_LIMIT=off there is no hook at all, rather than one that returns at once on every request.
+ * An onRequest hook that spends one unit of the budget `bucketOf` names (none when it names none),
+ * before the body is even read, and answers 429 with Retry-After once it is gone. RateLimit-*
+ * headers follow the IETF draft. With RATE_LIMIT=off there is no hook at all, rather than one that
+ * returns at once on every request: spread the answer into the route's onRequest list.
  */
-export function rateLimit(services: Services, rule: RateRule): onRequestHookHandler[] {
+export function rateLimit(services: Services, rule: RateRule, bucketOf: BucketOf = byClient): onRequestHookHandler[] {
   if (!services.config.rateLimit) return [];
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
+    const bucket = bucketOf(request);
+    if (bucket === null) return;
     const now = services.clock.now();
-    const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${clientBucket(request.ip)}`, rule.windowMs, now);
+    const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${bucket}`, rule.windowMs, now);
     const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
     reply.headers({
       'ratelimit-limit': String(rule.max),
@@ -36,5 +47,14 @@ export function rateLimit(services: Services, rule: RateRule): onRequestHookHand
     });
     if (count > rule.max) throw new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.');
   };
+  RATE_LIMIT_HOOKS.add(hook);
   return [hook];
+}
+
+// The hooks made above, so the OpenAPI document can declare 429 on exactly the routes that use one.
+const RATE_LIMIT_HOOKS = new WeakSet<object>();
+
+/** Whether a route hook is a rate limit made by `rateLimit`. */
+export function isRateLimit(hook: unknown): boolean {
+  return typeof hook === 'function' && RATE_LIMIT_HOOKS.has(hook);
 }

@@ -1,16 +1,18 @@
-import formbody from '@fastify/formbody';
+import { strictFormParser } from '../well-formed.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ValidationError } from '../../core/errors.js';
-import { assertSameOrigin, clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../refresh-cookie.js';
+import { InvalidRefreshTokenError, ValidationError } from '../../core/errors.js';
+import { FIRST_PARTY_CLIENT_ID } from '../../core/oauth/clients.js';
+import { assertCookieOrigin, clearRefreshCookie, readRefreshCookie, refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import type { Services } from '../../services.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
+import { optionalBody } from '../plugins/optional-body.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { bearer, problems } from '../schemas/common.js';
 import { LoginBody, LogoutBody, PasswordBody, RefreshBody, SessionParams, SessionView, TokenResponse } from '../schemas/auth.js';
 import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
-import { sessionView, tokenView, userView } from '../views.js';
+import { sessionView, userView } from '../views.js';
 
 /** One of `login`, `username`, `email` must name the account. */
 function loginName(body: { login?: string; username?: string; email?: string }): string {
@@ -24,16 +26,18 @@ const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 /** Register, log in and refresh: the routes a caller reaches without a token. */
 export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   // Forms are accepted here only: many clients post them to these endpoints.
-  await app.register(formbody, { bodyLimit: services.config.bodyLimitBytes });
+  strictFormParser(app, services.config.bodyLimitBytes);
+  // WEB-01: before the rate limit, so a cross-site form spends nothing (see refresh-cookie.ts).
+  const sameSite = refuseCrossSite(services.config);
 
   app.post('/auth/register', {
-    onRequest: rateLimit(services, RATE_RULES.register),
+    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.register)],
     schema: {
       tags: ['auth'],
       summary: 'Create an account',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RegisterBody,
-      response: { 201: Type.Ref(UserView), ...problems(400, 409, 413, 415, 429) },
+      response: { 201: Type.Ref(UserView), ...problems(403, 409, 503) },
     },
   }, async (request, reply) => {
     // AC-04: only these fields reach the account; the schema already refused any other.
@@ -43,43 +47,40 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   });
 
   app.post('/auth/login', {
-    onRequest: rateLimit(services, RATE_RULES.login),
+    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.login)],
     schema: {
       tags: ['auth'],
       summary: 'Exchange a username or email and password for tokens',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: LoginBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415, 429) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403, 503) },
     },
   }, async (request, reply) => {
-    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request));
-    if (services.config.refreshCookie) setRefreshCookie(reply, grant);
-    return reply.headers(noStore).send(tokenView(grant, { refreshInCookie: services.config.refreshCookie }));
+    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
+    return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
   });
 
   app.post('/auth/refresh', {
-    onRequest: rateLimit(services, RATE_RULES.refresh),
+    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.refresh)],
     schema: {
       tags: ['auth'],
       summary: 'Rotate a refresh token: the old one stops working',
       consumes: ['application/json', 'application/x-www-form-urlencoded'],
       body: RefreshBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 413, 415, 429) },
+      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403) },
     },
-    // An empty body is allowed: in browser mode the token comes in the cookie.
-    preValidation: async (request) => {
-      request.body ??= {};
-    },
+    // The body is optional: in browser mode the token comes in the cookie.
+    ...optionalBody,
   }, async (request, reply) => {
     let token = request.body.refresh_token;
     if (token === undefined && services.config.refreshCookie) {
       token = readRefreshCookie(request);
-      if (token !== undefined) assertSameOrigin(request, services.config);
+      if (token !== undefined) assertCookieOrigin(request);
     }
-    if (token === undefined) throw ValidationError.field('refresh_token', 'is required');
-    const grant = await services.sessions.refresh(token, contextOf(request));
-    if (services.config.refreshCookie) setRefreshCookie(reply, grant);
-    return reply.headers(noStore).send(tokenView(grant, { refreshInCookie: services.config.refreshCookie }));
+    // 401, not 400: to client code a refresh that cannot happen means "sign in again".
+    if (token === undefined) throw new InvalidRefreshTokenError('No refresh token was sent: sign in again.');
+    const grant = await services.sessions.refresh(token, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
+    return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
   });
 };
 
@@ -107,18 +108,17 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   // Guessing the current password with a stolen access token costs the same budget as logging in.
   app.post('/auth/password', {
     onRequest: rateLimit(services, RATE_RULES.login),
-    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 429) } },
+    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 503) } },
   }, async (request, reply) => {
     await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
     return reply.code(204).send(null);
   });
 
   app.post('/auth/logout', {
-    schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: LogoutBody, response: { 204: Type.Null(), ...problems(400, 401) } },
+    onRequest: refuseCrossSite(services.config),
+    schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: LogoutBody, response: { 204: Type.Null(), ...problems(400, 401, 403) } },
     // The body is optional: no body means scope "local".
-    preValidation: async (request) => {
-      request.body ??= {};
-    },
+    ...optionalBody,
   }, async (request, reply) => {
     await services.sessions.logout(principalOf(request), request.body.scope ?? 'local', contextOf(request));
     if (services.config.refreshCookie) clearRefreshCookie(reply);

@@ -43,7 +43,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       security: bearer,
       params: ItemParams,
       body: PutItemBody,
-      response: { 200: Type.Ref(ItemView), 201: Type.Ref(ItemView), ...problems(400, 401, 403) },
+      response: { 200: Type.Ref(ItemView), 201: Type.Ref(ItemView), ...problems(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
     const { item, created } = await services.items.put(principalOf(request).user, request.params.name, request.body);

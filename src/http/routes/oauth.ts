@@ -1,13 +1,17 @@
-import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AppError, TooManyRequestsError } from '../../core/errors.js';
+import { AppError, OAuthClientError, TooManyRequestsError, ValidationError, type OAuthErrorCode } from '../../core/errors.js';
+import type { TokenGrant } from '../../core/auth/session-service.js';
+import { GRANT_TYPES, type GrantType } from '../../core/model.js';
 import type { Services } from '../../services.js';
-import { OAuthError, OAuthTokenBody } from '../schemas/auth.js';
-import { TokenResponse } from '../schemas/auth.js';
-import { tokenView } from '../views.js';
+import { CLIENT_CHALLENGE, clientCredentialsOf } from '../client-auth.js';
+import { OAuthError, OAuthRevokeBody, OAuthTokenBody, TokenResponse } from '../schemas/auth.js';
+import { refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import { contextOf } from '../context.js';
+import { strictFormParser } from '../well-formed.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
+import { problems } from '../schemas/common.js';
 
 class OAuthProblem extends Error {
   constructor(
@@ -20,53 +24,136 @@ class OAuthProblem extends Error {
   }
 }
 
+/** Core OAuth errors as RFC 6749 §5.2 codes; invalid_client is a 401 with a Basic challenge. */
+const OAUTH_CODES: Record<OAuthErrorCode, [number, string]> = {
+  ERR_OAUTH_INVALID_CLIENT: [401, 'invalid_client'],
+  ERR_OAUTH_UNAUTHORIZED_CLIENT: [400, 'unauthorized_client'],
+  ERR_OAUTH_INVALID_SCOPE: [400, 'invalid_scope'],
+};
+
 /** Domain errors as RFC 6749 §5.2 codes. */
 function toOAuth(error: unknown): OAuthProblem | null {
   if (error instanceof OAuthProblem) return error;
-  if (error instanceof TooManyRequestsError) return new OAuthProblem(429, 'slow_down', error.message, error.retryAfterSeconds);
+  if (error instanceof OAuthClientError) {
+    const [status, code] = OAUTH_CODES[error.code];
+    return new OAuthProblem(status, code, error.message);
+  }
+  // slow_down is a device-flow code (RFC 8628); §5.2 has no throttling code, so invalid_request says to wait.
+  if (error instanceof TooManyRequestsError) {
+    return new OAuthProblem(429, 'invalid_request', `Too many requests: wait ${error.retryAfterSeconds} seconds (Retry-After) before trying again.`, error.retryAfterSeconds);
+  }
   if (error instanceof AppError) {
     if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return new OAuthProblem(400, 'invalid_grant', error.message);
-    if (error.code === 'ERR_VALIDATION') return new OAuthProblem(400, 'invalid_request', error.message);
+    if (error instanceof ValidationError) return new OAuthProblem(400, 'invalid_request', error.message);
   }
   const status = (error as { statusCode?: number }).statusCode;
   if ((error as { validation?: unknown }).validation || (status !== undefined && status >= 400 && status < 500)) {
-    return new OAuthProblem(status === 413 || status === 415 ? status : 400, 'invalid_request', 'The token request is malformed.');
+    return new OAuthProblem(status === 413 || status === 415 ? status : 400, 'invalid_request', 'The request is malformed.');
   }
   return null;
 }
 
-/** The OAuth 2.0 token endpoint: password (RFC 6749 §4.3) and refresh_token (§6) grants. */
+const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/**
+ * RFC 6749 §3.2: a parameter the endpoint uses may not be repeated (a form sends `a=1&a=2` as an
+ * array, which none of them is); were repeats allowed, two parts of the stack could each read a
+ * different value of the same parameter. Parameters it does not use are ignored even when
+ * repeated: RFC 8707 lets clients send `resource` several times.
+ */
+function refuseRepeatedParameters(schema: { properties: Record<string, unknown> }) {
+  const used = Object.keys(schema.properties);
+  return async (request: FastifyRequest): Promise<void> => {
+    const body = request.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+    const repeated = used.find((key) => Array.isArray((body as Record<string, unknown>)[key]));
+    if (repeated !== undefined) throw new OAuthProblem(400, 'invalid_request', `The ${repeated} parameter was sent more than once (RFC 6749 §3.2).`);
+  };
+}
+
+const isGrantType = (value: string): value is GrantType => (GRANT_TYPES as readonly string[]).includes(value);
+
+/** The token response, built in one place for every grant (RFC 6749 §5.1; no-store per §5.1). */
+/** In browser mode the refresh token goes to the cookie only, as on /auth/login. */
+function sendTokens(reply: FastifyReply, grant: TokenGrant, config: Services['config']): FastifyReply {
+  return reply.headers(noStore).send(tokenResponse(reply, grant, config));
+}
+
+/** The OAuth 2.0 token endpoint (password §4.3 and refresh_token §6 grants) and RFC 7009 revocation. */
 export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  await app.register(formbody, { bodyLimit: services.config.bodyLimitBytes });
+  // ID-05: form bytes that are not UTF-8 are refused, never turned into U+FFFD.
+  strictFormParser(app, services.config.bodyLimitBytes);
 
   app.setErrorHandler((error, request, reply) => {
     const oauth = toOAuth(error);
     if (!oauth) throw error;
-    request.log.info({ error: oauth.error }, 'token request refused');
+    request.log.info({ error: oauth.error }, 'oauth request refused');
     if (oauth.retryAfterSeconds !== undefined) reply.header('retry-after', String(oauth.retryAfterSeconds));
-    return reply.code(oauth.status).headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send({ error: oauth.error, error_description: oauth.description });
+    if (oauth.error === 'invalid_client') reply.header('www-authenticate', CLIENT_CHALLENGE);
+    return reply.code(oauth.status).headers(noStore).send({ error: oauth.error, error_description: oauth.description });
   });
 
+  const refuseRepeatedTokenParameters = refuseRepeatedParameters(OAuthTokenBody);
+  const errors = { 400: Type.Ref(OAuthError), 401: Type.Ref(OAuthError), 413: Type.Ref(OAuthError), 415: Type.Ref(OAuthError), 429: Type.Ref(OAuthError) };
+  // Client authentication is its own scheme here (RFC 6749 §2.3), not the API's bearer token.
+  const security: { [name: string]: string[] }[] = [{}, { oauthClientBasic: [] }];
+
   app.post('/oauth/token', {
-    onRequest: rateLimit(services, RATE_RULES.login),
+    // WEB-01: in browser mode this route sets the refresh cookie too.
+    onRequest: [refuseCrossSite(services.config), ...rateLimit(services, RATE_RULES.login)],
     schema: {
-      tags: ['auth'],
+      tags: ['oauth'],
       summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
+      description:
+        'RFC 6749. Client authentication: client_secret_basic, client_secret_post, or none (public clients; no client_id means the first-party client `gatehouse`). ' +
+        'Unrecognised parameters are ignored; a repeated parameter is invalid_request; any grant_type but password and refresh_token is unsupported_grant_type. ' +
+        'The password grant is for first-party clients only. A refresh token works only for the client it was issued to.',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      security,
       body: OAuthTokenBody,
-      response: { 200: Type.Ref(TokenResponse), 400: Type.Ref(OAuthError), 413: Type.Ref(OAuthError), 415: Type.Ref(OAuthError), 429: Type.Ref(OAuthError) },
+      // 503 (password hashing saturated) comes from the root handler as problem details.
+      response: { 200: Type.Ref(TokenResponse), ...errors, ...problems(503) },
+    },
+    preValidation: async (request) => {
+      await refuseRepeatedTokenParameters(request);
+      // Decided before anything else is checked: an unserved grant is unsupported_grant_type
+      // whatever parameters come with it (§5.2).
+      const grantType = (request.body as { grant_type?: unknown } | null)?.grant_type;
+      if (typeof grantType === 'string' && !isGrantType(grantType)) {
+        throw new OAuthProblem(400, 'unsupported_grant_type', `Use grant_type ${GRANT_TYPES.join(' or ')}.`);
+      }
     },
   }, async (request, reply) => {
     const body = request.body;
-    reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' });
-    if (body.grant_type === 'password') {
+    const grantType = body.grant_type as GrantType;
+    const client = await services.clients.authenticate(clientCredentialsOf(request, body));
+    services.clients.assertGrantAllowed(client, grantType);
+    if (grantType === 'password') {
       if (!body.username || !body.password) throw new OAuthProblem(400, 'invalid_request', 'username and password are required.');
-      return tokenView(await services.auth.login(body.username, body.password, contextOf(request)));
+      const scope = services.clients.scopeFor(client, body.scope);
+      return sendTokens(reply, await services.auth.login(body.username, body.password, contextOf(request), { clientId: client.id, scope }), services.config);
     }
-    if (body.grant_type === 'refresh_token') {
-      if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
-      return tokenView(await services.sessions.refresh(body.refresh_token, contextOf(request)));
-    }
-    throw new OAuthProblem(400, 'unsupported_grant_type', 'Use grant_type password or refresh_token.');
+    if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
+    return sendTokens(reply, await services.sessions.refresh(body.refresh_token, contextOf(request), { clientId: client.id, scope: body.scope }), services.config);
+  });
+
+  app.post('/oauth/revoke', {
+    onRequest: rateLimit(services, RATE_RULES.revoke),
+    schema: {
+      tags: ['oauth'],
+      summary: 'OAuth 2.0 token revocation (RFC 7009)',
+      description:
+        'Ends the session of a refresh token or an access token issued to the authenticated client (same client authentication as /oauth/token). ' +
+        'Answers 200 with an empty body whether or not the token was valid, known, or the client\'s own; only the client\'s own tokens are revoked.',
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      security,
+      body: OAuthRevokeBody,
+      response: { 200: Type.Null({ description: 'empty body' }), ...errors },
+    },
+    preValidation: refuseRepeatedParameters(OAuthRevokeBody),
+  }, async (request, reply) => {
+    const client = await services.clients.authenticate(clientCredentialsOf(request, request.body));
+    await services.sessions.revokeToken(request.body.token, client.id, contextOf(request));
+    return reply.code(200).headers(noStore).send();
   });
 };

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { errorResponse } from '../openapi.js';
 
 /** RFC 9457 problem details, as every error of this API is answered. */
 export const Problem = Type.Object(
@@ -14,11 +15,13 @@ export const Problem = Type.Object(
   { $id: 'Problem', description: 'RFC 9457 problem details' },
 );
 
-const problemRef = Type.Ref('Problem');
-
-/** Error responses for a route's schema, so the OpenAPI document lists them. */
-export function problems(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(statuses.map((s) => [s, problemRef]));
+/**
+ * Error responses particular to a route (problem+json), so the OpenAPI document lists them. Those
+ * every route of its kind can answer (401 behind a token, 413/415 with a body, 429 behind a rate
+ * limit, ...) are added by http/openapi.ts and need not be repeated here.
+ */
+export function problems(...statuses: number[]): Record<number, object> {
+  return Object.fromEntries(statuses.map((s) => [s, errorResponse(s)]));
 }
 
 /**

@@ -1,5 +1,7 @@
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, UnavailableError } from '../../core/errors.js';
+import { usernameSkeleton } from '../../core/normalize.js';
 import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
+import type { Circuit } from '../circuit.js';
 import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
 import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
 
@@ -26,6 +28,8 @@ interface SessionRow {
   ip: string | null;
   refresh_id: string;
   rotated_at: number | null;
+  client_id: string;
+  scope: string;
 }
 interface ItemRow {
   name: string;
@@ -49,7 +53,7 @@ interface KeyRow {
 const ADMIN_LOCK = 0x6164_6d6e;
 
 const USER_COLUMNS = 'id, username, email, name, role, disabled, password_hash, created_at, updated_at';
-const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at';
+const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at, client_id, scope';
 
 const toUser = (r: UserRow): User => ({
   id: r.id,
@@ -73,9 +77,11 @@ const toSession = (r: SessionRow): Session => ({
   ip: r.ip,
   refreshId: r.refresh_id,
   rotatedAt: r.rotated_at,
+  clientId: r.client_id,
+  scope: r.scope,
 });
 type SessionUserRow = SessionRow & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_id: string; u_created_at: number; u_updated_at: number };
-const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at,
+const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope,
   u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at`;
 const toSessionAndUser = (row: SessionUserRow): { session: Session; user: User } => ({
   session: toSession(row),
@@ -135,15 +141,22 @@ function prefixEnd(prefix: string): string {
   return `${prefix}\u{10FFFF}`;
 }
 
+/** Which unique index refused a user write, said as the service says it (ID-01, ID-04). */
+function userConflict(detail: string): ConflictError {
+  if (detail.includes('skeleton')) return new ConflictError('ERR_USER_CONFLICT', 'That username looks like one that is taken.', 'username');
+  if (detail.includes('email')) return new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');
+  return new ConflictError('ERR_USER_CONFLICT', 'That username is taken.', 'username');
+}
+
 class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDriver) {}
 
   async create(u: User): Promise<void> {
     await mapConflict(
-      this.db.run(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt,
+      this.db.run(`INSERT INTO users (${USER_COLUMNS}, username_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt, usernameSkeleton(u.username),
       ]),
-      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
+      userConflict,
     );
   }
 
@@ -161,15 +174,32 @@ class SqlUserStore implements UserStore {
   findByEmail(email: string) {
     return this.one('email', email);
   }
+  findByUsernameSkeleton(skeleton: string) {
+    return this.one('username_skeleton', skeleton);
+  }
+
+  async listWithoutSkeleton(): Promise<User[]> {
+    return (await this.db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username_skeleton IS NULL ORDER BY id`)).map(toUser);
+  }
+
+  async reindex(id: string, identity: { username: string; email: string }): Promise<boolean> {
+    try {
+      await this.db.run('UPDATE users SET username = ?, email = ?, username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL', [
+        identity.username, identity.email, usernameSkeleton(identity.username), id,
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof UniqueViolation) return false;
+      throw error;
+    }
+  }
 
   async update(id: string, changes: UserChanges, guard: AdminGuard = {}): Promise<User | null> {
-    const set = assignments(changes, {
-      username: 'username', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
+    const skeleton = changes.username === undefined ? {} : { usernameSkeleton: usernameSkeleton(changes.username) };
+    const set = assignments({ ...changes, ...skeleton }, {
+      username: 'username', usernameSkeleton: 'username_skeleton', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
     });
-    const done = await mapConflict(
-      this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard),
-      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
-    );
+    const done = await mapConflict(this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard), userConflict);
     return done ? this.findById(id) : null;
   }
 
@@ -225,8 +255,8 @@ class SqlSessionStore implements SessionStore {
   async create(s: Session, first: RefreshTokenRecord): Promise<void> {
     await this.db.batch([
       {
-        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        params: [s.id, s.userId, s.createdAt, s.lastUsedAt, s.expiresAt, s.revokedAt, s.userAgent, s.ip, s.refreshId, s.rotatedAt],
+        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        params: [s.id, s.userId, s.createdAt, s.lastUsedAt, s.expiresAt, s.revokedAt, s.userAgent, s.ip, s.refreshId, s.rotatedAt, s.clientId, s.scope],
       },
       {
         sql: 'INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -380,6 +410,21 @@ class SqlKeyStore implements KeyStore {
     );
   }
 
+  async insertFirst(k: SigningKey): Promise<void> {
+    // One statement under a lock: two instances starting together cannot both see "no key" and
+    // each make one (they would then sign with keys the other does not know yet).
+    await this.db.batch(
+      [
+        {
+          sql: `INSERT INTO signing_keys (kid, alg, private_key_pem, public_jwk, status, created_at, retired_at)
+                SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ? AND status <> 'retired')`,
+          params: [k.kid, k.alg, k.privateKeyPem, JSON.stringify(k.publicJwk), k.status, k.createdAt, k.retiredAt, k.alg],
+        },
+      ],
+      { lock: 'gatehouse:first-signing-key' },
+    );
+  }
+
   async setStatus(kid: string, status: SigningKey['status'], at: number): Promise<boolean> {
     const retiredAt = status === 'retired' ? at : null;
     return (await this.db.run('UPDATE signing_keys SET status = ?, retired_at = ? WHERE kid = ?', [status, retiredAt, kid])) > 0;
@@ -453,7 +498,12 @@ class SqlAuditStore implements AuditStore {
 }
 
 /** Every store over one driver; the same code serves SQLite and Postgres. */
-export function createSqlStorage(db: SqlDriver): Storage {
+const FULL_REPORTED_MS = 30_000;
+
+/** A storage over SQL, with its database's circuit for /ready and the metrics. */
+export type SqlStorage = Storage & { readonly circuit: Circuit };
+
+export function createSqlStorage(db: SqlDriver): SqlStorage {
   return {
     users: new SqlUserStore(db),
     sessions: new SqlSessionStore(db),
@@ -461,9 +511,18 @@ export function createSqlStorage(db: SqlDriver): Storage {
     keys: new SqlKeyStore(db),
     settings: new SqlSettingStore(db),
     audit: new SqlAuditStore(db),
-    ping: async () => {
+    ping: async (mode = 'read') => {
       await db.get('SELECT 1 AS ok');
+      if (mode === 'write') {
+        await db.run('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', ['ready_probe', String(Date.now())]);
+        // A probe this small may still fit where real writes no longer do: a recent "no space"
+        // answer to any write counts too, for half a minute.
+        if (Date.now() - db.lastFullAt < FULL_REPORTED_MS) {
+          throw UnavailableError.full('a write failed for want of space');
+        }
+      }
     },
+    circuit: db.circuit,
     close: () => db.close(),
   };
 }

@@ -1,0 +1,305 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/metrics.js';
+import { PASSWORD, buildTestApp, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { OpenApiContract } from '../helpers/openapi-contract.js';
+import { RATE_RULES } from '../../src/http/plugins/rate-limit.js';
+
+/**
+ * The served OpenAPI document against what the server does (issue 8, "OpenAPI truthfulness"; IN-07,
+ * AC-01..03, SES-06 flows). Real requests go through the real app: the happy path of every operation,
+ * the errors each kind of route can answer (generated from the document itself, so a route nobody
+ * wrote a case for is still probed), rate limits, browser mode and an unready store. Every answer is
+ * checked against the document: status declared, Content-Type declared, body valid against the
+ * declared schema, required headers present.
+ */
+
+const METRICS_TOKEN = 'metrics-token-of-some-length';
+const BIG = 'x'.repeat(2 * 1024 * 1024);
+
+async function contractOf(t: TestApp): Promise<OpenApiContract> {
+  return new OpenApiContract((await t.app.inject({ method: 'GET', url: '/openapi.json' })).json());
+}
+
+function client(t: TestApp, contract: OpenApiContract) {
+  return async (label: string, options: InjectOptions & { method: string; url: string }): Promise<LightMyRequestResponse> => {
+    const res = await t.app.inject(options);
+    contract.check(label, options.method, options.url, res);
+    return res;
+  };
+}
+
+describe('OpenAPI document: every answer is one the document declares (IN-07)', () => {
+  let t: TestApp;
+  let contract: OpenApiContract;
+  let send: ReturnType<typeof client>;
+  let admin: TestUser;
+  let alice: TestUser;
+  let bob: TestUser;
+
+  beforeAll(async () => {
+    t = await buildTestApp({ METRICS_TOKEN }, { metrics: new Metrics() });
+    contract = await contractOf(t);
+    send = client(t, contract);
+    admin = await signUp(t, { admin: true });
+    alice = await signUp(t);
+    bob = await signUp(t);
+  });
+  afterAll(() => t.close());
+
+  it('IN-07 happy paths and the errors of every flow match the document', async () => {
+    const json = (payload: object, headers: Record<string, string> = {}) => ({ payload, headers: { ...headers, 'content-type': 'application/json' } });
+    // Operations
+    await send('health', { method: 'GET', url: '/health' });
+    await send('ready', { method: 'GET', url: '/ready' });
+    await send('jwks', { method: 'GET', url: '/.well-known/jwks.json' });
+    await send('discovery', { method: 'GET', url: '/.well-known/openid-configuration' });
+    await send('discovery (RFC 8414)', { method: 'GET', url: '/.well-known/oauth-authorization-server' });
+    await send('metrics', { method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    await send('metrics without token', { method: 'GET', url: '/metrics' });
+    await send('metrics wrong token', { method: 'GET', url: '/metrics', headers: { authorization: 'Bearer nope' } });
+    await send('metrics two tokens', { method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}`, 'x-access-token': METRICS_TOKEN } });
+
+    // Register and log in, as JSON and as forms
+    const carol = { username: 'carol_oa', email: 'carol_oa@example.com', password: PASSWORD };
+    await send('register', { method: 'POST', url: '/auth/register', ...json(carol) });
+    await send('register taken', { method: 'POST', url: '/auth/register', ...json(carol) });
+    await send('register form', { method: 'POST', url: '/auth/register', payload: 'username=dave_oa&email=dave_oa%40example.com&password=correct+horse+battery+staple', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await send('register invalid', { method: 'POST', url: '/auth/register', ...json({ username: 'x', email: 1, extra: true }) });
+    await send('register short password', { method: 'POST', url: '/auth/register', ...json({ username: 'erin_oa', email: 'erin@example.com', password: 'short' }) });
+    const login = await send('login', { method: 'POST', url: '/auth/login', ...json({ login: 'carol_oa', password: PASSWORD }) });
+    const carolTokens = login.json() as { access_token: string; refresh_token: string };
+    await send('login form', { method: 'POST', url: '/auth/login', payload: `username=dave_oa&password=${encodeURIComponent(PASSWORD)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await send('login wrong password', { method: 'POST', url: '/auth/login', ...json({ login: 'carol_oa', password: 'wrong password!' }) });
+    await send('login two names', { method: 'POST', url: '/auth/login', ...json({ login: 'carol_oa', email: 'x@example.com', password: PASSWORD }) });
+
+    // Refresh
+    const refreshed = await send('refresh', { method: 'POST', url: '/auth/refresh', ...json({ refresh_token: carolTokens.refresh_token }) });
+    await send('refresh unknown', { method: 'POST', url: '/auth/refresh', ...json({ refresh_token: 'not-a-token' }) });
+    await send('refresh without body', { method: 'POST', url: '/auth/refresh' });
+    await send('refresh empty object', { method: 'POST', url: '/auth/refresh', ...json({}) });
+
+    // OAuth token endpoint
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const oauth = await send('oauth password grant', { method: 'POST', url: '/oauth/token', payload: `grant_type=password&username=dave_oa&password=${encodeURIComponent(PASSWORD)}`, headers: form });
+    await send('oauth refresh grant', { method: 'POST', url: '/oauth/token', payload: `grant_type=refresh_token&refresh_token=${encodeURIComponent((oauth.json() as { refresh_token: string }).refresh_token)}`, headers: form });
+    await send('oauth bad password', { method: 'POST', url: '/oauth/token', payload: 'grant_type=password&username=dave_oa&password=nope', headers: form });
+    await send('oauth unsupported grant', { method: 'POST', url: '/oauth/token', payload: 'grant_type=authorization_code&code=x&redirect_uri=y', headers: form });
+    await send('oauth missing grant', { method: 'POST', url: '/oauth/token', payload: '', headers: form });
+    if (contract.find('POST', '/oauth/revoke')) {
+      await send('oauth revoke', { method: 'POST', url: '/oauth/revoke', payload: `token=${encodeURIComponent((refreshed.json() as { refresh_token: string }).refresh_token)}&client_id=gatehouse`, headers: form });
+    }
+
+    // The caller
+    await send('me', { method: 'GET', url: '/auth/me', headers: alice.auth });
+    await send('me x-access-token', { method: 'GET', url: '/auth/me', headers: { 'x-access-token': alice.accessToken } });
+    await send('me expired-looking token', { method: 'GET', url: '/auth/me', headers: { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln' } });
+    await send('me basic scheme', { method: 'GET', url: '/auth/me', headers: { authorization: 'Basic Zm9vOmJhcg==' } });
+    await send('me two tokens', { method: 'GET', url: '/auth/me', headers: { ...alice.auth, 'x-access-token': alice.accessToken } });
+    await send('patch me', { method: 'PATCH', url: '/auth/me', ...json({ name: 'Alice' }, alice.auth) });
+    await send('patch me taken email', { method: 'PATCH', url: '/auth/me', ...json({ email: bob.email }, alice.auth) });
+    await send('patch me empty', { method: 'PATCH', url: '/auth/me', ...json({}, alice.auth) });
+    await send('sessions', { method: 'GET', url: '/auth/sessions', headers: alice.auth });
+    const other = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: alice.username, password: PASSWORD } });
+    const otherSession = (await t.app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${other.json().access_token}` } })).json().items.find((s: { current: boolean }) => s.current).id;
+    await send('revoke own session', { method: 'DELETE', url: `/auth/sessions/${otherSession}`, headers: alice.auth });
+    await send('revoke unknown session', { method: 'DELETE', url: '/auth/sessions/00000000-0000-0000-0000-000000000000', headers: alice.auth });
+    await send('revoke bad id', { method: 'DELETE', url: '/auth/sessions/not%20an%20id', headers: alice.auth });
+    await send('password change', { method: 'POST', url: '/auth/password', ...json({ current_password: PASSWORD, new_password: `${PASSWORD}!` }, bob.auth) });
+    await send('password wrong current', { method: 'POST', url: '/auth/password', ...json({ current_password: 'not it at all', new_password: `${PASSWORD}?` }, bob.auth) });
+    await send('password too short', { method: 'POST', url: '/auth/password', ...json({ current_password: `${PASSWORD}!`, new_password: 'short' }, bob.auth) });
+
+    // Users
+    await send('users', { method: 'GET', url: '/users?limit=2', headers: alice.auth });
+    await send('users prefix', { method: 'GET', url: '/users?q=car', headers: admin.auth });
+    await send('users bad limit', { method: 'GET', url: '/users?limit=0', headers: alice.auth });
+    await send('user', { method: 'GET', url: `/users/${bob.id}`, headers: alice.auth });
+    await send('user as admin', { method: 'GET', url: `/users/${bob.id}`, headers: admin.auth });
+    await send('user unknown', { method: 'GET', url: '/users/00000000-0000-0000-0000-000000000000', headers: alice.auth });
+    await send('create user', { method: 'POST', url: '/users', ...json({ username: 'frank_oa', email: 'frank_oa@example.com', password: PASSWORD, role: 'admin' }, admin.auth) });
+    await send('create user not admin', { method: 'POST', url: '/users', ...json({ username: 'gina_oa', email: 'gina_oa@example.com', password: PASSWORD }, alice.auth) });
+    await send('create user taken', { method: 'POST', url: '/users', ...json({ username: 'frank_oa', email: 'frank2_oa@example.com', password: PASSWORD }, admin.auth) });
+    await send('patch user self', { method: 'PATCH', url: `/users/${alice.id}`, ...json({ name: null }, alice.auth) });
+    await send('patch user role self', { method: 'PATCH', url: `/users/${alice.id}`, ...json({ role: 'admin' }, alice.auth) });
+    await send('patch other user', { method: 'PATCH', url: `/users/${bob.id}`, ...json({ name: 'x' }, alice.auth) });
+    await send('patch user unknown', { method: 'PATCH', url: '/users/00000000-0000-0000-0000-000000000000', ...json({ name: 'x' }, admin.auth) });
+    await send('patch user taken username', { method: 'PATCH', url: `/users/${alice.id}`, ...json({ username: bob.username }, admin.auth) });
+    await send('delete other user', { method: 'DELETE', url: `/users/${bob.id}`, headers: alice.auth });
+    await send('delete unknown user', { method: 'DELETE', url: '/users/00000000-0000-0000-0000-000000000000', headers: admin.auth });
+
+    // Items
+    await send('create item', { method: 'POST', url: '/items', ...json({ name: 'lamp', price: 12.5, description: 'bright' }, alice.auth) });
+    await send('create item taken', { method: 'POST', url: '/items', ...json({ name: 'lamp', price: 1 }, bob.auth) });
+    await send('create item bad price', { method: 'POST', url: '/items', ...json({ name: 'desk', price: -1 }, bob.auth) });
+    await send('items', { method: 'GET', url: '/items', headers: bob.auth });
+    await send('items by owner', { method: 'GET', url: `/items?owner=${alice.id}&limit=1`, headers: bob.auth });
+    await send('items bad cursor', { method: 'GET', url: '/items?cursor=!!', headers: bob.auth });
+    await send('item', { method: 'GET', url: '/items/lamp', headers: bob.auth });
+    await send('item unknown', { method: 'GET', url: '/items/nothing', headers: bob.auth });
+    await send('put new item', { method: 'PUT', url: '/items/chair', ...json({ price: 30 }, bob.auth) });
+    await send('put replace item', { method: 'PUT', url: '/items/chair', ...json({ price: 31, description: null }, bob.auth) });
+    await send('put foreign item', { method: 'PUT', url: '/items/lamp', ...json({ price: 1 }, bob.auth) });
+    await send('patch item', { method: 'PATCH', url: '/items/lamp', ...json({ price: 13 }, alice.auth) });
+    await send('patch item rename taken', { method: 'PATCH', url: '/items/lamp', ...json({ name: 'chair' }, alice.auth) });
+    await send('patch foreign item', { method: 'PATCH', url: '/items/lamp', ...json({ price: 1 }, bob.auth) });
+    await send('patch unknown item', { method: 'PATCH', url: '/items/nothing', ...json({ price: 1 }, bob.auth) });
+    await send('delete foreign item', { method: 'DELETE', url: '/items/lamp', headers: bob.auth });
+    await send('delete item', { method: 'DELETE', url: '/items/chair', headers: bob.auth });
+    await send('delete unknown item', { method: 'DELETE', url: '/items/chair', headers: bob.auth });
+
+    // Admin
+    await send('audit', { method: 'GET', url: '/admin/audit?limit=5', headers: admin.auth });
+    await send('audit filtered', { method: 'GET', url: `/admin/audit?user=${alice.id}&type=login.succeeded`, headers: admin.auth });
+    await send('audit not admin', { method: 'GET', url: '/admin/audit', headers: alice.auth });
+    await send('audit bad type', { method: 'GET', url: '/admin/audit?type=nope', headers: admin.auth });
+
+    // Sign out last, and delete accounts
+    await send('logout without body', { method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${other.json().access_token}` } });
+    await send('logout bad scope', { method: 'POST', url: '/auth/logout', ...json({ scope: 'everywhere' }, alice.auth) });
+    await send('logout global', { method: 'POST', url: '/auth/logout', ...json({ scope: 'global' }, { authorization: `Bearer ${carolTokens.access_token}` }) });
+    await send('delete self', { method: 'DELETE', url: `/users/${bob.id}`, headers: bob.auth });
+    await send('token of deleted user', { method: 'GET', url: '/auth/me', headers: bob.auth });
+
+    expect(contract.failures).toEqual([]);
+    expect(contract.checked).toBeGreaterThan(80);
+  });
+
+  it('IN-07 the errors each kind of route can answer, generated from the document for every operation', async () => {
+    const pct = (s: string) => encodeURIComponent(s);
+    for (const { method, template } of contract.operations()) {
+      const m = method.toUpperCase();
+      const params = template.includes('{');
+      const url = (value: string) => template.replace(/\{[^}]+\}/g, value);
+      const plain = url('probe');
+      const label = `${m} ${template}`;
+      // No credential, a wrong one, two at once.
+      await send(`${label} no token`, { method: m, url: plain });
+      await send(`${label} bad token`, { method: m, url: plain, headers: { authorization: 'Bearer not.a.token' } });
+      await send(`${label} two tokens`, { method: m, url: plain, headers: { ...alice.auth, 'x-access-token': alice.accessToken } });
+      // Wrong and broken bodies, with and without a token.
+      if (m !== 'GET' && m !== 'HEAD') {
+        for (const headers of [{}, alice.auth]) {
+          await send(`${label} text/plain`, { method: m, url: plain, headers: { ...headers, 'content-type': 'text/plain' }, payload: 'hello' });
+          await send(`${label} xml`, { method: m, url: plain, headers: { ...headers, 'content-type': 'application/xml' }, payload: '<a/>' });
+          await send(`${label} broken JSON`, { method: m, url: plain, headers: { ...headers, 'content-type': 'application/json' }, payload: '{"a":' });
+          await send(`${label} too large`, { method: m, url: plain, headers: { ...headers, 'content-type': 'application/json' }, payload: `{"a":"${BIG}"}` });
+          await send(`${label} prototype key`, { method: m, url: plain, headers: { ...headers, 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1}}' });
+          await send(`${label} unknown field`, { method: m, url: plain, headers: { ...headers, 'content-type': 'application/json' }, payload: '{"unexpected_field":1}' });
+          await send(`${label} array body`, { method: m, url: plain, headers: { ...headers, 'content-type': 'application/json' }, payload: '[]' });
+        }
+      }
+      // Hostile path parameters.
+      if (params) {
+        await send(`${label} long param`, { method: m, url: url('a'.repeat(300)), headers: alice.auth });
+        await send(`${label} broken escape`, { method: m, url: url('%E0%A4%A'), headers: alice.auth });
+        await send(`${label} control char`, { method: m, url: url(pct('a\u0001b')), headers: alice.auth });
+      }
+      // Hostile query strings.
+      await send(`${label} odd query`, { method: m, url: `${plain}?limit=abc&cursor=%00&unknown=1`, headers: alice.auth });
+    }
+    expect(contract.failures).toEqual([]);
+  });
+
+  it('IN-07 every operation was answered 2xx at least once above (add a happy path for a new one)', () => {
+    // An operation that declares no 2xx at all (a path kept to answer 404) has no happy path to replay.
+    const hasSuccess = (o: { template: string; method: string }) => Object.keys(contract.doc.paths[o.template]![o.method]!.responses).some((s) => s.startsWith('2'));
+    const missing = contract.operations().filter((o) => hasSuccess(o) && ![...(contract.seen.get(o.operationId) ?? [])].some((s) => s >= 200 && s < 300));
+    expect(missing.map((o) => `${o.method.toUpperCase()} ${o.template}`)).toEqual([]);
+  });
+});
+
+describe('OpenAPI document: rate limits, browser mode and an unready store (IN-07, WEB-01)', () => {
+  it('IN-07 429 answers, with Retry-After and RateLimit-*, are declared on every route that sends them', async () => {
+    const t = await buildTestApp({ RATE_LIMIT: 'on' });
+    try {
+      const contract = await contractOf(t);
+      const send = client(t, contract);
+      const user = await signUp(t);
+      const other = await signUp(t);
+      const probes: [string, string, object, Record<string, string>?][] = [
+        ['POST', '/auth/register', { username: '', email: '', password: '' }],
+        ['POST', '/auth/login', { login: 'nobody', password: 'x' }],
+        ['POST', '/auth/refresh', { refresh_token: 'unknown' }],
+        ['POST', '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'unknown' }],
+        ['POST', '/oauth/revoke', { token: 'unknown' }],
+        ['GET', '/users', undefined as unknown as object, user.auth],
+        ['GET', `/users/${other.id}`, undefined as unknown as object, user.auth],
+        ['PATCH', '/auth/me', {}, user.auth],
+        ['PATCH', `/users/${user.id}`, {}, user.auth],
+        ['POST', '/auth/password', { current_password: 'x', new_password: 'y' }, user.auth],
+      ];
+      // The largest budget (the directory's 300 an hour) decides how far each probe may go.
+      for (const [method, url, payload, headers] of probes) {
+        for (let i = 0; i <= RATE_RULES.directory.max; i++) {
+          const res = await send(`${method} ${url} #${i}`, { method, url, payload, headers: { ...headers, 'content-type': 'application/json' }, remoteAddress: `203.0.113.${probes.findIndex((p) => p[1] === url) + 1}` });
+          if (res.statusCode === 429) break;
+        }
+      }
+      // Each route that declares 429 was driven into it, and the answer matched the document.
+      const declared = contract.operations().filter((o) => '429' in contract.doc.paths[o.template]![o.method]!.responses);
+      const reached = declared.filter((o) => contract.seen.get(o.operationId)?.has(429));
+      expect(reached.map((o) => o.operationId)).toEqual(declared.map((o) => o.operationId));
+      expect(declared.length).toBeGreaterThanOrEqual(probes.length);
+      expect(contract.failures).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('WEB-01 browser mode: cookie refresh and 403 ERR_FORBIDDEN_ORIGIN match the document', async () => {
+    const t = await buildTestApp({ REFRESH_COOKIE: 'true', CORS_ORIGINS: 'https://app.example' });
+    try {
+      const contract = await contractOf(t);
+      const send = client(t, contract);
+      const user = await signUp(t);
+      const cookie = `gatehouse_refresh=${user.refreshToken}`;
+      const refused = await send('refresh from a foreign origin', { method: 'POST', url: '/auth/refresh', headers: { cookie, origin: 'https://evil.example' } });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().code).toBe('ERR_FORBIDDEN_ORIGIN');
+      await send('refresh by cookie', { method: 'POST', url: '/auth/refresh', headers: { cookie, origin: 'https://app.example' } });
+      await send('login in browser mode', { method: 'POST', url: '/auth/login', payload: { login: user.username, password: PASSWORD }, headers: { origin: 'https://app.example' } });
+      await send('logout in browser mode', { method: 'POST', url: '/auth/logout', headers: user.auth });
+      expect(contract.failures).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('IN-07 /ready answers a declared 503 when storage does not answer', async () => {
+    const t = await buildTestApp();
+    const contract = await contractOf(t);
+    const send = client(t, contract);
+    await t.storage.close();
+    const res = await send('ready without storage', { method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(contract.failures).toEqual([]);
+    await t.app.close();
+  });
+});
+
+describe('OpenAPI document: lint', () => {
+  it('IN-07 @redocly/cli lint --extends recommended finds no errors', async () => {
+    const t = await buildTestApp();
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-openapi-'));
+    try {
+      const file = join(dir, 'openapi.json');
+      writeFileSync(file, (await t.app.inject({ method: 'GET', url: '/openapi.json' })).body);
+      const run = spawnSync(process.execPath, ['node_modules/@redocly/cli/bin/cli.js', 'lint', '--extends', 'recommended', '--format', 'json', file], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+      });
+      const report = JSON.parse(run.stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[] };
+      const errors = report.problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
+      expect(errors).toEqual([]);
+      expect(report.totals.errors).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await t.close();
+    }
+  }, 60_000);
+});
