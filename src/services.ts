@@ -95,17 +95,29 @@ export async function createServices(config: Config, storage: Storage, options: 
     },
   });
   const policy = new PasswordPolicy(commonPasswords());
+  // Reads of users and items are cached by the same rule as sessions: dropped at once here, through
+  // the bus elsewhere, and never older than SESSION_CACHE_TTL.
+  const items = new ItemService(storage.items, clock, {
+    cacheTtlMs: config.sessionCacheTtlMs,
+    onItemsChanged: (names) => bus?.publish({ kind: 'items', names }),
+  });
   const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => {
     sessions.forgetUser(userId);
+    // A deleted user's items are deleted with them.
+    items.forgetOwner(userId);
     bus?.publish({ kind: 'user', id: userId });
-  });
+  }, config.sessionCacheTtlMs);
   // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
   const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());
   // What another instance changed, this one forgets.
   bus?.subscribe((message) => {
     if (message.kind === 'sessions') sessions.forgetSessions(message.ids);
-    else if (message.kind === 'user') sessions.forgetUser(message.id);
+    else if (message.kind === 'user') {
+      sessions.forgetUser(message.id);
+      users.forget(message.id);
+      items.forgetOwner(message.id);
+    } else if (message.kind === 'items') items.forget(message.names);
     else void reloadKeys().catch(() => {});
   });
   return {
@@ -116,7 +128,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     sessions,
     users,
     auth: new AuthService(storage.users, users, sessions, hasher, policy, audit, config.rateLimit ? new LoginThrottle(counters, clock) : null),
-    items: new ItemService(storage.items, clock),
+    items,
     keys,
     audit,
     clients: new ClientRegistry(options.clients ?? null),

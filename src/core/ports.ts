@@ -56,6 +56,8 @@ export interface SessionStore {
   /** The session and its user in one lookup: the per-request authentication check. */
   findWithUser(id: string): Promise<{ session: Session; user: User } | null>;
   findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
+  /** A refresh token with its session and the session's user, in one lookup: what a refresh reads. */
+  findByRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null>;
   /**
    * Compare-and-swap rotation: records `next` and makes it current only while `expectedRefreshId`
    * is still current and the session is live, so two concurrent refreshes with one token cannot
@@ -133,7 +135,7 @@ export interface CounterStore {
 }
 
 /** What other instances must forget when something changes here. */
-export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'keys' };
+export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'items'; names: string[] } | { kind: 'keys' };
 
 /**
  * Carries invalidations between instances (Redis pub/sub) or workers (cluster IPC). Delivery is
