@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseDuration } from './duration.js';
+import { loadUiConfig, type UiConfig } from './ui.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -43,6 +44,8 @@ export interface Config {
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
+  /** Hosted pages under /ui (see ui.ts). */
+  readonly ui: UiConfig;
 }
 
 /**
@@ -158,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
   const refreshCookie = flag('REFRESH_COOKIE', false);
   const rateLimit = flag('RATE_LIMIT', true);
   const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
+  const ui = loadUiConfig(env, flag, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -180,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     bodyLimitBytes,
+    ui,
   });
 }
 
