@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { createApi, type Api, type User } from './api';
 import { messages } from './messages';
 import { AccountPage } from './pages/account';
@@ -10,6 +10,8 @@ import { safeRedirect } from './redirect';
 import { navigate, onLinkClick, useLocation } from './router';
 import { readSettings, type UiSettings } from './settings';
 import './styles.css';
+
+const currentPath = (url: { pathname: string } = location) => url.pathname.replace(/\/+$/, '') || '/ui';
 
 const PAGES = { login: '/ui/login', register: '/ui/register', account: '/ui/account', admin: '/ui/admin' } as const;
 
@@ -31,7 +33,7 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
     };
   }, [api]);
 
-  const path = url.pathname.replace(/\/+$/, '') || '/ui';
+  const path = currentPath(url);
   const redirectTo = url.searchParams.get('redirect_to');
   // Carried between sign-in and sign-up so the way back survives a detour.
   const withRedirect = (href: string) => (redirectTo ? `${href}?${new URLSearchParams({ redirect_to: redirectTo })}` : href);
@@ -40,6 +42,10 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
 
   useEffect(() => {
     if (user === undefined) return;
+    // Where the browser is now, not where it was at this render: effects run after paint, and a
+    // sign-out may have moved on since.
+    const path = currentPath();
+    const redirectTo = new URLSearchParams(location.search).get('redirect_to');
     const needsSession = path === PAGES.account || path === PAGES.admin || path === '/ui';
     // Signed in (just now, or already): the sign-in and sign-up pages lead on to redirect_to (WEB-03).
     if (user && (path === PAGES.login || path === PAGES.register)) navigate(safeRedirect(redirectTo, location.href, settings.redirectOrigins, new URL(PAGES.account, location.origin).href), true);
@@ -47,8 +53,15 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
     else if (path === '/ui' && user) navigate(PAGES.account, true);
   }, [user, path]);
 
-  // After moving between pages, a screen reader starts at the new page unless a field took focus.
+  // After moving between pages (not on arrival), a screen reader starts at the new page unless a
+  // field took focus.
+  const arrived = useRef(true);
   useEffect(() => {
+    if (user === undefined) return;
+    if (arrived.current) {
+      arrived.current = false;
+      return;
+    }
     const timer = setTimeout(() => {
       if (document.activeElement === document.body || document.activeElement === null) document.getElementById('main')?.focus();
     }, 0);

@@ -18,11 +18,17 @@ interface FieldProps {
 
 /** A labelled input; its hint and error are tied to it for screen readers. */
 export function Field({ id, label, value, onInput, type = 'text', autocomplete, hint, error, required, autofocus }: FieldProps) {
+  const input = useRef<HTMLInputElement>(null);
+  // The attribute alone is not honoured for fields a script adds after the page loaded.
+  useEffect(() => {
+    if (autofocus) input.current?.focus();
+  }, []);
   const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
   return (
     <div class={`field${error ? ' field--invalid' : ''}`}>
       <label for={id}>{label}</label>
       <input
+        ref={input}
         id={id}
         name={id}
         // Preact types each input type apart; the union of ours is fine at run time.
@@ -30,7 +36,6 @@ export function Field({ id, label, value, onInput, type = 'text', autocomplete, 
         value={value}
         autocomplete={autocomplete}
         required={required}
-        autofocus={autofocus}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={described}
         onInput={(e) => onInput((e.currentTarget as HTMLInputElement).value)}

@@ -118,14 +118,14 @@ function Password({ api, username, onChanged }: { api: Api; username: string; on
 
 function Sessions({ api, version, onSignedOut }: { api: Api; version: number; onSignedOut: () => void }) {
   const [sessions, setSessions] = useState<Session[] | null>(null);
-  const [reload, setReload] = useState(0);
+  // Loading the list and acting on it report apart: a reload after an action keeps its message.
+  const list = useForm();
   const form = useForm();
-
-  useEffect(() => {
-    void form.run(async () => {
+  const load = () =>
+    list.run(async () => {
       setSessions((await api.sessions()).items);
     });
-  }, [version, reload]);
+  useEffect(() => void load(), [version]);
 
   const act = (action: () => Promise<void>, done: string, endsHere = false) =>
     void form.run(async () => {
@@ -134,7 +134,7 @@ function Sessions({ api, version, onSignedOut }: { api: Api; version: number; on
         onSignedOut();
         return null;
       }
-      setReload((n) => n + 1);
+      await load();
       return done;
     });
 
@@ -142,6 +142,7 @@ function Sessions({ api, version, onSignedOut }: { api: Api; version: number; on
     <section class="card" aria-labelledby="sessions-title">
       <h2 id="sessions-title">{t.sessions}</h2>
       <p class="muted">{t.sessionsIntro}</p>
+      <FormNotices form={list} />
       <FormNotices form={form} />
       {sessions && (
         <ul class="sessions">

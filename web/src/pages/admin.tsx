@@ -63,7 +63,7 @@ function Users({ api, self, onShowAudit }: { api: Api; self: User; onShowAudit: 
         <Field id="user-search" label={t.search} type="search" value={q} onInput={setQ} autocomplete="off" error={list.failure?.fields.q} />
         <Submit form={list} label={t.searchSubmit} />
       </form>
-      {list.failure && !list.failure.fields.q && <Notice kind="error">{list.failure.message}</Notice>}
+      {list.failure && <Notice kind="error">{list.failure.message}</Notice>}
       <FormNotices form={act} />
       {page && page.items.length === 0 && <p class="muted">{t.noUsers}</p>}
       {page && page.items.length > 0 && (
