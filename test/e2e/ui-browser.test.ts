@@ -385,7 +385,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
             await page.evaluate(AXE);
             const result = (await page.evaluate("axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) })))")) as { id: string; impact: string; nodes: string[] }[];
             for (const v of result) if (v.impact === 'serious' || v.impact === 'critical') found.push(`${entry.name} ${colorScheme} ${label}: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`);
-            await page.screenshot({ path: join(SHOTS, `${entry.name}-${colorScheme}-${label}.png`), fullPage: true });
+            await page.screenshot({ path: join(SHOTS, `${entry.name}-${colorScheme}-${label}.png`) });
+            await page.screenshot({ path: join(SHOTS, `${entry.name}-${colorScheme}-${label}-full.png`), fullPage: true });
             if (entry.user) await context.clearCookies();
           }
         } finally {

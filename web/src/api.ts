@@ -86,7 +86,7 @@ export function createApi(settings: UiSettings) {
     listUsers: (q: string, cursor?: string) => call<PageOf<User>>('GET', `/users${query({ q, cursor, limit: 20 })}`),
     updateUser: (id: string, patch: UserPatch) => call<User>('PATCH', `/users/${encodeURIComponent(id)}`, patch),
     revokeUserSessions: (id: string) => call<void>('DELETE', `/users/${encodeURIComponent(id)}/sessions`),
-    audit: (q: AuditQuery) => call<PageOf<AuditEvent>>('GET', `/admin/audit${query({ limit: 50, ...q })}`),
+    audit: (q: AuditQuery) => call<PageOf<AuditEvent>>('GET', `/admin/audit${query({ limit: 25, ...q })}`),
   };
 }
 

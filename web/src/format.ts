@@ -1,11 +1,13 @@
 import { messages } from './messages';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const precise = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
-export function formatTime(iso: string | null): string {
+/** A time in the reader's zone; `seconds` for the audit log, where the order within a minute matters. */
+export function formatTime(iso: string | null, seconds = false): string {
   if (!iso) return '—';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? '—' : dateTime.format(date);
+  return Number.isNaN(date.getTime()) ? '—' : (seconds ? precise : dateTime).format(date);
 }
 
 /** "Chrome on Linux" from a User-Agent: enough to recognise one's own devices. */

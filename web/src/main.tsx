@@ -115,7 +115,7 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
           </nav>
         )}
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} class={path === PAGES.admin ? 'wide' : undefined}>
         {!settings.refreshCookie && user && <p class="note">{messages.app.memoryModeNote}</p>}
         {main}
       </main>

@@ -11,17 +11,20 @@ const POLL_MS = 5000;
 /** Users and the audit log. The API decides who may do what; this page only hides itself. */
 export function AdminPage({ api, user, settings }: { api: Api; user: User; settings: UiSettings }) {
   const [auditUser, setAuditUser] = useState('');
+  // Usernames of the users seen so far, so that audit rows name people rather than ids.
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map([[user.id, user.username]]));
+  const learn = (users: User[]) => setNames((old) => new Map([...old, ...users.map((u) => [u.id, u.username] as const)]));
   if (user.role !== 'admin') return <Notice kind="error">{t.notAdmin}</Notice>;
   return (
     <div class="stack">
       <h1>{t.title}</h1>
-      <Users api={api} self={user} onShowAudit={(id) => setAuditUser(id)} />
-      <Audit api={api} types={settings.auditTypes} user={auditUser} />
+      <Users api={api} self={user} onShowAudit={(id) => setAuditUser(id)} onUsers={learn} />
+      <Audit api={api} types={settings.auditTypes} user={auditUser} names={names} />
     </div>
   );
 }
 
-function Users({ api, self, onShowAudit }: { api: Api; self: User; onShowAudit: (id: string) => void }) {
+function Users({ api, self, onShowAudit, onUsers }: { api: Api; self: User; onShowAudit: (id: string) => void; onUsers: (users: User[]) => void }) {
   const [q, setQ] = useState('');
   const [applied, setApplied] = useState('');
   // Cursors of the pages before this one, and of this one: "previous" pops.
@@ -36,6 +39,7 @@ function Users({ api, self, onShowAudit }: { api: Api; self: User; onShowAudit: 
     list.run(async () => {
       const found = await api.listUsers(applied, cursor);
       setPage({ items: found.items, next: found.next_cursor });
+      onUsers(found.items);
     });
   useEffect(() => void load(), [applied, cursor]);
 
@@ -173,7 +177,14 @@ function instant(local: string): string | undefined | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-function Audit({ api, types, user }: { api: Api; types: readonly string[]; user: string }) {
+/** A user by name when known, else the start of the id (the whole id for machines and search). */
+function Who({ id, names }: { id: string | null; names: ReadonlyMap<string, string> }) {
+  if (id === null) return <>—</>;
+  const name = names.get(id);
+  return name ? <span data-id={id}>{name}</span> : <code data-id={id}>{id.slice(0, 8)}…</code>;
+}
+
+function Audit({ api, types, user, names }: { api: Api; types: readonly string[]; user: string; names: ReadonlyMap<string, string> }) {
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [applied, setApplied] = useState<AuditQuery>({});
   const [events, setEvents] = useState<AuditEvent[]>([]);
@@ -298,12 +309,16 @@ function Audit({ api, types, user }: { api: Api; types: readonly string[]; user:
             <tbody>
               {events.map((e) => (
                 <tr key={e.id} data-type={e.type}>
-                  <td>{formatTime(e.at)}</td>
+                  <td class="when">{formatTime(e.at, true)}</td>
                   <td>
                     <code>{e.type}</code>
                   </td>
-                  <td class="id">{e.actor_id ?? '—'}</td>
-                  <td class="id">{e.subject_id ?? '—'}</td>
+                  <td class="id">
+                    <Who id={e.actor_id} names={names} />
+                  </td>
+                  <td class="id">
+                    <Who id={e.subject_id} names={names} />
+                  </td>
                   <td>{e.ip ?? '—'}</td>
                   <td class="details">
                     {Object.entries(e.details)
