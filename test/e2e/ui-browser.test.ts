@@ -86,8 +86,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
     return { context, page };
   }
   const section = (page: Page, heading: string) => page.locator('section').filter({ has: page.getByRole('heading', { name: heading, exact: true }) });
-  async function signIn(page: Page, login: string, password: string, query = '') {
-    await page.goto(`${base}/ui/login${query}`);
+  async function signIn(page: Page, login: string, password: string, query = '', origin = base) {
+    await page.goto(`${origin}/ui/login${query}`);
     await page.getByLabel('Username or email').fill(login);
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -355,6 +355,35 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
       await page.waitForURL(`${base}/docs`);
     } finally {
       await context.close();
+    }
+  }, 60_000);
+
+  it('REFRESH_COOKIE off: the pages keep the session in page memory only, say so, and a reload asks to sign in again', async () => {
+    const plain = await startServerProcess({ DATABASE_URL: 'sqlite::memory:', RATE_LIMIT: 'off' });
+    const { context, page } = await device();
+    try {
+      expect(plain.logs.join('')).toMatch(/hosted pages at \/ui keep a sign-in in the page only \(REFRESH_COOKIE is off\)/);
+      const origin = plain.url;
+      await page.goto(`${origin}/ui/register`);
+      await page.getByLabel('Username').fill('memo');
+      await page.getByLabel('Email').fill('memo@example.com');
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByLabel('Repeat the password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(`${origin}/ui/account`);
+      await expect(page.locator('.note').textContent()).resolves.toMatch(/reloading the page signs you out/);
+      // Moving between pages keeps the session (one document).
+      await page.getByRole('link', { name: 'Gatehouse' }).click();
+      await expect(page.getByLabel('Username', { exact: true }).inputValue()).resolves.toBe('memo');
+      // No cookie holds it; a reload starts over.
+      expect(await context.cookies()).toEqual([]);
+      await page.reload();
+      await page.waitForURL(/\/ui\/login\?redirect_to=%2Fui%2Faccount$/);
+      await signIn(page, 'memo', PASSWORD, '?redirect_to=%2Fui%2Faccount', origin);
+      await page.waitForURL(`${origin}/ui/account`);
+    } finally {
+      await context.close();
+      await plain.stop();
     }
   }, 60_000);
 
