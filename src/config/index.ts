@@ -4,6 +4,7 @@ import { parseDuration } from './duration.js';
 import { describeWeakSecret } from './secret-strength.js';
 
 export { describeWeakSecret };
+import { loadUiConfig, type UiConfig } from './ui.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -58,6 +59,8 @@ export interface Config {
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
+  /** Hosted pages under /ui (see ui.ts). */
+  readonly ui: UiConfig;
 
   // --- Dependency deadlines, start-up and shutdown (issue 9) ---
   readonly timeouts: Timeouts;
@@ -199,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
   const rateLimit = flag('RATE_LIMIT', true);
   const userDirectory = flag('USER_DIRECTORY', true);
   const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
+  const ui = loadUiConfig(env, flag, problems);
 
   const timeouts = readTimeouts(duration, problems);
 
@@ -226,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     bodyLimitBytes,
     timeouts,
+    ui,
   });
 }
 

@@ -118,8 +118,11 @@ export interface SettingStore {
 
 export interface AuditStore {
   append(event: AuditEvent): Promise<void>;
-  /** Newest first; `before` is the last id of the previous page. `userId` matches actor or subject. */
-  list(query: { limit: number; before?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>>;
+  /**
+   * Newest first; ids below `before` (the last id of the previous page) and at or above `from`.
+   * `userId` matches actor or subject.
+   */
+  list(query: { limit: number; before?: string; from?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>>;
 }
 
 /**

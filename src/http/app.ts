@@ -20,6 +20,7 @@ import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { uiRoutes } from './routes/ui.js';
 import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
 import { Problem } from './schemas/common.js';
@@ -115,5 +116,6 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });
   await app.register(adminRoutes, { services });
+  await app.register(uiRoutes, { services });
   return app;
 }

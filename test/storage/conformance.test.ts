@@ -313,6 +313,9 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       const first = await storage.audit.list({ limit: 2 });
       expect(first.next).toBe(events[2]!.id);
       expect((await storage.audit.list({ limit: 2, before: first.next! })).items.map((e) => e.requestId)).toEqual(['r2', 'r1']);
+      // A range over ids (the admin console's time filter): `from` inclusive, `before` exclusive.
+      expect((await storage.audit.list({ limit: 10, from: events[1]!.id, before: events[3]!.id })).items.map((e) => e.requestId)).toEqual(['r3', 'r2']);
+      expect((await storage.audit.list({ limit: 1, from: events[1]!.id, userId: 'u1' })).items.map((e) => e.requestId)).toEqual(['r4']);
     });
   });
 

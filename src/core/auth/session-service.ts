@@ -255,6 +255,14 @@ export class SessionService {
     await this.audit.record('session.revoked', client, { actorId: userId, subjectId: userId, details: { session_id: sessionId } });
   }
 
+  /** An admin ends every session of a user (a lost device, a suspected takeover); audited as theirs. */
+  async revokeAllOf(actorId: string, userId: string, client: ClientContext = {}): Promise<number> {
+    const revoked = await this.store.revokeAllForUser(userId, this.clock.now());
+    if (revoked.length > 0) this.emit({ type: 'session.revoked', sessionIds: revoked, userId });
+    await this.audit.record('session.revoked', client, { actorId, subjectId: userId, details: { sessions: revoked.length } });
+    return revoked.length;
+  }
+
   /** SES-04 and account changes: end every session of a user but, optionally, one. */
   async revokeAll(userId: string, exceptSessionId?: string): Promise<void> {
     const revoked = await this.store.revokeAllForUser(userId, this.clock.now(), exceptSessionId);

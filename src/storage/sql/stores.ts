@@ -463,7 +463,7 @@ class SqlAuditStore implements AuditStore {
     );
   }
 
-  async list(query: { limit: number; before?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>> {
+  async list(query: { limit: number; before?: string; from?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>> {
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (query.userId !== undefined) {
@@ -477,6 +477,10 @@ class SqlAuditStore implements AuditStore {
     if (query.before !== undefined) {
       where.push('id < ?');
       params.push(query.before);
+    }
+    if (query.from !== undefined) {
+      where.push('id >= ?');
+      params.push(query.from);
     }
     const rows = await this.db.all<AuditRow>(
       `SELECT id, at, type, actor_id, subject_id, ip, user_agent, request_id, details FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,

@@ -365,6 +365,23 @@ export interface paths {
         patch: operations["patchUsersById"];
         trace?: never;
     };
+    "/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End every session of a user (admins only); their access tokens stop working */
+        delete: operations["deleteUsersByIdSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -547,7 +564,11 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size, 1..100 */
                 limit?: number;
+                /** @description only events at or after this instant (RFC 3339 date-time) */
+                since?: string;
                 type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired";
+                /** @description only events before this instant (RFC 3339 date-time) */
+                until?: string;
                 user?: string;
             };
             header?: never;
@@ -652,12 +673,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -667,12 +682,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -682,12 +691,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -699,12 +702,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -714,12 +711,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -729,29 +720,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -761,12 +729,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -776,12 +738,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -943,12 +899,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -958,12 +908,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -973,12 +917,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -990,12 +928,6 @@ export interface operations {
             /** @description Conflict with an existing resource */
             409: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1005,12 +937,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1020,29 +946,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1052,12 +955,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1087,12 +984,6 @@ export interface operations {
             /** @description Done; no body */
             204: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1100,12 +991,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1115,12 +1000,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -1132,12 +1011,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1147,29 +1020,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1179,12 +1029,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1194,12 +1038,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1233,12 +1071,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1248,12 +1080,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1263,12 +1089,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -1280,12 +1100,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1295,12 +1109,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1310,29 +1118,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1342,12 +1127,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1389,12 +1168,6 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1404,12 +1177,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1419,12 +1186,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1434,12 +1195,6 @@ export interface operations {
             /** @description Conflict with an existing resource */
             409: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1449,12 +1204,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1464,29 +1213,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1496,12 +1222,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1511,12 +1231,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2279,12 +1993,6 @@ export interface operations {
             /** @description empty body */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2292,12 +2000,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2307,12 +2009,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -2324,12 +2020,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2339,12 +2029,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2354,12 +2038,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2371,12 +2049,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2431,12 +2103,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2446,12 +2112,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2461,12 +2121,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -2478,12 +2132,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2493,12 +2141,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2508,12 +2150,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2525,12 +2161,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2540,12 +2170,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2590,7 +2214,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Success */
+            /** @description Not ready: a required dependency does not answer; try again after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
@@ -2598,7 +2222,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
+                    "application/problem+json": {
                         /** @description "up", or why not, per dependency */
                         checks: {
                             [key: string]: string;
@@ -2632,12 +2256,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2653,12 +2271,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2668,12 +2280,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -2685,12 +2291,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2700,12 +2300,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2717,12 +2311,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2854,12 +2442,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2869,12 +2451,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2884,12 +2460,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -2901,12 +2471,6 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2916,12 +2480,6 @@ export interface operations {
             /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
             414: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2931,12 +2489,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2948,12 +2500,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3090,12 +2636,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3105,12 +2645,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3120,12 +2654,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -3137,12 +2665,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3152,12 +2674,6 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3167,12 +2683,6 @@ export interface operations {
             /** @description Conflict with an existing resource */
             409: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3182,12 +2692,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3197,12 +2701,6 @@ export interface operations {
             /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
             414: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3212,29 +2710,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3244,12 +2719,100 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteUsersByIdSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
