@@ -50,7 +50,7 @@ export class ItemService {
 
   async get(name: string): Promise<Item> {
     const item = await this.items.findByName(normalizeName(name));
-    if (!item) throw new NotFoundError('item');
+    if (!item) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
     return item;
   }
 
@@ -83,14 +83,14 @@ export class ItemService {
 
   async delete(actor: User, name: string): Promise<void> {
     const item = await this.writable(actor, name);
-    if (!(await this.items.delete(item.name, item.ownerId))) throw new NotFoundError('item');
+    if (!(await this.items.delete(item.name, item.ownerId))) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
   }
 
   private async update(actor: User, name: string, changes: Omit<ItemChanges, 'updatedAt'>): Promise<Item> {
     const item = await this.writable(actor, name);
     // The write is conditional on the owner we checked, so a concurrent change of hands cannot slip through.
     const updated = await this.items.update(item.name, item.ownerId, { ...changes, updatedAt: this.clock.now() });
-    if (!updated) throw new NotFoundError('item');
+    if (!updated) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
     return updated;
   }
 
