@@ -188,8 +188,8 @@ export class BusyError extends AppError {
 }
 
 /**
- * OAuth 2.0 failures that have no counterpart among the errors above (RFC 6749 §5.2). The HTTP
- * layer turns `code` into the RFC's `error` value.
+ * OAuth 2.0 failures that have no counterpart among the errors above (RFC 6749 §5.2). Each code's
+ * kind is named after the RFC's `error` value, which the OAuth routes answer with.
  */
 export type OAuthErrorCode = CodeOf<'invalid_client' | 'unauthorized_client' | 'invalid_scope'>;
 
