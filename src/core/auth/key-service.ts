@@ -110,7 +110,7 @@ export class KeyService {
   /** Withdraws a key at once: tokens it signed stop verifying. The signing key cannot be retired. */
   async retire(kid: string, context: RequestContext = {}): Promise<void> {
     const key = (await this.list()).find((k) => k.kid === kid);
-    if (!key) throw new NotFoundError('key');
+    if (!key) throw new NotFoundError('ERR_KEY_NOT_FOUND');
     if (key.state === 'signing') throw new ConflictError('ERR_KEYS_SIGNING', 'This key signs new tokens; rotate first, then retire it.');
     await this.store.setStatus(kid, 'retired', this.clock.now());
     await this.audit.record('key.retired', context, { details: { kid } });

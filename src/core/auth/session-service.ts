@@ -249,7 +249,7 @@ export class SessionService {
   /** Ends one of the caller's own sessions; another user's session is reported as not found. */
   async revokeOwn(userId: string, sessionId: string, client: ClientContext = {}): Promise<void> {
     const session = await this.store.findById(sessionId);
-    if (!session || session.userId !== userId || session.revokedAt !== null) throw new NotFoundError('session');
+    if (!session || session.userId !== userId || session.revokedAt !== null) throw new NotFoundError('ERR_SESSION_NOT_FOUND');
     await this.store.revoke(sessionId, this.clock.now());
     this.emit({ type: 'session.revoked', sessionIds: [sessionId], userId });
     await this.audit.record('session.revoked', client, { actorId: userId, subjectId: userId, details: { session_id: sessionId } });

@@ -77,7 +77,7 @@ export class ItemService {
   /** An item to show: from memory when read recently (see FreshCache for the staleness bound). */
   async get(name: string): Promise<Item> {
     const item = await this.cache.get(normalizeName(name), this.findByName);
-    if (!item) throw new NotFoundError('item');
+    if (!item) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
     return item;
   }
 
@@ -112,7 +112,7 @@ export class ItemService {
     const item = await this.writable(actor, name);
     const deleted = await this.items.delete(item.name, item.ownerId);
     this.changed(item.name);
-    if (!deleted) throw new NotFoundError('item');
+    if (!deleted) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
   }
 
   private async update(actor: User, name: string, changes: Omit<ItemChanges, 'updatedAt'>): Promise<Item> {
@@ -121,14 +121,14 @@ export class ItemService {
     const updated = await this.items.update(item.name, item.ownerId, { ...changes, updatedAt: this.clock.now() });
     // A rename changes two names: the old one is gone, the new one exists.
     this.changed(item.name, ...(updated && updated.name !== item.name ? [updated.name] : []));
-    if (!updated) throw new NotFoundError('item');
+    if (!updated) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
     return updated;
   }
 
   /** AC-02: only the owner or an admin may change an item. Read from storage, never from memory. */
   private async writable(actor: User, name: string): Promise<Item> {
     const item = await this.items.findByName(normalizeName(name));
-    if (!item) throw new NotFoundError('item');
+    if (!item) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
     if (item.ownerId !== actor.id && actor.role !== 'admin') throw new ForbiddenError('Only the owner or an admin may change this item.');
     return item;
   }

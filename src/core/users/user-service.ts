@@ -156,14 +156,14 @@ export class UserService {
   /** A user to show: from memory when read recently (see FreshCache for the staleness bound). */
   async get(id: string): Promise<User> {
     const user = await this.cache.get(id, this.findById);
-    if (!user) throw new NotFoundError('user');
+    if (!user) throw new NotFoundError('ERR_USER_NOT_FOUND');
     return user;
   }
 
   /** A user to change or check a change against: always from storage. */
   private async current(id: string): Promise<User> {
     const user = await this.users.findById(id);
-    if (!user) throw new NotFoundError('user');
+    if (!user) throw new NotFoundError('ERR_USER_NOT_FOUND');
     return user;
   }
 
@@ -205,7 +205,7 @@ export class UserService {
     if (input.disabled !== undefined) changes.disabled = input.disabled;
     const updated = await this.users.update(target.id, changes, { keepAnotherAdmin: losesAdmin });
     this.changed(target.id);
-    if (!updated) throw new NotFoundError('user');
+    if (!updated) throw new NotFoundError('ERR_USER_NOT_FOUND');
     // A disabled account keeps no live sessions; its access tokens already fail (CLM-05).
     if (input.disabled === true) await this.sessions.revokeAllForUser(target.id, changes.updatedAt);
     await this.recordUpdate(actor, target, updated, context);
@@ -220,7 +220,7 @@ export class UserService {
     if (isActiveAdmin) await this.assertNotLastAdmin();
     const deleted = await this.users.delete(target.id, { keepAnotherAdmin: isActiveAdmin });
     this.changed(target.id);
-    if (!deleted) throw new NotFoundError('user');
+    if (!deleted) throw new NotFoundError('ERR_USER_NOT_FOUND');
     await this.audit.record('user.deleted', context, { actorId: actorIdOf(actor), subjectId: target.id, details: { username: target.username } });
   }
 

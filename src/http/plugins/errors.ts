@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
-import { AppError, BusyError, ConflictError, OAuthClientError, TooManyRequestsError, UnauthenticatedError, UnavailableError, ValidationError, type FieldError } from '../../core/errors.js';
+import { AppError, BusyError, ConflictError, kindOf, TooManyRequestsError, UnauthenticatedError, UnavailableError, ValidationError, type ErrorCode, type ErrorKind, type FieldError } from '../../core/errors.js';
 
-const TITLES: Record<number, string> = {
+const TITLES = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -17,22 +17,36 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
-};
+} as const satisfies Record<number, string>;
 
-/** The one table from domain error codes to HTTP statuses. */
-function statusOf(error: AppError): number {
-  if (error instanceof ValidationError) return 400;
-  if (error instanceof UnauthenticatedError) return 401;
-  if (error instanceof ConflictError) return 409;
-  if (error instanceof TooManyRequestsError) return 429;
-  if (error instanceof BusyError || error instanceof UnavailableError) return 503;
-  // Answered as RFC 6749 errors by the OAuth routes; anywhere else, a bad request.
-  if (error instanceof OAuthClientError) return 400;
-  if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return 401;
-  if (error.code === 'ERR_AUTH_INVALID_REQUEST') return 400;
-  if (error.code.startsWith('ERR_FORBIDDEN')) return 403;
-  if (error.code.endsWith('_NOT_FOUND')) return 404;
-  return 500;
+/**
+ * The one table from error kinds to HTTP statuses: a code's status follows from the kind it is
+ * declared with in core (ERRORS), never from how the code is spelled.
+ */
+export const STATUS_OF_KIND = {
+  invalid_input: 400,
+  invalid_credentials: 401,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  busy: 503,
+  unavailable: 503,
+  // Answered as RFC 6749 errors by the OAuth routes (see OAUTH_ERROR_OF_KIND); anywhere else, a bad request.
+  invalid_client: 400,
+  unauthorized_client: 400,
+  invalid_scope: 400,
+  too_large: 413,
+  unsupported_media_type: 415,
+  uri_too_long: 414,
+  headers_too_large: 431,
+  timeout: 408,
+  internal: 500,
+} as const satisfies Record<ErrorKind, keyof typeof TITLES>;
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS_OF_KIND[kindOf(code)];
 }
 
 export interface ProblemBody {
@@ -44,10 +58,14 @@ export interface ProblemBody {
   errors?: FieldError[];
 }
 
-export function problem(status: number, code: string, detail: string, errors?: FieldError[]): ProblemBody {
+/**
+ * The problem+json body for a declared code; its status comes from the code's kind. `status` is
+ * given only where Fastify already decided one (a 4xx of its own that has no code here).
+ */
+export function problem(code: ErrorCode, detail: string, errors?: FieldError[], status: number = statusOf(code)): ProblemBody {
   return {
     type: `urn:gatehouse:problem:${code.toLowerCase().replace(/^err_/, '').replace(/_/g, '-')}`,
-    title: TITLES[status] ?? 'Error',
+    title: (TITLES as Record<number, string>)[status] ?? 'Error',
     status,
     code,
     detail,
@@ -88,12 +106,12 @@ function fieldErrors(error: FastifyError): FieldError[] {
 }
 
 /** Fastify's own 4xx errors, mapped to stable codes with messages that reveal no internals (IN-07). */
-const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'ERR_BODY_TOO_LARGE', 'The request body is too large.'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'ERR_BAD_REQUEST', 'The Content-Length does not match the body.'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'ERR_BAD_REQUEST', 'The JSON body is empty.'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'ERR_BAD_REQUEST', 'The body is not valid JSON.'],
+const FRAMEWORK_ERRORS: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['ERR_BODY_TOO_LARGE', 'The request body is too large.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['ERR_BAD_REQUEST', 'The Content-Length does not match the body.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['ERR_BAD_REQUEST', 'The JSON body is empty.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['ERR_BAD_REQUEST', 'The body is not valid JSON.'],
 };
 
 /**
@@ -102,9 +120,9 @@ const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
  */
 export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    sendProblem(reply, problem(414, 'ERR_URI_TOO_LONG', 'A path segment is too long.'));
+    sendProblem(reply, problem('ERR_URI_TOO_LONG', 'A path segment is too long.'));
   } else {
-    sendProblem(reply, problem(400, 'ERR_BAD_REQUEST', 'The request URL is malformed.'));
+    sendProblem(reply, problem('ERR_BAD_REQUEST', 'The request URL is malformed.'));
   }
 }
 
@@ -117,14 +135,14 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
   // A client too slow with its headers or body (REQUEST_HEADERS_TIMEOUT, REQUEST_TIMEOUT) gets 408, not 400.
   const answer =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? problem(431, 'ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
+      ? problem('ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'HPE_HEADERS_TIMEOUT'
-        ? problem(408, 'ERR_REQUEST_TIMEOUT', 'The request was not received in time.')
-        : problem(400, 'ERR_BAD_REQUEST', 'The request is malformed.');
+        ? problem('ERR_REQUEST_TIMEOUT', 'The request was not received in time.')
+        : problem('ERR_BAD_REQUEST', 'The request is malformed.');
   const body = JSON.stringify(answer);
   const status = answer.status;
   socket.end(
-    `HTTP/1.1 ${status} ${TITLES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${answer.title}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -150,7 +168,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   const outages = new OutageLog();
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
-      const status = statusOf(error);
+      const status = statusOf(error.code);
       if (status === 401) reply.header('www-authenticate', wwwAuthenticate(error));
       if (error instanceof TooManyRequestsError || error instanceof BusyError || error instanceof UnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
       if (status === 500) request.log.error({ err: error }, 'unmapped domain error');
@@ -158,25 +176,25 @@ export function registerErrorHandling(app: FastifyInstance): void {
       else if (status === 503) request.log.warn({ code: error.code }, 'busy');
       else if (status === 401 || status === 403) request.log.info({ code: error.code }, 'access refused');
       const errors = error instanceof ValidationError ? [...error.errors] : error instanceof ConflictError && error.field ? [{ field: error.field, message: error.message }] : undefined;
-      return sendProblem(reply, problem(status, error.code, status === 500 ? 'Something went wrong on our side.' : error.message, errors));
+      return sendProblem(reply, problem(error.code, status === 500 ? 'Something went wrong on our side.' : error.message, errors));
     }
     if (error.validation) {
-      return sendProblem(reply, problem(400, 'ERR_VALIDATION', 'The request is not valid.', fieldErrors(error)));
+      return sendProblem(reply, problem('ERR_VALIDATION', 'The request is not valid.', fieldErrors(error)));
     }
     const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
-    if (known) return sendProblem(reply, problem(known[0], known[1], known[2]));
+    if (known) return sendProblem(reply, problem(known[0], known[1]));
     const status = error.statusCode ?? 500;
     if (status === 400 && /prototype|constructor/.test(error.message)) {
-      return sendProblem(reply, problem(400, 'ERR_BAD_REQUEST', 'The body contains a forbidden key (__proto__ or constructor).'));
+      return sendProblem(reply, problem('ERR_BAD_REQUEST', 'The body contains a forbidden key (__proto__ or constructor).'));
     }
     if (status >= 400 && status < 500) {
       // Prototype-poisoning refusals and other malformed requests (IN-05).
-      return sendProblem(reply, problem(status, 'ERR_BAD_REQUEST', 'The request is malformed.'));
+      return sendProblem(reply, problem('ERR_BAD_REQUEST', 'The request is malformed.', undefined, status));
     }
     // AC-06: anything unexpected fails closed, with the detail in the log only.
     request.log.error({ err: error }, 'request failed');
-    return sendProblem(reply, problem(500, 'ERR_INTERNAL', 'Something went wrong on our side.'));
+    return sendProblem(reply, problem('ERR_INTERNAL', 'Something went wrong on our side.'));
   });
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)));
 }

@@ -60,7 +60,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     if (ready) return { status: 'ready' as const, checks };
     request.log.warn({ checks }, 'not ready');
     reply.header('retry-after', '5');
-    return reply.code(503).type('application/problem+json').send({ ...problem(503, 'ERR_NOT_READY', 'A dependency this service needs is not available.'), checks });
+    return reply.code(503).type('application/problem+json').send({ ...problem('ERR_NOT_READY', 'A dependency this service needs is not available.'), checks });
   });
 
   app.get('/.well-known/jwks.json', {
@@ -118,5 +118,5 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get('/.well-known/openid-configuration', {
     schema: { tags: ['keys'], summary: 'Not an OpenID provider (yet): 404', security: [], response: { 404: Type.Ref('Problem') } },
   }, async (_request, reply) =>
-    sendProblem(reply, problem(404, 'ERR_NOT_FOUND', 'Gatehouse is not an OpenID Connect provider; its OAuth 2.0 metadata is at /.well-known/oauth-authorization-server.')));
+    sendProblem(reply, problem('ERR_NOT_FOUND', 'Gatehouse is not an OpenID Connect provider; its OAuth 2.0 metadata is at /.well-known/oauth-authorization-server.')));
 };

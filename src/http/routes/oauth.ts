@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AppError, OAuthClientError, TooManyRequestsError, ValidationError, type OAuthErrorCode } from '../../core/errors.js';
+import { AppError, TooManyRequestsError, type ErrorKind } from '../../core/errors.js';
 import type { TokenGrant } from '../../core/auth/session-service.js';
 import { GRANT_TYPES, type GrantType } from '../../core/model.js';
 import type { Services } from '../../services.js';
@@ -24,27 +24,45 @@ class OAuthProblem extends Error {
   }
 }
 
-/** Core OAuth errors as RFC 6749 §5.2 codes; invalid_client is a 401 with a Basic challenge. */
-const OAUTH_CODES: Record<OAuthErrorCode, [number, string]> = {
-  ERR_OAUTH_INVALID_CLIENT: [401, 'invalid_client'],
-  ERR_OAUTH_UNAUTHORIZED_CLIENT: [400, 'unauthorized_client'],
-  ERR_OAUTH_INVALID_SCOPE: [400, 'invalid_scope'],
+/**
+ * Each error kind as an RFC 6749 §5.2 answer on the OAuth endpoints, or null where the kind is not
+ * an OAuth error (a cross-site cookie refusal, an outage, a saturated hasher): those keep the
+ * problem+json answer of the root handler. Total over the kinds, so a new kind must choose here.
+ * Wrong password or refresh token is invalid_grant, a 400 (§5.2), not the API's 401;
+ * invalid_client is a 401 with a Basic challenge.
+ */
+export const OAUTH_ERROR_OF_KIND: Record<ErrorKind, { status: number; error: string } | null> = {
+  invalid_input: { status: 400, error: 'invalid_request' },
+  invalid_credentials: { status: 400, error: 'invalid_grant' },
+  invalid_client: { status: 401, error: 'invalid_client' },
+  unauthorized_client: { status: 400, error: 'unauthorized_client' },
+  invalid_scope: { status: 400, error: 'invalid_scope' },
+  // slow_down is a device-flow code (RFC 8628); §5.2 has no throttling code, so invalid_request says to wait.
+  rate_limited: { status: 429, error: 'invalid_request' },
+  too_large: { status: 413, error: 'invalid_request' },
+  unsupported_media_type: { status: 415, error: 'invalid_request' },
+  unauthenticated: null,
+  forbidden: null,
+  not_found: null,
+  conflict: null,
+  busy: null,
+  unavailable: null,
+  uri_too_long: null,
+  headers_too_large: null,
+  timeout: null,
+  internal: null,
 };
 
 /** Domain errors as RFC 6749 §5.2 codes. */
 function toOAuth(error: unknown): OAuthProblem | null {
   if (error instanceof OAuthProblem) return error;
-  if (error instanceof OAuthClientError) {
-    const [status, code] = OAUTH_CODES[error.code];
-    return new OAuthProblem(status, code, error.message);
-  }
-  // slow_down is a device-flow code (RFC 8628); §5.2 has no throttling code, so invalid_request says to wait.
-  if (error instanceof TooManyRequestsError) {
-    return new OAuthProblem(429, 'invalid_request', `Too many requests: wait ${error.retryAfterSeconds} seconds (Retry-After) before trying again.`, error.retryAfterSeconds);
-  }
   if (error instanceof AppError) {
-    if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return new OAuthProblem(400, 'invalid_grant', error.message);
-    if (error instanceof ValidationError) return new OAuthProblem(400, 'invalid_request', error.message);
+    const answer = OAUTH_ERROR_OF_KIND[error.kind];
+    if (!answer) return null;
+    if (error instanceof TooManyRequestsError) {
+      return new OAuthProblem(answer.status, answer.error, `Too many requests: wait ${error.retryAfterSeconds} seconds (Retry-After) before trying again.`, error.retryAfterSeconds);
+    }
+    return new OAuthProblem(answer.status, answer.error, error.message);
   }
   const status = (error as { statusCode?: number }).statusCode;
   if ((error as { validation?: unknown }).validation || (status !== undefined && status >= 400 && status < 500)) {

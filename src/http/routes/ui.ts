@@ -148,7 +148,7 @@ export const uiRoutes: FastifyPluginAsync<{ services: Services; webRoot?: string
 
   for (const path of UI_PAGES) {
     app.get(path, { schema: { hide: true } }, async (_request, reply) => {
-      if (!built) return sendProblem(reply, problem(503, 'ERR_UI_NOT_BUILT', 'The hosted pages are not built: run npm run build.'));
+      if (!built) return sendProblem(reply, problem('ERR_UI_NOT_BUILT', 'The hosted pages are not built: run npm run build.'));
       // no-cache: revalidated each time, so a new build's asset names are picked up at once.
       return reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
     });
@@ -161,7 +161,7 @@ export const uiRoutes: FastifyPluginAsync<{ services: Services; webRoot?: string
   app.get<{ Params: { file: string } }>('/ui/assets/:file', { schema: { hide: true } }, async (request, reply) => {
     // Only names the build produced: nothing else on disk is reachable from here.
     const asset = assets.get(request.params.file);
-    if (!asset) return sendProblem(reply, problem(404, 'ERR_NOT_FOUND', 'No such asset.'));
+    if (!asset) return sendProblem(reply, problem('ERR_NOT_FOUND', 'No such asset.'));
     return sendAsset(reply, asset, String(request.headers['accept-encoding'] ?? ''));
   });
 };
