@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { buildApp } from './http/app.js';
+import { redactUrl } from './http/log-redaction.js';
 import { Metrics } from './metrics.js';
 import cluster from 'node:cluster';
 import { IpcBus } from './cluster/ipc-bus.js';
@@ -88,7 +89,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   app.server.headersTimeout = config.timeouts.requestHeadersMs;
   app.server.requestTimeout = config.timeouts.requestMs;
   app.log.info(
-    { database: config.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'), algorithm: services.tokens.keyRing.signingKey.alg, signingKid: services.tokens.keyRing.signingKey.kid, redis: config.redisUrl !== null },
+    { database: maskDatabaseUrl(config.databaseUrl), algorithm: services.tokens.keyRing.signingKey.alg, signingKid: services.tokens.keyRing.signingKey.kid, redis: config.redisUrl !== null },
     'gatehouse ready',
   );
   let closing: Promise<void> | null = null;
@@ -197,4 +198,16 @@ export function closeOnSignals(server: RunningServer): void {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/** The database URL for the log: a password never, whether in the authority or the query (`?password=`). */
+function maskDatabaseUrl(url: string): string {
+  if (url.startsWith('sqlite:')) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return redactUrl(parsed.toString());
+  } catch {
+    return '[unparsable]';
+  }
 }

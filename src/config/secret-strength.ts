@@ -65,6 +65,8 @@ export const MIN_SECRET_BITS = 256;
  * added word costs a guesser only its rank.
  */
 export const MIN_UNPREDICTABLE_SHARE = 0.5;
+/** And never fewer than this many bits to guess, whatever the length (0.70 of 256, as above). */
+export const MIN_GUESS_BITS = 0.7 * MIN_SECRET_BITS;
 
 /** How many bits a character of `text` can carry, judged from the alphabet it is written in. */
 function bitsPerCharacter(text: string): number {
@@ -103,7 +105,9 @@ export function describeWeakSecret(secret: string): string | null {
     return `carries at most ${capacity} bits; at least ${MIN_SECRET_BITS} random bits are required (e.g. 43 base64 or 64 hex characters)`;
   }
   const bits = guessBits(secret, bitsPerCharacter(secret));
-  if (bits < MIN_UNPREDICTABLE_SHARE * capacity) {
+  // Both a share and a floor: a short random part padded with filler keeps its share of a long
+  // string's capacity while carrying far fewer than 256 random bits.
+  if (bits < MIN_UNPREDICTABLE_SHARE * capacity || bits < MIN_GUESS_BITS) {
     return `is guessable text (words, keyboard walks, runs or repeats: a guesser needs about ${Math.round(bits)} bits, not ${capacity}), not random bytes`;
   }
   return null;

@@ -24,12 +24,15 @@ const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
  * tried); anything else, a percent-encoded name or a part without `=`, becomes `[redacted]` too.
  */
 export function redactUrl(url: string): string {
-  const mark = url.indexOf('?');
-  if (mark === -1) return url;
+  // An encoded question mark (`/x%3faccess_token=…`) is no query to the router, but it carries the
+  // same secret into the log line: everything after it is redacted the same way.
+  const found = /\?|%3f/i.exec(url);
+  if (found === null) return url;
+  const mark = found.index;
   const fragment = url.indexOf('#', mark);
-  const query = url.slice(mark + 1, fragment === -1 ? undefined : fragment);
-  if (query === '') return url.slice(0, mark + 1);
-  const parts = query.split(/[&;]/).map((part) => {
+  const rest = url.slice(mark + found[0].length, fragment === -1 ? undefined : fragment);
+  if (rest === '') return url.slice(0, mark + 1);
+  const parts = rest.split(/[&;]/).map((part) => {
     const equals = part.indexOf('=');
     if (equals === -1) return part === '' ? '' : '[redacted]';
     const name = part.slice(0, equals);
@@ -40,11 +43,11 @@ export function redactUrl(url: string): string {
 
 // A path followed by a query, wherever it stands in free text: Fastify writes request URLs into
 // messages ("Route GET:/x?y not found", "Reply was already sent ... in the "/x?y" route").
-const URL_IN_TEXT = /\/[^\s?"'`<>]*\?[^\s"'`<>]*/g;
+const URL_IN_TEXT = /\/[^\s?"'`<>]*?(?:\?|%3f)[^\s"'`<>]*/gi;
 
 /** Every URL query in `text`, redacted as redactUrl does. */
 export function redactUrlsIn(text: string): string {
-  return text.includes('?') ? text.replace(URL_IN_TEXT, (url) => redactUrl(url)) : text;
+  return /\?|%3f/i.test(text) ? text.replace(URL_IN_TEXT, (url) => redactUrl(url)) : text;
 }
 
 /**

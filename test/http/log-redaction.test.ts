@@ -43,6 +43,9 @@ describe.each(['info', 'debug', 'trace'])('SES-06: secrets in a query string nev
       ['GET', `/users?limit=${encoded}`],
       ['GET', `/users?q=x;api_key=${refresh}`],
       ['GET', `/no/such/route?password=${encoded}`],
+      // An encoded question mark is no query to the router, but the secret after it is the same.
+      ['GET', `/no/such/route%3faccess_token=${token}`],
+      ['GET', `/auth/me%3Faccess_token=${token}`],
       ['GET', `/items?owner=1&${encodeURIComponent(password)}=1`],
     ];
     for (const [method, url] of requests) {

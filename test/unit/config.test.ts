@@ -66,6 +66,9 @@ describe('configuration', () => {
       // Text someone chose, then encoded: judged by what it decodes to.
       Buffer.from('my-super-secret-jwt-key-for-production-2024!').toString('base64'),
       Buffer.from('my-super-secret-jwt-key-for-production-2024!').toString('hex'),
+      // A short random part padded to length: about 144 random bits, not 256.
+      'V9SEM-QILyZNbwvRT6zoWgWDAAAAAAAAAAAAAAAAAAA',
+      ...Array.from({ length: 10 }, () => randomBytes(18).toString('base64url') + 'A'.repeat(19)),
     ];
     const accepted = human.filter((secret) => describeWeakSecret(secret) === null);
     expect(accepted).toEqual([]);
