@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AUDIT_TYPES, type AuditEvent } from '../../core/model.js';
+import { AUDIT_TYPES } from '../../core/model.js';
 import { decodeCursor, encodeCursor } from '../../core/pagination.js';
 import type { Services } from '../../services.js';
+import { auditEventView } from '../../views/audit-event.js';
 import { requireAdmin, requireAuthentication } from '../plugins/authenticate.js';
 import { IdParam, PageQuery, bearer, pageOf, problems } from '../schemas/common.js';
 
@@ -17,20 +18,6 @@ const AuditEventView = Type.Object({
   request_id: Type.Union([Type.String(), Type.Null()]),
   details: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
 });
-
-export function auditEventView(e: AuditEvent) {
-  return {
-    id: e.id,
-    at: new Date(e.at).toISOString(),
-    type: e.type,
-    actor_id: e.actorId,
-    subject_id: e.subjectId,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    request_id: e.requestId,
-    details: { ...e.details },
-  };
-}
 
 export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
