@@ -1,5 +1,4 @@
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRICS_REPLY, METRICS_REQUEST } from './cluster/primary.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditEvent } from './core/model.js';
 import type { Services } from './services.js';
 
@@ -77,34 +76,19 @@ export class Metrics {
     });
   }
 
-  private clustered = false;
-  private nextRequest = 0;
+  private cluster: (() => Promise<string>) | null = null;
 
   /**
-   * In a cluster worker: answer the primary's collection requests, and serve scrapes with the
-   * sum over all workers, so any worker can be scraped.
+   * In a cluster worker: scrapes are served with the sum over all workers, which `cluster` fetches
+   * (from the primary), so any worker can be scraped.
    */
-  reportToPrimary(): void {
-    // Constructing one is what makes prom-client answer the primary's requests in this worker.
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([this.registry]);
-    this.clustered = true;
+  aggregateWith(cluster: () => Promise<string>): void {
+    this.cluster = cluster;
   }
 
   /** The text a scrape gets: this process's metrics, or the whole cluster's. */
-  async scrape(): Promise<string> {
-    if (!this.clustered || !process.send) return this.registry.metrics();
-    const id = ++this.nextRequest;
-    return new Promise((resolve, reject) => {
-      const onMessage = (raw: { tag?: string; id?: number; text?: string; error?: string }) => {
-        if (raw?.tag !== METRICS_REPLY || raw.id !== id) return;
-        process.off('message', onMessage);
-        if (raw.text !== undefined) resolve(raw.text);
-        else reject(new Error(raw.error ?? 'no metrics from the primary'));
-      };
-      process.on('message', onMessage);
-      process.send!({ tag: METRICS_REQUEST, id });
-    });
+  scrape(): Promise<string> {
+    return this.cluster ? this.cluster() : this.registry.metrics();
   }
 
   private circuits: readonly { readonly name: string; readonly state: string; readonly openings: number }[] = [];

@@ -6,6 +6,7 @@ import { Metrics } from './metrics.js';
 import cluster from 'node:cluster';
 import { IpcBus } from './cluster/ipc-bus.js';
 import { IpcCounterStore } from './cluster/ipc-counter-store.js';
+import { connectToPrimary } from './cluster/worker.js';
 import { openStorageAtStartup, startupLog, type StartupLog } from './storage/open.js';
 import { connectShared } from './storage/redis/connect.js';
 import { describe, type Circuit } from './storage/circuit.js';
@@ -36,10 +37,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   opened = true;
   // Errors of the shared store are logged once the app's logger exists; until then, to stderr.
   let report = (error: unknown) => console.error('redis:', error instanceof Error ? error.message : error);
+  let reportIpc = (error: unknown) => console.error('cluster:', error instanceof Error ? error.message : error);
   // Without Redis, or while it is away, a worker hears of its siblings' changes through the
   // primary, and counts its rate limits in the primary, with its siblings.
-  const ipcBus = worker ? new IpcBus() : undefined;
-  const ipcCounters = worker ? new IpcCounterStore() : undefined;
+  // The primary asks a worker for its part of a scrape.
+  const primary = worker ? connectToPrimary({ 'metrics.worker': () => metrics.registry.getMetricsAsJSON() }) : undefined;
+  const ipcBus = primary ? new IpcBus(primary) : undefined;
+  const ipcCounters = primary ? new IpcCounterStore(primary, (error) => reportIpc(error)) : undefined;
   const shared = await connectShared(config.redisUrl, (error) => report(error), {
     prefix: config.redisPrefix,
     timeouts: config.timeouts,
@@ -57,10 +61,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   metrics.watchCircuits([storage.circuit, ...(shared.circuit ? [shared.circuit] : [])]);
   await services.keys.assertConfiguredAlgorithm();
-  if (worker) metrics.reportToPrimary();
+  if (primary) metrics.aggregateWith(() => primary.request({ tag: 'metrics.cluster' }));
   const app = await buildApp({ services, metrics, logger: { level: config.logLevel } });
   log = (level, msg, extra = {}) => app.log[level](extra, msg);
   report = throttled((error) => app.log.warn({ reason: describe(error) }, 'redis error'));
+  reportIpc = throttled((error) => app.log.warn({ reason: describe(error) }, 'the primary did not answer a rate-limit count; this worker counted it alone'));
   const connections = trackConnections(app);
 
   if (services.lookAlikeUsers.length > 0) {

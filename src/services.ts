@@ -1,9 +1,9 @@
 import type { Config } from './config/index.js';
 import { AuditLog } from './core/audit.js';
 import { LoginThrottle } from './core/auth/login-throttle.js';
-import { AccessTokens, accessTokenSettings } from './core/auth/access-tokens.js';
+import { AccessTokens, type AccessTokenSettings } from './core/auth/access-tokens.js';
 import { AuthService } from './core/auth/auth-service.js';
-import { KeyService } from './core/auth/key-service.js';
+import { KeyService, type KeySettings } from './core/auth/key-service.js';
 import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
 import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
@@ -64,6 +64,28 @@ function commonPasswords(): ReadonlySet<string> {
   return (common ??= loadCommonPasswords());
 }
 
+// Core is told plain settings, never the Config: these two map JWT_* into them.
+function keySettings(config: Config): KeySettings {
+  const { jwt } = config;
+  return { algorithm: jwt.algorithm, algorithmExplicit: jwt.algorithmExplicit, secret: jwt.secret, timing: { propagationMs: config.keyPropagationMs, retentionMs: jwt.accessTokenTtlMs + jwt.clockLeewayMs } };
+}
+
+function accessTokenSettings({ jwt }: Config): AccessTokenSettings {
+  return { issuer: jwt.issuer, audience: jwt.audience, ttlMs: jwt.accessTokenTtlMs, leewayMs: jwt.clockLeewayMs };
+}
+
+/**
+ * What a cluster primary does to a freshly migrated database before it forks, without the rest of
+ * the service graph: makes the first signing key (so workers starting together find one), and
+ * refuses a JWT_ALGORITHM that contradicts the stored keys once here rather than in every worker,
+ * which would be replaced and refused forever.
+ */
+export async function prepareStorage(config: Config, storage: Storage, clock: Clock = systemClock): Promise<void> {
+  const keys = new KeyService(storage.keys, new AuditLog(storage.audit, clock), clock, keySettings(config));
+  await keys.load();
+  await keys.assertConfiguredAlgorithm();
+}
+
 /** Wires the core services over a storage. */
 export async function createServices(config: Config, storage: Storage, options: ServiceOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
@@ -71,17 +93,8 @@ export async function createServices(config: Config, storage: Storage, options: 
   const audit = new AuditLog(storage.audit, clock, options.onAuditError, options.onAuditEvent);
   const counters = options.counters ?? new MemoryCounterStore();
   const bus = options.bus;
-  const keys = new KeyService(
-    storage.keys,
-    audit,
-    clock,
-    config.jwt.algorithm,
-    config.jwt.secret,
-    { propagationMs: config.keyPropagationMs, retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs },
-    () => bus?.publish({ kind: 'keys' }),
-    config.jwt.algorithmExplicit,
-  );
-  const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config.jwt), clock);
+  const keys = new KeyService(storage.keys, audit, clock, keySettings(config), () => bus?.publish({ kind: 'keys' }));
+  const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
   const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
   const sessions = new SessionService(storage.sessions, tokens, audit, clock, {

@@ -8,7 +8,7 @@ import type { AsymmetricAlgorithm } from '../core/auth/key-ring.js';
 import { AppError, ValidationError } from '../core/errors.js';
 import { ROLES, type Role } from '../core/model.js';
 import { OPERATOR } from '../core/users/user-service.js';
-import { auditEventView } from '../http/routes/admin.js';
+import { auditEventView } from '../views/audit-event.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { createServices, type Services } from '../services.js';
 import { migrate, openDriver, openStorage } from '../storage/open.js';

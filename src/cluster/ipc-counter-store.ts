@@ -1,64 +1,42 @@
 import type { CounterStore } from '../core/ports.js';
-import type { MemoryCounterStore } from '../storage/memory/counter-store.js';
-
-export const COUNTER_REQUEST = 'gatehouse:counter-request';
-export const COUNTER_REPLY = 'gatehouse:counter-reply';
-
-type Operation =
-  | { op: 'increment'; key: string; windowMs: number; now: number }
-  | { op: 'get'; key: string; now: number }
-  | { op: 'delete'; keys: string[] };
-
-interface Request {
-  tag: typeof COUNTER_REQUEST;
-  id: number;
-  operation: Operation;
-}
+import { MemoryCounterStore } from '../storage/memory/counter-store.js';
+import type { Peer } from './peer.js';
 
 /**
  * Rate-limit counters of a cluster worker without Redis, kept by the primary: every worker counts
  * against the same budgets, as one process would. One IPC round trip per count, and only on the
  * routes that have a budget.
+ *
+ * When the primary does not answer within the request's deadline (or is gone), this worker counts
+ * in its own memory instead: the budgets still hold, per worker, rather than the request waiting
+ * on the primary or going uncounted (ENUM-04 must not fail open).
  */
 export class IpcCounterStore implements CounterStore {
-  private nextId = 0;
-  private readonly pending = new Map<number, (result: unknown) => void>();
+  private readonly local = new MemoryCounterStore();
 
-  constructor() {
-    process.on('message', (raw: { tag?: string; id?: number; result?: unknown }) => {
-      if (raw?.tag !== COUNTER_REPLY || raw.id === undefined) return;
-      this.pending.get(raw.id)?.(raw.result);
-      this.pending.delete(raw.id);
-    });
-  }
-
-  private ask<T>(operation: Operation): Promise<T> {
-    const id = ++this.nextId;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve as (result: unknown) => void);
-      process.send!({ tag: COUNTER_REQUEST, id, operation } satisfies Request);
-    });
-  }
+  constructor(
+    private readonly primary: Peer,
+    /** Told when a count fell back to this worker's memory. */
+    private readonly onFallback: (error: unknown) => void = () => {},
+  ) {}
 
   increment(key: string, windowMs: number, now: number) {
-    return this.ask<{ count: number; resetAt: number }>({ op: 'increment', key, windowMs, now });
+    return this.primary.request({ tag: 'counter.increment', key, windowMs, now }).catch((error: unknown) => {
+      this.onFallback(error);
+      return this.local.increment(key, windowMs, now);
+    });
   }
 
   get(key: string, now: number) {
-    return this.ask<{ count: number; resetAt: number } | null>({ op: 'get', key, now });
+    return this.primary.request({ tag: 'counter.get', key, now }).catch((error: unknown) => {
+      this.onFallback(error);
+      return this.local.get(key, now);
+    });
   }
 
   async delete(...keys: string[]) {
-    await this.ask<null>({ op: 'delete', keys });
+    // Both places, so that a window counted locally while the primary was silent goes too.
+    await this.local.delete(...keys);
+    await this.primary.request({ tag: 'counter.delete', keys }).catch(this.onFallback);
   }
-}
-
-/** The primary's side: answers a worker's counter request from its own store. */
-export async function answerCounterRequest(store: MemoryCounterStore, raw: unknown): Promise<{ tag: string; id: number; result: unknown } | null> {
-  const request = raw as Partial<Request>;
-  if (request?.tag !== COUNTER_REQUEST || request.id === undefined || !request.operation) return null;
-  const o = request.operation;
-  const result =
-    o.op === 'increment' ? await store.increment(o.key, o.windowMs, o.now) : o.op === 'get' ? await store.get(o.key, o.now) : (await store.delete(...o.keys), null);
-  return { tag: COUNTER_REPLY, id: request.id, result };
 }

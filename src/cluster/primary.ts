@@ -1,14 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/index.js';
-import { createServices } from '../services.js';
+import { prepareStorage } from '../services.js';
 import { openStorageAtStartup } from '../storage/open.js';
 import { MemoryCounterStore } from '../storage/memory/counter-store.js';
-import { answerCounterRequest } from './ipc-counter-store.js';
-import { IPC_TAG } from './ipc-bus.js';
-
-export const METRICS_REQUEST = 'gatehouse:metrics-request';
-export const METRICS_REPLY = 'gatehouse:metrics-reply';
+import { Peer, type Answers } from './peer.js';
+import type { Message } from './protocol.js';
 
 const log = (level: 'info' | 'warn' | 'error', msg: string, extra: object = {}) =>
   process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', msg, ...extra })}\n`);
@@ -22,33 +19,47 @@ export async function runPrimary(config: Config): Promise<void> {
   // Waits for the database like a single process would (STARTUP_TIMEOUT), so workers are not
   // forked, and replaced, in a loop while it is away.
   const storage = await openStorageAtStartup(config.databaseUrl, { timeouts: config.timeouts, log: (level, msg, extra) => log(level, msg, extra) });
-  const services = await createServices(config, storage);
-  // Refused once here rather than by every worker, which would be replaced and refused forever.
   try {
-    await services.keys.assertConfiguredAlgorithm();
+    await prepareStorage(config, storage);
   } finally {
     await storage.close();
   }
 
-  const aggregator = new AggregatorRegistry();
-  // Without Redis the primary keeps the rate-limit counters, so all workers count once.
+  // Without Redis, and while it is away, the workers count here, so all of them count once.
   const counters = new MemoryCounterStore();
-  let stopping = false;
-  const fork = () => cluster.fork();
+  const peers = new Map<Worker, Peer>();
+  // Workers that serve requests: a scrape asks only them (one still starting has nothing to add, and would not answer).
+  const listening = new Set<Worker>();
 
-  cluster.on('message', (worker: Worker, raw: { tag?: string; id?: number }) => {
-    // Without Redis, and while it is away, workers count here.
-    void answerCounterRequest(counters, raw).then((reply) => reply && worker.isConnected() && worker.send(reply));
-    if (raw?.tag === IPC_TAG) {
-      for (const other of Object.values(cluster.workers ?? {})) if (other && other !== worker) other.send(raw);
-    } else if (raw?.tag === METRICS_REQUEST) {
-      // Metrics of every worker, summed, whichever worker the scrape reached.
-      aggregator.clusterMetrics().then(
-        (text) => worker.send({ tag: METRICS_REPLY, id: raw.id, text }),
-        (error: unknown) => worker.send({ tag: METRICS_REPLY, id: raw.id, error: String(error) }),
-      );
-    }
-  });
+  // Everything a worker may ask of the primary.
+  const answers: Answers = {
+    'counter.increment': ({ key, windowMs, now }) => counters.increment(key, windowMs, now),
+    'counter.get': ({ key, now }) => counters.get(key, now),
+    'counter.delete': async ({ keys }) => (await counters.delete(...keys), null),
+    // Metrics of every worker, summed, whichever worker the scrape reached.
+    'metrics.cluster': async () => {
+      const parts = await Promise.all([...listening].map((worker) => peers.get(worker)!.request({ tag: 'metrics.worker' })));
+      return AggregatorRegistry.aggregate(parts).metrics();
+    },
+  };
+
+  let stopping = false;
+  const fork = () => {
+    const worker = cluster.fork();
+    const peer = new Peer({ send: (message) => sendTo(worker, message), answers });
+    // What one worker changed, the others forget.
+    peer.onNotice((notice) => {
+      for (const [other, theirs] of peers) if (other !== worker) theirs.notify(notice);
+    });
+    peers.set(worker, peer);
+    worker.on('message', (raw: unknown) => peer.receive(raw));
+    worker.once('listening', () => listening.add(worker));
+    worker.once('exit', () => {
+      peers.delete(worker);
+      listening.delete(worker);
+      peer.close('the worker exited');
+    });
+  };
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     log('error', 'worker died; starting another', { worker: worker.process.pid, code, signal });
@@ -75,4 +86,11 @@ export async function runPrimary(config: Config): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/** Sends to a worker unless it is gone; a channel closing meanwhile is not an 'error' that ends the primary. */
+function sendTo(worker: Worker, message: Message): boolean {
+  if (!worker.isConnected()) return false;
+  worker.send(message, undefined, {}, () => {});
+  return true;
 }

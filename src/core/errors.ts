@@ -67,6 +67,7 @@ export const ERRORS = {
   ERR_STORAGE_UNAVAILABLE: { kind: 'unavailable', message: 'The database is not answering; try again shortly.' },
   ERR_STORAGE_FULL: { kind: 'unavailable', message: 'The database has no space left; try again later.' },
   ERR_NOT_READY: { kind: 'unavailable', message: 'A dependency this service needs is not available.' },
+  ERR_METRICS_UNAVAILABLE: { kind: 'unavailable', message: 'The metrics of every worker could not be gathered; try again shortly.' },
   ERR_UI_NOT_BUILT: { kind: 'unavailable', message: 'The hosted pages are not built: run npm run build.' },
   ERR_OAUTH_INVALID_CLIENT: { kind: 'invalid_client', message: 'Client authentication failed.' },
   ERR_OAUTH_UNAUTHORIZED_CLIENT: { kind: 'unauthorized_client', message: 'This client may not use this grant.' },

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, startServerProcess } from '../helpers/server.js';
+import { freePort, runCli, startServerProcess } from '../helpers/server.js';
 
 /**
  * The signing algorithm belongs to the deployment's stored keys, not to the environment of whichever
@@ -62,6 +62,14 @@ describe('keys CLI and JWT_ALGORITHM against the stored keys (real CLI, one SQLi
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/JWT_ALGORITHM=RS256 but this deployment's signing keys are ES256/);
     expect(refused.stderr).toMatch(/gatehouse keys rotate --algorithm RS256/);
+    expect(keys()).toHaveLength(2);
+  });
+
+  it('with WORKERS=2 the primary refuses the same start once, before forking any worker', async () => {
+    const refused = runCli(['serve'], { ...base, JWT_ALGORITHM: 'RS256', WORKERS: '2', PORT: String(await freePort()), LOG_LEVEL: 'info' });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/JWT_ALGORITHM=RS256 but this deployment's signing keys are ES256/);
+    expect(refused.stdout).not.toMatch(/started 2 workers/);
     expect(keys()).toHaveLength(2);
   });
 

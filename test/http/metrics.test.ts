@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Peer } from '../../src/cluster/peer.js';
 import { Metrics, conformToNamingRules, namingProblems } from '../../src/metrics.js';
 import { PASSWORD, buildTestApp, signUp, type TestApp } from '../helpers/app.js';
 import { expositionProblems, promtool } from '../helpers/prometheus.js';
@@ -80,6 +81,25 @@ describe('/metrics (Prometheus)', () => {
       return;
     }
     expect(check).toEqual({ status: 0, output: '' });
+  });
+});
+
+describe('/metrics in a cluster worker whose primary does not answer', () => {
+  it('answers 503 problem+json after the deadline rather than waiting, or a partial sum', async () => {
+    const metrics = new Metrics();
+    // A primary that takes the request and never answers (stuck); the deadline is shortened for the test.
+    const primary = new Peer({ send: () => true, timeouts: { 'metrics.cluster': 50 } });
+    metrics.aggregateWith(() => primary.request({ tag: 'metrics.cluster' }));
+    const t = await buildTestApp({}, { metrics });
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json()).toMatchObject({ status: 503, code: 'ERR_METRICS_UNAVAILABLE' });
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -1,4 +1,3 @@
-import type { Config } from '../../config/index.js';
 import { UnauthenticatedError } from '../errors.js';
 import { randomToken } from '../ids.js';
 import { ROLES, type Role } from '../model.js';
@@ -53,10 +52,6 @@ export interface AccessTokenSettings {
   readonly audience: string;
   readonly ttlMs: number;
   readonly leewayMs: number;
-}
-
-export function accessTokenSettings(jwt: Config['jwt']): AccessTokenSettings {
-  return { issuer: jwt.issuer, audience: jwt.audience, ttlMs: jwt.accessTokenTtlMs, leewayMs: jwt.clockLeewayMs };
 }
 
 /**

@@ -1,8 +1,8 @@
-import type { JwtAlgorithm } from '../../config/index.js';
 import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { SigningKey } from '../model.js';
 import type { Clock, KeyStore } from '../ports.js';
+import type { JwsAlgorithm } from './jws.js';
 import { KeyRing, deploymentAlgorithm, generateSigningKey, keyStates, signingAlgorithm, type AsymmetricAlgorithm, type KeyState, type KeyTiming } from './key-ring.js';
 
 export interface KeySummary {
@@ -11,6 +11,17 @@ export interface KeySummary {
   readonly state: KeyState;
   readonly createdAt: number;
   readonly retiredAt: number | null;
+}
+
+/** What the key service is told of the deployment (services.ts maps JWT_* into it). */
+export interface KeySettings {
+  /** The algorithm new keys use before any is stored, and the one an explicit setting insists on. */
+  readonly algorithm: JwsAlgorithm;
+  /** Whether `algorithm` was set by the operator (JWT_ALGORITHM) or is only the default. */
+  readonly algorithmExplicit: boolean;
+  /** The shared secret in HS256 mode; null otherwise. */
+  readonly secret: string | null;
+  readonly timing: KeyTiming;
 }
 
 /**
@@ -22,18 +33,14 @@ export class KeyService {
     private readonly store: KeyStore,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-    private readonly algorithm: JwtAlgorithm,
-    private readonly secret: string | null,
-    private readonly timing: KeyTiming,
+    private readonly settings: KeySettings,
     /** Told after a rotation or retirement, so other instances reload without waiting for their poll. */
     private readonly onChange: () => void = () => {},
-    /** Whether `algorithm` was set by the operator (JWT_ALGORITHM) or is only the default. */
-    private readonly algorithmExplicit = false,
   ) {}
 
   private get asymmetric(): SigningKey['alg'] {
-    if (this.algorithm === 'HS256') throw new ConflictError('ERR_KEYS_HS256', 'In HS256 mode the key is JWT_SECRET; rotate it by changing the secret.');
-    return this.algorithm;
+    if (this.settings.algorithm === 'HS256') throw new ConflictError('ERR_KEYS_HS256', 'In HS256 mode the key is JWT_SECRET; rotate it by changing the secret.');
+    return this.settings.algorithm;
   }
 
   /**
@@ -43,7 +50,7 @@ export class KeyService {
    * instance signs with the same key.
    */
   async load(): Promise<KeyRing> {
-    if (this.algorithm === 'HS256') return KeyRing.fromSecret(this.secret!);
+    if (this.settings.algorithm === 'HS256') return KeyRing.fromSecret(this.settings.secret!);
     let keys = await this.store.listUsable();
     if (deploymentAlgorithm(keys) === null) {
       // Two instances starting on an empty database create one key between them (SES-09).
@@ -51,7 +58,7 @@ export class KeyService {
       keys = await this.store.listUsable();
     }
     const now = this.clock.now();
-    return KeyRing.fromStoredKeys(keys, signingAlgorithm(keys, now, this.timing)!, now, this.timing);
+    return KeyRing.fromStoredKeys(keys, signingAlgorithm(keys, now, this.settings.timing)!, now, this.settings.timing);
   }
 
   /** The algorithm of the deployment's stored keys; null before the first start. */
@@ -65,13 +72,13 @@ export class KeyService {
    * once that no verifier has seen yet. A change of algorithm is a rotation: `keys rotate --algorithm`.
    */
   async assertConfiguredAlgorithm(): Promise<void> {
-    if (this.algorithm === 'HS256' || !this.algorithmExplicit) return;
+    if (this.settings.algorithm === 'HS256' || !this.settings.algorithmExplicit) return;
     const stored = await this.storedAlgorithm();
-    if (stored !== null && stored !== this.algorithm) {
+    if (stored !== null && stored !== this.settings.algorithm) {
       throw new ConflictError(
         'ERR_KEYS_ALGORITHM',
-        `JWT_ALGORITHM=${this.algorithm} but this deployment's signing keys are ${stored}. Set JWT_ALGORITHM=${stored} (or leave it unset: the stored keys decide), ` +
-          `or change the algorithm with: gatehouse keys rotate --algorithm ${this.algorithm}`,
+        `JWT_ALGORITHM=${this.settings.algorithm} but this deployment's signing keys are ${stored}. Set JWT_ALGORITHM=${stored} (or leave it unset: the stored keys decide), ` +
+          `or change the algorithm with: gatehouse keys rotate --algorithm ${this.settings.algorithm}`,
       );
     }
   }
@@ -85,7 +92,7 @@ export class KeyService {
   async rotate(context: RequestContext = {}, algorithm?: AsymmetricAlgorithm): Promise<SigningKey> {
     const configured = this.asymmetric;
     const stored = await this.storedAlgorithm();
-    if (algorithm === undefined && this.algorithmExplicit && stored !== null && stored !== configured) {
+    if (algorithm === undefined && this.settings.algorithmExplicit && stored !== null && stored !== configured) {
       throw new ConflictError(
         'ERR_KEYS_ALGORITHM',
         `JWT_ALGORITHM=${configured} but this deployment's signing keys are ${stored}. To change the algorithm, say so: gatehouse keys rotate --algorithm ${configured}; ` +
@@ -103,7 +110,7 @@ export class KeyService {
     void this.asymmetric; // throws in HS256 mode: it has no stored keys to list
     const keys = await this.store.listAll();
     const now = this.clock.now();
-    const states = keyStates(keys, signingAlgorithm(keys, now, this.timing) ?? this.asymmetric, now, this.timing);
+    const states = keyStates(keys, signingAlgorithm(keys, now, this.settings.timing) ?? this.asymmetric, now, this.settings.timing);
     return keys.map((k) => ({ kid: k.kid, alg: k.alg, state: states.get(k.kid)!, createdAt: k.createdAt, retiredAt: k.retiredAt }));
   }
 

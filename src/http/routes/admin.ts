@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AUDIT_TYPES, type AuditEvent } from '../../core/model.js';
+import { AUDIT_TYPES } from '../../core/model.js';
 import { ValidationError } from '../../core/errors.js';
 import { decodeCursor, encodeCursor } from '../../core/pagination.js';
 import type { Services } from '../../services.js';
+import { auditEventView } from '../../views/audit-event.js';
 import { contextOf } from '../context.js';
 import { requireAdmin, requireAuthentication } from '../plugins/authenticate.js';
 import { IdParam, PageQuery, bearer, pageOf, problems } from '../schemas/common.js';
@@ -20,20 +21,6 @@ const AuditEventView = Type.Object({
   request_id: Type.Union([Type.String(), Type.Null()]),
   details: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
 });
-
-export function auditEventView(e: AuditEvent) {
-  return {
-    id: e.id,
-    at: new Date(e.at).toISOString(),
-    type: e.type,
-    actor_id: e.actorId,
-    subject_id: e.subjectId,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    request_id: e.requestId,
-    details: { ...e.details },
-  };
-}
 
 // RFC 3339 date-time, with a zone (a time without one would mean whatever the server's zone is).
 const DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|z|[+-]\\d{2}:\\d{2})$';
