@@ -145,7 +145,9 @@ export const messages = {
   },
   errors: {
     invalidCredentials: 'The username, email or password is not right.',
-    rateLimited: (seconds: number) => `Too many attempts. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+    // Long waits (an hour of registrations) read better in minutes.
+    rateLimited: (seconds: number) =>
+      seconds < 120 ? `Too many attempts. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.` : `Too many attempts. Try again in about ${Math.ceil(seconds / 60)} minutes.`,
     rateLimitedNoWait: 'Too many attempts. Try again later.',
     conflict: 'That username or email cannot be used. Choose another.',
     forbiddenOrigin: 'This page is not allowed to sign in to this service from its address. Open it at the service’s own address.',
