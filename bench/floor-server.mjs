@@ -217,7 +217,7 @@ function shutdown(code = 0) {
   server.close();
   server.closeAllConnections();
   void fastify.close();
-  try { db.close(); } catch {}
+  try { db.close(); } catch { /* already closed */ }
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(dbPath + suffix, { force: true });
   process.exit(code);
 }

@@ -77,7 +77,6 @@ function positive(name, fallback) {
 }
 
 const log = (msg) => console.error(`[bench] ${msg}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n, digits = 0) => (n == null || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
 // --- child processes and cleanup -----------------------------------------
@@ -228,7 +227,7 @@ function refreshChains(base, newChain) {
         if (sent === undefined || sent === 'bench-chain-lost') return;
         let successor;
         if (status === 200) {
-          try { successor = JSON.parse(body).refresh_token; } catch {}
+          try { successor = JSON.parse(body).refresh_token; } catch { /* not JSON: no successor */ }
         }
         if (typeof successor === 'string') {
           // A successor seen twice was answered from the grace window, not by a rotation.
@@ -521,7 +520,7 @@ async function main() {
   return flagged.length > 0 ? 3 : 0;
 }
 
-let exitCode = 1;
+let exitCode;
 try {
   exitCode = await main();
 } catch (err) {

@@ -356,7 +356,7 @@ async function main() {
   return 0;
 }
 
-let exitCode = 1;
+let exitCode;
 try {
   exitCode = await main();
 } catch (err) {

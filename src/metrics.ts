@@ -30,14 +30,15 @@ export class Metrics {
     this.logins = new Counter({ name: 'gatehouse_logins_total', help: 'Login attempts by outcome', labelNames: ['outcome'], registers });
     this.refreshReuse = new Counter({ name: 'gatehouse_refresh_reuse_total', help: 'Rotated refresh tokens presented again (sessions revoked)', registers });
     this.rateLimited = new Counter({ name: 'gatehouse_rate_limited_total', help: 'Requests refused with 429', labelNames: ['route'], registers });
-    const metrics = this;
+    // prom-client calls collect() with `this` bound to the metric, so what it reads comes through arrows.
+    const services = () => this.services;
     new Counter({
       name: 'gatehouse_cache_lookups_total',
       help: 'Cache lookups: token = verified access tokens, session = checked sessions',
       labelNames: ['cache', 'result'],
       registers,
       collect() {
-        const s = metrics.services;
+        const s = services();
         if (!s) return;
         this.reset();
         this.inc({ cache: 'token', result: 'hit' }, s.tokens.cacheStats.hits);
@@ -51,7 +52,7 @@ export class Metrics {
   }
 
   private registerCircuitMetrics(): void {
-    const metrics = this;
+    const circuits = () => this.circuits;
     const registers = [this.registry];
     new Gauge({
       name: 'gatehouse_dependency_up',
@@ -60,7 +61,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const c of metrics.circuits) this.set({ dependency: c.name }, c.state === 'closed' ? 1 : 0);
+        for (const c of circuits()) this.set({ dependency: c.name }, c.state === 'closed' ? 1 : 0);
       },
     });
     // A counter (it only grows), read from the circuits when scraped.
@@ -71,7 +72,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const c of metrics.circuits) if (c.openings > 0) this.inc({ dependency: c.name }, c.openings);
+        for (const c of circuits()) if (c.openings > 0) this.inc({ dependency: c.name }, c.openings);
       },
     });
   }

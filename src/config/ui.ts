@@ -20,6 +20,7 @@ type Env = Record<string, string | undefined>;
 export function loadUiConfig(env: Env, flag: (name: string, fallback: boolean) => boolean, problems: string[]): UiConfig {
   const enabled = flag('UI', true);
   const title = env.UI_TITLE?.trim() || 'Gatehouse';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (title.length > 60 || /[\u0000-\u001f\u007f]/.test(title)) problems.push('UI_TITLE must be at most 60 characters without control characters');
 
   const logoRaw = env.UI_LOGO_URL?.trim() || null;

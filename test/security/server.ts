@@ -130,6 +130,7 @@ export interface ApiResponse {
   readonly headers: Headers;
   readonly text: string;
   /** The parsed body, or undefined when it is not JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response bodies
   readonly json: any;
 }
 
@@ -235,6 +236,7 @@ export function socketRequest(server: SecurityServer, req: RawRequest): Promise<
     if (req.body !== undefined) lines.push(req.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${Buffer.byteLength(req.body)}`);
     const timer = setTimeout(() => socket.destroy(new Error(`timeout: ${req.method} ${req.path.slice(0, 200)}`)), 30_000);
     let failure: Error | null = null;
+    // eslint-disable-next-line prefer-const -- set below, once the handlers that clear it exist
     let early: NodeJS.Timeout | undefined;
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', (error: NodeJS.ErrnoException) => {

@@ -20,6 +20,7 @@ const REPERTOIRE = /^[\p{Ll}\p{Lu}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lu}\p{Lo}\p{Lm}\p
  * Hangul jamo left over after NFC (§9.10 OldHangulJamo), unassigned code points, and the
  * default-ignorables (§9.13) that are letters or marks (Hangul fillers, variation selectors).
  */
+// eslint-disable-next-line no-misleading-character-class -- the jamo and fillers are listed on purpose, one by one
 const DISALLOWED = /[\u0640\u07fa\u302e\u302f\u3031-\u3035\u303b\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\p{Cn}\p{Default_Ignorable_Code_Point}]/u;
 
 /**
