@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { UnavailableError } from '../../core/errors.js';
 import { Circuit, describe } from '../circuit.js';
-import { DEFAULT_DEADLINES, UniqueViolation, type Deadlines, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
+import { DEFAULT_DEADLINES, UniqueViolation, type Deadlines, type LockOption, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
 
 // Times are epoch milliseconds in BIGINT columns: well inside a double's exact range.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -112,10 +112,25 @@ export class PostgresDriver implements SqlDriver {
     return this.guarded(async () => (await this.pool.query({ text: this.text(sql), values: params as SqlParam[] })).rowCount ?? 0);
   }
 
-  async batch(statements: readonly Statement[], options: { lock?: string } = {}): Promise<boolean> {
+  async returning<T>(sql: string, params: readonly SqlParam[] = [], options: LockOption = {}): Promise<T[]> {
+    if (!options.lock) return this.all<T>(sql, params);
     return this.inTransaction(async (client) => {
-      // Held to the end of the transaction: makes "insert unless there is one" safe under READ COMMITTED.
-      if (options.lock) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [options.lock]);
+      await this.lock(client, options.lock);
+      return (await client.query({ text: this.text(sql), values: params as SqlParam[] })).rows as T[];
+    }, true);
+  }
+
+  /**
+   * Held to the end of the transaction: under READ COMMITTED, "insert unless there is one" or
+   * "change unless it is the last admin" is safe only if such transactions take turns.
+   */
+  private async lock(client: pg.PoolClient, name: string | undefined): Promise<void> {
+    if (name) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+  }
+
+  async batch(statements: readonly Statement[], options: LockOption = {}): Promise<boolean> {
+    return this.inTransaction(async (client) => {
+      await this.lock(client, options.lock);
       for (const s of statements) {
         const changes = (await client.query({ text: this.text(s.sql), values: s.params as SqlParam[] })).rowCount ?? 0;
         if (s.expectChanges !== undefined && changes !== s.expectChanges) return false;

@@ -16,6 +16,10 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
+export interface LockOption {
+  readonly lock?: string;
+}
+
 /**
  * The little a store needs from a database: parameterised queries (IN-02) written once with `?`
  * placeholders, and atomic batches. Each dialect's driver hides its client library.
@@ -27,10 +31,16 @@ export interface SqlDriver {
   /** Returns how many rows changed. */
   run(sql: string, params?: readonly SqlParam[]): Promise<number>;
   /**
-   * Runs the statements in one transaction; false (and nothing written) when an expectation failed.
-   * With `lock`, transactions naming the same lock run one after the other (across processes).
+   * A write with `RETURNING`: the rows it wrote, as they are after it (no second read of the same
+   * rows, which another writer could change in between). With `lock`, as in batch().
    */
-  batch(statements: readonly Statement[], options?: { lock?: string }): Promise<boolean>;
+  returning<T>(sql: string, params?: readonly SqlParam[], options?: LockOption): Promise<T[]>;
+  /**
+   * Runs the statements in one transaction; false (and nothing written) when an expectation failed.
+   * With `lock`, transactions naming the same lock run one after the other (across processes); how
+   * is the driver's business (Postgres: an advisory lock; SQLite: writers always take turns).
+   */
+  batch(statements: readonly Statement[], options?: LockOption): Promise<boolean>;
   /** Applies the migrations not yet applied, safely when several instances start at once. */
   migrate(migrations: readonly Migration[]): Promise<number[]>;
   close(): Promise<void>;

@@ -119,6 +119,11 @@ export class SqliteDriver implements SqlDriver {
     return this.write(() => this.prepare(sql).run(...bind(params)).changes);
   }
 
+  // RETURNING needs SQLite 3.35; better-sqlite3 bundles a later one. `lock` as in batch().
+  async returning<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.write(() => this.prepare(sql).all(...bind(params)) as T[]);
+  }
+
   // Built once: better-sqlite3 makes a transaction function's wrappers each time it is asked for
   // one, which a refresh (one batch per call) paid on every request.
   private readonly transaction: (statements: readonly Statement[]) => void;
