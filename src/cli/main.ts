@@ -11,15 +11,17 @@ import { OPERATOR } from '../core/users/user-service.js';
 import { auditEventView } from '../views/audit-event.js';
 import { closeOnSignals, startServer } from '../server.js';
 import { createServices, type Services } from '../services.js';
-import { migrate, openDriver, openStorage } from '../storage/open.js';
+import { migrate, migrationStatus, openDriver, openStorage } from '../storage/open.js';
 import { connectShared } from '../storage/redis/connect.js';
 import { readPassword } from './password-input.js';
+import { MigrationChangedError, type MigrationStatus } from '../storage/sql/migration-check.js';
 
 const USAGE = `gatehouse: a self-hosted authentication service
 
 Usage:
   gatehouse serve                                   run the HTTP service (the default)
-  gatehouse migrate                                 apply database migrations and exit
+  gatehouse migrate [--dry-run]                     apply database migrations and exit; with
+                                                    --dry-run, list what would be applied, apply nothing
   gatehouse users create --username U --email E [--name N] [--admin]
                                                     create a user; the password is read from a
                                                     prompt, or from standard input when piped
@@ -64,6 +66,22 @@ class CliError extends Error {}
 // The audit log names the CLI as where an operator's change came from.
 const CLI_CONTEXT = { userAgent: 'gatehouse-cli' };
 const ASYMMETRIC: readonly string[] = ['EdDSA', 'ES256', 'RS256'] satisfies AsymmetricAlgorithm[];
+
+const MIGRATION_STATES: Record<MigrationStatus['state'], string> = {
+  pending: 'would be applied',
+  applied: 'applied, checksum matches',
+  unrecorded: 'applied, no checksum yet (recorded by the next migrate or start)',
+  changed: 'applied, CHANGED since (checksum mismatch: the start would stop)',
+};
+
+/** `migrate --dry-run`: one line per migration, then what a real run would do. */
+function printMigrationStatus(status: readonly MigrationStatus[]): void {
+  for (const m of status) console.log(`${String(m.version).padStart(4, '0')} ${m.name}: ${MIGRATION_STATES[m.state]} (${m.checksum.slice(0, 19)})`);
+  const pending = status.filter((m) => m.state === 'pending').map((m) => m.version);
+  const changed = status.filter((m) => m.state === 'changed');
+  if (changed.length) console.log(`dry run: migrate would stop: ${new MigrationChangedError(changed).message}`);
+  else console.log(pending.length ? `dry run: would apply migrations ${pending.join(', ')}; nothing applied` : 'dry run: the database is up to date; nothing applied');
+}
 
 async function usersCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
@@ -187,8 +205,13 @@ export async function main(argv: string[]): Promise<number> {
         return -1; // keep running
       }
       case 'migrate': {
+        const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } } });
         const driver = openDriver(config.databaseUrl);
         try {
+          if (values['dry-run']) {
+            printMigrationStatus(await migrationStatus(driver));
+            return 0;
+          }
           const applied = await migrate(driver);
           console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'the database is up to date');
         } finally {

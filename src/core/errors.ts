@@ -79,6 +79,7 @@ export const ERRORS = {
   ERR_REQUEST_TIMEOUT: { kind: 'timeout', message: 'The request was not received in time.' },
   ERR_INTERNAL: { kind: 'internal', message: 'Something went wrong on our side.' },
   ERR_STARTUP_DATABASE: { kind: 'internal', message: 'Cannot open the database.' },
+  ERR_MIGRATION_CHANGED: { kind: 'internal', message: 'An applied migration changed since it was applied.' },
 } as const satisfies Record<string, { readonly kind: ErrorKind; readonly message: string }>;
 
 /** A declared code: throwing any other string does not compile. */

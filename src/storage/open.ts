@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Timeouts } from '../config/index.js';
 import { AppError, UnavailableError } from '../core/errors.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS } from './migrations/index.js';
 import { describe, type Circuit } from './circuit.js';
 import { PostgresDriver } from './postgres/driver.js';
 import { DEFAULT_DEADLINES, type Deadlines, type SqlDriver } from './sql/driver.js';
 import { createSqlStorage, type SqlStorage } from './sql/stores.js';
 import { SqliteDriver } from './sqlite/driver.js';
+import type { MigrationStatus } from './sql/migration-check.js';
 
 export interface OpenOptions {
   readonly schema?: string;
@@ -34,6 +35,11 @@ export function openDriver(databaseUrl: string, options: OpenOptions = {}): SqlD
 
 export async function migrate(driver: SqlDriver): Promise<number[]> {
   return driver.migrate(MIGRATIONS[driver.dialect]);
+}
+
+/** Where each of this release's migrations stands on the database; writes nothing. */
+export async function migrationStatus(driver: SqlDriver): Promise<MigrationStatus[]> {
+  return driver.migrationStatus(MIGRATIONS[driver.dialect]);
 }
 
 /** Opens the database, applies pending migrations, and returns the stores. */

@@ -5,7 +5,7 @@ import type { Item, RefreshTokenRecord, Session, User } from '../../src/core/mod
 import type { Storage } from '../../src/core/ports.js';
 import { generateSigningKey } from '../../src/core/auth/key-ring.js';
 import { backends } from '../helpers/storage.js';
-import { MIGRATIONS } from '../../src/storage/migrations.js';
+import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { createSqlStorage } from '../../src/storage/sql/stores.js';
 
 const NOW = Date.UTC(2026, 5, 1);

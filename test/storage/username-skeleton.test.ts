@@ -3,7 +3,7 @@ import { ConflictError } from '../../src/core/errors.js';
 import { newId } from '../../src/core/ids.js';
 import type { User } from '../../src/core/model.js';
 import { usernameSkeleton } from '../../src/core/normalize.js';
-import { MIGRATIONS } from '../../src/storage/migrations.js';
+import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { openDriver } from '../../src/storage/open.js';
 import type { SqlDriver } from '../../src/storage/sql/driver.js';
 import { createSqlStorage } from '../../src/storage/sql/stores.js';

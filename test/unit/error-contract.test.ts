@@ -65,6 +65,7 @@ const STATUS_BEFORE: Record<ErrorCode, number> = {
   ERR_REQUEST_TIMEOUT: 408,
   ERR_INTERNAL: 500,
   ERR_STARTUP_DATABASE: 500,
+  ERR_MIGRATION_CHANGED: 500,
 };
 
 /** RFC 6749 §5.2's error values: nothing else may reach an OAuth client. */

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { UnavailableError } from '../../core/errors.js';
 import { Circuit, describe } from '../circuit.js';
-import { DEFAULT_DEADLINES, UniqueViolation, type Deadlines, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
+import { migrationPlan, migrationStatus, MIGRATIONS_TABLE, type AppliedMigration, type MigrationStatus } from '../sql/migration-check.js';
+import { DEFAULT_DEADLINES, UniqueViolation, type Deadlines, type LockOption, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
 
 // Times are epoch milliseconds in BIGINT columns: well inside a double's exact range.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -112,10 +113,25 @@ export class PostgresDriver implements SqlDriver {
     return this.guarded(async () => (await this.pool.query({ text: this.text(sql), values: params as SqlParam[] })).rowCount ?? 0);
   }
 
-  async batch(statements: readonly Statement[], options: { lock?: string } = {}): Promise<boolean> {
+  async returning<T>(sql: string, params: readonly SqlParam[] = [], options: LockOption = {}): Promise<T[]> {
+    if (!options.lock) return this.all<T>(sql, params);
     return this.inTransaction(async (client) => {
-      // Held to the end of the transaction: makes "insert unless there is one" safe under READ COMMITTED.
-      if (options.lock) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [options.lock]);
+      await this.lock(client, options.lock);
+      return (await client.query({ text: this.text(sql), values: params as SqlParam[] })).rows as T[];
+    }, true);
+  }
+
+  /**
+   * Held to the end of the transaction: under READ COMMITTED, "insert unless there is one" or
+   * "change unless it is the last admin" is safe only if such transactions take turns.
+   */
+  private async lock(client: pg.PoolClient, name: string | undefined): Promise<void> {
+    if (name) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+  }
+
+  async batch(statements: readonly Statement[], options: LockOption = {}): Promise<boolean> {
+    return this.inTransaction(async (client) => {
+      await this.lock(client, options.lock);
       for (const s of statements) {
         const changes = (await client.query({ text: this.text(s.sql), values: s.params as SqlParam[] })).rowCount ?? 0;
         if (s.expectChanges !== undefined && changes !== s.expectChanges) return false;
@@ -124,17 +140,32 @@ export class PostgresDriver implements SqlDriver {
     });
   }
 
+  /** The applied migrations; none when the table is not there yet, no checksums when it predates them. */
+  private async applied(client: pg.PoolClient | pg.Pool): Promise<AppliedMigration[]> {
+    const columns = (await client.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`,
+    )).rows.map((c) => c.column_name);
+    if (columns.length === 0) return [];
+    return (await client.query<AppliedMigration>(`SELECT version, name, ${columns.includes('checksum') ? 'checksum' : 'NULL AS checksum'} FROM schema_migrations`)).rows;
+  }
+
+  async migrationStatus(migrations: readonly Migration[]): Promise<MigrationStatus[]> {
+    return this.guarded(async () => migrationStatus(await this.applied(this.pool), migrations));
+  }
+
   async migrate(migrations: readonly Migration[]): Promise<number[]> {
     return this.inTransaction(async (client) => {
       // Instances starting together wait here for each other instead of racing the DDL.
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-      const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      // Throws before anything is written when an applied migration changed (the transaction rolls back).
+      const plan = migrationPlan(await this.applied(client), migrations);
+      await client.query(MIGRATIONS_TABLE.replace('{INT64}', 'BIGINT'));
+      await client.query('ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT');
+      for (const m of plan.record) await client.query('UPDATE schema_migrations SET checksum = $1 WHERE version = $2', [m.checksum, m.version]);
       const applied: number[] = [];
-      for (const m of migrations) {
-        if (done.has(m.version)) continue;
+      for (const m of plan.apply) {
         for (const sql of m.statements) await client.query(sql);
-        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)', [m.version, m.name, Date.now(), m.checksum]);
         applied.push(m.version);
       }
       return applied;

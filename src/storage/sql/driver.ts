@@ -1,4 +1,5 @@
 import type { Circuit } from '../circuit.js';
+import type { MigrationStatus } from './migration-check.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type SqlParam = string | number | boolean | null;
@@ -14,6 +15,12 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly statements: readonly string[];
+  /** Of the rendered statements (see migrations/render.ts), kept for each applied migration. */
+  readonly checksum: string;
+}
+
+export interface LockOption {
+  readonly lock?: string;
 }
 
 /**
@@ -27,12 +34,24 @@ export interface SqlDriver {
   /** Returns how many rows changed. */
   run(sql: string, params?: readonly SqlParam[]): Promise<number>;
   /**
-   * Runs the statements in one transaction; false (and nothing written) when an expectation failed.
-   * With `lock`, transactions naming the same lock run one after the other (across processes).
+   * A write with `RETURNING`: the rows it wrote, as they are after it (no second read of the same
+   * rows, which another writer could change in between). With `lock`, as in batch().
    */
-  batch(statements: readonly Statement[], options?: { lock?: string }): Promise<boolean>;
-  /** Applies the migrations not yet applied, safely when several instances start at once. */
+  returning<T>(sql: string, params?: readonly SqlParam[], options?: LockOption): Promise<T[]>;
+  /**
+   * Runs the statements in one transaction; false (and nothing written) when an expectation failed.
+   * With `lock`, transactions naming the same lock run one after the other (across processes); how
+   * is the driver's business (Postgres: an advisory lock; SQLite: writers always take turns).
+   */
+  batch(statements: readonly Statement[], options?: LockOption): Promise<boolean>;
+  /**
+   * Applies the migrations not yet applied, safely when several instances start at once, and
+   * returns their versions. First checks the applied ones against their checksums (throws
+   * MigrationChangedError, nothing written, on a mismatch) and records those applied without one.
+   */
   migrate(migrations: readonly Migration[]): Promise<number[]>;
+  /** Where each migration stands, writing nothing (`gatehouse migrate --dry-run`). */
+  migrationStatus(migrations: readonly Migration[]): Promise<MigrationStatus[]>;
   close(): Promise<void>;
   /** The database's circuit breaker: open while it is away (see circuit.ts). */
   readonly circuit: Circuit;

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnavailableError } from '../../core/errors.js';
 import { Circuit, describe } from '../circuit.js';
+import { migrationPlan, migrationStatus, MIGRATIONS_TABLE, type AppliedMigration, type MigrationStatus } from '../sql/migration-check.js';
 import { DEFAULT_DEADLINES, UniqueViolation, type Deadlines, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
 
 type Bindable = string | number | null;
@@ -119,6 +120,11 @@ export class SqliteDriver implements SqlDriver {
     return this.write(() => this.prepare(sql).run(...bind(params)).changes);
   }
 
+  // RETURNING needs SQLite 3.35; better-sqlite3 bundles a later one. `lock` as in batch().
+  async returning<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.write(() => this.prepare(sql).all(...bind(params)) as T[]);
+  }
+
   // Built once: better-sqlite3 makes a transaction function's wrappers each time it is asked for
   // one, which a refresh (one batch per call) paid on every request.
   private readonly transaction: (statements: readonly Statement[]) => void;
@@ -134,20 +140,34 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  /** The applied migrations; none when the table is not there yet, no checksums when it predates them. */
+  private applied(): AppliedMigration[] {
+    const columns = (this.db.prepare(`SELECT name FROM pragma_table_info('schema_migrations')`).all() as { name: string }[]).map((c) => c.name);
+    if (columns.length === 0) return [];
+    return this.db.prepare(`SELECT version, name, ${columns.includes('checksum') ? 'checksum' : 'NULL AS checksum'} FROM schema_migrations`).all() as AppliedMigration[];
+  }
+
+  async migrationStatus(migrations: readonly Migration[]): Promise<MigrationStatus[]> {
+    return this.attempt(() => migrationStatus(this.applied(), migrations));
+  }
+
   async migrate(migrations: readonly Migration[]): Promise<number[]> {
     const applied: number[] = [];
     await this.attempt(() => {
-      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
       applied.length = 0;
       this.db.transaction(() => {
-      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-      for (const m of migrations) {
-        if (done.has(m.version)) continue;
-        for (const sql of m.statements) this.db.exec(sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-        applied.push(m.version);
-      }
-    }).immediate();
+        const before = this.applied();
+        const plan = migrationPlan(before, migrations);
+        this.db.exec(MIGRATIONS_TABLE.replace('{INT64}', 'INTEGER'));
+        const hasChecksums = (this.db.prepare(`SELECT 1 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).get()) !== undefined;
+        if (!hasChecksums) this.db.exec('ALTER TABLE schema_migrations ADD COLUMN checksum TEXT');
+        for (const m of plan.record) this.db.prepare('UPDATE schema_migrations SET checksum = ? WHERE version = ?').run(m.checksum, m.version);
+        for (const m of plan.apply) {
+          for (const sql of m.statements) this.db.exec(sql);
+          this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)').run(m.version, m.name, Date.now(), m.checksum);
+          applied.push(m.version);
+        }
+      }).immediate();
     });
     // From here on requests are served: waits for a lock happen in attempt(), off the event loop.
     this.db.pragma(`busy_timeout = ${BLOCKING_WAIT_MS}`);

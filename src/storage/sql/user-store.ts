@@ -1,0 +1,112 @@
+import { ConflictError } from '../../core/errors.js';
+import { usernameSkeleton } from '../../core/normalize.js';
+import type { Page, User } from '../../core/model.js';
+import type { AdminGuard, UserChanges, UserStore } from '../../core/ports.js';
+import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
+import { assignments, keysetPage, mapConflict, prefixRange } from './query.js';
+import { toUser, USER_COLUMNS, type UserRow } from './rows.js';
+
+/** Which unique index refused a user write, said as the service says it (ID-01, ID-04). */
+function userConflict(detail: string): ConflictError {
+  if (detail.includes('skeleton')) return new ConflictError('ERR_USER_CONFLICT', 'That username looks like one that is taken.', 'username');
+  if (detail.includes('email')) return new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');
+  return new ConflictError('ERR_USER_CONFLICT', 'That username is taken.', 'username');
+}
+
+// Writes that must leave another enabled admin take turns under this lock (see guarded()).
+const ADMINS_LOCK = 'gatehouse:admins';
+
+export class SqlUserStore implements UserStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async create(u: User): Promise<void> {
+    await mapConflict(
+      this.db.run(`INSERT INTO users (${USER_COLUMNS}, username_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt, usernameSkeleton(u.username),
+      ]),
+      userConflict,
+    );
+  }
+
+  private async one(column: string, value: string): Promise<User | null> {
+    const row = await this.db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE ${column} = ?`, [value]);
+    return row ? toUser(row) : null;
+  }
+
+  findById(id: string) {
+    return this.one('id', id);
+  }
+  findByUsername(username: string) {
+    return this.one('username', username);
+  }
+  findByEmail(email: string) {
+    return this.one('email', email);
+  }
+  findByUsernameSkeleton(skeleton: string) {
+    return this.one('username_skeleton', skeleton);
+  }
+
+  async listWithoutSkeleton(): Promise<User[]> {
+    return (await this.db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username_skeleton IS NULL ORDER BY id`)).map(toUser);
+  }
+
+  async reindex(id: string, identity: { username: string; email: string }): Promise<boolean> {
+    try {
+      await this.db.run('UPDATE users SET username = ?, email = ?, username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL', [
+        identity.username, identity.email, usernameSkeleton(identity.username), id,
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof UniqueViolation) return false;
+      throw error;
+    }
+  }
+
+  async update(id: string, changes: UserChanges, guard: AdminGuard = {}): Promise<User | null> {
+    const skeleton = changes.username === undefined ? {} : { usernameSkeleton: usernameSkeleton(changes.username) };
+    const set = assignments({ ...changes, ...skeleton }, {
+      username: 'username', usernameSkeleton: 'username_skeleton', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
+    });
+    const row = await mapConflict(this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard, USER_COLUMNS), userConflict);
+    return row ? toUser(row) : null;
+  }
+
+  async delete(id: string, guard: AdminGuard = {}): Promise<boolean> {
+    return (await this.guarded('DELETE FROM users WHERE id = ?', [id], id, guard, 'id')) !== undefined;
+  }
+
+  /**
+   * Runs a one-row write and returns the row it wrote (`returning` columns); with
+   * `keepAnotherAdmin`, only while another enabled admin exists, in the same statement, under a
+   * lock the driver holds for it (two admins demoting each other at once cannot both pass: each
+   * statement then sees the other's commit).
+   */
+  private async guarded(sql: string, params: SqlParam[], id: string, guard: AdminGuard, returning: string): Promise<UserRow | undefined> {
+    if (!guard.keepAnotherAdmin) return (await this.db.returning<UserRow>(`${sql} RETURNING ${returning}`, params))[0];
+    const [row] = await this.db.returning<UserRow>(
+      `${sql} AND EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.disabled = ? AND other.id <> ?) RETURNING ${returning}`,
+      [...params, false, id],
+      { lock: ADMINS_LOCK },
+    );
+    if (row) return row;
+    if ((await this.findById(id)) === null) return undefined;
+    throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');
+  }
+
+  list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>> {
+    return keysetPage(this.db, {
+      from: `SELECT ${USER_COLUMNS} FROM users`,
+      conditions: [prefixRange('username', query.prefix)],
+      key: 'username',
+      after: query.after,
+      limit: query.limit,
+      map: toUser,
+      keyOf: (u) => u.username,
+    });
+  }
+
+  async countAdmins(): Promise<number> {
+    const row = await this.db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = ?`, [false]);
+    return Number(row?.n ?? 0);
+  }
+}
