@@ -8,6 +8,7 @@ import { IpcCounterStore } from './cluster/ipc-counter-store.js';
 import { openStorage } from './storage/open.js';
 import { connectShared } from './storage/redis/connect.js';
 import { createServices, type Services } from './services.js';
+import { createMailSender } from './mail/create-sender.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -29,10 +30,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const bus = shared.bus ?? (worker ? new IpcBus() : undefined);
   // ...and counts its rate limits in the primary, with its siblings.
   const counters = shared.counters ?? (worker ? new IpcCounterStore() : undefined);
-  const services = await createServices(config, storage, { counters, bus, onAuditEvent: metrics.onAuditEvent });
+  let logBackground = (error: unknown) => console.error('gatehouse: email flow failed:', error);
+  const services = await createServices(config, storage, { counters, bus, onAuditEvent: metrics.onAuditEvent, onBackgroundError: (error) => logBackground(error) });
   if (worker) metrics.reportToPrimary();
   const app = await buildApp({ services, metrics, logger: { level: config.logLevel } });
   report = throttled((error) => app.log.error({ err: error }, 'redis error'));
+  logBackground = (error) => app.log.error({ err: error }, 'email flow failed after the answer');
+
+  // EMAIL-06: every instance sends the outbox; leases keep each message to one sender.
+  const mailSender = createMailSender(services, app.log.child({ component: 'mail' }));
+  mailSender.start();
+  if (!config.mail.smtpUrl) app.log.warn('SMTP_URL is not set: mail stays in the development outbox (gatehouse mail outbox lists it)');
 
   if (config.bootstrapAdmin) {
     const admin = await services.users.bootstrapAdmin(config.bootstrapAdmin);
@@ -48,6 +56,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Ended sessions and their refresh-token chains do not pile up; every instance may do it.
   const prune = setInterval(() => {
     services.sessions.prune().catch((error: unknown) => app.log.error({ err: error }, 'pruning ended sessions failed'));
+    storage.emailTokens.deleteEndedBefore(services.clock.now() - 86_400_000).catch((error: unknown) => app.log.error({ err: error }, 'pruning email tokens failed'));
   }, 3_600_000);
   prune.unref();
 
@@ -62,6 +71,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       clearInterval(keyReload);
       clearInterval(prune);
       await app.close();
+      await services.email.idle();
+      await mailSender.stop();
       await shared.close();
       await storage.close();
     })());

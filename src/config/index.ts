@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseDuration } from './duration.js';
+import { loadMailConfig, type MailConfig } from './mail.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -43,6 +44,9 @@ export interface Config {
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
+  /** Where users reach the service (PUBLIC_URL), without a trailing slash: the base of every link. */
+  readonly publicUrl: string;
+  readonly mail: MailConfig;
 }
 
 /**
@@ -153,6 +157,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const bodyLimitBytes = 64 * 1024;
+  const publicUrl = text('PUBLIC_URL', issuer).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(publicUrl)) problems.push(`PUBLIC_URL must be an absolute http(s) URL without query or fragment (got "${publicUrl}")`);
+  const mail = loadMailConfig(env, publicUrl, problems);
 
   // Read before the check below, so that their problems are listed with the others.
   const refreshCookie = flag('REFRESH_COOKIE', false);
@@ -180,6 +187,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     bodyLimitBytes,
+    publicUrl,
+    mail,
   });
 }
 

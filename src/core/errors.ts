@@ -57,6 +57,13 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** EMAIL-01: a used, expired, unknown or voided link or code: one answer for all of them. */
+export class InvalidEmailTokenError extends AppError {
+  constructor(message = 'The link or code is invalid or has expired. Ask for a new one.') {
+    super('ERR_TOKEN_INVALID', message);
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(what: string) {
     super(`ERR_${what.toUpperCase()}_NOT_FOUND`, `The ${what} was not found.`);

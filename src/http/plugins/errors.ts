@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
-import { AppError, BusyError, ConflictError, OAuthClientError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
+import { AppError, BusyError, ConflictError, ForbiddenError, InvalidEmailTokenError, OAuthClientError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -20,7 +20,8 @@ const TITLES: Record<number, string> = {
 
 /** The one table from domain error codes to HTTP statuses. */
 function statusOf(error: AppError): number {
-  if (error instanceof ValidationError) return 400;
+  if (error instanceof ValidationError || error instanceof InvalidEmailTokenError) return 400;
+  if (error instanceof ForbiddenError) return 403;
   if (error instanceof UnauthenticatedError) return 401;
   if (error instanceof ConflictError) return 409;
   if (error instanceof TooManyRequestsError) return 429;

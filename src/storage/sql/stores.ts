@@ -1,20 +1,13 @@
 import { ConflictError } from '../../core/errors.js';
-import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
-import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
-import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
+import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Session, SigningKey, User } from '../../core/model.js';
+import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, MailEffects, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
+import { UniqueViolation, type SqlDriver, type SqlParam, type Statement } from './driver.js';
+import { SqlEmailTokenStore } from './email-token-store.js';
+import { effectStatements } from './mail-statements.js';
+import { SqlOutboxStore } from './outbox-store.js';
+import { assignments, toUser, USER_COLUMNS, userAssignments, type UserRow } from './user-columns.js';
 
 // Rows use snake_case columns; the core uses camelCase. They meet only here.
-interface UserRow {
-  id: string;
-  username: string;
-  email: string;
-  name: string | null;
-  role: Role;
-  disabled: number | boolean;
-  password_hash: string;
-  created_at: number;
-  updated_at: number;
-}
 interface SessionRow {
   id: string;
   user_id: string;
@@ -50,20 +43,8 @@ interface KeyRow {
 // Any constant will do; it only has to be the same for every instance.
 const ADMIN_LOCK = 0x6164_6d6e;
 
-const USER_COLUMNS = 'id, username, email, name, role, disabled, password_hash, created_at, updated_at';
 const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at, client_id, scope';
 
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  username: r.username,
-  email: r.email,
-  name: r.name,
-  role: r.role,
-  disabled: Boolean(r.disabled),
-  passwordHash: r.password_hash,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 const toSession = (r: SessionRow): Session => ({
   id: r.id,
   userId: r.user_id,
@@ -96,12 +77,6 @@ const toKey = (r: KeyRow): SigningKey => ({
   retiredAt: r.retired_at,
 });
 
-/** Builds `SET a = ?, b = ?` from the defined entries of `changes`, mapped to column names. */
-function assignments(changes: object, columns: Record<string, string>): { sql: string; params: SqlParam[] } {
-  const entries = Object.entries(changes).filter(([key, value]) => value !== undefined && key in columns);
-  return { sql: entries.map(([key]) => `${columns[key]} = ?`).join(', '), params: entries.map(([, value]) => value as SqlParam) };
-}
-
 /** Turns a unique-index refusal into the domain's conflict error. */
 async function mapConflict<T>(work: Promise<T>, conflict: (detail: string) => ConflictError): Promise<T> {
   try {
@@ -126,11 +101,13 @@ function prefixEnd(prefix: string): string {
 class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDriver) {}
 
-  async create(u: User): Promise<void> {
+  async create(u: User, effects?: MailEffects): Promise<void> {
+    const insert: Statement = {
+      sql: `INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      params: [u.id, u.username, u.email, u.name, u.role, u.disabled, u.emailVerified, u.passwordHash, u.createdAt, u.updatedAt],
+    };
     await mapConflict(
-      this.db.run(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt,
-      ]),
+      this.db.batch([insert, ...effectStatements(effects)]),
       (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
     );
   }
@@ -150,12 +127,10 @@ class SqlUserStore implements UserStore {
     return this.one('email', email);
   }
 
-  async update(id: string, changes: UserChanges, guard: AdminGuard = {}): Promise<User | null> {
-    const set = assignments(changes, {
-      username: 'username', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
-    });
+  async update(id: string, changes: UserChanges, guard: AdminGuard = {}, effects?: MailEffects): Promise<User | null> {
+    const set = userAssignments(changes);
     const done = await mapConflict(
-      this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard),
+      this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard, effectStatements(effects)),
       (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
     );
     return done ? this.findById(id) : null;
@@ -170,15 +145,18 @@ class SqlUserStore implements UserStore {
    * same statement. On Postgres an advisory lock serialises such writes, so two admins demoting
    * each other at once cannot both pass (each statement then sees the other's commit).
    */
-  private async guarded(sql: string, params: SqlParam[], id: string, guard: AdminGuard): Promise<boolean> {
-    if (!guard.keepAnotherAdmin) return (await this.db.run(sql, params)) > 0;
+  private async guarded(sql: string, params: SqlParam[], id: string, guard: AdminGuard, effects: Statement[] = []): Promise<boolean> {
+    if (!guard.keepAnotherAdmin) {
+      if (effects.length === 0) return (await this.db.run(sql, params)) > 0;
+      return this.db.batch([{ sql, params, expectChanges: 1 }, ...effects]);
+    }
     const statement = {
       sql: `${sql} AND EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.disabled = ? AND other.id <> ?)`,
       params: [...params, false, id],
       expectChanges: 1,
     };
     const lock = { sql: 'SELECT pg_advisory_xact_lock(?)', params: [ADMIN_LOCK] };
-    if (await this.db.batch(this.db.dialect === 'postgres' ? [lock, statement] : [statement])) return true;
+    if (await this.db.batch(this.db.dialect === 'postgres' ? [lock, statement, ...effects] : [statement, ...effects])) return true;
     if ((await this.findById(id)) === null) return false;
     throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');
   }
@@ -231,7 +209,7 @@ class SqlSessionStore implements SessionStore {
   async findWithUser(id: string): Promise<{ session: Session; user: User } | null> {
     const row = await this.db.get<SessionRow & { u_id: string } & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_created_at: number; u_updated_at: number }>(
       `SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope,
-              u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.password_hash,
+              u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.email_verified, u.password_hash,
               u.created_at AS u_created_at, u.updated_at AS u_updated_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
       [id],
@@ -449,6 +427,8 @@ export function createSqlStorage(db: SqlDriver): Storage {
     keys: new SqlKeyStore(db),
     settings: new SqlSettingStore(db),
     audit: new SqlAuditStore(db),
+    emailTokens: new SqlEmailTokenStore(db),
+    outbox: new SqlOutboxStore(db),
     ping: async () => {
       await db.get('SELECT 1 AS ok');
     },

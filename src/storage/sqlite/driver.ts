@@ -22,6 +22,7 @@ function translate(error: unknown): unknown {
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
+  readonly skipLocked = '';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
