@@ -16,7 +16,7 @@ export function userView(user: User, viewer: User | null) {
     role: user.role,
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),
-    ...(full ? { email: user.email, disabled: user.disabled } : {}),
+    ...(full ? { email: user.email, disabled: user.disabled, email_verified: user.emailVerified } : {}),
   };
 }
 

@@ -1,24 +1,12 @@
 import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { randomToken } from '../ids.js';
 
-/** A link token as the link carries it: `id.secret` (128-bit id, 256-bit secret, base64url). */
-export interface LinkTokenParts {
-  readonly id: string;
-  readonly secret: string;
-}
-
-const FORMAT = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
-
-export function newLinkToken(): LinkTokenParts {
-  return { id: randomToken(16), secret: randomToken(32) };
-}
-
-export const formatLinkToken = (parts: LinkTokenParts) => `${parts.id}.${parts.secret}`;
-
-export function parseLinkToken(token: string): LinkTokenParts | null {
-  const match = FORMAT.exec(token);
-  return match ? { id: match[1]!, secret: match[2]! } : null;
-}
+// A link token has the refresh token's form, `id.secret` (128-bit id, 256-bit secret, base64url).
+export {
+  newRefreshToken as newLinkToken,
+  formatRefreshToken as formatLinkToken,
+  parseRefreshToken as parseLinkToken,
+  type RefreshTokenParts as LinkTokenParts,
+} from '../auth/refresh-tokens.js';
 
 /**
  * Keyed hash of a secret or a code (EMAIL-01). A six-digit code hashed without a key could be

@@ -5,6 +5,7 @@ import type { Services } from '../../services.js';
 import { problem, sendProblem } from '../plugins/errors.js';
 import { GRANT_TYPES } from '../../core/model.js';
 import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
+import { outboxHealth } from '../../mail/health.js';
 
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -16,11 +17,25 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/ready', {
-    schema: { tags: ['operations'], summary: 'Storage answers', response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Ref('Problem') } },
+    schema: {
+      tags: ['operations'],
+      summary: 'Storage answers',
+      response: {
+        200: Type.Object({
+          status: Type.Literal('ready'),
+          mail: Type.Optional(Type.Object({
+            transport: Type.Union([Type.Literal('smtp'), Type.Literal('development')]),
+            depth: Type.Integer({ description: 'messages waiting in the outbox' }),
+            oldest_due_age_seconds: Type.Integer({ description: 'how long the oldest due message has waited (0: none); reported, never a reason to be unready' }),
+          })),
+        }),
+        503: Type.Ref('Problem'),
+      },
+    },
   }, async (request, reply) => {
     try {
       await services.storage.ping();
-      return { status: 'ready' as const };
+      return { status: 'ready' as const, mail: await outboxHealth(services) };
     } catch (error) {
       request.log.warn({ err: error }, 'storage is not answering');
       return sendProblem(reply, problem(503, 'ERR_NOT_READY', 'Storage is not answering.'));

@@ -8,6 +8,8 @@ import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { PageQuery, Text, bearer, pageOf, problems } from '../schemas/common.js';
 import { CreateUserBody, UpdateUserBody, UserParams, UserView } from '../schemas/users.js';
 import { userView } from '../views.js';
+import { updateOwnProfile } from '../profile.js';
+import { PendingEmailView } from '../schemas/email.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
@@ -47,10 +49,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       security: bearer,
       params: UserParams,
       body: UpdateUserBody,
-      response: { 200: Type.Ref(UserView), ...problems(400, 401, 403, 404, 409) },
+      description: 'A user changing their own `email` gets 202 `{ pending_email }`, as on PATCH /auth/me; an admin changing someone else\'s sets it at once, unverified.',
+      response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 403, 404, 409) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const actor = principalOf(request).user;
+    if (actor.id === request.params.id) {
+      const result = await updateOwnProfile(services, actor, request.body, contextOf(request));
+      if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
+      return userView(result.user, result.user);
+    }
     return userView(await services.users.update(actor, request.params.id, request.body, contextOf(request)), actor);
   });
 
