@@ -1,3 +1,4 @@
+import type { Clock } from '../core/ports.js';
 import type { Services } from '../services.js';
 import { DevelopmentTransport } from './development-transport.js';
 import { OutboxSender, type SenderOptions } from './outbox-sender.js';
@@ -17,8 +18,13 @@ export function createTransport(services: Services, log: SenderLog): MailTranspo
 }
 
 /** An outbox sender for this instance, woken whenever this process queues mail. */
-export function createMailSender(services: Services, log: SenderLog, options: Partial<SenderOptions> = {}, transport = createTransport(services, log)): OutboxSender {
-  const sender = new OutboxSender(services.storage.outbox, transport, services.audit, services.clock, {
+export function createMailSender(
+  services: Services,
+  log: SenderLog,
+  options: Partial<SenderOptions> & { clock?: Clock } = {},
+  transport = createTransport(services, log),
+): OutboxSender {
+  const sender = new OutboxSender(services.storage.outbox, transport, services.audit, options.clock ?? services.clock, {
     from: services.config.mail.from,
     giveUpAfterMs: services.config.mail.giveUpAfterMs,
     log,
