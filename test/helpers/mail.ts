@@ -1,24 +1,15 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { OutboxEntry } from '../../src/core/model.js';
 import { createMailSender } from '../../src/mail/create-sender.js';
 import type { OutboxSender } from '../../src/mail/outbox-sender.js';
-import { systemClock } from '../../src/core/ports.js';
+import { systemClock, type Clock } from '../../src/core/ports.js';
 import type { Services } from '../../src/services.js';
 import type { TestApp } from './app.js';
+import { freePort } from './server.js';
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './server.js';
 
 export interface ReceivedMail {
   readonly envelopeTo: string[];
@@ -107,8 +98,8 @@ export class TestSmtpServer {
 const quiet = { info() {}, warn() {}, error() {} };
 
 /** A sender on the real clock with short retry delays, sending to SMTP_URL (or the development outbox). */
-export function testSender(services: Services, options: { retryBaseMs?: number } = {}): OutboxSender {
-  return createMailSender(services, quiet, { clock: systemClock, pollMs: 50, retryBaseMs: options.retryBaseMs ?? 100, retryMaxMs: 400 });
+export function testSender(services: Services, options: { retryBaseMs?: number; clock?: Clock } = {}): OutboxSender {
+  return createMailSender(services, quiet, { clock: options.clock ?? systemClock, pollMs: 50, retryBaseMs: options.retryBaseMs ?? 100, retryMaxMs: 400 });
 }
 
 /** The token a link carries after `#param=`. */
@@ -137,4 +128,20 @@ export async function lastMail(t: TestApp, to: string, kind: string): Promise<Ou
   const all = await queued(t, { to, kind });
   if (all.length === 0) throw new Error(`no ${kind} message for ${to}`);
   return all[all.length - 1]!;
+}
+
+/** Runs the CLI without blocking this process (an in-process SMTP server must keep answering). */
+export function runCliAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }

@@ -313,3 +313,35 @@ describe.each(backends())('EMAIL-07 on $name: a code takes 5 tries in all', (bac
     expect(answers.filter((r) => r.statusCode === 200).length).toBeLessThanOrEqual(1);
   });
 });
+
+describe('EMAIL-03: budgets before any SMTP transaction', () => {
+  it('EMAIL-03: past 5 messages an hour to one address, 429 and nothing more is queued; the same for an unknown address', async () => {
+    const t = await buildTestApp({ RATE_LIMIT: 'on' });
+    try {
+      const alice = await signUp(t);
+      const answers: number[] = [];
+      for (let i = 0; i < 7; i++) answers.push((await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: alice.email }, remoteAddress: `198.51.100.${i + 1}` })).statusCode);
+      expect(answers).toEqual([202, 202, 202, 202, 202, 429, 429]);
+      expect(await queued(t, { to: alice.email, kind: 'reset_password' })).toHaveLength(5);
+      const unknown: number[] = [];
+      for (let i = 0; i < 7; i++) unknown.push((await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'nobody@example.com' }, remoteAddress: `198.51.100.${i + 20}` })).statusCode);
+      expect(unknown).toEqual(answers);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('EMAIL-03: past 10 requests an hour from one client, 429 whatever the address', async () => {
+    const t = await buildTestApp({ RATE_LIMIT: 'on' });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 12; i++) codes.push((await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: `someone${i}@example.com` }, remoteAddress: '198.51.100.99' })).statusCode);
+      expect(codes.slice(0, 10).every((c) => c === 202)).toBe(true);
+      const refused = await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'other@example.com' }, remoteAddress: '198.51.100.99' });
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['retry-after']).toBeDefined();
+    } finally {
+      await t.close();
+    }
+  });
+});

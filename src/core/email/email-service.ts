@@ -356,9 +356,13 @@ export class EmailService {
     return user;
   }
 
-  /** Runs `work` after the caller has been answered (EMAIL-02), tracked so idle() can wait for it. */
+  /**
+   * Runs `work` after the caller has been answered (EMAIL-02), tracked so idle() can wait for it.
+   * A timer, not setImmediate: it fires after the pending I/O callbacks that deliver the answer, so
+   * no part of the lookup or the write lands inside the answer's time for either case.
+   */
   private afterAnswer(work: () => Promise<void>): void {
-    const run = new Promise<void>((resolve) => setImmediate(resolve)).then(work).catch(this.deps.backgroundError);
+    const run = new Promise<void>((resolve) => setTimeout(resolve, 1)).then(work).catch(this.deps.backgroundError);
     this.pending.add(run);
     void run.finally(() => this.pending.delete(run));
   }
