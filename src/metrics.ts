@@ -68,7 +68,34 @@ export class Metrics {
         if (metrics.services) this.set((await outboxHealth(metrics.services)).oldest_due_age_seconds);
       },
     });
+    this.registerCircuitMetrics();
     conformToNamingRules(this.registry);
+  }
+
+  private registerCircuitMetrics(): void {
+    const metrics = this;
+    const registers = [this.registry];
+    new Gauge({
+      name: 'gatehouse_dependency_up',
+      help: 'Whether a dependency answers (1), or its circuit is open and it is avoided or replaced by a local fallback (0)',
+      labelNames: ['dependency'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of metrics.circuits) this.set({ dependency: c.name }, c.state === 'closed' ? 1 : 0);
+      },
+    });
+    // A counter (it only grows), read from the circuits when scraped.
+    new Counter({
+      name: 'gatehouse_dependency_outages_total',
+      help: 'How many times a dependency\'s circuit has opened since start',
+      labelNames: ['dependency'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of metrics.circuits) if (c.openings > 0) this.inc({ dependency: c.name }, c.openings);
+      },
+    });
   }
 
   private clustered = false;
@@ -99,6 +126,13 @@ export class Metrics {
       process.on('message', onMessage);
       process.send!({ tag: METRICS_REQUEST, id });
     });
+  }
+
+  private circuits: readonly { readonly name: string; readonly state: string; readonly openings: number }[] = [];
+
+  /** The dependencies' circuits (storage, redis), reported as gauges when scraped. */
+  watchCircuits(circuits: readonly { readonly name: string; readonly state: string; readonly openings: number }[]): void {
+    this.circuits = circuits;
   }
 
   /** The services whose caches are reported. */

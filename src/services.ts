@@ -11,7 +11,7 @@ import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
 import { ClientRegistry } from './core/oauth/clients.js';
-import { systemClock, type ClientStore, type Clock, type CounterStore, type InvalidationBus, type Storage } from './core/ports.js';
+import { systemClock, type ClientStore, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 import { EmailService } from './core/email/email-service.js';
@@ -40,6 +40,10 @@ export interface Services {
   onMailQueued(listener: () => void): void;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
+  /** Dependencies besides storage that /ready reports (Redis). */
+  readonly dependencies: readonly DependencyCheck[];
+  /** Users stored before ID-02/04 whose username or email is, or looks like, an earlier user's: kept, but worth a look. */
+  readonly lookAlikeUsers: readonly string[];
 }
 
 export interface ServiceOptions {
@@ -59,6 +63,8 @@ export interface ServiceOptions {
   readonly clients?: ClientStore;
   /** Told when work done after an answer (forgot-password, sign-in by email) failed. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Dependencies besides storage that /ready reports. */
+  readonly dependencies?: readonly DependencyCheck[];
 }
 
 let common: ReadonlySet<string> | null = null;
@@ -82,6 +88,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     config.jwt.secret,
     { propagationMs: config.keyPropagationMs, retentionMs: config.jwt.accessTokenTtlMs + config.jwt.clockLeewayMs },
     () => bus?.publish({ kind: 'keys' }),
+    config.jwt.algorithmExplicit,
   );
   const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config.jwt), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
@@ -132,6 +139,8 @@ export async function createServices(config: Config, storage: Storage, options: 
     },
   );
   users.useMail({ created: (user) => email.verificationEffects(user), queued: () => email.afterQueued() });
+  // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
+  const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());
   // What another instance changed, this one forgets.
   bus?.subscribe((message) => {
@@ -155,5 +164,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     email,
     onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
+    dependencies: options.dependencies ?? [],
+    lookAlikeUsers,
   };
 }

@@ -4,6 +4,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { runPrimary } from '../cluster/primary.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import type { AsymmetricAlgorithm } from '../core/auth/key-ring.js';
 import { AppError, ValidationError } from '../core/errors.js';
 import { ROLES, type Role } from '../core/model.js';
 import { OPERATOR } from '../core/users/user-service.js';
@@ -30,7 +31,9 @@ Usage:
   gatehouse users disable <user>                    sign the user out everywhere and block logins
   gatehouse users enable <user>
   gatehouse keys list                               signing keys and where each stands
-  gatehouse keys rotate                             publish a new key; it signs after KEY_RELOAD_INTERVAL×2
+  gatehouse keys rotate [--algorithm ALG]           publish a new key; it signs after KEY_RELOAD_INTERVAL×2
+                                                    plus 60 s. Its algorithm is the stored keys';
+                                                    --algorithm EdDSA|ES256|RS256 changes it
   gatehouse keys retire <kid>                       withdraw a key now: tokens it signed stop verifying
   gatehouse audit tail [-n N] [--follow]            the last N security events as JSON lines
   gatehouse mail test --to ADDRESS                  send a test message now through SMTP_URL; prints the
@@ -68,6 +71,7 @@ class CliError extends Error {}
 
 // The audit log names the CLI as where an operator's change came from.
 const CLI_CONTEXT = { userAgent: 'gatehouse-cli' };
+const ASYMMETRIC: readonly string[] = ['EdDSA', 'ES256', 'RS256'] satisfies AsymmetricAlgorithm[];
 
 async function usersCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
@@ -113,7 +117,13 @@ async function usersCommand(config: Config, args: string[]): Promise<void> {
 }
 
 async function keysCommand(config: Config, args: string[]): Promise<void> {
-  const [action, kid] = args;
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, options: { algorithm: { type: 'string' } }, allowPositionals: true });
+  const kid = positionals[0];
+  const algorithm = values.algorithm;
+  if (algorithm !== undefined && (action !== 'rotate' || !ASYMMETRIC.includes(algorithm as AsymmetricAlgorithm))) {
+    throw new UsageError(action === 'rotate' ? `--algorithm must be one of ${ASYMMETRIC.join(', ')} (HS256 is a JWT_SECRET, not a stored key)` : '--algorithm belongs to keys rotate');
+  }
   await withServices(config, async ({ keys }) => {
     switch (action) {
       case 'list':
@@ -123,8 +133,14 @@ async function keysCommand(config: Config, args: string[]): Promise<void> {
         }
         return;
       case 'rotate': {
-        const key = await keys.rotate(CLI_CONTEXT);
+        const before = await keys.storedAlgorithm();
+        const key = await keys.rotate(CLI_CONTEXT, algorithm as AsymmetricAlgorithm | undefined);
         console.log(`published ${key.alg} key ${key.kid}; it signs from ${new Date(key.createdAt + config.keyPropagationMs).toISOString()}`);
+        if (before !== null && before !== key.alg) {
+          console.log(`changed the algorithm from ${before} to ${key.alg}: ${before} keys verify until their tokens expire. Set JWT_ALGORITHM=${key.alg} (or leave it unset) on every instance before it next starts.`);
+        } else {
+          console.log(`${key.alg}: ${before === null ? 'the first key, from JWT_ALGORITHM' : "the algorithm of this deployment's stored keys"}`);
+        }
         return;
       }
       case 'retire':

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { createServices } from '../services.js';
-import { openStorage } from '../storage/open.js';
+import { openStorageAtStartup } from '../storage/open.js';
 import { MemoryCounterStore } from '../storage/memory/counter-store.js';
 import { answerCounterRequest } from './ipc-counter-store.js';
 import { IPC_TAG } from './ipc-bus.js';
@@ -10,7 +10,7 @@ import { IPC_TAG } from './ipc-bus.js';
 export const METRICS_REQUEST = 'gatehouse:metrics-request';
 export const METRICS_REPLY = 'gatehouse:metrics-reply';
 
-const log = (level: string, msg: string, extra: object = {}) =>
+const log = (level: 'info' | 'warn' | 'error', msg: string, extra: object = {}) =>
   process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, role: 'primary', msg, ...extra })}\n`);
 
 /**
@@ -19,9 +19,16 @@ const log = (level: string, msg: string, extra: object = {}) =>
  * and on SIGTERM lets every worker finish its requests before exiting.
  */
 export async function runPrimary(config: Config): Promise<void> {
-  const storage = await openStorage(config.databaseUrl);
-  await createServices(config, storage);
-  await storage.close();
+  // Waits for the database like a single process would (STARTUP_TIMEOUT), so workers are not
+  // forked, and replaced, in a loop while it is away.
+  const storage = await openStorageAtStartup(config.databaseUrl, { timeouts: config.timeouts, log: (level, msg, extra) => log(level, msg, extra) });
+  const services = await createServices(config, storage);
+  // Refused once here rather than by every worker, which would be replaced and refused forever.
+  try {
+    await services.keys.assertConfiguredAlgorithm();
+  } finally {
+    await storage.close();
+  }
 
   const aggregator = new AggregatorRegistry();
   // Without Redis the primary keeps the rate-limit counters, so all workers count once.
@@ -30,9 +37,8 @@ export async function runPrimary(config: Config): Promise<void> {
   const fork = () => cluster.fork();
 
   cluster.on('message', (worker: Worker, raw: { tag?: string; id?: number }) => {
-    if (!config.redisUrl) {
-      void answerCounterRequest(counters, raw).then((reply) => reply && worker.isConnected() && worker.send(reply));
-    }
+    // Without Redis, and while it is away, workers count here.
+    void answerCounterRequest(counters, raw).then((reply) => reply && worker.isConnected() && worker.send(reply));
     if (raw?.tag === IPC_TAG) {
       for (const other of Object.values(cluster.workers ?? {})) if (other && other !== worker) other.send(raw);
     } else if (raw?.tag === METRICS_REQUEST) {
@@ -64,7 +70,8 @@ export async function runPrimary(config: Config): Promise<void> {
       });
       worker.process.kill('SIGTERM');
     }
-    setTimeout(() => process.exit(1), 15_000).unref();
+    // Each worker has SHUTDOWN_TIMEOUT to finish its requests and close its storage.
+    setTimeout(() => process.exit(1), config.timeouts.shutdownMs + 5000).unref();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

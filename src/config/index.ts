@@ -2,6 +2,9 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseDuration } from './duration.js';
 import { loadMailConfig, type MailConfig } from './mail.js';
+import { describeWeakSecret } from './secret-strength.js';
+
+export { describeWeakSecret };
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -13,12 +16,22 @@ export interface Config {
   /** Processes serving on this machine (node:cluster); 1 runs in this process. */
   readonly workers: number;
   readonly host: string;
+  /**
+   * Where users and clients reach the service (PUBLIC_URL), without a trailing slash: the default
+   * issuer, and the base of every URL in discovery documents, links and redirects.
+   */
+  readonly publicUrl: string;
   readonly databaseUrl: string;
   readonly redisUrl: string | null;
   /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
   readonly redisPrefix: string;
   readonly jwt: {
     readonly algorithm: JwtAlgorithm;
+    /**
+     * Whether JWT_ALGORITHM was set. The algorithm belongs to the deployment's stored keys; the
+     * setting only picks the first key's and, when set, must agree with them (see KeyService).
+     */
+    readonly algorithmExplicit: boolean;
     readonly secret: string | null;
     readonly issuer: string;
     readonly audience: string;
@@ -36,6 +49,8 @@ export interface Config {
   /** Browser mode: the refresh token is also set as an HttpOnly cookie (REFRESH_COOKIE). */
   readonly refreshCookie: boolean;
   readonly rateLimit: boolean;
+  /** USER_DIRECTORY: whether signed-in users who are not admins may list users. */
+  readonly userDirectory: boolean;
   readonly bootstrapAdmin: { readonly username: string; readonly email: string; readonly password: string } | null;
   /** Whose X-Forwarded-For is believed: nobody's, these proxies' (addresses/CIDRs), or that many hops. */
   readonly trustProxy: false | string[] | number;
@@ -44,9 +59,32 @@ export interface Config {
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
-  /** Where users reach the service (PUBLIC_URL), without a trailing slash: the base of every link. */
-  readonly publicUrl: string;
   readonly mail: MailConfig;
+
+  // --- Dependency deadlines, start-up and shutdown (issue 9) ---
+  readonly timeouts: Timeouts;
+}
+
+/** How long anything may wait for a dependency or a client; see README "Operations". */
+export interface Timeouts {
+  /** Opening a database connection, and waiting for a free one in the pool (DB_CONNECT_TIMEOUT). */
+  readonly dbConnectMs: number;
+  /** One statement; for SQLite, how long a write waits for another process's lock (DB_STATEMENT_TIMEOUT). */
+  readonly dbStatementMs: number;
+  /** A transaction left open without work is ended by Postgres (DB_IDLE_IN_TRANSACTION_TIMEOUT). */
+  readonly dbIdleInTransactionMs: number;
+  readonly redisConnectMs: number;
+  /** One Redis command; past it the local fallback answers (REDIS_COMMAND_TIMEOUT). */
+  readonly redisCommandMs: number;
+  /** How long a failed dependency is left alone before it is tried again (DEPENDENCY_RETRY_INTERVAL). */
+  readonly dependencyRetryMs: number;
+  /** How long start-up keeps retrying the database before it gives up (STARTUP_TIMEOUT). */
+  readonly startupMs: number;
+  /** How long requests in flight may take to finish after SIGTERM (SHUTDOWN_TIMEOUT). */
+  readonly shutdownMs: number;
+  /** A client must send its headers within this (REQUEST_HEADERS_TIMEOUT), and the whole request within REQUEST_TIMEOUT. */
+  readonly requestHeadersMs: number;
+  readonly requestMs: number;
 }
 
 /**
@@ -115,10 +153,10 @@ export function loadConfig(env: Env = process.env): Config {
   const secret = env.JWT_SECRET ?? null;
   if (algorithm === 'HS256') {
     const weakness = secret === null ? 'is required when JWT_ALGORITHM=HS256' : describeWeakSecret(secret);
-    if (weakness) problems.push(`JWT_SECRET ${weakness}; generate one with: openssl rand -base64 48`);
+    if (weakness) problems.push(`JWT_SECRET ${weakness}; it must be random bytes, encoded: generate one with  openssl rand -base64 48`);
   }
-  const defaultIssuer = `http://${host.includes(':') ? `[${host}]` : host}:${Number.isInteger(port) ? port : 3000}`;
-  const issuer = text('JWT_ISSUER', defaultIssuer);
+  const publicUrl = parsePublicUrl(env.PUBLIC_URL?.trim() || null, host, Number.isInteger(port) ? port : 3000, problems);
+  const issuer = text('JWT_ISSUER', publicUrl);
   const audience = text('JWT_AUDIENCE', 'gatehouse');
 
   const accessTokenTtlMs = duration('ACCESS_TOKEN_TTL', '15m');
@@ -157,39 +195,91 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const bodyLimitBytes = 64 * 1024;
-  const publicUrl = text('PUBLIC_URL', issuer).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(publicUrl)) problems.push(`PUBLIC_URL must be an absolute http(s) URL without query or fragment (got "${publicUrl}")`);
   const mail = loadMailConfig(env, publicUrl, problems);
 
   // Read before the check below, so that their problems are listed with the others.
   const refreshCookie = flag('REFRESH_COOKIE', false);
   const rateLimit = flag('RATE_LIMIT', true);
+  const userDirectory = flag('USER_DIRECTORY', true);
   const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
+
+  const timeouts = readTimeouts(duration, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
     workers,
     host,
+    publicUrl,
     databaseUrl,
     redisUrl,
     redisPrefix: text('REDIS_PREFIX', 'gatehouse:'),
-    jwt: Object.freeze({ algorithm, secret: algorithm === 'HS256' ? secret : null, issuer, audience, accessTokenTtlMs, refreshTokenTtlMs, clockLeewayMs }),
+    jwt: Object.freeze({ algorithm, algorithmExplicit: Boolean(env.JWT_ALGORITHM?.trim()), secret: algorithm === 'HS256' ? secret : null, issuer, audience, accessTokenTtlMs, refreshTokenTtlMs, clockLeewayMs }),
     refreshReuseGraceMs,
     sessionCacheTtlMs,
     keyReloadIntervalMs,
     keyPropagationMs: 2 * keyReloadIntervalMs + JWKS_MAX_AGE_SECONDS * 1000,
     refreshCookie,
     rateLimit,
+    userDirectory,
     bootstrapAdmin: bootstrapAdmin && Object.freeze(bootstrapAdmin),
     trustProxy,
     corsOrigins: Object.freeze(corsOrigins),
     logLevel,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     bodyLimitBytes,
-    publicUrl,
     mail,
+    timeouts,
   });
+}
+
+/** Addresses that only this machine can reach: a service bound to one is not reachable by others. */
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare.endsWith('.localhost') || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare) || bare === '::ffff:127.0.0.1';
+}
+
+/**
+ * PUBLIC_URL: an absolute http(s) URL without query or fragment, trailing slash removed. Its default
+ * is http://localhost:PORT, right only for a service bound to loopback: bound to any other address
+ * (0.0.0.0 in a container), the service is reached under a name it cannot know, and guessing one
+ * would put an unreachable or wrong issuer (http://0.0.0.0:3000) into every token and document.
+ */
+function parsePublicUrl(raw: string | null, host: string, port: number, problems: string[]): string {
+  const fallback = `http://localhost:${port}`;
+  if (raw === null) {
+    if (!isLoopback(host)) problems.push(`PUBLIC_URL is required when HOST is not a loopback address (HOST=${host}): set it to the URL clients use, e.g. https://auth.example.com`);
+    return fallback;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`PUBLIC_URL must be an absolute http(s) URL such as https://auth.example.com (got "${raw}")`);
+    return fallback;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`PUBLIC_URL must start with http:// or https:// (got "${raw}")`);
+  else if (url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) problems.push(`PUBLIC_URL must not have a query or fragment (got "${raw}")`);
+  else if (url.username !== '' || url.password !== '') problems.push('PUBLIC_URL must not carry credentials');
+  return url.href.replace(/\/+$/, '');
+}
+
+// --- Dependency deadlines, start-up and shutdown (issue 9) ---
+function readTimeouts(duration: (name: string, fallback: string) => number, problems: string[]): Timeouts {
+  const timeouts: Timeouts = Object.freeze({
+    dbConnectMs: duration('DB_CONNECT_TIMEOUT', '5s'),
+    dbStatementMs: duration('DB_STATEMENT_TIMEOUT', '5s'),
+    dbIdleInTransactionMs: duration('DB_IDLE_IN_TRANSACTION_TIMEOUT', '10s'),
+    redisConnectMs: duration('REDIS_CONNECT_TIMEOUT', '2s'),
+    redisCommandMs: duration('REDIS_COMMAND_TIMEOUT', '500ms'),
+    dependencyRetryMs: duration('DEPENDENCY_RETRY_INTERVAL', '2s'),
+    startupMs: duration('STARTUP_TIMEOUT', '60s'),
+    shutdownMs: duration('SHUTDOWN_TIMEOUT', '10s'),
+    requestHeadersMs: duration('REQUEST_HEADERS_TIMEOUT', '10s'),
+    requestMs: duration('REQUEST_TIMEOUT', '30s'),
+  });
+  if (timeouts.requestHeadersMs > timeouts.requestMs) problems.push('REQUEST_HEADERS_TIMEOUT must not exceed REQUEST_TIMEOUT');
+  return timeouts;
 }
 
 function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] {
@@ -215,21 +305,4 @@ function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] 
     }
   }
   return entries;
-}
-
-/**
- * JWT-07: an HMAC secret must carry at least 256 random bits. What a string carries is estimated
- * from how it is written: hex holds 4 bits a character, base64 6, other printable text about 6.5;
- * repetitions and a small alphabet give it away as not random.
- */
-export function describeWeakSecret(secret: string): string | null {
-  if (/^(.{1,16})\1+$/s.test(secret)) return 'repeats a short pattern';
-  if (new Set(secret).size < 16) return 'has too few distinct characters to be random';
-  const bits = /^[0-9a-f]+$/i.test(secret)
-    ? secret.length * 4
-    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(secret)
-      ? secret.replace(/=+$/, '').length * 6
-      : Math.floor(secret.length * Math.log2(95));
-  if (bits < 256) return `carries about ${bits} bits; at least 256 random bits are required (e.g. 43 base64 or 64 hex characters)`;
-  return null;
 }

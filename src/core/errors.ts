@@ -108,3 +108,23 @@ export class OAuthClientError extends AppError {
     super(code, message);
   }
 }
+
+/**
+ * A dependency (the database, its disk) did not answer within its deadline or is away. Nothing was
+ * wrong with the request: the client may try again after `retryAfterSeconds`.
+ */
+export class UnavailableError extends AppError {
+  readonly retryAfterSeconds: number;
+  /** What went wrong underneath (for the log only: clients get `message`). */
+  readonly reason: string | null;
+  constructor(code: 'ERR_STORAGE_UNAVAILABLE' | 'ERR_STORAGE_FULL', message: string, retryAfterSeconds = 5, reason: string | null = null) {
+    super(code, message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    this.reason = reason;
+  }
+
+  /** The database (its disk) has no space for a write. */
+  static full(reason: string | null, retryAfterSeconds = 30): UnavailableError {
+    return new UnavailableError('ERR_STORAGE_FULL', 'The database has no space left; try again later.', retryAfterSeconds, reason);
+  }
+}

@@ -1,11 +1,15 @@
+import { canonicalEmail } from './identifiers/email.js';
+import { canonicalUsername } from './identifiers/username.js';
+
+export { canonicalEmail, emailProblem } from './identifiers/email.js';
+export { displayNameProblem, hasInvisible, isWellFormed } from './identifiers/text.js';
+export { canonicalUsername, usernameProblem, usernameSkeleton } from './identifiers/username.js';
+
 /**
- * ID-01: one person, one account. Identifiers are compared in a canonical form: NFKC folds
- * compatibility characters (fullwidth ａ, the Kelvin sign), lower-casing folds case, and the
- * second NFKC pass re-composes what lower-casing may have split.
+ * ID-01/02: the key a login, a search prefix or a CLI reference is looked up by. It is the stored
+ * form of whatever it names: an email's canonical form when it has an `@`, else a username's.
  */
 export function normalizeIdentifier(value: string): string {
-  return value.normalize('NFKC').toLowerCase().normalize('NFKC').trim();
+  const folded = canonicalUsername(value);
+  return folded.includes('@') ? (canonicalEmail(value) ?? folded) : folded;
 }
-
-export const USERNAME_PATTERN = /^[\p{L}\p{N}_.-]{3,32}$/u;
-export const EMAIL_PATTERN = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;

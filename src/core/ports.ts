@@ -11,6 +11,19 @@ export interface UserStore {
   findByUsername(username: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
   /**
+   * ID-04: the user whose username has this UTS #39 skeleton. The store keeps each username's
+   * skeleton (core's `usernameSkeleton`) under a unique index, so two look-alikes cannot both exist.
+   */
+  findByUsernameSkeleton(skeleton: string): Promise<User | null>;
+  /** Users stored without a skeleton: written before it existed, or by an older instance. */
+  listWithoutSkeleton(): Promise<User[]>;
+  /**
+   * Rewrites a user's username and email in their current canonical form and stores the skeleton,
+   * only while the user has none (so instances doing it at once write it once). False when a unique
+   * index refuses: another user already has that username, email or skeleton.
+   */
+  reindex(id: string, identity: { username: string; email: string }): Promise<boolean>;
+  /**
    * Applies the changed fields; returns the updated user, or null when the user is gone. With
    * `keepAnotherAdmin`, throws ConflictError (ERR_USER_LAST_ADMIN) unless another enabled admin
    * remains, checked atomically with the write.
@@ -149,6 +162,11 @@ export interface KeyStore {
   listUsable(): Promise<SigningKey[]>;
   listAll(): Promise<SigningKey[]>;
   insert(key: SigningKey): Promise<void>;
+  /**
+   * Inserts `key` unless a usable key of its algorithm exists, atomically across processes, so
+   * instances starting together on an empty database end up with one key (SES-09).
+   */
+  insertFirst(key: SigningKey): Promise<void>;
   setStatus(kid: string, status: SigningKey['status'], at: number): Promise<boolean>;
 }
 
@@ -198,9 +216,21 @@ export interface Storage {
   readonly audit: AuditStore;
   readonly emailTokens: EmailTokenStore;
   readonly outbox: OutboxStore;
-  /** Answers when the database does; used by /ready. */
-  ping(): Promise<void>;
+  /**
+   * Answers when the database does; used by /ready. `write` also proves it takes a write now
+   * (a full disk or a long-held lock fail it); throws UnavailableError past the deadline.
+   */
+  ping(mode?: 'read' | 'write'): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A dependency other than storage (Redis, later mail), as /ready and the metrics report it. */
+export interface DependencyCheck {
+  readonly name: string;
+  /** Whether the service can do its job without it (it then falls back, e.g. to local rate limits). */
+  readonly required: boolean;
+  /** 'up', or why not; never waits longer than the dependency's own deadline. */
+  check(): Promise<{ up: boolean; detail?: string }>;
 }
 
 /** Time source; tests pass a clock they can move instead of sleeping. */

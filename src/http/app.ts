@@ -6,7 +6,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createServer } from 'node:http';
+import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
+import { redactingLogger } from './log-redaction.js';
+import { requireWellFormed, strictJsonParser } from './well-formed.js';
 import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
@@ -23,7 +26,7 @@ import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
 import { Problem } from './schemas/common.js';
 import { ItemView } from './schemas/items.js';
-import { UserView } from './schemas/users.js';
+import { UserDirectoryEntry, UserView } from './schemas/users.js';
 
 export interface AppOptions {
   readonly services: Services;
@@ -33,16 +36,6 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
 }
 
-// SES-06: whatever a log line carries, these never appear in it.
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-access-token"]',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.refresh_token',
-  '*.access_token',
-];
 
 /**
  * Validation: bodies are checked as sent (no type coercion, unknown fields refused, every problem
@@ -52,7 +45,7 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
   const common: AjvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
   const body = new Ajv({ ...common, coerceTypes: false });
   const text = new Ajv({ ...common, coerceTypes: true });
-  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema) as (data: unknown) => boolean;
+  return ({ schema, httpPart }) => requireWellFormed((httpPart === 'body' ? body : text).compile(schema)) as (data: unknown) => boolean;
 }
 
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
@@ -62,12 +55,15 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   let fastPath: FastPath | null = null;
   const app = Fastify({
     serverFactory: (handler) => {
-      const server = createServer((req, res) => fastPath?.handle(req, res) || handler(req, res));
+      // Client timeouts (REQUEST_HEADERS_TIMEOUT, REQUEST_TIMEOUT, set by server.ts) are checked every
+      // second rather than node:http's 30 s, so a stalled client gets its 408 close to the limit.
+      const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => fastPath?.handle(req, res) || handler(req, res));
       // Fastify's own default; node:http's 5 s races clients that reuse an idle connection.
       server.keepAliveTimeout = 72_000;
       return server;
     },
-    logger: logger === false || logger === true ? logger : { ...(logger as object), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    // SES-06: Fastify's `true` is its default logger, redacted like any other.
+    logger: logger === false ? false : redactingLogger(logger === true ? {} : (logger as LoggerOptions)),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
     trustProxy: typeof config.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (config.trustProxy as number)) : config.trustProxy,
@@ -89,6 +85,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   app.setValidatorCompiler(validators());
   // Only JSON (and forms, on the routes that take them) is understood; anything else is a 415 (IN-03).
   app.removeContentTypeParser('text/plain');
+  strictJsonParser(app);
   app.decorateRequest('principal', null);
   // Callback style: on the hot path an async hook's extra promise is measurable.
   app.addHook('onRequest', (request, reply, done) => {
@@ -97,7 +94,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   });
   registerErrorHandling(app);
 
-  for (const schema of [Problem, OAuthError, UserView, ItemView, TokenResponse]) app.addSchema(schema);
+  for (const schema of [Problem, OAuthError, UserView, UserDirectoryEntry, ItemView, TokenResponse]) app.addSchema(schema);
 
   await app.register(helmet, {
     // A JSON API serves no documents of its own; /docs sets its own policy.

@@ -46,8 +46,8 @@ export function readRefreshCookie(request: FastifyRequest): string | undefined {
 
 /** The origins a browser may call the cookie routes from: ours and those in CORS_ORIGINS. */
 function trustedOrigins(config: Config): ReadonlySet<string> {
-  // TODO(merge): the service's own origin comes from PUBLIC_URL once config.publicUrl exists.
-  return new Set([new URL(config.jwt.issuer).origin, ...config.corsOrigins]);
+  // The origin people reach the service at (PUBLIC_URL), whatever string the issuer is.
+  return new Set([new URL(config.publicUrl).origin, ...config.corsOrigins]);
 }
 
 const forbiddenOrigin = () => new ForbiddenError('This request comes from a site that may not use the sign-in cookie.', 'ERR_FORBIDDEN_ORIGIN');

@@ -20,6 +20,11 @@ export function userView(user: User, viewer: User | null) {
   };
 }
 
+/** What other signed-in users see of `user` (the directory); see UserDirectoryEntry. */
+export function directoryView(user: User) {
+  return { id: user.id, username: user.username, name: user.name };
+}
+
 export function itemView(item: Item) {
   return {
     name: item.name,

@@ -24,7 +24,7 @@ const insecure = { [oauth.allowInsecureRequests]: true } as const;
 beforeAll(async () => {
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
-  t = await buildTestApp({ JWT_ISSUER: issuer }, { clients: testClientStore });
+  t = await buildTestApp({ PUBLIC_URL: issuer }, { clients: testClientStore });
   await t.app.listen({ port, host: '127.0.0.1' });
   user = await signUp(t);
   as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), { algorithm: 'oauth2', ...insecure }));

@@ -75,7 +75,8 @@ describe('end to end: the README walkthrough against a real server', () => {
     const weak = runCli(['users', 'create', '--username', 'eve', '--email', 'eve@example.com'], env, 'short\n');
     expect(weak.status).toBe(1);
     expect(weak.stderr).toMatch(/password/);
-  });
+    // Five CLI processes, each compiling the TypeScript sources with tsx: seconds each on a busy machine.
+  }, 60_000);
 
   it('the CLI-disabled user cannot log in over HTTP', async () => {
     const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'dave', password: 'dave has a passphrase' }) });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import type { Argon2Params } from '../../src/core/auth/password-hasher.js';
@@ -28,14 +28,14 @@ export interface TestApp {
  */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: { storage?: Storage; argon2?: Argon2Params; metrics?: Metrics; clients?: ClientStore } = {},
+  options: { storage?: Storage; argon2?: Argon2Params; metrics?: Metrics; clients?: ClientStore; logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<TestApp> {
   // Rate limits are off for suites that log in hundreds of times; their own tests switch them on.
-  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', JWT_ISSUER: 'http://gatehouse.test', RATE_LIMIT: 'off', ...env });
+  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', PUBLIC_URL: 'http://gatehouse.test', RATE_LIMIT: 'off', ...env });
   const clock = new TestClock(Date.now());
   const storage = options.storage ?? (await openStorage(config.databaseUrl));
   const services = await createServices(config, storage, { clock, argon2: options.argon2 ?? CHEAP_ARGON2, onAuditEvent: options.metrics?.onAuditEvent, clients: options.clients });
-  const app = await buildApp({ services, metrics: options.metrics });
+  const app = await buildApp({ services, metrics: options.metrics, logger: options.logger });
   await app.ready();
   return {
     app,

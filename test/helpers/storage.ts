@@ -32,21 +32,10 @@ export function backends(): Backend[] {
   ];
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
-    const query = async (sql: string) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      await client.query(sql);
-      await client.end();
-    };
-    const newSchema = async () => {
-      const schema = `gh_test_${randomBytes(6).toString('hex')}`;
-      await query(`CREATE SCHEMA ${schema}`);
-      return { schema, drop: () => query(`DROP SCHEMA ${schema} CASCADE`) };
-    };
     list.push({
       name: 'postgres',
       open: async () => {
-        const { schema, drop } = await newSchema();
+        const { schema, drop } = await freshSchema(url);
         const storage = await openStorage(url, { schema });
         return {
           storage,
@@ -59,7 +48,7 @@ export function backends(): Backend[] {
         };
       },
       openEmpty: async () => {
-        const { schema, drop } = await newSchema();
+        const { schema, drop } = await freshSchema(url);
         const driver = openDriver(url, { schema });
         return {
           driver,
@@ -72,4 +61,21 @@ export function backends(): Backend[] {
     });
   }
   return list;
+}
+
+async function query(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty Postgres schema of its own, and how to drop it. */
+export async function freshSchema(url: string): Promise<{ schema: string; drop(): Promise<void> }> {
+  const schema = `gh_test_${randomBytes(6).toString('hex')}`;
+  await query(url, `CREATE SCHEMA ${schema}`);
+  return { schema, drop: () => query(url, `DROP SCHEMA ${schema} CASCADE`) };
 }

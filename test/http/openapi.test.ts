@@ -8,6 +8,7 @@ import { Metrics } from '../../src/metrics.js';
 import { PASSWORD, buildTestApp, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 import { OpenApiContract } from '../helpers/openapi-contract.js';
 import { lastMail, tokenIn } from '../helpers/mail.js';
+import { RATE_RULES } from '../../src/http/plugins/rate-limit.js';
 
 /**
  * The served OpenAPI document against what the server does (issue 8, "OpenAPI truthfulness"; IN-07,
@@ -240,12 +241,15 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
       const contract = await contractOf(t);
       const send = client(t, contract);
       const user = await signUp(t);
+      const other = await signUp(t);
       const probes: [string, string, object, Record<string, string>?][] = [
         ['POST', '/auth/register', { username: '', email: '', password: '' }],
         ['POST', '/auth/login', { login: 'nobody', password: 'x' }],
         ['POST', '/auth/refresh', { refresh_token: 'unknown' }],
         ['POST', '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'unknown' }],
         ['POST', '/oauth/revoke', { token: 'unknown' }],
+        ['GET', '/users', undefined as unknown as object, user.auth],
+        ['GET', `/users/${other.id}`, undefined as unknown as object, user.auth],
         ['PATCH', '/auth/me', {}, user.auth],
         ['PATCH', `/users/${user.id}`, {}, user.auth],
         ['POST', '/auth/password', { current_password: 'x', new_password: 'y' }, user.auth],
@@ -257,8 +261,9 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
         ['POST', '/auth/email/sign-in/verify', { token: 'x' }],
         ['POST', '/auth/email/verify/send', {}, user.auth],
       ];
+      // The largest budget (the directory's 300 an hour) decides how far each probe may go.
       for (const [method, url, payload, headers] of probes) {
-        for (let i = 0; i < 70; i++) {
+        for (let i = 0; i <= RATE_RULES.directory.max; i++) {
           const res = await send(`${method} ${url} #${i}`, { method, url, payload, headers: { ...headers, 'content-type': 'application/json' }, remoteAddress: `203.0.113.${probes.findIndex((p) => p[1] === url) + 1}` });
           if (res.statusCode === 429) break;
         }

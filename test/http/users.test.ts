@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../../src/core/model.js';
+import { RATE_RULES } from '../../src/http/plugins/rate-limit.js';
 import { PASSWORD, allUsers, buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 import { lastMail, tokenIn } from '../helpers/mail.js';
 
@@ -127,17 +128,14 @@ describe('GET /users', () => {
     expect(page.next_cursor).toEqual(expect.any(String));
   });
 
-  it('shows email only to the user themself; never a password hash', async () => {
+  it('users directory: a non-admin sees only id, username and name of everyone (themself included); never a role, email or password hash', async () => {
     const page = await listPage('?limit=100');
-    const self = page.items.find((u) => u.id === alice.id)!;
-    const other = page.items.find((u) => u.id === bob.id)!;
-    expect(self.email).toBe(alice.email);
-    expect(other).toBeDefined();
-    expect(other).not.toHaveProperty('email');
-    expect(other).not.toHaveProperty('disabled');
+    expect(page.items.find((u) => u.id === alice.id)).toBeDefined();
+    expect(page.items.find((u) => u.id === bob.id)).toBeDefined();
+    expect(page.items.find((u) => u.id === admin.id)).toBeDefined();
     for (const u of page.items) {
-      if (u.id !== alice.id) expect(u).not.toHaveProperty('email');
-      expect(JSON.stringify(u)).not.toMatch(/password|argon2/i);
+      expect(Object.keys(u).sort()).toEqual(['id', 'name', 'username']);
+      expect(JSON.stringify(u)).not.toMatch(/password|argon2|@/i);
     }
   });
 
@@ -167,13 +165,17 @@ describe('GET /users/:id', () => {
   });
   afterAll(() => t.close());
 
-  it('200 for an existing user, email hidden from another user', async () => {
-    const res = await t.app.inject({ method: 'GET', url: `/users/${bob.id}`, headers: alice.auth });
+  it('users directory: another user gets only id, username and name (no role, no email)', async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/users/${admin.id}`, headers: alice.auth });
     expect(res.statusCode).toBe(200);
-    const body = res.json<UserJson>();
-    expect(body).toMatchObject({ id: bob.id, username: bob.username, role: 'user' });
-    expect(body).not.toHaveProperty('email');
-    expect(body).not.toHaveProperty('password_hash');
+    expect(res.json()).toEqual({ id: admin.id, username: admin.username, name: null });
+  });
+
+  it('the user themself and admins get the full user', async () => {
+    const self = await t.app.inject({ method: 'GET', url: `/users/${alice.id}`, headers: alice.auth });
+    expect(self.json<UserJson>()).toMatchObject({ id: alice.id, role: 'user', email: alice.email, created_at: expect.any(String) });
+    const byAdmin = await t.app.inject({ method: 'GET', url: `/users/${bob.id}`, headers: admin.auth });
+    expect(byAdmin.json<UserJson>()).toMatchObject({ id: bob.id, role: 'user', email: bob.email });
   });
 
   it('shows email to the user themself and to an admin', async () => {
@@ -691,6 +693,70 @@ describe('login', () => {
       expectProblem(res, 401, 'ERR_AUTH_INVALID_CREDENTIALS');
       expect(res.headers['content-type']).toBe(wrong.headers['content-type']);
       expect(res.body).toBe(wrong.body);
+    }
+  });
+});
+
+describe('users directory: budget per caller and USER_DIRECTORY', () => {
+  const { max, windowMs } = RATE_RULES.directory;
+
+  it(`users directory: a non-admin gets ${max} directory requests a window, counted by user id (RateLimit headers, then 429 problem+json with Retry-After)`, async () => {
+    const t = await buildTestApp({ RATE_LIMIT: 'on' });
+    try {
+      const alice = await signUp(t);
+      const bob = await signUp(t);
+      const admin = await signUp(t, { admin: true });
+      const get = (auth: { authorization: string }, url: string) => t.app.inject({ method: 'GET', url, headers: auth });
+      const first = await get(alice.auth, '/users');
+      expect(first.headers['ratelimit-limit']).toBe(String(max));
+      expect(first.headers['ratelimit-remaining']).toBe(String(max - 1));
+      // The list and lookups of others share the budget.
+      for (let i = 1; i < max; i++) {
+        const res = await get(alice.auth, i % 2 ? `/users/${bob.id}` : '/users?limit=1');
+        if (res.statusCode !== 200) throw new Error(`request ${i}: ${res.statusCode} ${res.body}`);
+      }
+      const refused = await get(alice.auth, '/users');
+      expect(refused.statusCode).toBe(429);
+      expect(problemOf(refused).code).toBe('ERR_RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(windowMs / 1000);
+      expect((await get(alice.auth, `/users/${bob.id}`)).statusCode).toBe(429);
+      // Her own record and the rest of the API are not part of it.
+      expect((await get(alice.auth, `/users/${alice.id}`)).statusCode).toBe(200);
+      expect((await get(alice.auth, '/auth/me')).statusCode).toBe(200);
+      // Counted by user, not by address: bob, from the same address, has his whole budget.
+      const other = await get(bob.auth, '/users');
+      expect(other.statusCode).toBe(200);
+      expect(other.headers['ratelimit-remaining']).toBe(String(max - 1));
+      // Admins are not budgeted.
+      const byAdmin = await get(admin.auth, '/users');
+      expect(byAdmin.statusCode).toBe(200);
+      expect(byAdmin.headers['ratelimit-limit']).toBeUndefined();
+      // The window passes: the budget is back.
+      t.clock.advance(windowMs);
+      const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: alice.username, password: PASSWORD } });
+      expect((await get({ authorization: `Bearer ${login.json<{ access_token: string }>().access_token}` }, '/users')).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('USER_DIRECTORY=off: only admins list users (403 for others); lookups by id keep the directory view', async () => {
+    const t = await buildTestApp({ USER_DIRECTORY: 'off' });
+    try {
+      const alice = await signUp(t);
+      const bob = await signUp(t);
+      const admin = await signUp(t, { admin: true });
+      const refused = await t.app.inject({ method: 'GET', url: '/users', headers: alice.auth });
+      expect(refused.statusCode).toBe(403);
+      expect(problemOf(refused).code).toBe('ERR_FORBIDDEN');
+      const listed = await t.app.inject({ method: 'GET', url: '/users', headers: admin.auth });
+      expect(listed.statusCode).toBe(200);
+      expect(listed.json<PageJson<UserJson>>().items.map((u) => u.role)).toContain('admin');
+      const lookup = await t.app.inject({ method: 'GET', url: `/users/${bob.id}`, headers: alice.auth });
+      expect(lookup.json()).toEqual({ id: bob.id, username: bob.username, name: null });
+    } finally {
+      await t.close();
     }
   });
 });

@@ -83,12 +83,13 @@ describe('access control against the running server', () => {
       const server = ctx.server;
       const user = await api(server, 'GET', `/users/${alice.id}`, { token: bob.access });
       expect(user.status).toBe(200);
-      expect(Object.keys(user.json as object).sort()).toEqual(['created_at', 'id', 'name', 'role', 'updated_at', 'username']);
+      // The directory entry (API.md "Users directory"): no role, no email, no dates.
+      expect(Object.keys(user.json as object).sort()).toEqual(['id', 'name', 'username']);
       const list = await api(server, 'GET', `/users?q=${alice.username}`, { token: bob.access });
       expect(list.status).toBe(200);
       const listed = (list.json as { items: Record<string, unknown>[] }).items;
       expect(listed.map((u) => u.id)).toContain(alice.id);
-      for (const u of listed) expect(u).not.toHaveProperty('email');
+      for (const u of listed) expect(Object.keys(u).sort()).toEqual(['id', 'name', 'username']);
       expect(list.text).not.toMatch(/password|argon2|@example\.com/);
       const item = await api(server, 'GET', `/items/${lamp}`, { token: bob.access });
       expect(item.status).toBe(200);

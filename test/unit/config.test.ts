@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeWeakSecret, loadConfig } from '../../src/config/index.js';
 
@@ -14,8 +15,8 @@ const problemsOf = (env: Record<string, string>) => {
 describe('configuration', () => {
   it('defaults to a working single instance on SQLite with EdDSA', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: 'sqlite:data/gatehouse.db', workers: 1, rateLimit: true, trustProxy: false });
-    expect(config.jwt).toMatchObject({ algorithm: 'EdDSA', issuer: 'http://127.0.0.1:3000', audience: 'gatehouse', accessTokenTtlMs: 900_000, refreshTokenTtlMs: 30 * 86_400_000 });
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://localhost:3000', databaseUrl: 'sqlite:data/gatehouse.db', workers: 1, rateLimit: true, trustProxy: false });
+    expect(config.jwt).toMatchObject({ algorithm: 'EdDSA', algorithmExplicit: false, issuer: 'http://localhost:3000', audience: 'gatehouse', accessTokenTtlMs: 900_000, refreshTokenTtlMs: 30 * 86_400_000 });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -46,7 +47,82 @@ describe('configuration', () => {
     expect(problemsOf({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'Wq3x9mZpL0aV7tYbN2cKfR8sHdJ1uE5gT4wXoI6yBlM=' })).toEqual([]);
   });
 
+  it('JWT-12: guessable text is refused whatever its length: word lists, keyboard walks, alphabet runs, repeats', () => {
+    const human = [
+      'my-super-secret-jwt-key-for-production-2024!',
+      'my-super-secret-jwt-key-for-production-2024!-my-super-secret-jwt-key-for-production-2025!',
+      'ThisIsMyVeryLongAndSecureSecretKeyForSigningTokens2024',
+      'supersecretkeythatnobodywillguessbecauseitislong',
+      'correct-horse-battery-staple-ostrich-flamboyant-gazebo-tuesday-mountain-river',
+      'qwertyuiopasdfghjklzxcvbnm1234567890qwertyuiopasdfghjkl',
+      '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/-[\'=]1qaz2wsx3edc',
+      'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
+      '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      'changeme-changeme-changeme-changeme-changeme-changeme',
+      'Xk9#Xk9#Xk9#Xk9#Xk9#Xk9#Xk9#Xk9#Xk9#Xk9#Xk9#Xk9#',
+      'the quick brown fox jumps over the lazy dog and then runs away again',
+      'gatehouse-jwt-secret-key-change-me-in-production-please',
+      'P@ssw0rd!P@ssw0rd!P@ssw0rd!P@ssw0rd!P@ssw0rd!',
+      // Text someone chose, then encoded: judged by what it decodes to.
+      Buffer.from('my-super-secret-jwt-key-for-production-2024!').toString('base64'),
+      Buffer.from('my-super-secret-jwt-key-for-production-2024!').toString('hex'),
+    ];
+    const accepted = human.filter((secret) => describeWeakSecret(secret) === null);
+    expect(accepted).toEqual([]);
+    const [problem] = problemsOf({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'my-super-secret-jwt-key-for-production-2024!' });
+    expect(problem).toMatch(/^JWT_SECRET is guessable text/);
+    expect(problem).toContain('openssl rand -base64 48');
+  });
+
+  it('JWT-12: 100 random secrets of each encoding (hex, base64, base64url of 32 and 48 bytes) are accepted', () => {
+    const refused: string[] = [];
+    for (const encoding of ['hex', 'base64', 'base64url'] as const) {
+      for (let i = 0; i < 100; i++) {
+        const secret = randomBytes(i % 2 === 0 ? 32 : 48).toString(encoding);
+        if (describeWeakSecret(secret) !== null) refused.push(`${encoding} ${secret}: ${describeWeakSecret(secret)}`);
+      }
+    }
+    expect(refused).toEqual([]);
+  }, 60_000);
+
+  it('PUBLIC_URL: defaults to http://localhost:PORT, is the default issuer, is normalised and validated', () => {
+    expect(loadConfig({ PORT: '8080' })).toMatchObject({ publicUrl: 'http://localhost:8080', jwt: { issuer: 'http://localhost:8080' } });
+    const behindProxy = loadConfig({ HOST: '0.0.0.0', PUBLIC_URL: 'https://auth.example.com/' });
+    expect(behindProxy.publicUrl).toBe('https://auth.example.com');
+    expect(behindProxy.jwt.issuer).toBe('https://auth.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/', JWT_ISSUER: 'https://issuer.example.com' })).toMatchObject({ publicUrl: 'https://example.com/auth', jwt: { issuer: 'https://issuer.example.com' } });
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) expect(problemsOf({ HOST: host }), host).toEqual([]);
+    // A non-loopback HOST without PUBLIC_URL is listed with the other problems.
+    const problems = problemsOf({ HOST: '0.0.0.0', PORT: 'x' });
+    expect(problems.some((p) => p.startsWith('PUBLIC_URL is required when HOST is not a loopback address'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('PORT'))).toBe(true);
+    expect(problemsOf({ HOST: '::' })[0]).toMatch(/^PUBLIC_URL/);
+    for (const bad of ['auth.example.com', 'ftp://auth.example.com', 'https://auth.example.com/?x=1', 'https://auth.example.com/#top', 'https://user:pw@auth.example.com', '/relative']) {
+      expect(problemsOf({ PUBLIC_URL: bad }), bad).toHaveLength(1);
+    }
+  });
+
   it('refuses a random port for a cluster', () => {
     expect(problemsOf({ PORT: '0', WORKERS: '2' })[0]).toMatch(/PORT=0/);
+  });
+
+  it('dependency deadlines: defaults, milliseconds, and every bad value listed', () => {
+    expect(loadConfig({}).timeouts).toEqual({
+      dbConnectMs: 5000,
+      dbStatementMs: 5000,
+      dbIdleInTransactionMs: 10_000,
+      redisConnectMs: 2000,
+      redisCommandMs: 500,
+      dependencyRetryMs: 2000,
+      startupMs: 60_000,
+      shutdownMs: 10_000,
+      requestHeadersMs: 10_000,
+      requestMs: 30_000,
+    });
+    expect(loadConfig({ DB_STATEMENT_TIMEOUT: '250ms', STARTUP_TIMEOUT: '2m' }).timeouts).toMatchObject({ dbStatementMs: 250, startupMs: 120_000 });
+    const problems = problemsOf({ DB_CONNECT_TIMEOUT: 'never', REDIS_COMMAND_TIMEOUT: '0', SHUTDOWN_TIMEOUT: '-1s', REQUEST_HEADERS_TIMEOUT: '1m', REQUEST_TIMEOUT: '30s' });
+    for (const name of ['DB_CONNECT_TIMEOUT', 'REDIS_COMMAND_TIMEOUT', 'SHUTDOWN_TIMEOUT', 'REQUEST_HEADERS_TIMEOUT']) {
+      expect(problems.some((p) => p.startsWith(name)), name).toBe(true);
+    }
   });
 });

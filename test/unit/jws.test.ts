@@ -112,6 +112,41 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     expect(verified.payload).toEqual(claims());
   });
 
+  it('JWT-11: every other spelling of the last character of each segment (non-zero pad bits) is refused; only the canonical one verifies', () => {
+    const { ring } = fixture(alg);
+    const token = signJws(ring.signingKey, { typ: 'at+jwt' }, claims());
+    expect(verifyJws(token, ring.verificationKeys).payload).toEqual(claims());
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const parts = segments(token);
+    const cases: [string, string][] = [];
+    parts.forEach((segment, index) => {
+      const bytes = Buffer.from(segment, 'base64url');
+      // The spellings a lenient decoder reads as the same bytes: the last character's family.
+      const family = [...alphabet].map((c) => segment.slice(0, -1) + c).filter((s) => Buffer.from(s, 'base64url').equals(bytes));
+      const padBits = (segment.length * 6) % 8;
+      expect(family, `segment ${index}`).toHaveLength(2 ** padBits);
+      for (const spelling of family.filter((s) => s !== segment)) {
+        const variant = [...parts];
+        variant[index] = spelling;
+        cases.push([`segment ${index} ends in ${spelling.at(-1)}`, variant.join('.')]);
+      }
+    });
+    // Signatures of EdDSA, ES256 (64 bytes) and RS256 (256 bytes) end in 4 pad bits: 15 other spellings.
+    const signatureSpellings = cases.filter(([label]) => label.startsWith('segment 2')).length;
+    expect(signatureSpellings).toBe(alg === 'HS256' ? 3 : 15);
+    // Characters outside the base64url alphabet: padding, the base64 alphabet, whitespace.
+    const [h, p, sig] = parts;
+    cases.push(['padded signature', `${h}.${p}.${sig}==`], ['padded payload', `${h}.${p}=.${sig}`], ['space', `${h}.${p}.${sig} `]);
+    const base64Alphabet = (s: string) => s.replaceAll('-', '+').replaceAll('_', '/');
+    for (const [i, segment] of parts.entries()) {
+      if (base64Alphabet(segment) === segment) continue;
+      const variant = [...parts];
+      variant[i] = base64Alphabet(segment);
+      cases.push([`segment ${i} in the base64 alphabet`, variant.join('.')]);
+    }
+    expectAllRejected(cases, ring.verificationKeys);
+  });
+
   it('JWT-01: a token whose alg differs from the key\'s pinned alg is refused', () => {
     const { ring, serverKey, kid } = fixture(alg);
     const cases: Array<[string, string]> = [];

@@ -7,7 +7,8 @@ import { CHEAP_ARGON2 } from '../helpers/app.js';
 import { TestClock } from '../helpers/clock.js';
 import { backends } from '../helpers/storage.js';
 
-const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', KEY_RELOAD_INTERVAL: '5s', ACCESS_TOKEN_TTL: '15m', JWT_CLOCK_LEEWAY: '30s' });
+const ENV = { DATABASE_URL: 'sqlite::memory:', KEY_RELOAD_INTERVAL: '5s', ACCESS_TOKEN_TTL: '15m', JWT_CLOCK_LEEWAY: '30s' };
+const config = loadConfig(ENV);
 // Two reload intervals plus the JWKS cache lifetime: 2 × 5 s + 60 s.
 const PROPAGATION = 70_000;
 
@@ -81,6 +82,32 @@ describe.each(backends())('signing key rotation ($name)', (backend) => {
     expect(() => b.tokens.verify(oldToken)).toThrow(UnauthenticatedError);
     expect(b.tokens.keyRing.jwks.map((k) => k.kid)).not.toContain(oldKid);
     await expect(a.keys.retire('no-such-kid')).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
+  });
+
+  it('a change of algorithm is a rotation: every instance, whatever its JWT_ALGORITHM, signs EdDSA until the ES256 key has propagated, then ES256', async () => {
+    const oldKid = a.tokens.keyRing.signingKey.kid;
+    const oldToken = token(a);
+    clock.advance(1_000);
+    const es = await a.keys.rotate({}, 'ES256');
+    // An instance started with JWT_ALGORITHM=ES256 before the key propagated: it follows the keys.
+    const c = await createServices(loadConfig({ ...ENV, JWT_ALGORITHM: 'ES256' }), storage, { clock, argon2: CHEAP_ARGON2 });
+    await a.reloadKeys();
+    for (const s of [a, c]) expect(s.tokens.keyRing.signingKey.kid, 'still the EdDSA key').toBe(oldKid);
+    expect(await a.keys.storedAlgorithm()).toBe('ES256');
+    clock.advance(PROPAGATION);
+    await a.reloadKeys();
+    await b.reloadKeys();
+    await c.reloadKeys();
+    for (const s of [a, b, c]) expect(s.tokens.keyRing.signingKey).toMatchObject({ kid: es.kid, alg: 'ES256' });
+    // EdDSA tokens still verify everywhere until they expire.
+    expect(c.tokens.verify(oldToken).sub).toBe('u1');
+    expect(b.tokens.verify(token(c)).sub).toBe('u1');
+    // A plain rotation now stays in ES256 even for an instance whose default is EdDSA.
+    expect((await b.keys.rotate()).alg).toBe('ES256');
+    await expect(b.keys.assertConfiguredAlgorithm()).resolves.toBeUndefined();
+    const explicit = await createServices(loadConfig({ ...ENV, JWT_ALGORITHM: 'EdDSA' }), storage, { clock, argon2: CHEAP_ARGON2 });
+    await expect(explicit.keys.assertConfiguredAlgorithm()).rejects.toMatchObject({ code: 'ERR_KEYS_ALGORITHM' });
+    await expect(explicit.keys.rotate()).rejects.toMatchObject({ code: 'ERR_KEYS_ALGORITHM' });
   });
 
   it('JWT-05/06: a token naming an unknown kid is refused without any lookup', () => {

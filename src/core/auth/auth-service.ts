@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit.js';
 import { InvalidCredentialsError, ValidationError } from '../errors.js';
 import type { User } from '../model.js';
-import { normalizeIdentifier } from '../normalize.js';
+import { isWellFormed, normalizeIdentifier } from '../normalize.js';
 import type { UserStore } from '../ports.js';
 import type { UserService } from '../users/user-service.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -61,8 +61,8 @@ export class AuthService {
 
   /** One Argon2 verification whatever the case: a real hash, or the dummy when there is no user. */
   private async passwordMatches(user: User | null, password: string): Promise<boolean> {
-    // PWD-06: never feed an unbounded string to the hasher.
-    if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) return false;
+    // PWD-06: never feed an unbounded string to the hasher; ID-05: nor one it would alter (U+FFFD).
+    if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES || !isWellFormed(password)) return false;
     if (!user) return this.hasher.verifyDummy(password);
     const matches = await this.hasher.verify(user.passwordHash, password);
     return matches && !user.disabled;
@@ -73,7 +73,7 @@ export class AuthService {
     const { user } = principal;
     // A stolen access token must not become a way to guess the password: same throttle as logins.
     await this.throttle?.begin(`password:${user.id}`, client.ip);
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+    if (!isWellFormed(currentPassword) || !(await this.hasher.verify(user.passwordHash, currentPassword))) {
       await this.audit.record('password.change_failed', client, { actorId: user.id, subjectId: user.id });
       throw ValidationError.field('current_password', 'is not correct');
     }

@@ -45,6 +45,16 @@ function signatureValid(alg: JwsAlgorithm, key: KeyObject | Buffer, data: Buffer
   }
 }
 
+/**
+ * JWT-11: one spelling per token. Base64url's last character may carry unused pad bits; decoders
+ * ignore them, so 4 or 16 spellings of each token would verify and count as different tokens for
+ * anything keyed by the token string (caches, deny lists, replay checks). Only the spelling that
+ * re-encodes to itself (pad bits zero, no padding, only the alphabet) is accepted.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  return BASE64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment;
+}
+
 function encodeJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
@@ -82,9 +92,7 @@ export function verifyJws(token: string, keys: ReadonlyMap<string, JwsKey>): Ver
   const parts = token.split('.');
   if (parts.length !== 3) throw new JwsError('token must have three segments');
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-  if (!BASE64URL.test(headerPart) || !BASE64URL.test(payloadPart) || !BASE64URL.test(signaturePart)) {
-    throw new JwsError('segments must be non-empty base64url');
-  }
+  if (!parts.every(isCanonicalBase64url)) throw new JwsError('segments must be non-empty, canonical base64url');
   const header = decodeJsonObject(headerPart, 'header');
   if (typeof header.kid !== 'string') throw new JwsError('kid missing');
   const key = keys.get(header.kid);

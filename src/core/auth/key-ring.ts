@@ -50,6 +50,29 @@ export interface KeyTiming {
 
 export type KeyState = 'next' | 'signing' | 'verifying' | 'expired' | 'retired';
 
+/** Active keys, newest first (ties broken by kid, so every instance orders them alike). */
+function activeNewestFirst(keys: readonly SigningKey[]): SigningKey[] {
+  return keys.filter((k) => k.status === 'active').sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
+}
+
+/**
+ * The deployment's algorithm: that of its newest active key (the signing key, or the one about to
+ * sign). It belongs to the stored keys, not to any one process's JWT_ALGORITHM; null when none.
+ */
+export function deploymentAlgorithm(keys: readonly SigningKey[]): AsymmetricAlgorithm | null {
+  return activeNewestFirst(keys)[0]?.alg ?? null;
+}
+
+/**
+ * The algorithm that signs at `now`: that of the newest active key published for `propagationMs`
+ * (while none has, the oldest's). During a change of algorithm the old one signs until a key of
+ * the new one has been published long enough, like any rotation.
+ */
+export function signingAlgorithm(keys: readonly SigningKey[], now: number, timing: KeyTiming): AsymmetricAlgorithm | null {
+  const active = activeNewestFirst(keys);
+  return (active.find((k) => k.createdAt + timing.propagationMs <= now) ?? active.at(-1))?.alg ?? null;
+}
+
 /**
  * Where each stored key stands at `now`. Among active keys of the configured algorithm, the newest
  * that has been published for `propagationMs` signs; while none has, the oldest does (on a first
@@ -58,7 +81,7 @@ export type KeyState = 'next' | 'signing' | 'verifying' | 'expired' | 'retired';
  */
 export function keyStates(keys: readonly SigningKey[], alg: AsymmetricAlgorithm, now: number, timing: KeyTiming): Map<string, KeyState> {
   const states = new Map<string, KeyState>();
-  const active = keys.filter((k) => k.status === 'active').sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
+  const active = activeNewestFirst(keys);
   const candidates = active.filter((k) => k.alg === alg);
   const signer = candidates.find((k) => k.createdAt + timing.propagationMs <= now) ?? candidates.at(-1);
   for (const key of keys) {

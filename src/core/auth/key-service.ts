@@ -3,7 +3,7 @@ import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { SigningKey } from '../model.js';
 import type { Clock, KeyStore } from '../ports.js';
-import { KeyRing, generateSigningKey, keyStates, type KeyState, type KeyTiming } from './key-ring.js';
+import { KeyRing, deploymentAlgorithm, generateSigningKey, keyStates, signingAlgorithm, type AsymmetricAlgorithm, type KeyState, type KeyTiming } from './key-ring.js';
 
 export interface KeySummary {
   readonly kid: string;
@@ -27,6 +27,8 @@ export class KeyService {
     private readonly timing: KeyTiming,
     /** Told after a rotation or retirement, so other instances reload without waiting for their poll. */
     private readonly onChange: () => void = () => {},
+    /** Whether `algorithm` was set by the operator (JWT_ALGORITHM) or is only the default. */
+    private readonly algorithmExplicit = false,
   ) {}
 
   private get asymmetric(): SigningKey['alg'] {
@@ -34,29 +36,74 @@ export class KeyService {
     return this.algorithm;
   }
 
-  /** The ring as it stands now; makes the first key pair when storage has none for the algorithm. */
+  /**
+   * The ring as it stands now; makes the first key pair when storage has none. After that the
+   * algorithm is the stored keys' (see deploymentAlgorithm), whatever this process's JWT_ALGORITHM
+   * says: a process never adds keys of its own algorithm to a deployment of another, and every
+   * instance signs with the same key.
+   */
   async load(): Promise<KeyRing> {
     if (this.algorithm === 'HS256') return KeyRing.fromSecret(this.secret!);
     let keys = await this.store.listUsable();
-    if (!keys.some((k) => k.alg === this.algorithm)) {
-      await this.store.insert(generateSigningKey(this.asymmetric, this.clock.now()));
+    if (deploymentAlgorithm(keys) === null) {
+      // Two instances starting on an empty database create one key between them (SES-09).
+      await this.store.insertFirst(generateSigningKey(this.asymmetric, this.clock.now()));
       keys = await this.store.listUsable();
     }
-    return KeyRing.fromStoredKeys(keys, this.asymmetric, this.clock.now(), this.timing);
+    const now = this.clock.now();
+    return KeyRing.fromStoredKeys(keys, signingAlgorithm(keys, now, this.timing)!, now, this.timing);
   }
 
-  /** Adds a key that is published at once and signs once every instance has had time to see it. */
-  async rotate(context: RequestContext = {}): Promise<SigningKey> {
-    const key = generateSigningKey(this.asymmetric, this.clock.now());
+  /** The algorithm of the deployment's stored keys; null before the first start. */
+  async storedAlgorithm(): Promise<AsymmetricAlgorithm | null> {
+    return deploymentAlgorithm(await this.store.listUsable());
+  }
+
+  /**
+   * Refuses a start whose JWT_ALGORITHM, when set, differs from the stored keys' algorithm.
+   * Following the keys silently would hide a mistake; switching at start would make a key sign at
+   * once that no verifier has seen yet. A change of algorithm is a rotation: `keys rotate --algorithm`.
+   */
+  async assertConfiguredAlgorithm(): Promise<void> {
+    if (this.algorithm === 'HS256' || !this.algorithmExplicit) return;
+    const stored = await this.storedAlgorithm();
+    if (stored !== null && stored !== this.algorithm) {
+      throw new ConflictError(
+        'ERR_KEYS_ALGORITHM',
+        `JWT_ALGORITHM=${this.algorithm} but this deployment's signing keys are ${stored}. Set JWT_ALGORITHM=${stored} (or leave it unset: the stored keys decide), ` +
+          `or change the algorithm with: gatehouse keys rotate --algorithm ${this.algorithm}`,
+      );
+    }
+  }
+
+  /**
+   * Adds a key that is published at once and signs once every instance has had time to see it. Its
+   * algorithm is the stored keys' unless `algorithm` asks for a change; a JWT_ALGORITHM that names
+   * another one than the stored keys is refused rather than guessed at (`keys rotate` without it
+   * once put EdDSA keys into an ES256 deployment).
+   */
+  async rotate(context: RequestContext = {}, algorithm?: AsymmetricAlgorithm): Promise<SigningKey> {
+    const configured = this.asymmetric;
+    const stored = await this.storedAlgorithm();
+    if (algorithm === undefined && this.algorithmExplicit && stored !== null && stored !== configured) {
+      throw new ConflictError(
+        'ERR_KEYS_ALGORITHM',
+        `JWT_ALGORITHM=${configured} but this deployment's signing keys are ${stored}. To change the algorithm, say so: gatehouse keys rotate --algorithm ${configured}; ` +
+          `to rotate within ${stored}, set JWT_ALGORITHM=${stored} or leave it unset`,
+      );
+    }
+    const key = generateSigningKey(algorithm ?? stored ?? configured, this.clock.now());
     await this.store.insert(key);
-    await this.audit.record('key.rotated', context, { details: { kid: key.kid, alg: key.alg } });
+    await this.audit.record('key.rotated', context, { details: { kid: key.kid, alg: key.alg, ...(stored !== null && stored !== key.alg ? { from: stored } : {}) } });
     this.onChange();
     return key;
   }
 
   async list(): Promise<KeySummary[]> {
+    void this.asymmetric; // throws in HS256 mode: it has no stored keys to list
     const keys = await this.store.listAll();
-    const states = keyStates(keys, this.asymmetric, this.clock.now(), this.timing);
+    const now = this.clock.now();
+    const states = keyStates(keys, signingAlgorithm(keys, now, this.timing) ?? this.asymmetric, now, this.timing);
     return keys.map((k) => ({ kid: k.kid, alg: k.alg, state: states.get(k.kid)!, createdAt: k.createdAt, retiredAt: k.retiredAt }));
   }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../errors.js';
-import { normalizeIdentifier } from '../normalize.js';
+import { isWellFormed, normalizeIdentifier } from '../normalize.js';
 
 export const PASSWORD_MIN_BYTES = 8;
 export const PASSWORD_MAX_BYTES = 1024;
@@ -25,6 +25,8 @@ export class PasswordPolicy {
   constructor(private readonly common: ReadonlySet<string> = new Set()) {}
 
   check(password: string, field: string, identity: { username?: string; email?: string } = {}): void {
+    // ID-05: UTF-8 would carry a lone surrogate as U+FFFD, so another such password would match it.
+    if (!isWellFormed(password)) throw ValidationError.field(field, 'must be well-formed Unicode (no lone surrogates)');
     const bytes = Buffer.byteLength(password, 'utf8');
     if (bytes < PASSWORD_MIN_BYTES || bytes > PASSWORD_MAX_BYTES) {
       throw ValidationError.field(field, `must be ${PASSWORD_MIN_BYTES} to ${PASSWORD_MAX_BYTES} bytes long`);

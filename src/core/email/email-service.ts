@@ -5,7 +5,7 @@ import type { ClientContext, ClientGrant, SessionService, TokenGrant } from '../
 import { ConflictError, ForbiddenError, InvalidEmailTokenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EmailPurpose, EmailToken, QueuedMail, User } from '../model.js';
-import { EMAIL_PATTERN, normalizeIdentifier } from '../normalize.js';
+import { canonicalEmail, emailProblem } from '../normalize.js';
 import type { Clock, EmailTokenStore, MailEffects, Redemption, UserStore } from '../ports.js';
 import { headerSafe, type MailComposer, type MailKind } from './compose.js';
 import type { MailBudget } from './mail-budget.js';
@@ -278,8 +278,8 @@ export class EmailService {
       return this.startSession(user, client, grant, AMR.link);
     }
     if (input.email === undefined || input.code === undefined) throw ValidationError.field('code', 'send email and code, or token');
-    const address = normalizeIdentifier(input.email);
-    const user = await this.deps.users.findByEmail(address);
+    const address = canonicalEmail(input.email);
+    const user = address === null ? null : await this.deps.users.findByEmail(address);
     const token = user ? await this.deps.tokens.findLive(user.id, 'sign_in', this.deps.clock.now()) : null;
     if (!user || !token || !token.codeHash) throw new InvalidEmailTokenError();
     if (!(await this.deps.tokens.takeAttempt(token.id, CODE_MAX_ATTEMPTS))) return this.refuse(user.id, 'sign_in', 'attempts', client);
@@ -308,8 +308,10 @@ export class EmailService {
   // ---- helpers -------------------------------------------------------------------------------
 
   private normalizeAddress(email: string, field: string): string {
-    const address = normalizeIdentifier(email);
-    if (address.length > 254 || !EMAIL_PATTERN.test(address)) throw ValidationError.field(field, 'must be an email address');
+    // The same canonical form accounts are stored under (ID-01..03).
+    const address = canonicalEmail(email);
+    const problem = emailProblem(email, address);
+    if (problem !== null || address === null) throw ValidationError.field(field, problem ?? 'must be an email address');
     return address;
   }
 

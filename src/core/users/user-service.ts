@@ -2,7 +2,7 @@ import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Page, Role, User } from '../model.js';
-import { EMAIL_PATTERN, USERNAME_PATTERN, normalizeIdentifier } from '../normalize.js';
+import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, normalizeIdentifier, usernameProblem, usernameSkeleton } from '../normalize.js';
 import type { Clock, MailEffects, SessionStore, UserChanges, UserStore } from '../ports.js';
 import type { PasswordPolicy } from '../auth/password-policy.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
@@ -23,18 +23,23 @@ export interface UserUpdateInput {
   disabled?: boolean;
 }
 
-/** Normalises and checks identifiers, collecting every problem (ID-01). */
-function normalizeIdentity(input: { username?: string; email?: string }, errors: FieldError[]): { username?: string; email?: string } {
+/** Normalises and checks identifiers and the display name, collecting every problem (ID-01..03). */
+function normalizeIdentity(input: { username?: string; email?: string; name?: string | null }, errors: FieldError[]): { username?: string; email?: string } {
   const out: { username?: string; email?: string } = {};
   if (input.username !== undefined) {
-    out.username = normalizeIdentifier(input.username);
-    if (!USERNAME_PATTERN.test(out.username)) {
-      errors.push({ field: 'username', message: 'must be 3 to 32 letters, digits, "_", "." or "-"' });
-    }
+    out.username = canonicalUsername(input.username);
+    const problem = usernameProblem(out.username);
+    if (problem) errors.push({ field: 'username', message: problem });
   }
   if (input.email !== undefined) {
-    out.email = normalizeIdentifier(input.email);
-    if (out.email.length > 254 || !EMAIL_PATTERN.test(out.email)) errors.push({ field: 'email', message: 'must be an email address' });
+    const canonical = canonicalEmail(input.email);
+    out.email = canonical ?? input.email;
+    const problem = emailProblem(input.email, canonical);
+    if (problem) errors.push({ field: 'email', message: problem });
+  }
+  if (typeof input.name === 'string') {
+    const problem = displayNameProblem(input.name);
+    if (problem) errors.push({ field: 'name', message: problem });
   }
   return out;
 }
@@ -116,11 +121,36 @@ export class UserService {
 
   /**
    * PWD-07: there is no default admin. This creates the first one from explicit operator input,
-   * and does nothing once any admin exists.
+   * and does nothing once any admin exists, however many instances run it at once (SES-09).
    */
   async bootstrapAdmin(input: Omit<NewUserInput, 'role'>): Promise<User | null> {
     if ((await this.users.countAdmins()) > 0) return null;
-    return this.create({ ...input, role: 'admin' }, OPERATOR, { userAgent: 'bootstrap' });
+    try {
+      return await this.create({ ...input, role: 'admin' }, OPERATOR, { userAgent: 'bootstrap' });
+    } catch (error) {
+      // SES-09: instances (or workers) starting together all find no admin, and all but one lose
+      // the race at the unique index. Losing it to the admin being made is success, not a failed
+      // start; a conflict with an account that is not an admin is still the operator's to fix.
+      if (error instanceof ConflictError && (await this.users.countAdmins()) > 0) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * ID-02/04 for accounts stored before these rules (they have no skeleton yet): their username and
+   * email move to today's canonical form (`xοδος` was stored with its final sigma, which no lookup
+   * produces any more) and get their skeleton. Run at start-up; idempotent, and safe on several
+   * instances at once. Returns the ids left as they were because an earlier user already has the
+   * canonical name, email or skeleton: the look-alikes and duplicates the old rules let in.
+   */
+  async reindexLegacyUsers(): Promise<string[]> {
+    const left: string[] = [];
+    for (const user of await this.users.listWithoutSkeleton()) {
+      const identity = { username: canonicalUsername(user.username), email: canonicalEmail(user.email) ?? user.email };
+      if (!(await this.users.reindex(user.id, identity))) left.push(user.id);
+      else if (identity.username !== user.username || identity.email !== user.email) this.onUserChanged(user.id);
+    }
+    return left;
   }
 
   async get(id: string): Promise<User> {
@@ -223,6 +253,10 @@ export class UserService {
     };
     if (username !== undefined && (await taken(this.users.findByUsername(username)))) {
       throw new ConflictError('ERR_USER_CONFLICT', 'That username is taken.', 'username');
+    }
+    // ID-04: the unique index on the skeleton decides races; this gives the clear answer first.
+    if (username !== undefined && (await taken(this.users.findByUsernameSkeleton(usernameSkeleton(username))))) {
+      throw new ConflictError('ERR_USER_CONFLICT', 'That username looks like one that is taken.', 'username');
     }
     if (email !== undefined && (await taken(this.users.findByEmail(email)))) {
       throw new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');

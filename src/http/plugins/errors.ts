@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
-import { AppError, BusyError, ConflictError, ForbiddenError, InvalidEmailTokenError, OAuthClientError, TooManyRequestsError, UnauthenticatedError, ValidationError, type FieldError } from '../../core/errors.js';
+import { AppError, BusyError, ConflictError, ForbiddenError, InvalidEmailTokenError, OAuthClientError, TooManyRequestsError, UnauthenticatedError, UnavailableError, ValidationError, type FieldError } from '../../core/errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -8,6 +8,7 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   414: 'URI Too Long',
@@ -25,7 +26,7 @@ function statusOf(error: AppError): number {
   if (error instanceof UnauthenticatedError) return 401;
   if (error instanceof ConflictError) return 409;
   if (error instanceof TooManyRequestsError) return 429;
-  if (error instanceof BusyError) return 503;
+  if (error instanceof BusyError || error instanceof UnavailableError) return 503;
   // Answered as RFC 6749 errors by the OAuth routes; anywhere else, a bad request.
   if (error instanceof OAuthClientError) return 400;
   if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return 401;
@@ -114,24 +115,47 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable) return;
-  const body = JSON.stringify(
+  // A client too slow with its headers or body (REQUEST_HEADERS_TIMEOUT, REQUEST_TIMEOUT) gets 408, not 400.
+  const answer =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? problem(431, 'ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
-      : problem(400, 'ERR_BAD_REQUEST', 'The request is malformed.'),
-  );
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'HPE_HEADERS_TIMEOUT'
+        ? problem(408, 'ERR_REQUEST_TIMEOUT', 'The request was not received in time.')
+        : problem(400, 'ERR_BAD_REQUEST', 'The request is malformed.');
+  const body = JSON.stringify(answer);
+  const status = answer.status;
   socket.end(
     `HTTP/1.1 ${status} ${TITLES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
+/**
+ * A dependency outage fails many requests at once: one log line per burst (per code, at most every
+ * 10 s, with how many were not logged), not one per request with a stack each.
+ */
+class OutageLog {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  report(request: FastifyRequest, error: UnavailableError): void {
+    const entry = this.last.get(error.code);
+    const now = Date.now();
+    if (entry && now - entry.at < 10_000) {
+      entry.suppressed++;
+      return;
+    }
+    this.last.set(error.code, { at: now, suppressed: 0 });
+    request.log.error({ code: error.code, reason: error.reason, suppressedSinceLast: entry?.suppressed ?? 0 }, 'dependency unavailable; answering 503');
+  }
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
+  const outages = new OutageLog();
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
       const status = statusOf(error);
       if (status === 401) reply.header('www-authenticate', wwwAuthenticate(error));
-      if (error instanceof TooManyRequestsError || error instanceof BusyError) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error instanceof TooManyRequestsError || error instanceof BusyError || error instanceof UnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
       if (status === 500) request.log.error({ err: error }, 'unmapped domain error');
+      else if (error instanceof UnavailableError) outages.report(request, error);
       else if (status === 503) request.log.warn({ code: error.code }, 'busy');
       else if (status === 401 || status === 403) request.log.info({ code: error.code }, 'access refused');
       const errors = error instanceof ValidationError ? [...error.errors] : error instanceof ConflictError && error.field ? [{ field: error.field, message: error.message }] : undefined;

@@ -22,17 +22,26 @@ export const RATE_RULES = {
   emailSend: { name: 'email-send', max: 10, windowMs: 3_600_000 },
   // Links and codes presented: a code's own 5 tries are the tighter bound (EMAIL-07).
   emailRedeem: { name: 'email-redeem', max: 30, windowMs: 60_000 },
+  // Per signed-in caller, not per address: looking up others is what a harvester does at scale.
+  directory: { name: 'directory', max: 300, windowMs: 3_600_000 },
 } satisfies Record<string, RateRule>;
 
+/** Who a budget belongs to: by default the client's address (see clientBucket). */
+export type BucketOf = (request: FastifyRequest) => string | null;
+const byClient: BucketOf = (request) => clientBucket(request.ip);
+
 /**
- * An onRequest hook that spends one unit of the client's budget, before the body is even read, and
- * answers 429 with Retry-After once it is gone. RateLimit-* headers follow the IETF draft.
+ * An onRequest hook that spends one unit of the budget `bucketOf` names (none when it names none),
+ * before the body is even read, and answers 429 with Retry-After once it is gone. RateLimit-*
+ * headers follow the IETF draft.
  */
-export function rateLimit(services: Services, rule: RateRule): onRequestHookHandler {
+export function rateLimit(services: Services, rule: RateRule, bucketOf: BucketOf = byClient): onRequestHookHandler {
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!services.config.rateLimit) return;
+    const bucket = bucketOf(request);
+    if (bucket === null) return;
     const now = services.clock.now();
-    const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${clientBucket(request.ip)}`, rule.windowMs, now);
+    const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${bucket}`, rule.windowMs, now);
     const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
     reply.headers({
       'ratelimit-limit': String(rule.max),

@@ -1,4 +1,4 @@
-import formbody from '@fastify/formbody';
+import { strictFormParser } from '../well-formed.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidRefreshTokenError, ValidationError } from '../../core/errors.js';
@@ -29,7 +29,7 @@ const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 /** Register, log in and refresh: the routes a caller reaches without a token. */
 export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   // Forms are accepted here only: many clients post them to these endpoints.
-  await app.register(formbody, { bodyLimit: services.config.bodyLimitBytes });
+  strictFormParser(app, services.config.bodyLimitBytes);
   // WEB-01: before the rate limit, so a cross-site form spends nothing (see refresh-cookie.ts).
   const sameSite = refuseCrossSite(services.config);
 

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { JWKS_MAX_AGE_SECONDS } from '../../config/index.js';
 import type { Services } from '../../services.js';
+import { UnavailableError } from '../../core/errors.js';
 import { problem, sendProblem } from '../plugins/errors.js';
 import { GRANT_TYPES } from '../../core/model.js';
 import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
@@ -10,36 +11,65 @@ import { outboxHealth } from '../../mail/health.js';
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { config } = services;
-  const base = config.jwt.issuer.replace(/\/$/, '');
+  // Documents name the URLs clients reach, whatever the issuer string is.
+  const base = config.publicUrl;
 
+  // Liveness: the process runs and its event loop turns. Never looks at a dependency, so an
+  // orchestrator does not restart healthy processes because the database is away.
   app.get('/health', {
-    schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    schema: { tags: ['operations'], summary: 'Liveness: the process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
+  // Readiness: whether this instance can do its job now. Storage must answer a read and take a
+  // write (a full disk or a held lock fails it); Redis is reported but not required (limits and
+  // invalidations fall back to local ones). Each check is bounded by its dependency's deadline.
+  const Checks = Type.Record(Type.String(), Type.String(), { description: '"up", or why not, per dependency' });
   app.get('/ready', {
     schema: {
       tags: ['operations'],
-      summary: 'Storage answers',
+      summary: 'Readiness: storage readable and writable; other dependencies reported',
       response: {
         200: Type.Object({
           status: Type.Literal('ready'),
+          checks: Checks,
           mail: Type.Optional(Type.Object({
             transport: Type.Union([Type.Literal('smtp'), Type.Literal('development')]),
             depth: Type.Integer({ description: 'messages waiting in the outbox' }),
             oldest_due_age_seconds: Type.Integer({ description: 'how long the oldest due message has waited (0: none); reported, never a reason to be unready' }),
-          })),
+          }, { description: 'the mail outbox (see README "Mail")' })),
         }),
-        503: Type.Ref('Problem'),
+        // Problem details (RFC 9457) with the checks as an extension member.
+        503: {
+          description: 'Not ready: a required dependency is not available',
+          content: { 'application/problem+json': { schema: Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String(), checks: Checks }) } },
+        },
       },
     },
   }, async (request, reply) => {
-    try {
-      await services.storage.ping();
-      return { status: 'ready' as const, mail: await outboxHealth(services) };
-    } catch (error) {
-      request.log.warn({ err: error }, 'storage is not answering');
-      return sendProblem(reply, problem(503, 'ERR_NOT_READY', 'Storage is not answering.'));
-    }
+    const checks: Record<string, string> = {};
+    let ready = true;
+    const run = async (name: string, required: boolean, check: () => Promise<{ up: boolean; detail?: string }>) => {
+      let result: { up: boolean; detail?: string };
+      try {
+        result = await check();
+      } catch (error) {
+        result = { up: false, detail: error instanceof UnavailableError ? error.message : 'failed' };
+      }
+      checks[name] = result.up ? 'up' : `down: ${result.detail ?? 'not answering'}`;
+      if (!result.up && required) ready = false;
+    };
+    await Promise.all([
+      run('storage', true, async () => {
+        await services.storage.ping('write');
+        return { up: true };
+      }),
+      ...services.dependencies.map((d) => run(d.name, d.required, () => d.check())),
+    ]);
+    // Mail waiting does not make the instance unready (it can still sign people in): reported only.
+    if (ready) return { status: 'ready' as const, checks, mail: await outboxHealth(services).catch(() => undefined) };
+    request.log.warn({ checks }, 'not ready');
+    reply.header('retry-after', '5');
+    return reply.code(503).type('application/problem+json').send({ ...problem(503, 'ERR_NOT_READY', 'A dependency this service needs is not available.'), checks });
   });
 
   app.get('/.well-known/jwks.json', {

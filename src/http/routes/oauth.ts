@@ -1,4 +1,3 @@
-import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -10,6 +9,7 @@ import { CLIENT_CHALLENGE, clientCredentialsOf } from '../client-auth.js';
 import { OAuthError, OAuthRevokeBody, OAuthTokenBody, TokenResponse } from '../schemas/auth.js';
 import { refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import { contextOf } from '../context.js';
+import { strictFormParser } from '../well-formed.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { problems } from '../schemas/common.js';
 
@@ -81,7 +81,8 @@ function sendTokens(reply: FastifyReply, grant: TokenGrant, config: Services['co
 
 /** The OAuth 2.0 token endpoint (password §4.3 and refresh_token §6 grants) and RFC 7009 revocation. */
 export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  await app.register(formbody, { bodyLimit: services.config.bodyLimitBytes });
+  // ID-05: form bytes that are not UTF-8 are refused, never turned into U+FFFD.
+  strictFormParser(app, services.config.bodyLimitBytes);
 
   app.setErrorHandler((error, request, reply) => {
     const oauth = toOAuth(error);

@@ -1,5 +1,7 @@
 import pg from 'pg';
-import { UniqueViolation, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
+import { UnavailableError } from '../../core/errors.js';
+import { Circuit, describe } from '../circuit.js';
+import { DEFAULT_DEADLINES, UniqueViolation, type Deadlines, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
 
 // Times are epoch milliseconds in BIGINT columns: well inside a double's exact range.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -17,6 +19,21 @@ function translate(error: unknown): unknown {
   return error;
 }
 
+// Socket errors, and SQLSTATEs that mean "the server is away or gave up", not "the query is wrong":
+// class 08 (connection), 57014 (statement_timeout), 57P01-03 (shutting down, cannot connect now),
+// 53300 (too many connections), 25P03 (idle-in-transaction timeout), 53200 (out of memory).
+const AWAY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57014', '57P01', '57P02', '57P03', '53300', '25P03', '53200']);
+// pg and pg-pool report their own deadlines and dropped sockets by message only.
+const AWAY_MESSAGES = /timeout|timed out|Connection terminated|connection error|not queryable|Connection ended|ECONNREFUSED/i;
+
+function isAway(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code ?? '';
+  if (AWAY_CODES.has(code) || code.startsWith('08')) return true;
+  if (error instanceof AggregateError) return error.errors.some(isAway);
+  return code === '' && AWAY_MESSAGES.test(error.message);
+}
+
 // Any constant will do; it only has to be the same for every Gatehouse instance.
 const MIGRATION_LOCK = 0x6761_7465;
 
@@ -25,11 +42,54 @@ export class PostgresDriver implements SqlDriver {
   readonly skipLocked = 'FOR UPDATE SKIP LOCKED';
   private readonly pool: pg.Pool;
   private readonly texts = new Map<string, string>();
+  readonly circuit: Circuit;
+  lastFullAt = 0;
 
-  constructor(config: pg.PoolConfig) {
-    this.pool = new pg.Pool({ max: 10, ...config });
+  constructor(config: pg.PoolConfig, deadlines: Deadlines = DEFAULT_DEADLINES) {
+    this.pool = new pg.Pool({
+      max: 10,
+      // Waiting for a connection (new or from the pool) is bounded: a black-holed server is found out.
+      connectionTimeoutMillis: deadlines.connectMs,
+      // The server cancels a slow statement itself; the client-side limit, a little longer, covers a
+      // server that no longer answers at all (stopped, or the network dropping packets).
+      statement_timeout: deadlines.statementMs,
+      query_timeout: deadlines.statementMs + Math.min(1000, Math.ceil(deadlines.statementMs / 2)),
+      idle_in_transaction_session_timeout: deadlines.idleInTransactionMs,
+      keepAlive: true,
+      ...config,
+    });
+    this.circuit = new Circuit('storage', deadlines.retryMs, deadlines.onCircuitChange);
     // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
+  }
+
+  /**
+   * Every call to the server: fails fast while the circuit is open, and turns "the server is away"
+   * into an UnavailableError (503 with Retry-After) instead of an internal error.
+   */
+  private async guarded<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.circuit.allow()) throw this.unavailable();
+    try {
+      const result = await work();
+      this.circuit.succeed();
+      return result;
+    } catch (error) {
+      if (isAway(error)) {
+        this.circuit.fail(error);
+        throw this.unavailable();
+      }
+      // The server answered, if with an error: it is there.
+      this.circuit.succeed();
+      if ((error as { code?: string }).code === '53100') {
+        this.lastFullAt = Date.now();
+        throw UnavailableError.full(describe(error));
+      }
+      throw translate(error);
+    }
+  }
+
+  private unavailable(): UnavailableError {
+    return new UnavailableError('ERR_STORAGE_UNAVAILABLE', 'The database is not answering; try again shortly.', this.circuit.retryAfterSeconds, this.circuit.lastError);
   }
 
   private text(sql: string): string {
@@ -42,7 +102,7 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return (await this.pool.query({ text: this.text(sql), values: params as SqlParam[] })).rows as T[];
+    return this.guarded(async () => (await this.pool.query({ text: this.text(sql), values: params as SqlParam[] })).rows as T[]);
   }
 
   async get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
@@ -50,15 +110,13 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    try {
-      return (await this.pool.query({ text: this.text(sql), values: params as SqlParam[] })).rowCount ?? 0;
-    } catch (error) {
-      throw translate(error);
-    }
+    return this.guarded(async () => (await this.pool.query({ text: this.text(sql), values: params as SqlParam[] })).rowCount ?? 0);
   }
 
-  async batch(statements: readonly Statement[]): Promise<boolean> {
+  async batch(statements: readonly Statement[], options: { lock?: string } = {}): Promise<boolean> {
     return this.inTransaction(async (client) => {
+      // Held to the end of the transaction: makes "insert unless there is one" safe under READ COMMITTED.
+      if (options.lock) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [options.lock]);
       for (const s of statements) {
         const changes = (await client.query({ text: this.text(s.sql), values: s.params as SqlParam[] })).rowCount ?? 0;
         if (s.expectChanges !== undefined && changes !== s.expectChanges) return false;
@@ -86,21 +144,27 @@ export class PostgresDriver implements SqlDriver {
 
   /** Commits when `work` returns truthy, rolls back when it returns false or throws. */
   private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>, alwaysCommit = false): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query(result === false && !alwaysCommit ? 'ROLLBACK' : 'COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw translate(error);
-    } finally {
-      client.release();
-    }
+    return this.guarded(async () => {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query(result === false && !alwaysCommit ? 'ROLLBACK' : 'COMMIT');
+        return result;
+      } catch (error) {
+        // A connection that timed out or dropped is not given back to the pool.
+        if (isAway(error)) broken = error as Error;
+        else await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    // Connections stuck on a black-holed server would hold end() forever.
+    await Promise.race([this.pool.end(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   }
 }

@@ -1,3 +1,5 @@
+import type { Circuit } from '../circuit.js';
+
 export type Dialect = 'sqlite' | 'postgres';
 export type SqlParam = string | number | boolean | null;
 
@@ -29,12 +31,30 @@ export interface SqlDriver {
   get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
   /** Returns how many rows changed. */
   run(sql: string, params?: readonly SqlParam[]): Promise<number>;
-  /** Runs the statements in one transaction; false (and nothing written) when an expectation failed. */
-  batch(statements: readonly Statement[]): Promise<boolean>;
+  /**
+   * Runs the statements in one transaction; false (and nothing written) when an expectation failed.
+   * With `lock`, transactions naming the same lock run one after the other (across processes).
+   */
+  batch(statements: readonly Statement[], options?: { lock?: string }): Promise<boolean>;
   /** Applies the migrations not yet applied, safely when several instances start at once. */
   migrate(migrations: readonly Migration[]): Promise<number[]>;
   close(): Promise<void>;
+  /** The database's circuit breaker: open while it is away (see circuit.ts). */
+  readonly circuit: Circuit;
+  /** When a write last failed for want of space (0: never); /ready stays 503 for a while after. */
+  readonly lastFullAt: number;
 }
+
+/** How long a driver may wait on its database (see Timeouts in config). */
+export interface Deadlines {
+  readonly connectMs: number;
+  readonly statementMs: number;
+  readonly idleInTransactionMs: number;
+  readonly retryMs: number;
+  readonly onCircuitChange?: (circuit: Circuit) => void;
+}
+
+export const DEFAULT_DEADLINES: Deadlines = { connectMs: 5000, statementMs: 5000, idleInTransactionMs: 10_000, retryMs: 2000 };
 
 /** A unique constraint refused the write; stores turn it into a domain conflict. */
 export class UniqueViolation extends Error {

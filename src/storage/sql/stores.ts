@@ -1,11 +1,13 @@
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, UnavailableError } from '../../core/errors.js';
+import { usernameSkeleton } from '../../core/normalize.js';
 import type { AuditEvent, AuditType, Item, Page, RefreshTokenRecord, Session, SigningKey, User } from '../../core/model.js';
+import type { Circuit } from '../circuit.js';
 import type { AdminGuard, AuditStore, ItemChanges, ItemStore, KeyStore, MailEffects, SessionStore, SettingStore, Storage, UserChanges, UserStore } from '../../core/ports.js';
 import { UniqueViolation, type SqlDriver, type SqlParam, type Statement } from './driver.js';
 import { SqlEmailTokenStore } from './email-token-store.js';
 import { effectStatements } from './mail-statements.js';
 import { SqlOutboxStore } from './outbox-store.js';
-import { assignments, toUser, USER_COLUMNS, userAssignments, type UserRow } from './user-columns.js';
+import { assignments, toUser, USER_CHANGE_COLUMNS, USER_COLUMNS, type UserRow } from './user-columns.js';
 
 // Rows use snake_case columns; the core uses camelCase. They meet only here.
 interface SessionRow {
@@ -98,17 +100,24 @@ function prefixEnd(prefix: string): string {
   return `${prefix}\u{10FFFF}`;
 }
 
+/** Which unique index refused a user write, said as the service says it (ID-01, ID-04). */
+function userConflict(detail: string): ConflictError {
+  if (detail.includes('skeleton')) return new ConflictError('ERR_USER_CONFLICT', 'That username looks like one that is taken.', 'username');
+  if (detail.includes('email')) return new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');
+  return new ConflictError('ERR_USER_CONFLICT', 'That username is taken.', 'username');
+}
+
 class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDriver) {}
 
   async create(u: User, effects?: MailEffects): Promise<void> {
     const insert: Statement = {
-      sql: `INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      params: [u.id, u.username, u.email, u.name, u.role, u.disabled, u.emailVerified, u.passwordHash, u.createdAt, u.updatedAt],
+      sql: `INSERT INTO users (${USER_COLUMNS}, username_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      params: [u.id, u.username, u.email, u.name, u.role, u.disabled, u.emailVerified, u.passwordHash, u.createdAt, u.updatedAt, usernameSkeleton(u.username)],
     };
     await mapConflict(
       this.db.batch([insert, ...effectStatements(effects)]),
-      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
+      userConflict,
     );
   }
 
@@ -126,13 +135,30 @@ class SqlUserStore implements UserStore {
   findByEmail(email: string) {
     return this.one('email', email);
   }
+  findByUsernameSkeleton(skeleton: string) {
+    return this.one('username_skeleton', skeleton);
+  }
+
+  async listWithoutSkeleton(): Promise<User[]> {
+    return (await this.db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username_skeleton IS NULL ORDER BY id`)).map(toUser);
+  }
+
+  async reindex(id: string, identity: { username: string; email: string }): Promise<boolean> {
+    try {
+      await this.db.run('UPDATE users SET username = ?, email = ?, username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL', [
+        identity.username, identity.email, usernameSkeleton(identity.username), id,
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof UniqueViolation) return false;
+      throw error;
+    }
+  }
 
   async update(id: string, changes: UserChanges, guard: AdminGuard = {}, effects?: MailEffects): Promise<User | null> {
-    const set = userAssignments(changes);
-    const done = await mapConflict(
-      this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard, effectStatements(effects)),
-      (detail) => new ConflictError('ERR_USER_CONFLICT', 'That username or email is taken.', detail.includes('email') ? 'email' : 'username'),
-    );
+    const skeleton = changes.username === undefined ? {} : { usernameSkeleton: usernameSkeleton(changes.username) };
+    const set = assignments({ ...changes, ...skeleton }, USER_CHANGE_COLUMNS);
+    const done = await mapConflict(this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard, effectStatements(effects)), userConflict);
     return done ? this.findById(id) : null;
   }
 
@@ -346,6 +372,21 @@ class SqlKeyStore implements KeyStore {
     );
   }
 
+  async insertFirst(k: SigningKey): Promise<void> {
+    // One statement under a lock: two instances starting together cannot both see "no key" and
+    // each make one (they would then sign with keys the other does not know yet).
+    await this.db.batch(
+      [
+        {
+          sql: `INSERT INTO signing_keys (kid, alg, private_key_pem, public_jwk, status, created_at, retired_at)
+                SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ? AND status <> 'retired')`,
+          params: [k.kid, k.alg, k.privateKeyPem, JSON.stringify(k.publicJwk), k.status, k.createdAt, k.retiredAt, k.alg],
+        },
+      ],
+      { lock: 'gatehouse:first-signing-key' },
+    );
+  }
+
   async setStatus(kid: string, status: SigningKey['status'], at: number): Promise<boolean> {
     const retiredAt = status === 'retired' ? at : null;
     return (await this.db.run('UPDATE signing_keys SET status = ?, retired_at = ? WHERE kid = ?', [status, retiredAt, kid])) > 0;
@@ -419,7 +460,12 @@ class SqlAuditStore implements AuditStore {
 }
 
 /** Every store over one driver; the same code serves SQLite and Postgres. */
-export function createSqlStorage(db: SqlDriver): Storage {
+const FULL_REPORTED_MS = 30_000;
+
+/** A storage over SQL, with its database's circuit for /ready and the metrics. */
+export type SqlStorage = Storage & { readonly circuit: Circuit };
+
+export function createSqlStorage(db: SqlDriver): SqlStorage {
   return {
     users: new SqlUserStore(db),
     sessions: new SqlSessionStore(db),
@@ -429,9 +475,18 @@ export function createSqlStorage(db: SqlDriver): Storage {
     audit: new SqlAuditStore(db),
     emailTokens: new SqlEmailTokenStore(db),
     outbox: new SqlOutboxStore(db),
-    ping: async () => {
+    ping: async (mode = 'read') => {
       await db.get('SELECT 1 AS ok');
+      if (mode === 'write') {
+        await db.run('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', ['ready_probe', String(Date.now())]);
+        // A probe this small may still fit where real writes no longer do: a recent "no space"
+        // answer to any write counts too, for half a minute.
+        if (Date.now() - db.lastFullAt < FULL_REPORTED_MS) {
+          throw UnavailableError.full('a write failed for want of space');
+        }
+      }
     },
+    circuit: db.circuit,
     close: () => db.close(),
   };
 }

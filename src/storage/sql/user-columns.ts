@@ -31,8 +31,9 @@ export const toUser = (r: UserRow): User => ({
   updatedAt: r.updated_at,
 });
 
-const USER_CHANGE_COLUMNS: Record<keyof UserChanges, string> = {
-  username: 'username', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', emailVerified: 'email_verified', updatedAt: 'updated_at',
+/** Columns of UserChanges, and the skeleton the store derives from a new username (ID-04). */
+export const USER_CHANGE_COLUMNS: Record<keyof UserChanges | 'usernameSkeleton', string> = {
+  username: 'username', usernameSkeleton: 'username_skeleton', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', emailVerified: 'email_verified', updatedAt: 'updated_at',
 };
 
 /** Builds `SET a = ?, b = ?` from the defined entries of `changes`, mapped to column names. */

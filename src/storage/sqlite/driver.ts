@@ -1,7 +1,10 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { UniqueViolation, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnavailableError } from '../../core/errors.js';
+import { Circuit, describe } from '../circuit.js';
+import { DEFAULT_DEADLINES, UniqueViolation, type Deadlines, type Migration, type SqlDriver, type SqlParam, type Statement } from '../sql/driver.js';
 
 type Bindable = string | number | null;
 
@@ -10,29 +13,52 @@ function bind(params: readonly SqlParam[]): Bindable[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
 }
 
+const codeOf = (error: unknown): string => (error instanceof Error ? ((error as { code?: string }).code ?? '') : '');
+
 function translate(error: unknown): unknown {
-  if (error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return new UniqueViolation(error.message);
-  if (error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new UniqueViolation(error.message);
+  const code = codeOf(error);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new UniqueViolation((error as Error).message);
+  // A full disk (or a file at its size limit) is the operator's to fix, not the client's fault.
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'ENOSPC') {
+    return UnavailableError.full(describe(error));
+  }
   return error;
 }
+
+const isBusy = (error: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(codeOf(error));
+
+// How long one attempt may block the event loop waiting for another process's lock: not at all.
+// better-sqlite3 is synchronous, so SQLite's own busy wait would freeze every request of this process.
+const BLOCKING_WAIT_MS = 0;
+// At open, nothing is served yet: waiting there is harmless and makes concurrent first starts safe.
+const STARTUP_WAIT_MS = 5000;
 
 /**
  * better-sqlite3 is synchronous: each call finishes before the event loop moves on, so there are
  * no interleaved transactions to guard against, and a prepared statement costs microseconds.
+ * When another process (a second instance, the CLI, a backup) holds the write lock, a statement
+ * fails at once with SQLITE_BUSY and is retried after an asynchronous pause, until the statement
+ * deadline: other requests (reads, /health) are served meanwhile.
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   readonly skipLocked = '';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  readonly circuit: Circuit;
+  lastFullAt = 0;
+  // Writes wait for a lock one at a time: only the first polls it, however many are queued.
+  private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(path: string) {
+  constructor(path: string, private readonly deadlines: Deadlines = DEFAULT_DEADLINES) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    this.db = new Database(path, { timeout: STARTUP_WAIT_MS });
+    // Switching to WAL needs a moment alone with the file: a second instance opening it at the
+    // same time waits (busy timeout above) instead of failing with SQLITE_BUSY.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    this.circuit = new Circuit('storage', deadlines.retryMs, deadlines.onCircuitChange);
   }
 
   private prepare(sql: string): Database.Statement {
@@ -44,42 +70,73 @@ export class SqliteDriver implements SqlDriver {
     return statement;
   }
 
-  async all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return this.prepare(sql).all(...bind(params)) as T[];
+  /** A write: tried at once; while another process holds the lock, queued behind the one that waits. */
+  private write<T>(work: () => T): Promise<T> {
+    const deadline = Date.now() + this.deadlines.statementMs;
+    const result = this.writes.then(() => this.attempt(work, deadline));
+    this.writes = result.catch(() => {});
+    return result;
   }
 
-  async get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    return this.prepare(sql).get(...bind(params)) as T | undefined;
-  }
-
-  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    try {
-      return this.prepare(sql).run(...bind(params)).changes;
-    } catch (error) {
-      throw translate(error);
+  /** Runs `work`, retrying asynchronously while another process holds the lock, up to the deadline. */
+  private async attempt<T>(work: () => T, deadline = Date.now() + this.deadlines.statementMs): Promise<T> {
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        const result = work();
+        this.circuit.succeed();
+        return result;
+      } catch (error) {
+        if (!isBusy(error)) {
+          const translated = translate(error);
+          if (translated instanceof UnavailableError) this.lastFullAt = Date.now();
+          throw translated;
+        }
+        if (Date.now() + pause > deadline) {
+          this.circuit.fail(error);
+          throw new UnavailableError('ERR_STORAGE_UNAVAILABLE', 'The database is locked by another process; try again shortly.', this.circuit.retryAfterSeconds, describe(error));
+        }
+        await sleep(pause);
+      }
     }
   }
 
+  async all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.attempt(() => this.prepare(sql).all(...bind(params)) as T[]);
+  }
+
+  async get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return this.attempt(() => this.prepare(sql).get(...bind(params)) as T | undefined);
+  }
+
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    return this.write(() => this.prepare(sql).run(...bind(params)).changes);
+  }
+
+  // `lock` needs nothing here: BEGIN IMMEDIATE already makes writers take turns.
   async batch(statements: readonly Statement[]): Promise<boolean> {
     const rollback = Symbol('rollback');
     try {
-      this.db.transaction(() => {
-        for (const s of statements) {
-          const changes = this.prepare(s.sql).run(...bind(s.params)).changes;
-          if (s.expectChanges !== undefined && changes !== s.expectChanges) throw rollback;
-        }
-      }).immediate();
+      await this.write(() =>
+        this.db.transaction(() => {
+          for (const s of statements) {
+            const changes = this.prepare(s.sql).run(...bind(s.params)).changes;
+            if (s.expectChanges !== undefined && changes !== s.expectChanges) throw rollback;
+          }
+        }).immediate(),
+      );
       return true;
     } catch (error) {
       if (error === rollback) return false;
-      throw translate(error);
+      throw error;
     }
   }
 
   async migrate(migrations: readonly Migration[]): Promise<number[]> {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const applied: number[] = [];
-    this.db.transaction(() => {
+    await this.attempt(() => {
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+      applied.length = 0;
+      this.db.transaction(() => {
       const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
       for (const m of migrations) {
         if (done.has(m.version)) continue;
@@ -88,6 +145,9 @@ export class SqliteDriver implements SqlDriver {
         applied.push(m.version);
       }
     }).immediate();
+    });
+    // From here on requests are served: waits for a lock happen in attempt(), off the event loop.
+    this.db.pragma(`busy_timeout = ${BLOCKING_WAIT_MS}`);
     return applied;
   }
 

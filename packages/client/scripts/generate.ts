@@ -1,0 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { GENERATED, generateApiTypes } from './openapi-types.js';
+
+writeFileSync(GENERATED, await generateApiTypes());
+console.log(`wrote ${GENERATED}`);
