@@ -84,10 +84,19 @@ export class OutboxSender {
       });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops looking at the outbox. A pass under way gets `graceMs` to finish; past that it is left
+   * (shutdown must not wait on a stuck database or SMTP server): its leases run out and another
+   * sender takes the messages.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    if (this.running) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
     this.transport.close();
   }
 

@@ -206,6 +206,10 @@ describe('EMAIL_VERIFICATION=required', () => {
     const right = await post(t, '/auth/login', { login: username, password: PASSWORD });
     expect(right.statusCode).toBe(403);
     expect(problemOf(right).code).toBe('ERR_EMAIL_UNVERIFIED');
+    // The password grant says the same in RFC 6749's words.
+    const grant = await t.app.inject({ method: 'POST', url: '/oauth/token', payload: `grant_type=password&username=${username}&password=${encodeURIComponent(PASSWORD)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(grant.statusCode).toBe(400);
+    expect(grant.json()).toMatchObject({ error: 'invalid_grant' });
     await post(t, '/auth/email/verify', { token: tokenIn((await lastMail(t, email, 'verify_email')).text) });
     expect((await post(t, '/auth/login', { login: username, password: PASSWORD })).statusCode).toBe(200);
   });

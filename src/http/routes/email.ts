@@ -9,7 +9,8 @@ import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { bearer, problems } from '../schemas/common.js';
-import { AcceptedView, EmailBody, ResetBody, SignInVerifyBody, TokenBody } from '../schemas/email.js';
+import { AcceptedView, EmailBody, NoBody, ResetBody, SignInVerifyBody, TokenBody } from '../schemas/email.js';
+import { optionalBody } from '../plugins/optional-body.js';
 import { UserView } from '../schemas/users.js';
 import { userView } from '../views.js';
 
@@ -106,7 +107,9 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services 
 
   app.post('/auth/email/verify/send', {
     onRequest: rateLimit(services, RATE_RULES.emailSend),
-    schema: { tags: ['email'], summary: 'Send a new verification link to the caller\'s address', security: bearer, response: { 202: AcceptedView, ...problems(401) } },
+    schema: { tags: ['email'], summary: 'Send a new verification link to the caller\'s address', security: bearer, body: NoBody, response: { 202: AcceptedView, ...problems(400, 401) } },
+    // No body, an empty one or `{}`; anything else is refused like every unknown field (IN-01).
+    ...optionalBody,
   }, async (request, reply) => {
     await services.email.sendVerification(principalOf(request).user, contextOf(request));
     return reply.code(202).send(ACCEPTED);

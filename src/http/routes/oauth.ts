@@ -44,6 +44,8 @@ function toOAuth(error: unknown): OAuthProblem | null {
   }
   if (error instanceof AppError) {
     if (error.code === 'ERR_AUTH_INVALID_CREDENTIALS' || error.code === 'ERR_AUTH_INVALID_REFRESH_TOKEN') return new OAuthProblem(400, 'invalid_grant', error.message);
+    // EMAIL_VERIFICATION=required: the grant is refused, as RFC 6749 says it for any unusable grant.
+    if (error.code === 'ERR_EMAIL_UNVERIFIED') return new OAuthProblem(400, 'invalid_grant', error.message);
     if (error instanceof ValidationError) return new OAuthProblem(400, 'invalid_request', error.message);
   }
   const status = (error as { statusCode?: number }).statusCode;

@@ -23,3 +23,5 @@ export const SignInVerifyBody = Type.Object(
 export const AcceptedView = Type.Object({ status: Type.Literal('accepted'), detail: Type.String() });
 
 export const PendingEmailView = Type.Object({ pending_email: Type.String({ description: 'the address a confirmation link was sent to; the change applies once it is followed' }) });
+
+export const NoBody = Type.Object({}, { additionalProperties: false });
