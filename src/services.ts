@@ -104,10 +104,18 @@ export async function createServices(config: Config, storage: Storage, options: 
     },
   });
   const policy = new PasswordPolicy(commonPasswords());
+  // Reads of users and items are cached by the same rule as sessions: dropped at once here, through
+  // the bus elsewhere, and never older than SESSION_CACHE_TTL.
+  const items = new ItemService(storage.items, clock, {
+    cacheTtlMs: config.sessionCacheTtlMs,
+    onItemsChanged: (names) => bus?.publish({ kind: 'items', names }),
+  });
   const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => {
     sessions.forgetUser(userId);
+    // A deleted user's items are deleted with them.
+    items.forgetOwner(userId);
     bus?.publish({ kind: 'user', id: userId });
-  });
+  }, config.sessionCacheTtlMs);
   const mailListeners = new Set<() => void>();
   const email = new EmailService(
     {
@@ -120,8 +128,10 @@ export async function createServices(config: Config, storage: Storage, options: 
       clock,
       composer: new TemplateComposer(config.mail.templatesDir),
       budget: config.rateLimit ? new MailBudget(counters, clock) : null,
+      // A token redeemed here changed the user row: every cached copy goes, here and elsewhere.
       userChanged: (userId) => {
         sessions.forgetUser(userId);
+        users.forget(userId);
         bus?.publish({ kind: 'user', id: userId });
       },
       queued: () => mailListeners.forEach((listener) => listener()),
@@ -145,7 +155,11 @@ export async function createServices(config: Config, storage: Storage, options: 
   // What another instance changed, this one forgets.
   bus?.subscribe((message) => {
     if (message.kind === 'sessions') sessions.forgetSessions(message.ids);
-    else if (message.kind === 'user') sessions.forgetUser(message.id);
+    else if (message.kind === 'user') {
+      sessions.forgetUser(message.id);
+      users.forget(message.id);
+      items.forgetOwner(message.id);
+    } else if (message.kind === 'items') items.forget(message.names);
     else void reloadKeys().catch(() => {});
   });
   return {
@@ -156,7 +170,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     sessions,
     users,
     auth: new AuthService(storage.users, users, sessions, hasher, policy, audit, config.rateLimit ? new LoginThrottle(counters, clock) : null, email),
-    items: new ItemService(storage.items, clock),
+    items,
     keys,
     audit,
     clients: new ClientRegistry(options.clients ?? null),

@@ -116,7 +116,8 @@ export class Supervisor {
       body: target.body,
       requests: target.requests?.(),
       connections: target.connections,
-      duration,
+      // A fixed number of requests when the target says so, else a fixed time.
+      ...(target.amount ? { amount: target.amount } : { duration }),
       skipAggregateResult: true,
     });
     this.currentLoad = instance;

@@ -5,6 +5,7 @@ import { loadMailConfig, type MailConfig } from './mail.js';
 import { describeWeakSecret } from './secret-strength.js';
 
 export { describeWeakSecret };
+import { loadUiConfig, type UiConfig } from './ui.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -60,6 +61,8 @@ export interface Config {
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
   readonly mail: MailConfig;
+  /** Hosted pages under /ui (see ui.ts). */
+  readonly ui: UiConfig;
 
   // --- Dependency deadlines, start-up and shutdown (issue 9) ---
   readonly timeouts: Timeouts;
@@ -202,6 +205,7 @@ export function loadConfig(env: Env = process.env): Config {
   const rateLimit = flag('RATE_LIMIT', true);
   const userDirectory = flag('USER_DIRECTORY', true);
   const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
+  const ui = loadUiConfig(env, flag, problems);
 
   const timeouts = readTimeouts(duration, problems);
 
@@ -230,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes,
     mail,
     timeouts,
+    ui,
   });
 }
 

@@ -1,4 +1,4 @@
-import { newId } from './ids.js';
+import { idTimeBound, newId } from './ids.js';
 import type { AuditEvent, AuditType } from './model.js';
 import type { AuditStore, Clock } from './ports.js';
 
@@ -49,7 +49,13 @@ export class AuditLog {
     }
   }
 
-  list(query: Parameters<AuditStore['list']>[0]) {
-    return this.store.list(query);
+  /**
+   * Events newest first, by user and type, in [since, until) (ms). Ids are UUIDv7s made from the
+   * event's time, so the range is one over the primary key and a page costs the same at any depth.
+   */
+  list(query: { limit: number; before?: string; userId?: string; type?: AuditType; since?: number; until?: number }) {
+    const { since, until, before, ...rest } = query;
+    const upper = until === undefined ? before : before === undefined || idTimeBound(until) < before ? idTimeBound(until) : before;
+    return this.store.list({ ...rest, before: upper, from: since === undefined ? undefined : idTimeBound(since) });
   }
 }

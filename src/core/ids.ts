@@ -25,6 +25,15 @@ export function newId(now = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/**
+ * The text every id made at `ms` or later sorts at or after, and every earlier one before: the
+ * 48-bit time of a UUIDv7 leads it, so a time range over ids is a range over the primary key.
+ */
+export function idTimeBound(ms: number): string {
+  const hex = Math.max(0, Math.min(ms, 0xffffffffffff)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}`;
+}
+
 /** `bytes` random bytes, base64url: for opaque token ids and secrets. */
 export function randomToken(bytes: number): string {
   return randomBytes(bytes).toString('base64url');

@@ -118,6 +118,8 @@ export interface SessionStore {
   /** The session and its user in one lookup: the per-request authentication check. */
   findWithUser(id: string): Promise<{ session: Session; user: User } | null>;
   findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
+  /** A refresh token with its session and the session's user, in one lookup: what a refresh reads. */
+  findByRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null>;
   /**
    * Compare-and-swap rotation: records `next` and makes it current only while `expectedRefreshId`
    * is still current and the session is live, so two concurrent refreshes with one token cannot
@@ -178,8 +180,11 @@ export interface SettingStore {
 
 export interface AuditStore {
   append(event: AuditEvent): Promise<void>;
-  /** Newest first; `before` is the last id of the previous page. `userId` matches actor or subject. */
-  list(query: { limit: number; before?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>>;
+  /**
+   * Newest first; ids below `before` (the last id of the previous page) and at or above `from`.
+   * `userId` matches actor or subject.
+   */
+  list(query: { limit: number; before?: string; from?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>>;
 }
 
 /**
@@ -195,7 +200,7 @@ export interface CounterStore {
 }
 
 /** What other instances must forget when something changes here. */
-export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'keys' };
+export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'items'; names: string[] } | { kind: 'keys' };
 
 /**
  * Carries invalidations between instances (Redis pub/sub) or workers (cluster IPC). Delivery is

@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,11 +9,11 @@ import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
 import { redactingLogger } from './log-redaction.js';
 import { requireWellFormed, strictJsonParser } from './well-formed.js';
-import { FastPath } from './fast-path.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { describeRoutes, docsContentSecurityPolicy, openapiOptions } from './openapi.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -22,6 +21,7 @@ import { healthRoutes } from './routes/health.js';
 import { accountEmailRoutes, publicEmailRoutes } from './routes/email.js';
 import { itemRoutes } from './routes/items.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { uiRoutes } from './routes/ui.js';
 import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
 import { Problem } from './schemas/common.js';
@@ -51,13 +51,11 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
 export async function buildApp({ services, metrics, logger = false }: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
-  // Set once the app exists; the server consults it before handing a request to Fastify.
-  let fastPath: FastPath | null = null;
   const app = Fastify({
     serverFactory: (handler) => {
       // Client timeouts (REQUEST_HEADERS_TIMEOUT, REQUEST_TIMEOUT, set by server.ts) are checked every
       // second rather than node:http's 30 s, so a stalled client gets its 408 close to the limit.
-      const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => fastPath?.handle(req, res) || handler(req, res));
+      const server = createServer({ connectionsCheckingInterval: 1000 }, handler);
       // Fastify's own default; node:http's 5 s races clients that reuse an idle connection.
       server.keepAliveTimeout = 72_000;
       return server;
@@ -77,29 +75,16 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  fastPath = new FastPath(services, metrics, app.log);
-  app.addHook('preClose', (done) => {
-    fastPath?.close();
-    done();
-  });
   app.setValidatorCompiler(validators());
   // Only JSON (and forms, on the routes that take them) is understood; anything else is a 415 (IN-03).
   app.removeContentTypeParser('text/plain');
   strictJsonParser(app);
   app.decorateRequest('principal', null);
-  // Callback style: on the hot path an async hook's extra promise is measurable.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
+  registerSecurityHeaders(app);
   registerErrorHandling(app);
 
   for (const schema of [Problem, OAuthError, UserView, UserDirectoryEntry, ItemView, TokenResponse]) app.addSchema(schema);
 
-  await app.register(helmet, {
-    // A JSON API serves no documents of its own; /docs sets its own policy.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-  });
   if (config.corsOrigins.length > 0) {
     // WEB-04: only an allow-listed origin gets CORS headers at all, credentials included; any other
     // gets none (not even Allow-Credentials), so its page cannot read an answer. Vary: Origin always.
@@ -129,10 +114,11 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });
   await app.register(publicEmailRoutes, { services });
-  await app.register(accountRoutes, { services, fastPath });
+  await app.register(accountRoutes, { services });
   await app.register(accountEmailRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });
   await app.register(adminRoutes, { services });
+  await app.register(uiRoutes, { services });
   return app;
 }

@@ -68,6 +68,10 @@ export function refuseCrossSite(config: Config): onRequestHookHandler {
   const trusted = trustedOrigins(config);
   return (request, _reply, done) => {
     if (!config.refreshCookie) return done();
+    // The browser says the calling page has this very origin: one of our own pages (/ui), whatever
+    // name it was reached by (localhost or 127.0.0.1 while the issuer names the other). No page can
+    // set Sec-Fetch-* itself, and another site's page is never same-origin with us.
+    if (request.headers['sec-fetch-site'] === 'same-origin') return done();
     const origin = request.headers.origin;
     if (origin !== undefined && !trusted.has(origin)) return done(forbiddenOrigin());
     if (origin === undefined && request.headers['sec-fetch-site'] === 'cross-site') return done(forbiddenOrigin());

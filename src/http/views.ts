@@ -4,11 +4,9 @@ import type { Item, Session, User } from '../core/model.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** What `viewer` may see of `user`: email and disabled only for themself and admins. */
-export function userView(user: User, viewer: User | null) {
-  const full = viewer !== null && (viewer.id === user.id || viewer.role === 'admin');
-  // Keys in the order the compiled serializer writes them (required first, then optional), so the
-  // fast path's JSON.stringify gives the same bytes.
+type UserView = ReturnType<typeof buildUserView>;
+
+function buildUserView(user: User, full: boolean) {
   return {
     id: user.id,
     username: user.username,
@@ -20,12 +18,46 @@ export function userView(user: User, viewer: User | null) {
   };
 }
 
-/** What other signed-in users see of `user` (the directory); see UserDirectoryEntry. */
-export function directoryView(user: User) {
+// A User is immutable (a change makes a new object), so its views are built once per object and
+// shared: the cached principal's user, or a user from the read cache, is the same object request
+// after request. Views are only read (by the response serializer), never changed.
+type UserViews = { full?: UserView; limited?: UserView; directory?: DirectoryView };
+const views = new WeakMap<User, UserViews>();
+
+function memoOf(user: User): UserViews {
+  let memo = views.get(user);
+  if (memo === undefined) views.set(user, (memo = {}));
+  return memo;
+}
+
+/** What `viewer` may see of `user`: email and disabled only for themself and admins. */
+export function userView(user: User, viewer: User | null): UserView {
+  const full = viewer !== null && (viewer.id === user.id || viewer.role === 'admin');
+  const memo = memoOf(user);
+  return full ? (memo.full ??= buildUserView(user, true)) : (memo.limited ??= buildUserView(user, false));
+}
+
+type DirectoryView = ReturnType<typeof buildDirectoryView>;
+
+function buildDirectoryView(user: User) {
   return { id: user.id, username: user.username, name: user.name };
 }
 
-export function itemView(item: Item) {
+/** What other signed-in users see of `user` (the directory); see UserDirectoryEntry. */
+export function directoryView(user: User): DirectoryView {
+  return (memoOf(user).directory ??= buildDirectoryView(user));
+}
+
+const itemViews = new WeakMap<Item, ReturnType<typeof buildItemView>>();
+
+/** An item as the API shows it; built once per (immutable, often cached) item object. */
+export function itemView(item: Item): ReturnType<typeof buildItemView> {
+  let view = itemViews.get(item);
+  if (view === undefined) itemViews.set(item, (view = buildItemView(item)));
+  return view;
+}
+
+function buildItemView(item: Item) {
   return {
     name: item.name,
     price: centsToPrice(item.priceCents),

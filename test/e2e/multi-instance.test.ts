@@ -71,6 +71,29 @@ describe.skipIf(!databaseUrl || !redisUrl)('several instances on Postgres and Re
     expect(runCli(['users', 'enable', 'multi'], env).status).toBe(0);
   });
 
+  it('AC-02: an item changed or deleted on B, and a user renamed on B, are seen by A within one second', async () => {
+    const tokens = await login(a);
+    const auth = { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' };
+    const name = `multi-${randomBytes(3).toString('hex')}`;
+    expect((await fetch(`${b.url}/items`, { method: 'POST', headers: auth, body: JSON.stringify({ name, price: 1 }) })).status).toBe(201);
+    const price = async (server: ServerProcess) => {
+      const res = await fetch(`${server.url}/items/${name}`, { headers: auth });
+      return res.status === 200 ? ((await res.json()) as { price: number }).price : res.status;
+    };
+    expect(await price(a)).toBe(1); // A now has the item cached for 60 s
+    expect((await fetch(`${b.url}/items/${name}`, { method: 'PATCH', headers: auth, body: JSON.stringify({ price: 2 }) })).status).toBe(200);
+    expect(await within(1000, async () => (await price(a)) === 2)).toBeGreaterThanOrEqual(0);
+    expect((await fetch(`${b.url}/items/${name}`, { method: 'DELETE', headers: { authorization: auth.authorization } })).status).toBe(204);
+    expect(await within(1000, async () => (await price(a)) === 404)).toBeGreaterThanOrEqual(0);
+
+    const shown = async (server: ServerProcess) => ((await (await fetch(`${server.url}/users/${tokens.user.id}`, { headers: auth })).json()) as { name: string | null }).name;
+    const before = await shown(a);
+    const renamed = `Renamed ${randomBytes(3).toString('hex')}`;
+    expect((await fetch(`${b.url}/auth/me`, { method: 'PATCH', headers: auth, body: JSON.stringify({ name: renamed }) })).status).toBe(200);
+    expect(before).not.toBe(renamed);
+    expect(await within(1000, async () => (await shown(a)) === renamed)).toBeGreaterThanOrEqual(0);
+  });
+
   it('a key rotated from the CLI is published and verified by B within one second; retiring withdraws it', async () => {
     const kids = async (server: ServerProcess) => ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     const rotated = runCli(['keys', 'rotate'], env);

@@ -135,6 +135,9 @@ describe('WEB-01: cookie routes refuse cross-site requests in browser mode', () 
   const trusted: [string, Record<string, string>][] = [
     ['the service\'s own Origin', { origin: OWN, 'sec-fetch-site': 'same-origin' }],
     ['an allow-listed Origin, even when the browser says cross-site', { origin: APP, 'sec-fetch-site': 'cross-site' }],
+    // /ui opened at http://localhost:3000 while the issuer says 127.0.0.1: the browser vouches that
+    // the calling page is of the very origin it calls, so it is one of ours.
+    ['a page of this origin under another name of the host (Sec-Fetch-Site: same-origin)', { origin: 'http://localhost:3000', 'sec-fetch-site': 'same-origin' }],
   ];
   for (const [label, extra] of trusted) {
     it(`WEB-01: ${label} is served on every cookie route`, async () => {

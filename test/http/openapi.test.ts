@@ -178,6 +178,12 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('audit filtered', { method: 'GET', url: `/admin/audit?user=${alice.id}&type=login.succeeded`, headers: admin.auth });
     await send('audit not admin', { method: 'GET', url: '/admin/audit', headers: alice.auth });
     await send('audit bad type', { method: 'GET', url: '/admin/audit?type=nope', headers: admin.auth });
+    await send('audit time range', { method: 'GET', url: '/admin/audit?since=2026-01-01T00:00:00Z&until=2030-01-01T00:00:00.000%2B01:00', headers: admin.auth });
+    await send('audit bad since', { method: 'GET', url: '/admin/audit?since=yesterday', headers: admin.auth });
+    const frank = await signUp(t);
+    await send('end every session of a user', { method: 'DELETE', url: `/users/${frank.id}/sessions`, headers: admin.auth });
+    await send('end sessions, not admin', { method: 'DELETE', url: `/users/${frank.id}/sessions`, headers: alice.auth });
+    await send('end sessions of unknown user', { method: 'DELETE', url: '/users/00000000-0000-0000-0000-000000000000/sessions', headers: admin.auth });
 
     // Sign out last, and delete accounts
     await send('logout without body', { method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${other.json().access_token}` } });

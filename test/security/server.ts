@@ -34,6 +34,8 @@ async function spawnOnce(env: Record<string, string>, dbPath: string): Promise<S
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),
+      // The URL the tests reach it at: the issuer and every discovery URL say the same.
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATABASE_URL: `sqlite:${dbPath}`,
       // Rate limiting has its own tests (test/http/rate-limit.test.ts); here it would only turn
       // attacks into 429s and hide what the service does with them.

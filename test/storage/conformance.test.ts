@@ -53,6 +53,7 @@ describe.each(backends())('migration 3 (SES-08): $name', (backend) => {
         'INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, refresh_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         ['s-old', u.id, NOW, NOW, NOW + 86_400_000, null, null, 'r-old'],
       );
+      // Migration 3 and every later one apply to the old rows.
       expect(await driver.migrate(all)).toEqual(all.filter((m) => m.version >= 3).map((m) => m.version));
       const storage = createSqlStorage(driver);
       expect(await storage.sessions.findById('s-old')).toMatchObject({ id: 's-old', clientId: 'gatehouse', scope: '' });
@@ -169,6 +170,20 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.sessions.findWithUser('missing')).toBeNull();
     });
 
+    it('SES-02: finds a refresh token with its session and user in one lookup, the old ones of the chain too', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const { session: s, token } = session(u.id);
+      await storage.sessions.create(s, token);
+      expect(await storage.sessions.findByRefreshToken(token.id)).toEqual({ token, session: s, user: u });
+      const child = { ...token, id: 'child-of-first', parentId: token.id, secretHash: 'h2' };
+      expect(await storage.sessions.rotateRefresh(s.id, token.id, child)).toBe(true);
+      // The parent is still found (reuse detection needs it), with the session now pointing past it.
+      expect((await storage.sessions.findByRefreshToken(token.id))?.session.refreshId).toBe(child.id);
+      expect((await storage.sessions.findByRefreshToken(child.id))?.token).toEqual(child);
+      expect(await storage.sessions.findByRefreshToken('missing')).toBeNull();
+    });
+
     it('SES-08: keeps the client id and scope of a session', async () => {
       const u = user();
       await storage.users.create(u);
@@ -176,6 +191,8 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await storage.sessions.create(s, token);
       expect(await storage.sessions.findById(s.id)).toMatchObject({ clientId: 'svc-client', scope: 'read write' });
       expect((await storage.sessions.findWithUser(s.id))?.session).toMatchObject({ clientId: 'svc-client', scope: 'read write' });
+      // The refresh reads them through its one statement: SES-08 is checked on what it returns.
+      expect((await storage.sessions.findByRefreshToken(token.id))?.session).toMatchObject({ clientId: 'svc-client', scope: 'read write' });
     });
 
     it('SES-02: rotation is a compare-and-swap that only one caller wins', async () => {
@@ -297,6 +314,9 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       const first = await storage.audit.list({ limit: 2 });
       expect(first.next).toBe(events[2]!.id);
       expect((await storage.audit.list({ limit: 2, before: first.next! })).items.map((e) => e.requestId)).toEqual(['r2', 'r1']);
+      // A range over ids (the admin console's time filter): `from` inclusive, `before` exclusive.
+      expect((await storage.audit.list({ limit: 10, from: events[1]!.id, before: events[3]!.id })).items.map((e) => e.requestId)).toEqual(['r3', 'r2']);
+      expect((await storage.audit.list({ limit: 1, from: events[1]!.id, userId: 'u1' })).items.map((e) => e.requestId)).toEqual(['r4']);
     });
   });
 

@@ -121,17 +121,6 @@ export class AccessTokens {
     return { token: signJws(this.ring.signingKey, { typ: 'at+jwt' }, { ...claims }), expiresIn: exp - iat };
   }
 
-  /**
-   * The claims of a token this process has already verified and that has not expired; null for
-   * anything else. Never verifies: callers fall back to verify().
-   */
-  peek(token: string): AccessClaims | null {
-    const cached = this.verified.get(token);
-    if (!cached || cached.exp * 1000 + this.settings.leewayMs <= this.clock.now()) return null;
-    this.cacheStats.hits++;
-    return cached;
-  }
-
   /** Returns the token's claims, or throws UnauthenticatedError ('expired' or 'invalid'). */
   verify(token: string): AccessClaims {
     const now = this.clock.now();

@@ -124,12 +124,15 @@ export class SessionService {
    * second tab); any other replay of a rotated token revokes the whole session.
    */
   async refresh(token: string, client: ClientContext, request: ClientGrant): Promise<TokenGrant> {
-    const record = await this.findRefreshRecord(token);
-    if (!record) throw new InvalidRefreshTokenError();
-    const { parts } = record;
+    const parts = parseRefreshToken(token);
+    if (!parts) throw new InvalidRefreshTokenError();
+    // One read: the token, its session and its user.
+    const read = await this.store.findByRefreshToken(parts.id);
+    if (!read || !secretMatches(parts.secret, read.token.secretHash)) throw new InvalidRefreshTokenError();
+    const record = read.token;
+    let found: { session: Session; user: User } | null = read;
     const now = this.clock.now();
-    let found = await this.store.findWithUser(record.sessionId);
-    if (!found || !this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
+    if (!this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
     // SES-08: a refresh token leaked from one client is worth nothing to another. The session is
     // left alone: the presenter may be a confused client rather than the thief.
     if (found.session.clientId !== request.clientId) {
@@ -209,25 +212,21 @@ export class SessionService {
   /**
    * The per-request check: a valid signature is not enough, the session must be live and the user
    * active (CLM-05), and the role is read from storage so a demotion counts at once (CLM-07).
+   * Answers synchronously when the token was verified before and its session is in the cache (the
+   * common case), so such a request waits on no promise; otherwise the answer is a promise.
    */
-  async authenticate(accessToken: string): Promise<Principal> {
+  authenticate(accessToken: string): Principal | Promise<Principal> {
     const claims = this.tokens.verify(accessToken);
-    const found = await this.principals.get(claims.sid, (id) => this.store.findWithUser(id));
+    const found = this.principals.get(claims.sid, this.loadPrincipal);
+    return found instanceof Promise ? found.then((f) => this.principal(claims, f)) : this.principal(claims, found);
+  }
+
+  private readonly loadPrincipal = (sessionId: string) => this.store.findWithUser(sessionId);
+
+  private principal(claims: AccessClaims, found: { session: Session; user: User } | null): Principal {
     if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, this.clock.now())) {
       throw new UnauthenticatedError('revoked', 'The session has ended.');
     }
-    return { user: found.user, session: found.session, claims };
-  }
-
-  /**
-   * The principal for a token, answered only from memory: the token verified before, the session
-   * checked within the cache TTL and still live. Null means "ask authenticate()", never "refused".
-   */
-  peekPrincipal(accessToken: string): Principal | null {
-    const claims = this.tokens.peek(accessToken);
-    if (!claims) return null;
-    const found = this.principals.peek(claims.sid);
-    if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, this.clock.now())) return null;
     return { user: found.user, session: found.session, claims };
   }
 
@@ -254,6 +253,14 @@ export class SessionService {
     await this.store.revoke(sessionId, this.clock.now());
     this.emit({ type: 'session.revoked', sessionIds: [sessionId], userId });
     await this.audit.record('session.revoked', client, { actorId: userId, subjectId: userId, details: { session_id: sessionId } });
+  }
+
+  /** An admin ends every session of a user (a lost device, a suspected takeover); audited as theirs. */
+  async revokeAllOf(actorId: string, userId: string, client: ClientContext = {}): Promise<number> {
+    const revoked = await this.store.revokeAllForUser(userId, this.clock.now());
+    if (revoked.length > 0) this.emit({ type: 'session.revoked', sessionIds: revoked, userId });
+    await this.audit.record('session.revoked', client, { actorId, subjectId: userId, details: { sessions: revoked.length } });
+    return revoked.length;
   }
 
   /** SES-04 and account changes: end every session of a user but, optionally, one. */

@@ -1,5 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Item, Page, User } from '../model.js';
+import { FreshCache } from '../fresh-cache.js';
 import type { Clock, ItemChanges, ItemStore } from '../ports.js';
 
 export interface ItemInput {
@@ -29,10 +30,34 @@ function normalizeName(name: string): string {
 
 /** The sample protected resource: any signed-in user reads, owners and admins write. */
 export class ItemService {
+  private readonly cache: FreshCache<Item>;
+  private readonly findByName = (name: string) => this.items.findByName(name);
+
   constructor(
     private readonly items: ItemStore,
     private readonly clock: Clock,
-  ) {}
+    options: { cacheTtlMs?: number; onItemsChanged?: (names: string[]) => void } = {},
+  ) {
+    this.cache = new FreshCache(clock, options.cacheTtlMs ?? 0, 10_000);
+    this.onItemsChanged = options.onItemsChanged ?? (() => {});
+  }
+
+  private readonly onItemsChanged: (names: string[]) => void;
+
+  /** Drops what is remembered of items changed elsewhere (told by the invalidation bus). */
+  forget(names: readonly string[]): void {
+    this.cache.forget(names);
+  }
+
+  /** A user's items went with them (ON DELETE CASCADE), or changed hands in storage. */
+  forgetOwner(userId: string): void {
+    this.cache.forgetWhere((item) => item.ownerId === userId);
+  }
+
+  private changed(...names: string[]): void {
+    this.cache.forget(names);
+    this.onItemsChanged(names);
+  }
 
   async create(actor: User, input: ItemInput & { name: string }): Promise<Item> {
     const now = this.clock.now();
@@ -44,12 +69,14 @@ export class ItemService {
       createdAt: now,
       updatedAt: now,
     };
+    // Nothing to forget: a cache never remembers that a name is free.
     await this.items.create(item);
     return item;
   }
 
+  /** An item to show: from memory when read recently (see FreshCache for the staleness bound). */
   async get(name: string): Promise<Item> {
-    const item = await this.items.findByName(normalizeName(name));
+    const item = await this.cache.get(normalizeName(name), this.findByName);
     if (!item) throw new NotFoundError('item');
     return item;
   }
@@ -83,20 +110,25 @@ export class ItemService {
 
   async delete(actor: User, name: string): Promise<void> {
     const item = await this.writable(actor, name);
-    if (!(await this.items.delete(item.name, item.ownerId))) throw new NotFoundError('item');
+    const deleted = await this.items.delete(item.name, item.ownerId);
+    this.changed(item.name);
+    if (!deleted) throw new NotFoundError('item');
   }
 
   private async update(actor: User, name: string, changes: Omit<ItemChanges, 'updatedAt'>): Promise<Item> {
     const item = await this.writable(actor, name);
     // The write is conditional on the owner we checked, so a concurrent change of hands cannot slip through.
     const updated = await this.items.update(item.name, item.ownerId, { ...changes, updatedAt: this.clock.now() });
+    // A rename changes two names: the old one is gone, the new one exists.
+    this.changed(item.name, ...(updated && updated.name !== item.name ? [updated.name] : []));
     if (!updated) throw new NotFoundError('item');
     return updated;
   }
 
-  /** AC-02: only the owner or an admin may change an item. */
+  /** AC-02: only the owner or an admin may change an item. Read from storage, never from memory. */
   private async writable(actor: User, name: string): Promise<Item> {
-    const item = await this.get(name);
+    const item = await this.items.findByName(normalizeName(name));
+    if (!item) throw new NotFoundError('item');
     if (item.ownerId !== actor.id && actor.role !== 'admin') throw new ForbiddenError('Only the owner or an admin may change this item.');
     return item;
   }

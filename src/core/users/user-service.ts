@@ -6,6 +6,7 @@ import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, no
 import type { Clock, MailEffects, SessionStore, UserChanges, UserStore } from '../ports.js';
 import type { PasswordPolicy } from '../auth/password-policy.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
+import { FreshCache } from '../fresh-cache.js';
 
 export interface NewUserInput {
   username: string;
@@ -79,7 +80,24 @@ export class UserService {
     private readonly clock: Clock,
     /** Told whenever a user changes or goes, so cached copies are dropped. */
     private readonly onUserChanged: (userId: string) => void = () => {},
-  ) {}
+    /** How long a read user may be served from memory (0: always read storage). */
+    cacheTtlMs = 0,
+  ) {
+    this.cache = new FreshCache(clock, cacheTtlMs, 10_000);
+  }
+
+  private readonly cache: FreshCache<User>;
+  private readonly findById = (id: string) => this.users.findById(id);
+
+  /** Drops what is remembered of a user changed elsewhere (told by the invalidation bus). */
+  forget(userId: string): void {
+    this.cache.forget([userId]);
+  }
+
+  private changed(userId: string): void {
+    this.cache.forget([userId]);
+    this.onUserChanged(userId);
+  }
 
   /** Plugs in the mail that creating a user causes (set once, at wiring time). */
   useMail(hooks: UserMailHooks): void {
@@ -148,12 +166,20 @@ export class UserService {
     for (const user of await this.users.listWithoutSkeleton()) {
       const identity = { username: canonicalUsername(user.username), email: canonicalEmail(user.email) ?? user.email };
       if (!(await this.users.reindex(user.id, identity))) left.push(user.id);
-      else if (identity.username !== user.username || identity.email !== user.email) this.onUserChanged(user.id);
+      else if (identity.username !== user.username || identity.email !== user.email) this.changed(user.id);
     }
     return left;
   }
 
+  /** A user to show: from memory when read recently (see FreshCache for the staleness bound). */
   async get(id: string): Promise<User> {
+    const user = await this.cache.get(id, this.findById);
+    if (!user) throw new NotFoundError('user');
+    return user;
+  }
+
+  /** A user to change or check a change against: always from storage. */
+  private async current(id: string): Promise<User> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('user');
     return user;
@@ -175,7 +201,7 @@ export class UserService {
    * may touch `role` or `disabled` (AC-04).
    */
   async update(actor: Actor, id: string, input: UserUpdateInput, context: RequestContext = {}): Promise<User> {
-    const target = await this.get(id);
+    const target = await this.current(id);
     if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only change your own account.');
     if (!isAdmin(actor) && (input.role !== undefined || input.disabled !== undefined)) {
       throw new ForbiddenError('Only an admin may change role or disabled.');
@@ -200,7 +226,7 @@ export class UserService {
     if (input.role !== undefined) changes.role = input.role;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
     const updated = await this.users.update(target.id, changes, { keepAnotherAdmin: losesAdmin });
-    this.onUserChanged(target.id);
+    this.changed(target.id);
     if (!updated) throw new NotFoundError('user');
     // A disabled account keeps no live sessions; its access tokens already fail (CLM-05).
     if (input.disabled === true) await this.sessions.revokeAllForUser(target.id, changes.updatedAt);
@@ -210,12 +236,12 @@ export class UserService {
 
   /** Deletes the account; its sessions, refresh tokens and items go with it. */
   async delete(actor: Actor, id: string, context: RequestContext = {}): Promise<void> {
-    const target = await this.get(id);
+    const target = await this.current(id);
     if (!isAdmin(actor) && !isSelf(actor, target)) throw new ForbiddenError('You may only delete your own account.');
     const isActiveAdmin = target.role === 'admin' && !target.disabled;
     if (isActiveAdmin) await this.assertNotLastAdmin();
     const deleted = await this.users.delete(target.id, { keepAnotherAdmin: isActiveAdmin });
-    this.onUserChanged(target.id);
+    this.changed(target.id);
     if (!deleted) throw new NotFoundError('user');
     await this.audit.record('user.deleted', context, { actorId: actorIdOf(actor), subjectId: target.id, details: { username: target.username } });
   }
@@ -232,7 +258,7 @@ export class UserService {
   /** Stores a new password hash; `effects` (a notice) are queued in the same transaction. */
   async setPasswordHash(id: string, passwordHash: string, effects?: MailEffects): Promise<void> {
     await this.users.update(id, { passwordHash, updatedAt: this.clock.now() }, {}, effects);
-    this.onUserChanged(id);
+    this.changed(id);
     if (effects) this.mail?.queued();
   }
 

@@ -20,10 +20,10 @@ class InvalidAuthRequestError extends AppError {
 /**
  * The access token a request carries: `Authorization: Bearer …`, or `x-access-token` for clients
  * written against the classic tutorials. Never from the URL (SES-06). Two tokens at once are refused
- * rather than guessed between. Read from the raw header list, so repeated headers are seen; returns
- * the error instead of throwing, so the fast path can hand the request to the full route.
+ * rather than guessed between. Read from the raw header list, so repeated headers are seen.
  */
-export function readCredential(rawHeaders: readonly string[]): { token: string } | { error: AppError } {
+export function bearerToken(request: FastifyRequest): string {
+  const rawHeaders = request.raw.rawHeaders;
   let authorization: string | undefined;
   let alternative: string | undefined;
   let count = 0;
@@ -37,19 +37,14 @@ export function readCredential(rawHeaders: readonly string[]): { token: string }
       count++;
     }
   }
-  if (count > 1) return { error: new InvalidAuthRequestError('Send exactly one access token.') };
+  if (count > 1) throw new InvalidAuthRequestError('Send exactly one access token.');
   if (authorization !== undefined) {
     const match = BEARER.exec(authorization);
-    return match ? { token: match[1]! } : { error: new UnauthenticatedError('malformed', 'Use the Bearer scheme: Authorization: Bearer <access token>.') };
+    if (!match) throw new UnauthenticatedError('malformed', 'Use the Bearer scheme: Authorization: Bearer <access token>.');
+    return match[1]!;
   }
-  if (alternative) return { token: alternative };
-  return { error: new UnauthenticatedError('missing', 'This route needs an access token.') };
-}
-
-export function bearerToken(request: FastifyRequest): string {
-  const credential = readCredential(request.raw.rawHeaders);
-  if ('error' in credential) throw credential.error;
-  return credential.token;
+  if (alternative) return alternative;
+  throw new UnauthenticatedError('missing', 'This route needs an access token.');
 }
 
 /**
@@ -57,10 +52,27 @@ export function bearerToken(request: FastifyRequest): string {
  * encapsulation makes the hook cover exactly this subtree and nothing else.
  */
 export function requireAuthentication(scope: FastifyInstance, services: Services): void {
-  scope.addHook('onRequest', async (request, reply) => {
+  // Callback style, answered synchronously when the token and its session are in memory: an async
+  // hook would cost a promise and a microtask turn on every request, hit or not.
+  scope.addHook('onRequest', (request, reply, done) => {
     // What one caller may see must not be kept by a shared cache for the next.
     reply.header('cache-control', 'no-store');
-    request.principal = await services.sessions.authenticate(bearerToken(request));
+    let principal: Principal | Promise<Principal>;
+    try {
+      principal = services.sessions.authenticate(bearerToken(request));
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (principal instanceof Promise) {
+      principal.then((p) => {
+        request.principal = p;
+        done();
+      }, done);
+    } else {
+      request.principal = principal;
+      done();
+    }
   });
 }
 

@@ -33,11 +33,12 @@ const byClient: BucketOf = (request) => clientBucket(request.ip);
 /**
  * An onRequest hook that spends one unit of the budget `bucketOf` names (none when it names none),
  * before the body is even read, and answers 429 with Retry-After once it is gone. RateLimit-*
- * headers follow the IETF draft.
+ * headers follow the IETF draft. With RATE_LIMIT=off there is no hook at all, rather than one that
+ * returns at once on every request: spread the answer into the route's onRequest list.
  */
-export function rateLimit(services: Services, rule: RateRule, bucketOf: BucketOf = byClient): onRequestHookHandler {
+export function rateLimit(services: Services, rule: RateRule, bucketOf: BucketOf = byClient): onRequestHookHandler[] {
+  if (!services.config.rateLimit) return [];
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!services.config.rateLimit) return;
     const bucket = bucketOf(request);
     if (bucket === null) return;
     const now = services.clock.now();
@@ -51,7 +52,7 @@ export function rateLimit(services: Services, rule: RateRule, bucketOf: BucketOf
     if (count > rule.max) throw new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.');
   };
   RATE_LIMIT_HOOKS.add(hook);
-  return hook;
+  return [hook];
 }
 
 // The hooks made above, so the OpenAPI document can declare 429 on exactly the routes that use one.

@@ -5,7 +5,6 @@ import { InvalidRefreshTokenError, ValidationError } from '../../core/errors.js'
 import { FIRST_PARTY_CLIENT_ID } from '../../core/oauth/clients.js';
 import { assertCookieOrigin, clearRefreshCookie, readRefreshCookie, refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import type { Services } from '../../services.js';
-import type { FastPath } from '../fast-path.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { optionalBody } from '../plugins/optional-body.js';
@@ -34,7 +33,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   const sameSite = refuseCrossSite(services.config);
 
   app.post('/auth/register', {
-    onRequest: [sameSite, rateLimit(services, RATE_RULES.register)],
+    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.register)],
     schema: {
       tags: ['auth'],
       summary: 'Create an account',
@@ -50,7 +49,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   });
 
   app.post('/auth/login', {
-    onRequest: [sameSite, rateLimit(services, RATE_RULES.login)],
+    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.login)],
     schema: {
       tags: ['auth'],
       summary: 'Exchange a username or email and password for tokens',
@@ -64,7 +63,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   });
 
   app.post('/auth/refresh', {
-    onRequest: [sameSite, rateLimit(services, RATE_RULES.refresh)],
+    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.refresh)],
     schema: {
       tags: ['auth'],
       summary: 'Rotate a refresh token: the old one stops working',
@@ -88,12 +87,10 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
 };
 
 /** The caller's own account and sessions. */
-export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services; fastPath?: FastPath }> = async (app, { services, fastPath }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
 
   app.get('/auth/me', {
-    // The first 200 arms the in-memory fast path (see fast-path.ts).
-    ...(fastPath ? { onSend: fastPath.arm } : {}),
     schema: { tags: ['auth'], summary: 'The caller', security: bearer, response: { 200: Type.Ref(UserView), ...problems(401) } },
   }, async (request) => {
     const { user } = principalOf(request);

@@ -85,7 +85,7 @@ export const publicEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }
 
   app.post('/auth/email/sign-in/verify', {
     // WEB-01: in browser mode this sets the refresh cookie, like a login.
-    onRequest: [refuseCrossSite(services.config), redeemBudget],
+    onRequest: [refuseCrossSite(services.config), ...redeemBudget],
     schema: {
       tags: ['email'],
       summary: 'Exchange a sign-in code (with the address) or the link\'s token for tokens',

@@ -4,6 +4,7 @@ import { JWKS_MAX_AGE_SECONDS } from '../../config/index.js';
 import type { Services } from '../../services.js';
 import { UnavailableError } from '../../core/errors.js';
 import { problem, sendProblem } from '../plugins/errors.js';
+import { PROBLEM_JSON } from '../openapi.js';
 import { GRANT_TYPES } from '../../core/model.js';
 import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
 import { outboxHealth } from '../../mail/health.js';
@@ -38,10 +39,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
             oldest_due_age_seconds: Type.Integer({ description: 'how long the oldest due message has waited (0: none); reported, never a reason to be unready' }),
           }, { description: 'the mail outbox (see README "Mail")' })),
         }),
-        // Problem details (RFC 9457) with the checks as an extension member.
+        // Problem details with the checks, declared under the media type they are sent as.
         503: {
-          description: 'Not ready: a required dependency is not available',
-          content: { 'application/problem+json': { schema: Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String(), checks: Checks }) } },
+          description: 'Not ready: a required dependency does not answer; try again after Retry-After seconds',
+          content: { [PROBLEM_JSON]: { schema: Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String(), checks: Checks }) } },
         },
       },
     },

@@ -102,7 +102,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
 
   app.post('/oauth/token', {
     // WEB-01: in browser mode this route sets the refresh cookie too.
-    onRequest: [refuseCrossSite(services.config), rateLimit(services, RATE_RULES.login)],
+    onRequest: [refuseCrossSite(services.config), ...rateLimit(services, RATE_RULES.login)],
     schema: {
       tags: ['oauth'],
       summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',

@@ -61,6 +61,22 @@ const toSession = (r: SessionRow): Session => ({
   clientId: r.client_id,
   scope: r.scope,
 });
+type SessionUserRow = SessionRow & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_id: string; u_created_at: number; u_updated_at: number };
+const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope,
+  u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.email_verified, u.password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at`;
+const toSessionAndUser = (row: SessionUserRow): { session: Session; user: User } => ({
+  session: toSession(row),
+  user: toUser({ ...row, id: row.u_id, created_at: row.u_created_at, updated_at: row.u_updated_at }),
+});
+interface RefreshTokenRow {
+  id: string;
+  session_id: string;
+  secret_hash: string;
+  parent_id: string | null;
+  created_at: number;
+}
+const REFRESH_COLUMNS = 'id, session_id, secret_hash, parent_id, created_at';
+const toRefreshToken = (r: RefreshTokenRow): RefreshTokenRecord => ({ id: r.id, sessionId: r.session_id, secretHash: r.secret_hash, parentId: r.parent_id, createdAt: r.created_at });
 const toItem = (r: ItemRow): Item => ({
   name: r.name,
   priceCents: r.price_cents,
@@ -233,39 +249,39 @@ class SqlSessionStore implements SessionStore {
   }
 
   async findWithUser(id: string): Promise<{ session: Session; user: User } | null> {
-    const row = await this.db.get<SessionRow & { u_id: string } & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_created_at: number; u_updated_at: number }>(
-      `SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope,
-              u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.email_verified, u.password_hash,
-              u.created_at AS u_created_at, u.updated_at AS u_updated_at
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
-      [id],
-    );
-    if (!row) return null;
-    return {
-      session: toSession(row),
-      user: toUser({ ...row, id: row.u_id, created_at: row.u_created_at, updated_at: row.u_updated_at }),
-    };
+    const row = await this.db.get<SessionUserRow>(`SELECT ${SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, [id]);
+    return row ? toSessionAndUser(row) : null;
   }
 
   async findRefreshToken(id: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.db.get<{ id: string; session_id: string; secret_hash: string; parent_id: string | null; created_at: number }>(
-      'SELECT id, session_id, secret_hash, parent_id, created_at FROM refresh_tokens WHERE id = ?',
+    const row = await this.db.get<RefreshTokenRow>(`SELECT ${REFRESH_COLUMNS} FROM refresh_tokens WHERE id = ?`, [id]);
+    return row ? toRefreshToken(row) : null;
+  }
+
+  async findByRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null> {
+    // One statement for what a refresh reads: the token, its session and the session's user.
+    const row = await this.db.get<SessionUserRow & { t_id: string; t_secret_hash: string; t_parent_id: string | null; t_created_at: number }>(
+      `SELECT t.id AS t_id, t.secret_hash AS t_secret_hash, t.parent_id AS t_parent_id, t.created_at AS t_created_at, ${SESSION_USER_COLUMNS}
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE t.id = ?`,
       [id],
     );
-    return row ? { id: row.id, sessionId: row.session_id, secretHash: row.secret_hash, parentId: row.parent_id, createdAt: row.created_at } : null;
+    if (!row) return null;
+    const token = { id: row.t_id, sessionId: row.id, secretHash: row.t_secret_hash, parentId: row.t_parent_id, createdAt: row.t_created_at };
+    return { token, ...toSessionAndUser(row) };
   }
 
   rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean> {
-    // The UPDATE is the compare-and-swap; if it changes no row, the insert is rolled back with it.
+    // The UPDATE is the compare-and-swap, first: a loser stops there, its transaction rolled back
+    // before it wrote anything.
     return this.db.batch([
-      {
-        sql: 'INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
-        params: [next.id, next.sessionId, next.secretHash, next.parentId, next.createdAt],
-      },
       {
         sql: 'UPDATE sessions SET refresh_id = ?, rotated_at = ?, last_used_at = ? WHERE id = ? AND refresh_id = ? AND revoked_at IS NULL',
         params: [next.id, next.createdAt, next.createdAt, sessionId, expectedRefreshId],
         expectChanges: 1,
+      },
+      {
+        sql: 'INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        params: [next.id, next.sessionId, next.secretHash, next.parentId, next.createdAt],
       },
     ]);
   }
@@ -425,7 +441,7 @@ class SqlAuditStore implements AuditStore {
     );
   }
 
-  async list(query: { limit: number; before?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>> {
+  async list(query: { limit: number; before?: string; from?: string; userId?: string; type?: AuditType }): Promise<Page<AuditEvent>> {
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (query.userId !== undefined) {
@@ -439,6 +455,10 @@ class SqlAuditStore implements AuditStore {
     if (query.before !== undefined) {
       where.push('id < ?');
       params.push(query.before);
+    }
+    if (query.from !== undefined) {
+      where.push('id >= ?');
+      params.push(query.from);
     }
     const rows = await this.db.all<AuditRow>(
       `SELECT id, at, type, actor_id, subject_id, ip, user_agent, request_id, details FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,

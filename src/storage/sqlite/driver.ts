@@ -25,6 +25,8 @@ function translate(error: unknown): unknown {
   return error;
 }
 
+const ROLLBACK = Symbol('rollback');
+
 const isBusy = (error: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(codeOf(error));
 
 // How long one attempt may block the event loop waiting for another process's lock: not at all.
@@ -59,6 +61,12 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.circuit = new Circuit('storage', deadlines.retryMs, deadlines.onCircuitChange);
+    this.transaction = this.db.transaction((statements: readonly Statement[]) => {
+      for (const s of statements) {
+        const changes = this.prepare(s.sql).run(...bind(s.params)).changes;
+        if (s.expectChanges !== undefined && changes !== s.expectChanges) throw ROLLBACK;
+      }
+    }).immediate;
   }
 
   private prepare(sql: string): Database.Statement {
@@ -112,21 +120,17 @@ export class SqliteDriver implements SqlDriver {
     return this.write(() => this.prepare(sql).run(...bind(params)).changes);
   }
 
+  // Built once: better-sqlite3 makes a transaction function's wrappers each time it is asked for
+  // one, which a refresh (one batch per call) paid on every request.
+  private readonly transaction: (statements: readonly Statement[]) => void;
+
   // `lock` needs nothing here: BEGIN IMMEDIATE already makes writers take turns.
   async batch(statements: readonly Statement[]): Promise<boolean> {
-    const rollback = Symbol('rollback');
     try {
-      await this.write(() =>
-        this.db.transaction(() => {
-          for (const s of statements) {
-            const changes = this.prepare(s.sql).run(...bind(s.params)).changes;
-            if (s.expectChanges !== undefined && changes !== s.expectChanges) throw rollback;
-          }
-        }).immediate(),
-      );
+      await this.write(() => this.transaction(statements));
       return true;
     } catch (error) {
-      if (error === rollback) return false;
+      if (error === ROLLBACK) return false;
       throw error;
     }
   }

@@ -499,6 +499,23 @@ export interface paths {
         patch: operations["patchUsersById"];
         trace?: never;
     };
+    "/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End every session of a user (admins only); their access tokens stop working */
+        delete: operations["deleteUsersByIdSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -685,7 +702,11 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size, 1..100 */
                 limit?: number;
+                /** @description only events at or after this instant (RFC 3339 date-time) */
+                since?: string;
                 type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed";
+                /** @description only events before this instant (RFC 3339 date-time) */
+                until?: string;
                 user?: string;
             };
             header?: never;
@@ -778,12 +799,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -793,12 +808,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -808,12 +817,6 @@ export interface operations {
             /** @description Conflict with an existing resource */
             409: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -823,12 +826,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -838,29 +835,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -870,12 +844,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -902,12 +870,6 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -921,12 +883,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -936,12 +892,6 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -951,12 +901,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -966,29 +910,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -998,12 +919,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1035,12 +950,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1050,12 +959,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1065,12 +968,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1080,12 +977,6 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1095,12 +986,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1110,29 +995,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1142,12 +1004,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1175,12 +1031,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1190,12 +1040,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1205,12 +1049,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1220,29 +1058,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1252,12 +1067,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1282,12 +1091,6 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1301,12 +1104,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1316,12 +1113,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -1333,12 +1124,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1348,29 +1133,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1380,12 +1142,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1425,12 +1181,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1440,12 +1190,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1455,12 +1199,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -1472,12 +1210,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1487,12 +1219,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1502,29 +1228,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1534,12 +1237,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1549,12 +1246,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1716,12 +1407,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1731,12 +1416,6 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1749,12 +1428,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,12 +1437,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -1781,12 +1448,6 @@ export interface operations {
             /** @description Conflict with an existing resource */
             409: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1796,12 +1457,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1811,29 +1466,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1843,12 +1475,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1878,12 +1504,6 @@ export interface operations {
             /** @description Done; no body */
             204: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1891,12 +1511,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1906,12 +1520,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -1923,12 +1531,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1938,29 +1540,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1970,12 +1549,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1985,12 +1558,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2019,12 +1586,6 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2038,12 +1599,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2053,12 +1608,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2068,29 +1617,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2100,12 +1626,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2135,12 +1655,6 @@ export interface operations {
             /** @description Done; no body */
             204: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2148,12 +1662,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2163,12 +1671,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2178,29 +1680,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2210,12 +1689,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2225,12 +1698,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2264,12 +1731,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2279,12 +1740,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2294,12 +1749,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -2311,12 +1760,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2326,12 +1769,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2341,29 +1778,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2373,12 +1787,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2420,12 +1828,6 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2435,12 +1837,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2450,12 +1846,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2465,12 +1855,6 @@ export interface operations {
             /** @description Conflict with an existing resource */
             409: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2480,12 +1864,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2495,29 +1873,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2527,12 +1882,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2542,12 +1891,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -3310,12 +2653,6 @@ export interface operations {
             /** @description empty body */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3323,12 +2660,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3338,12 +2669,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -3355,12 +2680,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3370,12 +2689,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3385,12 +2698,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3402,12 +2709,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3462,12 +2763,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3477,12 +2772,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3492,12 +2781,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -3509,12 +2792,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3524,12 +2801,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3539,12 +2810,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3556,12 +2821,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3571,12 +2830,6 @@ export interface operations {
             /** @description Busy or not ready: try again after Retry-After seconds */
             503: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -3629,7 +2882,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not ready: a required dependency is not available */
+            /** @description Not ready: a required dependency does not answer; try again after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
@@ -3671,12 +2924,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3692,12 +2939,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3707,12 +2948,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -3724,12 +2959,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3739,12 +2968,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3756,12 +2979,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3893,12 +3110,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3908,12 +3119,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3923,12 +3128,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -3940,12 +3139,6 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3955,12 +3148,6 @@ export interface operations {
             /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
             414: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3970,12 +3157,6 @@ export interface operations {
             /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
             429: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds until the budget is back */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3987,12 +3168,6 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4129,12 +3304,6 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4144,12 +3313,6 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4162,12 +3325,6 @@ export interface operations {
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
             400: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4177,12 +3334,6 @@ export interface operations {
             /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
             401: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -4194,12 +3345,6 @@ export interface operations {
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4209,12 +3354,6 @@ export interface operations {
             /** @description No such resource */
             404: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4224,12 +3363,6 @@ export interface operations {
             /** @description Conflict with an existing resource */
             409: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4239,12 +3372,6 @@ export interface operations {
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4254,12 +3381,6 @@ export interface operations {
             /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
             414: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4269,29 +3390,6 @@ export interface operations {
             /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until the budget is back */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4301,12 +3399,100 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
-                    /** @description Requests allowed in the window (sent when rate limits are on) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests left in the window (sent when rate limits are on) */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets (sent when rate limits are on) */
-                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteUsersByIdSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

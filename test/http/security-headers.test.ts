@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECURITY_HEADERS } from '../../src/http/security-headers.js';
+import { buildTestApp, signUp, type TestApp } from '../helpers/app.js';
+
+/**
+ * The security headers are fixed at start and sent on every answer of the API: success, refusal,
+ * 404 and framework errors alike. The hosted docs keep a policy of their own.
+ */
+describe('security headers', () => {
+  let t: TestApp;
+  let auth: { authorization: string };
+  beforeAll(async () => {
+    t = await buildTestApp();
+    auth = (await signUp(t)).auth;
+  });
+  afterAll(() => t.close());
+
+  const cases: [string, () => { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: string }, number][] = [
+    ['a public route', () => ({ method: 'GET', url: '/health' }), 200],
+    ['an authenticated route', () => ({ method: 'GET', url: '/auth/me', headers: auth }), 200],
+    ['a refused token', () => ({ method: 'GET', url: '/auth/me', headers: { authorization: 'Bearer nope' } }), 401],
+    ['an unknown route', () => ({ method: 'GET', url: '/nowhere' }), 404],
+    ['a body that is not JSON', () => ({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/json' }, payload: '{' }), 400],
+  ];
+  for (const [what, request, status] of cases) {
+    it(`AC-01: ${what} carries every security header, and a request id`, async () => {
+      const res = await t.app.inject(request());
+      expect(res.statusCode).toBe(status);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers[name], name).toBe(value);
+      expect(res.headers['x-request-id']).toEqual(expect.any(String));
+    });
+  }
+
+  it('the API forbids a browser everything a document could do', () => {
+    expect(SECURITY_HEADERS['content-security-policy']).toContain("default-src 'none'");
+    expect(SECURITY_HEADERS['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+
+  it('/docs sends its own Content-Security-Policy, not the API\'s', async () => {
+    const res = await t.app.inject({ url: '/docs' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-security-policy']).toEqual(expect.any(String));
+    expect(res.headers['content-security-policy']).not.toBe(SECURITY_HEADERS['content-security-policy']);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * Every call the pages make to Gatehouse, in one module over @gatehouse/client: the pages never
+ * call fetch themselves, so the client (token in memory, refresh by cookie, one refresh across
+ * tabs) is the only thing that touches credentials.
+ */
+import { createClient, GatehouseError, type GatehouseClient, type SignInResult, type User } from '@gatehouse/client';
+import type { UiSettings } from './settings';
+
+export { GatehouseError };
+export type { SignInResult, User };
+
+export interface Session {
+  readonly id: string;
+  readonly created_at: string;
+  readonly last_used_at: string | null;
+  readonly user_agent: string | null;
+  readonly ip: string | null;
+  readonly current: boolean;
+}
+
+export interface AuditEvent {
+  readonly id: string;
+  readonly at: string;
+  readonly type: string;
+  readonly actor_id: string | null;
+  readonly subject_id: string | null;
+  readonly ip: string | null;
+  readonly user_agent: string | null;
+  readonly details: Record<string, string | number | boolean | null>;
+}
+
+export interface PageOf<T> {
+  readonly items: T[];
+  readonly next_cursor: string | null;
+}
+
+export interface AuditQuery {
+  readonly user?: string;
+  readonly type?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
+export type UserPatch = Partial<Pick<User, 'name' | 'username' | 'email' | 'role' | 'disabled'>>;
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== '') search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export function createApi(settings: UiSettings) {
+  // Same origin as the API: the pages are served by Gatehouse itself. Cookie mode when the service
+  // sets the refresh cookie; otherwise the refresh token stays in this page's memory only.
+  const client: GatehouseClient = createClient({ baseUrl: location.origin, mode: settings.refreshCookie ? 'cookie' : 'memory' });
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method, credentials: 'include' };
+    if (body !== undefined) {
+      init.headers = { 'content-type': 'application/json' };
+      init.body = JSON.stringify(body);
+    }
+    const res = await client.fetch(path, init);
+    if (!res.ok) throw await toError(res);
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+
+  return {
+    client,
+    signIn: (login: string, password: string): Promise<SignInResult> => client.signIn({ login, password }),
+    signUp: (input: { username: string; email: string; password: string; name?: string }) => client.signUp(input),
+    signOut: (scope: 'local' | 'others' | 'global' = 'local') => client.signOut(scope),
+    /** The signed-in user, or null (after trying the refresh cookie in cookie mode). */
+    async currentUser(): Promise<User | null> {
+      if ((await client.getAccessToken()) === null) return null;
+      return call<User>('GET', '/auth/me');
+    },
+    updateMe: (patch: UserPatch) => call<User>('PATCH', '/auth/me', patch),
+    changePassword: (current_password: string, new_password: string) => call<void>('POST', '/auth/password', { current_password, new_password }),
+    sessions: () => call<{ items: Session[] }>('GET', '/auth/sessions'),
+    revokeSession: (id: string) => call<void>('DELETE', `/auth/sessions/${encodeURIComponent(id)}`),
+    deleteUser: (id: string) => call<void>('DELETE', `/users/${encodeURIComponent(id)}`),
+    listUsers: (q: string, cursor?: string) => call<PageOf<User>>('GET', `/users${query({ q, cursor, limit: 20 })}`),
+    updateUser: (id: string, patch: UserPatch) => call<User>('PATCH', `/users/${encodeURIComponent(id)}`, patch),
+    revokeUserSessions: (id: string) => call<void>('DELETE', `/users/${encodeURIComponent(id)}/sessions`),
+    audit: (q: AuditQuery) => call<PageOf<AuditEvent>>('GET', `/admin/audit${query({ limit: 25, ...q })}`),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+/** A non-2xx answer as the client's typed error (problem+json code, Retry-After). */
+async function toError(res: Response): Promise<GatehouseError> {
+  const retry = Number(res.headers.get('retry-after'));
+  const retryAfter = res.headers.has('retry-after') && Number.isFinite(retry) ? retry : null;
+  let problem: { code?: unknown; detail?: string; title?: string } | null = null;
+  try {
+    problem = (await res.json()) as { code?: unknown; detail?: string; title?: string } | null;
+  } catch {
+    // Not JSON (a proxy's page): reported as an unexpected answer.
+  }
+  const code = typeof problem?.code === 'string' ? problem.code : 'ERR_CLIENT_RESPONSE';
+  return new GatehouseError(code, problem?.detail ?? problem?.title ?? `HTTP ${res.status}`, { status: res.status, problem: problem as never, retryAfter });
+}
