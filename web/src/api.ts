@@ -78,7 +78,13 @@ export function createApi(settings: UiSettings) {
       if ((await client.getAccessToken()) === null) return null;
       return call<User>('GET', '/auth/me');
     },
-    updateMe: (patch: UserPatch) => call<User>('PATCH', '/auth/me', patch),
+    /** A new own address answers `{ pending_email }`: it changes once the link sent to it is followed. */
+    updateMe: (patch: UserPatch) => call<User | { pending_email: string }>('PATCH', '/auth/me', patch),
+    sendVerification: () => call<unknown>('POST', '/auth/email/verify/send'),
+    verifyEmail: (token: string) => call<User>('POST', '/auth/email/verify', { token }),
+    confirmEmailChange: (token: string) => call<User>('POST', '/auth/email/change/confirm', { token }),
+    forgotPassword: (email: string) => call<unknown>('POST', '/auth/password/forgot', { email }),
+    resetPassword: (token: string, new_password: string) => call<void>('POST', '/auth/password/reset', { token, new_password }),
     changePassword: (current_password: string, new_password: string) => call<void>('POST', '/auth/password', { current_password, new_password }),
     sessions: () => call<{ items: Session[] }>('GET', '/auth/sessions'),
     revokeSession: (id: string) => call<void>('DELETE', `/auth/sessions/${encodeURIComponent(id)}`),
