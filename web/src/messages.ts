@@ -183,6 +183,8 @@ export const messages = {
   },
   errors: {
     invalidCredentials: 'The username, email or password is not right.',
+    tokenInvalid: 'This link is invalid or has expired, or was used already. Ask for a new one.',
+    emailUnverified: 'Confirm your email address first: follow the link we sent you.',
     rateLimited: (seconds: number) => `Too many attempts. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
     rateLimitedNoWait: 'Too many attempts. Try again later.',
     conflict: 'That username or email cannot be used. Choose another.',
