@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { outboxHealth } from './mail/health.js';
 import type { AuditEvent } from './core/model.js';
 import type { Services } from './services.js';
 
@@ -45,6 +46,28 @@ export class Metrics {
         this.inc({ cache: 'token', result: 'miss' }, s.tokens.cacheStats.misses);
         this.inc({ cache: 'session', result: 'hit' }, s.sessions.principalCacheStats.hits);
         this.inc({ cache: 'session', result: 'miss' }, s.sessions.principalCacheStats.misses);
+      },
+    });
+    // Read from the outbox table at scrape time; every worker sees the same table, so the cluster
+    // figure is the largest, not the sum.
+    new Gauge({
+      name: 'gatehouse_mail_outbox_depth',
+      help: 'Messages waiting in the mail outbox',
+      registers,
+      aggregator: 'max',
+      async collect() {
+        const s = services();
+        if (s) this.set((await outboxHealth(s)).depth);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_mail_outbox_oldest_due_age_seconds',
+      help: 'How long the oldest due message in the mail outbox has waited (0 when none is due)',
+      registers,
+      aggregator: 'max',
+      async collect() {
+        const s = services();
+        if (s) this.set((await outboxHealth(s)).oldest_due_age_seconds);
       },
     });
     this.registerCircuitMetrics();

@@ -14,6 +14,7 @@ import { UnavailableError } from './core/errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServices, type Services } from './services.js';
+import { createMailSender } from './mail/create-sender.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -53,11 +54,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const bus = shared.bus ?? ipcBus;
   const counters = shared.counters ?? ipcCounters;
+  let logBackground = (error: unknown) => console.error('gatehouse: email flow failed:', error);
   const services = await createServices(config, storage, {
     counters,
     bus,
     onAuditEvent: metrics.onAuditEvent,
     dependencies: shared.check ? [shared.check] : [],
+    onBackgroundError: (error) => logBackground(error),
   });
   metrics.watchCircuits([storage.circuit, ...(shared.circuit ? [shared.circuit] : [])]);
   await services.keys.assertConfiguredAlgorithm();
@@ -67,6 +70,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   report = throttled((error) => app.log.warn({ reason: describe(error) }, 'redis error'));
   reportIpc = throttled((error) => app.log.warn({ reason: describe(error) }, 'the primary did not answer a rate-limit count; this worker counted it alone'));
   const connections = trackConnections(app);
+  logBackground = (error) => app.log.error({ err: error }, 'email flow failed after the answer');
+
+  // EMAIL-06: every instance sends the outbox; leases keep each message to one sender.
+  const mailSender = createMailSender(services, app.log.child({ component: 'mail' }));
+  mailSender.start();
+  if (!config.mail.smtpUrl) app.log.warn('SMTP_URL is not set: mail stays in the development outbox (gatehouse mail outbox lists it)');
 
   if (services.lookAlikeUsers.length > 0) {
     app.log.warn({ userIds: services.lookAlikeUsers }, 'these users were stored before look-alike usernames were refused (ID-04) and look like an earlier user; check them for impersonation');
@@ -86,6 +95,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Ended sessions and their refresh-token chains do not pile up; every instance may do it.
   const prune = setInterval(() => {
     services.sessions.prune().catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning ended sessions failed'));
+    storage.emailTokens.deleteEndedBefore(services.clock.now() - 86_400_000).catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning email tokens failed'));
   }, 3_600_000);
   prune.unref();
 
@@ -101,6 +111,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const release = async () => {
     clearInterval(keyReload);
     clearInterval(prune);
+    // A message being sent gets a moment to finish; nothing here may hold the shutdown bound up.
+    await mailSender.stop(1_000);
     await shared.close().catch(() => {});
     await storage.close();
   };

@@ -14,6 +14,9 @@ import { ClientRegistry } from './core/oauth/clients.js';
 import { systemClock, type ClientStore, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
+import { EmailService } from './core/email/email-service.js';
+import { MailBudget } from './core/email/mail-budget.js';
+import { TemplateComposer } from './mail/templates.js';
 
 /** Everything the HTTP layer and the CLI call into. */
 export interface Services {
@@ -31,6 +34,10 @@ export interface Services {
   readonly clients: ClientRegistry;
   /** Rate-limit counters (in memory, or shared). */
   readonly counters: CounterStore;
+  /** Verification, recovery, change of address, sign-in by email. */
+  readonly email: EmailService;
+  /** Registers a listener told whenever this process queued mail (the sender wakes on it). */
+  onMailQueued(listener: () => void): void;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
   reloadKeys(): Promise<void>;
   /** Dependencies besides storage that /ready reports (Redis). */
@@ -54,6 +61,8 @@ export interface ServiceOptions {
   readonly bus?: InvalidationBus;
   /** Registered OAuth clients beside the built-in one (none until client registration exists). */
   readonly clients?: ClientStore;
+  /** Told when work done after an answer (forgot-password, sign-in by email) failed. */
+  readonly onBackgroundError?: (error: unknown) => void;
   /** Dependencies besides storage that /ready reports. */
   readonly dependencies?: readonly DependencyCheck[];
 }
@@ -120,6 +129,39 @@ export async function createServices(config: Config, storage: Storage, options: 
     items.forgetOwner(userId);
     bus?.publish({ kind: 'user', id: userId });
   }, config.sessionCacheTtlMs);
+  const mailListeners = new Set<() => void>();
+  const email = new EmailService(
+    {
+      users: storage.users,
+      tokens: storage.emailTokens,
+      hasher,
+      policy,
+      sessions,
+      audit,
+      clock,
+      composer: new TemplateComposer(config.mail.templatesDir),
+      budget: config.rateLimit ? new MailBudget(counters, clock) : null,
+      // A token redeemed here changed the user row: every cached copy goes, here and elsewhere.
+      userChanged: (userId) => {
+        sessions.forgetUser(userId);
+        users.forget(userId);
+        bus?.publish({ kind: 'user', id: userId });
+      },
+      queued: () => mailListeners.forEach((listener) => listener()),
+      backgroundError: options.onBackgroundError ?? ((error) => console.error('gatehouse: email flow failed:', error)),
+    },
+    {
+      publicUrl: config.publicUrl,
+      verification: config.mail.verification,
+      signIn: config.mail.signIn,
+      tokenTtlMs: config.mail.tokenTtlMs,
+      // Shared by every instance on this database, like the rotation key.
+      tokenKey: Buffer.from(await storage.settings.getOrCreate('email_token_key', randomToken(32)), 'base64url'),
+      productName: config.mail.productName,
+      messageIdHost: new URL(config.publicUrl).hostname || 'gatehouse.invalid',
+    },
+  );
+  users.useMail({ created: (user) => email.verificationEffects(user), queued: () => email.afterQueued() });
   // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
   const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());
@@ -140,12 +182,14 @@ export async function createServices(config: Config, storage: Storage, options: 
     tokens,
     sessions,
     users,
-    auth: new AuthService(storage.users, users, sessions, hasher, policy, audit, config.rateLimit ? new LoginThrottle(counters, clock) : null),
+    auth: new AuthService(storage.users, users, sessions, hasher, policy, audit, config.rateLimit ? new LoginThrottle(counters, clock) : null, email),
     items,
     keys,
     audit,
     clients: new ClientRegistry(options.clients ?? null),
     counters,
+    email,
+    onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
     dependencies: options.dependencies ?? [],
     lookAlikeUsers,

@@ -15,6 +15,10 @@ import { migrate, migrationStatus, openDriver, openStorage } from '../storage/op
 import { connectShared } from '../storage/redis/connect.js';
 import { readPassword } from './password-input.js';
 import { MigrationChangedError, type MigrationStatus } from '../storage/sql/migration-check.js';
+import { headerSafe } from '../core/email/compose.js';
+import { smtpOptions, SmtpTransport } from '../mail/smtp-transport.js';
+import { TemplateComposer } from '../mail/templates.js';
+import type { MailSendError } from '../mail/transport.js';
 
 const USAGE = `gatehouse: a self-hosted authentication service
 
@@ -34,6 +38,10 @@ Usage:
                                                     --algorithm EdDSA|ES256|RS256 changes it
   gatehouse keys retire <kid>                       withdraw a key now: tokens it signed stop verifying
   gatehouse audit tail [-n N] [--follow]            the last N security events as JSON lines
+  gatehouse mail test --to ADDRESS                  send a test message now through SMTP_URL; prints the
+                                                    server's reply, or exactly why it failed
+  gatehouse mail outbox [-n N]                      the last N queued messages (in development, with
+                                                    their links: this is the development outbox)
   gatehouse prune                                   delete sessions that ended over a week ago (the
                                                     service also does this every hour)
 
@@ -164,6 +172,51 @@ async function keysCommand(config: Config, args: string[]): Promise<void> {
   });
 }
 
+async function mailCommand(config: Config, args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action === 'test') {
+    const { values } = parseArgs({ args: rest, options: { to: { type: 'string' } } });
+    if (!values.to) throw new UsageError('mail test needs --to ADDRESS');
+    if (!config.mail.smtpUrl) throw new CliError('SMTP_URL is not set: mail goes to the development outbox, there is no server to test (see README "Mail")');
+    // No database needed: this talks to the SMTP server only.
+    const to = headerSafe(values.to);
+    if (!/^[^\s@]+@[^\s@]+$/.test(to)) throw new UsageError('--to must be an email address');
+    const content = new TemplateComposer(config.mail.templatesDir).compose('test', { product: config.mail.productName, name: '', email: to });
+    const transport = new SmtpTransport(config.mail);
+    const { host, port, secure } = smtpOptions(config.mail);
+    console.log(`sending to ${to} through ${host}:${port} (${secure ? 'TLS' : 'STARTTLS when offered'})...`);
+    try {
+      const { response } = await transport.send({ from: config.mail.from, to: { address: to, name: null }, ...content, messageId: `<test-${Date.now()}@gatehouse.invalid>` });
+      console.log(`sent: the server answered ${response}`);
+    } catch (error) {
+      const e = error as MailSendError;
+      throw new CliError(`mail test failed: ${e.message}${e.response && !e.message.includes(e.response) ? `\nserver reply: ${e.response}` : ''}`);
+    } finally {
+      transport.close();
+    }
+    return;
+  }
+  if (action === 'outbox') {
+    const { values } = parseArgs({ args: rest, options: { n: { type: 'string', short: 'n', default: '10' } } });
+    const count = Number(values.n);
+    if (!Number.isInteger(count) || count < 1 || count > 100) throw new UsageError('-n takes a whole number from 1 to 100');
+    const storage = await openStorage(config.databaseUrl);
+    try {
+      const { items } = await storage.outbox.list({ limit: count });
+      if (items.length === 0) console.log('the outbox is empty');
+      for (const m of items.reverse()) {
+        const when = new Date(m.createdAt).toISOString();
+        const state = m.state === 'queued' ? `queued (${m.attempts} tries${m.lastError ? `, last error: ${m.lastError}` : ''})` : m.state === 'failed' ? `failed: ${m.lastError}` : 'sent';
+        console.log(`--- ${m.id} ${when} ${m.kind} ${state}\nTo: ${m.to}\nSubject: ${m.subject}\n\n${m.text || '(body dropped after sending)'}\n`);
+      }
+    } finally {
+      await storage.close();
+    }
+    return;
+  }
+  throw new UsageError(`unknown mail command "${action ?? ''}"`);
+}
+
 async function auditCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
   if (action !== 'tail') throw new UsageError(`unknown audit command "${action ?? ''}"`);
@@ -227,6 +280,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'audit':
         await auditCommand(config, args);
+        return 0;
+      case 'mail':
+        await mailCommand(config, args);
         return 0;
       case 'prune':
         await withServices(config, async ({ sessions }) => console.log(`deleted ${await sessions.prune()} ended sessions`));

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseDuration } from './duration.js';
+import { loadMailConfig, type MailConfig } from './mail.js';
 import { describeWeakSecret } from './secret-strength.js';
 
 export { describeWeakSecret };
@@ -59,6 +60,7 @@ export interface Config {
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   readonly metricsToken: string | null;
   readonly bodyLimitBytes: number;
+  readonly mail: MailConfig;
   /** Hosted pages under /ui (see ui.ts). */
   readonly ui: UiConfig;
 
@@ -196,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const bodyLimitBytes = 64 * 1024;
+  const mail = loadMailConfig(env, publicUrl, problems);
 
   // Read before the check below, so that their problems are listed with the others.
   const refreshCookie = flag('REFRESH_COOKIE', false);
@@ -229,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     bodyLimitBytes,
+    mail,
     timeouts,
     ui,
   });

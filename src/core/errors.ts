@@ -17,6 +17,8 @@ export type ErrorKind =
   /** No acceptable access token. */
   | 'unauthenticated'
   | 'forbidden'
+  /** The right password, but the account's email address is not verified yet (EMAIL_VERIFICATION=required). */
+  | 'unverified'
   | 'not_found'
   /** The change contradicts the current state (a taken name, the last admin). */
   | 'conflict'
@@ -79,6 +81,8 @@ export const ERRORS = {
   ERR_REQUEST_TIMEOUT: { kind: 'timeout', message: 'The request was not received in time.' },
   ERR_INTERNAL: { kind: 'internal', message: 'Something went wrong on our side.' },
   ERR_STARTUP_DATABASE: { kind: 'internal', message: 'Cannot open the database.' },
+  ERR_EMAIL_UNVERIFIED: { kind: 'unverified', message: 'Verify your email address first.' },
+  ERR_TOKEN_INVALID: { kind: 'invalid_input', message: 'The link or code is invalid or has expired. Ask for a new one.' },
   ERR_MIGRATION_CHANGED: { kind: 'internal', message: 'An applied migration changed since it was applied.' },
 } as const satisfies Record<string, { readonly kind: ErrorKind; readonly message: string }>;
 
@@ -153,6 +157,13 @@ export class ForbiddenError extends AppError {
   declare readonly code: CodeOf<'forbidden'>;
   constructor(message?: string, code: CodeOf<'forbidden'> = 'ERR_FORBIDDEN') {
     super(code, message);
+  }
+}
+
+/** EMAIL-01: a used, expired, unknown or voided link or code: one answer for all of them. */
+export class InvalidEmailTokenError extends AppError {
+  constructor(message = 'The link or code is invalid or has expired. Ask for a new one.') {
+    super('ERR_TOKEN_INVALID', message);
   }
 }
 

@@ -9,6 +9,8 @@ export interface User {
   readonly name: string | null;
   readonly role: Role;
   readonly disabled: boolean;
+  /** The address was proven to reach the user (a link sent to it was followed). */
+  readonly emailVerified: boolean;
   readonly passwordHash: string;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -115,6 +117,12 @@ export const AUDIT_TYPES = [
   'user.deleted',
   'key.rotated',
   'key.retired',
+  'email.verified',
+  'email.change_requested',
+  'email.changed',
+  'email.token_refused',
+  'password.reset',
+  'mail.failed',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
@@ -131,4 +139,61 @@ export interface AuditEvent {
   readonly userAgent: string | null;
   readonly requestId: string | null;
   readonly details: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** What a link or code sent by mail is for; a token of one purpose never serves another (EMAIL-01). */
+export const EMAIL_PURPOSES = ['verify_email', 'reset_password', 'change_email', 'sign_in'] as const;
+export type EmailPurpose = (typeof EMAIL_PURPOSES)[number];
+
+/**
+ * A link token (and, for sign-in, a code) sent by mail. The link carries `id.secret`; only keyed
+ * hashes of the secret and the code are stored. It is bound to the address and password the user
+ * had when it was issued, so it dies when either changes (EMAIL-01).
+ */
+export interface EmailToken {
+  readonly id: string;
+  readonly userId: string;
+  readonly purpose: EmailPurpose;
+  readonly secretHash: string;
+  readonly codeHash: string | null;
+  /** The user's address when the token was issued. */
+  readonly email: string;
+  /** For an address change: the address being confirmed. */
+  readonly newEmail: string | null;
+  /** A hash of the user's password hash when the token was issued. */
+  readonly passwordFingerprint: string;
+  /** Wrong codes tried so far. */
+  readonly attempts: number;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly createdAt: number;
+}
+
+/** A message as it is queued: rendered, addressed, with a fixed Message-ID so a resend is recognisable. */
+export interface QueuedMail {
+  readonly id: string;
+  readonly messageId: string;
+  readonly to: string;
+  /** Display name for the To header (already stripped of control characters). */
+  readonly toName: string | null;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  /** Which template made it (verify_email, reset_password, ...): for the log and the operator. */
+  readonly kind: string;
+  readonly userId: string | null;
+  readonly createdAt: number;
+}
+
+export type OutboxState = 'queued' | 'sent' | 'failed';
+
+/** A queued message and where its delivery stands. */
+export interface OutboxEntry extends QueuedMail {
+  readonly state: OutboxState;
+  readonly dueAt: number;
+  readonly attempts: number;
+  readonly sentAt: number | null;
+  readonly failedAt: number | null;
+  /** The last SMTP error (or the reason it was given up on). */
+  readonly lastError: string | null;
 }

@@ -1,11 +1,12 @@
-import type { AuditEvent, AuditType, Item, OAuthClient, Page, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
+import type { AuditEvent, AuditType, EmailPurpose, EmailToken, Item, OAuthClient, OutboxEntry, Page, QueuedMail, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
 
 /**
  * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that
  * break a uniqueness rule throw `ConflictError`. Implementations live in src/storage.
  */
 export interface UserStore {
-  create(user: User): Promise<void>;
+  /** Creates the user; `effects` (a verification token and its mail) are written in the same transaction. */
+  create(user: User, effects?: MailEffects): Promise<void>;
   findById(id: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
@@ -27,7 +28,7 @@ export interface UserStore {
    * `keepAnotherAdmin`, throws ConflictError (ERR_USER_LAST_ADMIN) unless another enabled admin
    * remains, checked atomically with the write.
    */
-  update(id: string, changes: UserChanges, guard?: AdminGuard): Promise<User | null>;
+  update(id: string, changes: UserChanges, guard?: AdminGuard, effects?: MailEffects): Promise<User | null>;
   delete(id: string, guard?: AdminGuard): Promise<boolean>;
   /** Ordered by username; `after` is the last username of the previous page. */
   list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>>;
@@ -46,7 +47,68 @@ export interface UserChanges {
   role?: Role;
   disabled?: boolean;
   passwordHash?: string;
+  emailVerified?: boolean;
   updatedAt: number;
+}
+
+/**
+ * Mail caused by a change, written in the same transaction as the change (a transactional
+ * outbox): the change never happens without its mail, nor the mail without the change.
+ */
+export interface MailEffects {
+  readonly tokens?: readonly EmailToken[];
+  readonly mail?: readonly QueuedMail[];
+  /** Live tokens of these purposes for the token's user are voided first (a new link replaces the old). */
+  readonly replaces?: readonly EmailPurpose[];
+}
+
+/** What redeeming an email token does, atomically with marking it used. */
+export interface Redemption {
+  readonly userChanges?: UserChanges;
+  /** End every session of the user (a password reset: EMAIL-04). */
+  readonly revokeSessions?: boolean;
+  readonly mail?: readonly QueuedMail[];
+}
+
+export interface EmailTokenStore {
+  /** Stores tokens and queues mail in one transaction (see MailEffects). */
+  issue(effects: MailEffects): Promise<void>;
+  findById(id: string): Promise<EmailToken | null>;
+  /** The newest unused, unexpired token of `purpose` for the user. */
+  findLive(userId: string, purpose: EmailPurpose, now: number): Promise<EmailToken | null>;
+  /**
+   * Takes one try of a code atomically: true while fewer than `maxAttempts` were taken and the
+   * token is unused. Concurrent tries cannot take more than `maxAttempts` between them (EMAIL-07).
+   */
+  takeAttempt(id: string, maxAttempts: number): Promise<boolean>;
+  /**
+   * Marks the token used and applies `redemption`, in one transaction, only while the token is
+   * unused and unexpired and the user still has `expected` address and password hash. False (and
+   * nothing written) otherwise: a token is single-use and dies with the state it was bound to.
+   */
+  redeem(token: EmailToken, now: number, expected: { email: string; passwordHash: string }, redemption: Redemption): Promise<boolean>;
+  /** Deletes tokens that expired or were used before `before`. */
+  deleteEndedBefore(before: number): Promise<number>;
+}
+
+/** The outbox: queued mail, claimed by senders with a lease so that each message goes out once (EMAIL-06). */
+export interface OutboxStore {
+  enqueue(mail: readonly QueuedMail[]): Promise<void>;
+  /**
+   * Leases up to `limit` due messages to `owner` until `leaseUntil`; messages leased to another
+   * sender whose lease has not run out are skipped (Postgres: FOR UPDATE SKIP LOCKED).
+   */
+  claim(owner: string, now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]>;
+  /** Records delivery while `owner` holds the lease; `scrub` drops the bodies (they carry link secrets). */
+  markSent(id: string, owner: string, at: number, scrub: boolean): Promise<boolean>;
+  /** Puts the message back for another try at `dueAt`, recording why this one failed. */
+  retryLater(id: string, owner: string, dueAt: number, error: string): Promise<void>;
+  /** Gives up on the message, with the reason. */
+  markFailed(id: string, owner: string, at: number, reason: string): Promise<void>;
+  /** Messages waiting to be sent, and when the oldest of them fell due (null: none). */
+  stats(now: number): Promise<{ depth: number; oldestDueAt: number | null }>;
+  /** Newest first; `before` is the last id of the previous page. */
+  list(query: { limit: number; before?: string }): Promise<Page<OutboxEntry>>;
 }
 
 export interface SessionStore {
@@ -157,6 +219,8 @@ export interface Storage {
   readonly keys: KeyStore;
   readonly settings: SettingStore;
   readonly audit: AuditStore;
+  readonly emailTokens: EmailTokenStore;
+  readonly outbox: OutboxStore;
   /**
    * Answers when the database does; used by /ready. `write` also proves it takes a write now
    * (a full disk or a long-held lock fail it); throws UnavailableError past the deadline.

@@ -18,6 +18,7 @@ import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './pl
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { accountEmailRoutes, publicEmailRoutes } from './routes/email.js';
 import { itemRoutes } from './routes/items.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { uiRoutes } from './routes/ui.js';
@@ -112,7 +113,9 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(healthRoutes, { services });
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });
+  await app.register(publicEmailRoutes, { services });
   await app.register(accountRoutes, { services });
+  await app.register(accountEmailRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });
   await app.register(adminRoutes, { services });

@@ -14,7 +14,7 @@ function buildUserView(user: User, full: boolean) {
     role: user.role,
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),
-    ...(full ? { email: user.email, disabled: user.disabled } : {}),
+    ...(full ? { email: user.email, disabled: user.disabled, email_verified: user.emailVerified } : {}),
   };
 }
 

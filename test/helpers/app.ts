@@ -45,6 +45,8 @@ export async function buildTestApp(
     config,
     close: async () => {
       await app.close();
+      // Work started after an answer (forgot-password, sign-in by email) finishes before storage goes.
+      await services.email.idle();
       await storage.close();
     },
   };

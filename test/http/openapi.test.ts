@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics.js';
 import { PASSWORD, buildTestApp, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 import { OpenApiContract } from '../helpers/openapi-contract.js';
+import { lastMail, tokenIn } from '../helpers/mail.js';
 import { RATE_RULES } from '../../src/http/plugins/rate-limit.js';
 
 /**
@@ -42,7 +43,7 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
   let bob: TestUser;
 
   beforeAll(async () => {
-    t = await buildTestApp({ METRICS_TOKEN }, { metrics: new Metrics() });
+    t = await buildTestApp({ METRICS_TOKEN, EMAIL_SIGN_IN: 'on' }, { metrics: new Metrics() });
     contract = await contractOf(t);
     send = client(t, contract);
     admin = await signUp(t, { admin: true });
@@ -112,6 +113,27 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('password change', { method: 'POST', url: '/auth/password', ...json({ current_password: PASSWORD, new_password: `${PASSWORD}!` }, bob.auth) });
     await send('password wrong current', { method: 'POST', url: '/auth/password', ...json({ current_password: 'not it at all', new_password: `${PASSWORD}?` }, bob.auth) });
     await send('password too short', { method: 'POST', url: '/auth/password', ...json({ current_password: `${PASSWORD}!`, new_password: 'short' }, bob.auth) });
+
+    // Email flows (the development outbox holds the links)
+    await send('verify send', { method: 'POST', url: '/auth/email/verify/send', headers: alice.auth });
+    await send('verify', { method: 'POST', url: '/auth/email/verify', ...json({ token: tokenIn((await lastMail(t, 'carol_oa@example.com', 'verify_email')).text) }) });
+    await send('verify unknown token', { method: 'POST', url: '/auth/email/verify', ...json({ token: 'nope' }) });
+    await send('forgot', { method: 'POST', url: '/auth/password/forgot', ...json({ email: 'dave_oa@example.com' }) });
+    await send('forgot bad address', { method: 'POST', url: '/auth/password/forgot', ...json({ email: 'no address' }) });
+    const resetToken = tokenIn((await lastMail(t, 'dave_oa@example.com', 'reset_password')).text);
+    await send('reset weak password', { method: 'POST', url: '/auth/password/reset', ...json({ token: resetToken, new_password: 'short' }) });
+    await send('reset', { method: 'POST', url: '/auth/password/reset', ...json({ token: resetToken, new_password: `${PASSWORD} again` }) });
+    await send('reset used token', { method: 'POST', url: '/auth/password/reset', ...json({ token: resetToken, new_password: `${PASSWORD} again` }) });
+    await send('patch me new email', { method: 'PATCH', url: '/auth/me', ...json({ email: 'alice_oa_new@example.com' }, alice.auth) });
+    const changeToken = tokenIn((await lastMail(t, 'alice_oa_new@example.com', 'change_email')).text, 'change');
+    await send('change confirm', { method: 'POST', url: '/auth/email/change/confirm', ...json({ token: changeToken }) });
+    await send('change confirm used', { method: 'POST', url: '/auth/email/change/confirm', ...json({ token: changeToken }) });
+    await send('patch user self new email', { method: 'PATCH', url: `/users/${alice.id}`, ...json({ email: 'alice_oa_newer@example.com' }, alice.auth) });
+    await send('sign-in', { method: 'POST', url: '/auth/email/sign-in', ...json({ email: 'carol_oa@example.com' }) });
+    const signIn = (await lastMail(t, 'carol_oa@example.com', 'sign_in')).text;
+    await send('sign-in wrong code', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com', code: '000000' === /code is (\d{6})/.exec(signIn)![1] ? '000001' : '000000' }) });
+    await send('sign-in code', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com', code: /code is (\d{6})/.exec(signIn)![1]! }) });
+    await send('sign-in neither', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com' }) });
 
     // Users
     await send('users', { method: 'GET', url: '/users?limit=2', headers: alice.auth });
@@ -237,6 +259,13 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
         ['PATCH', '/auth/me', {}, user.auth],
         ['PATCH', `/users/${user.id}`, {}, user.auth],
         ['POST', '/auth/password', { current_password: 'x', new_password: 'y' }, user.auth],
+        ['POST', '/auth/email/verify', { token: 'x' }],
+        ['POST', '/auth/password/forgot', { email: 'someone@example.com' }],
+        ['POST', '/auth/password/reset', { token: 'x', new_password: 'y' }],
+        ['POST', '/auth/email/change/confirm', { token: 'x' }],
+        ['POST', '/auth/email/sign-in', { email: 'someone@example.com' }],
+        ['POST', '/auth/email/sign-in/verify', { token: 'x' }],
+        ['POST', '/auth/email/verify/send', {}, user.auth],
       ];
       // The largest budget (the directory's 300 an hour) decides how far each probe may go.
       for (const [method, url, payload, headers] of probes) {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../../src/core/model.js';
 import { RATE_RULES } from '../../src/http/plugins/rate-limit.js';
 import { PASSWORD, allUsers, buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { lastMail, tokenIn } from '../helpers/mail.js';
 
 interface UserJson {
   id: string;
@@ -283,11 +284,16 @@ describe('PATCH /users/:id', () => {
   const patch = (auth: { authorization: string }, id: string, body: Record<string, unknown>) =>
     t.app.inject({ method: 'PATCH', url: `/users/${id}`, headers: auth, payload: body });
 
-  it('a user may change their own name and email', async () => {
+  // Contract change (issue 13): an own new address is confirmed by a link first (202 pending_email).
+  it('a user may change their own name and email (the email once confirmed)', async () => {
     const alice = await signUp(t);
     const res = await patch(alice.auth, alice.id, { name: 'Alice A.', email: `${alice.username}+new@example.com` });
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.json<UserJson>()).toMatchObject({ id: alice.id, name: 'Alice A.', email: `${alice.username}+new@example.com`, role: 'user' });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toEqual({ pending_email: `${alice.username}+new@example.com` });
+    const token = tokenIn((await lastMail(t, `${alice.username}+new@example.com`, 'change_email')).text, 'change');
+    expect((await t.app.inject({ method: 'POST', url: '/auth/email/change/confirm', payload: { token } })).statusCode).toBe(200);
+    const me = await t.app.inject({ method: 'GET', url: `/users/${alice.id}`, headers: alice.auth });
+    expect(me.json<UserJson>()).toMatchObject({ id: alice.id, name: 'Alice A.', email: `${alice.username}+new@example.com`, role: 'user' });
   });
 
   it('AC-02: another user gets 403 and the record is unchanged', async () => {
@@ -480,11 +486,15 @@ describe('PATCH /auth/me', () => {
 
   const patchMe = (auth: { authorization: string }, body: Record<string, unknown>) => t.app.inject({ method: 'PATCH', url: '/auth/me', headers: auth, payload: body });
 
+  // Contract change (issue 13): the new address applies once the link sent to it is followed.
   it('changes name and email; the email is normalised (ID-01) and usable for login', async () => {
     const alice = await signUp(t);
     const res = await patchMe(alice.auth, { name: 'Alice Liddell', email: `${alice.username}.NEW@Example.COM` });
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.json<UserJson>()).toMatchObject({ id: alice.id, name: 'Alice Liddell', email: `${alice.username}.new@example.com` });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toEqual({ pending_email: `${alice.username}.new@example.com` });
+    const token = tokenIn((await lastMail(t, `${alice.username}.new@example.com`, 'change_email')).text, 'change');
+    const confirmed = await t.app.inject({ method: 'POST', url: '/auth/email/change/confirm', payload: { token } });
+    expect(confirmed.json<UserJson>()).toMatchObject({ id: alice.id, name: 'Alice Liddell', email: `${alice.username}.new@example.com` });
     expect((await me(t, alice.auth)).json<UserJson>().email).toBe(`${alice.username}.new@example.com`);
     expect((await login(t, { email: `${alice.username}.new@example.com`, password: PASSWORD })).statusCode).toBe(200);
   });

@@ -19,6 +19,7 @@ function user(overrides: Partial<User> = {}): User {
     name: null,
     role: 'user',
     disabled: false,
+    emailVerified: false,
     passwordHash: '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA',
     createdAt: NOW,
     updatedAt: NOW,

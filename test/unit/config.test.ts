@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeWeakSecret, loadConfig } from '../../src/config/index.js';
+import { smtpOptions } from '../../src/mail/smtp-transport.js';
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -127,5 +128,25 @@ describe('configuration', () => {
     for (const name of ['DB_CONNECT_TIMEOUT', 'REDIS_COMMAND_TIMEOUT', 'SHUTDOWN_TIMEOUT', 'REQUEST_HEADERS_TIMEOUT']) {
       expect(problems.some((p) => p.startsWith(name)), name).toBe(true);
     }
+  });
+});
+
+describe('mail configuration', () => {
+  it('defaults: development outbox, verification optional, sign-in off, 1h links, From at PUBLIC_URL\'s host', () => {
+    const { mail } = loadConfig({ PUBLIC_URL: 'https://auth.example.com' });
+    expect(mail).toMatchObject({ smtpUrl: null, verification: 'optional', signIn: false, tokenTtlMs: 3_600_000, from: 'no-reply@auth.example.com', giveUpAfterMs: 86_400_000 });
+  });
+
+  it('lists every mail problem at once', () => {
+    const problems = problemsOf({ SMTP_URL: 'http://mail.example.com', SMTP_USER: 'u', EMAIL_VERIFICATION: 'sometimes', EMAIL_SIGN_IN: 'maybe', EMAIL_TOKEN_TTL: 'soon', MAIL_FROM: 'x\r\nBcc: y@example.com' });
+    for (const name of ['SMTP_URL', 'SMTP_USER', 'EMAIL_VERIFICATION', 'EMAIL_SIGN_IN', 'EMAIL_TOKEN_TTL', 'MAIL_FROM']) {
+      expect(problems.some((p) => p.startsWith(name)), `${name} in ${problems.join('; ')}`).toBe(true);
+    }
+  });
+
+  it('SMTP_URL: smtps is TLS on 465, smtp STARTTLS on 587; credentials from the URL or SMTP_USER/SMTP_PASSWORD', () => {
+    expect(smtpOptions({ smtpUrl: 'smtps://a%40b:p%2Fw@mail.example.com', smtpUser: null, smtpPassword: null })).toMatchObject({ host: 'mail.example.com', port: 465, secure: true, auth: { user: 'a@b', pass: 'p/w' } });
+    expect(smtpOptions({ smtpUrl: 'smtp://mail.example.com?starttls=required', smtpUser: 'u', smtpPassword: 'p' })).toMatchObject({ port: 587, secure: false, requireTLS: true, auth: { user: 'u', pass: 'p' } });
+    expect(smtpOptions({ smtpUrl: 'smtp://relay:25', smtpUser: null, smtpPassword: null })).not.toHaveProperty('auth');
   });
 });

@@ -66,6 +66,8 @@ const STATUS_BEFORE: Record<ErrorCode, number> = {
   ERR_INTERNAL: 500,
   ERR_STARTUP_DATABASE: 500,
   ERR_MIGRATION_CHANGED: 500,
+  ERR_EMAIL_UNVERIFIED: 403,
+  ERR_TOKEN_INVALID: 400,
 };
 
 /** RFC 6749 §5.2's error values: nothing else may reach an OAuth client. */

@@ -68,6 +68,13 @@ export function createApi(settings: UiSettings) {
     return (res.status === 204 ? undefined : await res.json()) as T;
   }
 
+  /** The email flows' public routes: no session needed, so no token is sent (client.fetch wants one). */
+  async function publicCall<T>(path: string, body: unknown): Promise<T> {
+    const res = await fetch(new URL(path, location.origin), { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw await toError(res);
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+
   return {
     client,
     signIn: (login: string, password: string): Promise<SignInResult> => client.signIn({ login, password }),
@@ -78,7 +85,13 @@ export function createApi(settings: UiSettings) {
       if ((await client.getAccessToken()) === null) return null;
       return call<User>('GET', '/auth/me');
     },
-    updateMe: (patch: UserPatch) => call<User>('PATCH', '/auth/me', patch),
+    /** A new own address answers `{ pending_email }`: it changes once the link sent to it is followed. */
+    updateMe: (patch: UserPatch) => call<User | { pending_email: string }>('PATCH', '/auth/me', patch),
+    sendVerification: () => call<unknown>('POST', '/auth/email/verify/send'),
+    verifyEmail: (token: string) => publicCall<User>('/auth/email/verify', { token }),
+    confirmEmailChange: (token: string) => publicCall<User>('/auth/email/change/confirm', { token }),
+    forgotPassword: (email: string) => publicCall<unknown>('/auth/password/forgot', { email }),
+    resetPassword: (token: string, new_password: string) => publicCall<void>('/auth/password/reset', { token, new_password }),
     changePassword: (current_password: string, new_password: string) => call<void>('POST', '/auth/password', { current_password, new_password }),
     sessions: () => call<{ items: Session[] }>('GET', '/auth/sessions'),
     revokeSession: (id: string) => call<void>('DELETE', `/auth/sessions/${encodeURIComponent(id)}`),

@@ -24,6 +24,10 @@ export function describeError(error: unknown, labels: Readonly<Record<string, st
       return plain(error.retryAfter !== null ? messages.errors.rateLimited(Math.max(1, Math.ceil(error.retryAfter))) : messages.errors.rateLimitedNoWait, error.retryAfter);
     case 'ERR_USER_CONFLICT':
       return plain(messages.errors.conflict);
+    case 'ERR_TOKEN_INVALID':
+      return plain(messages.errors.tokenInvalid);
+    case 'ERR_EMAIL_UNVERIFIED':
+      return plain(messages.errors.emailUnverified);
     case 'ERR_FORBIDDEN_ORIGIN':
       return plain(messages.errors.forbiddenOrigin);
     case 'ERR_FORBIDDEN':

@@ -6,6 +6,9 @@ import { AccountPage } from './pages/account';
 import { AdminPage } from './pages/admin';
 import { LoginPage } from './pages/login';
 import { RegisterPage } from './pages/register';
+import { ForgotPage } from './pages/forgot';
+import { ResetPage } from './pages/reset';
+import { VerifyPage } from './pages/verify';
 import { safeRedirect } from './redirect';
 import { navigate, onLinkClick, useLocation } from './router';
 import { readSettings, type UiSettings } from './settings';
@@ -13,7 +16,7 @@ import './styles.css';
 
 const currentPath = (url: { pathname: string } = location) => url.pathname.replace(/\/+$/, '') || '/ui';
 
-const PAGES = { login: '/ui/login', register: '/ui/register', account: '/ui/account', admin: '/ui/admin' } as const;
+const PAGES = { login: '/ui/login', register: '/ui/register', account: '/ui/account', admin: '/ui/admin', forgot: '/ui/forgot', reset: '/ui/reset', verify: '/ui/verify' } as const;
 
 function App({ api, settings }: { api: Api; settings: UiSettings }) {
   const url = useLocation();
@@ -69,7 +72,7 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
   }, [path, user === undefined]);
 
   useEffect(() => {
-    const page = { [PAGES.login]: messages.login.title, [PAGES.register]: messages.register.title, [PAGES.account]: messages.account.title, [PAGES.admin]: messages.admin.title }[path];
+    const page = { [PAGES.login]: messages.login.title, [PAGES.register]: messages.register.title, [PAGES.account]: messages.account.title, [PAGES.admin]: messages.admin.title, [PAGES.forgot]: messages.forgot.title, [PAGES.reset]: messages.reset.title, [PAGES.verify]: messages.verify.title }[path];
     document.title = page ? `${page} · ${settings.title}` : settings.title;
   }, [path]);
 
@@ -88,6 +91,10 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
   else if (path === PAGES.register) main = <RegisterPage api={api} onSignedIn={signedIn} loginHref={withRedirect(PAGES.login)} />;
   else if (path === PAGES.account && user) main = <AccountPage api={api} user={user} onUser={setUser} onSignedOut={() => setUser(null)} />;
   else if (path === PAGES.admin && user) main = <AdminPage api={api} user={user} settings={settings} />;
+  // The email pages work signed in or not: their links come from a message.
+  else if (path === PAGES.forgot) main = <ForgotPage api={api} loginHref={PAGES.login} />;
+  else if (path === PAGES.reset) main = <ResetPage api={api} loginHref={PAGES.login} forgotHref={PAGES.forgot} />;
+  else if (path === PAGES.verify) main = <VerifyPage api={api} accountHref={PAGES.account} />;
   else if (user === null || path === '/ui') main = <p class="loading" role="status">{messages.app.loading}</p>;
   else main = <p class="card">{messages.app.notFound}</p>;
 

@@ -8,6 +8,7 @@ import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { PASSWORD_MAX_BYTES, type PasswordPolicy } from './password-policy.js';
 import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from './session-service.js';
+import type { EmailService } from '../email/email-service.js';
 
 /** Logging in and changing passwords. */
 export class AuthService {
@@ -20,6 +21,8 @@ export class AuthService {
     private readonly audit: AuditLog,
     /** Null when rate limiting is off (RATE_LIMIT=off). */
     private readonly throttle: LoginThrottle | null,
+    /** The email flows: the verification gate and the password-changed notice. */
+    private readonly email: EmailService | null = null,
   ) {}
 
   /**
@@ -40,6 +43,15 @@ export class AuthService {
       throw new InvalidCredentialsError();
     }
     await this.throttle?.succeed(account, client.ip);
+    // EMAIL_VERIFICATION=required: said only to whoever knows the password, so it reveals nothing.
+    if (this.email) {
+      try {
+        this.email.assertMaySignIn(user);
+      } catch (error) {
+        await this.audit.record('login.failed', client, { subjectId: user.id, details: { reason: 'email_unverified' } });
+        throw error;
+      }
+    }
     // PWD-05: move old hashes to the current parameters while we hold the plain password.
     if (this.hasher.needsRehash(user.passwordHash)) await this.userService.setPasswordHash(user.id, await this.hasher.hash(password));
     const tokens = await this.sessions.start(user, client, grant);
@@ -67,7 +79,9 @@ export class AuthService {
     }
     await this.throttle?.succeed(`password:${user.id}`, client.ip);
     this.policy.check(newPassword, 'new_password', { username: user.username, email: user.email });
-    await this.userService.setPasswordHash(user.id, await this.hasher.hash(newPassword));
+    // EMAIL-04: the account's address hears of it, in the same transaction as the change.
+    const notice = this.email ? { mail: [this.email.passwordChangedNotice(user)] } : undefined;
+    await this.userService.setPasswordHash(user.id, await this.hasher.hash(newPassword), notice);
     await this.sessions.revokeAll(user.id, principal.session.id);
     await this.audit.record('password.changed', client, { actorId: user.id, subjectId: user.id });
   }

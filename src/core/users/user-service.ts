@@ -3,7 +3,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type Fie
 import { newId } from '../ids.js';
 import type { Page, Role, User } from '../model.js';
 import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, normalizeIdentifier, usernameProblem, usernameSkeleton } from '../normalize.js';
-import type { Clock, SessionStore, UserChanges, UserStore } from '../ports.js';
+import type { Clock, MailEffects, SessionStore, UserChanges, UserStore } from '../ports.js';
 import type { PasswordPolicy } from '../auth/password-policy.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import { FreshCache } from '../fresh-cache.js';
@@ -59,8 +59,18 @@ const actorIdOf = (actor: Actor | null) => (actor === null || actor === OPERATOR
 const isAdmin = (actor: Actor) => actor === OPERATOR || actor.role === 'admin';
 const isSelf = (actor: Actor, user: User) => actor !== OPERATOR && actor.id === user.id;
 
+/** Mail that user changes cause (the email flows plug in here). */
+export interface UserMailHooks {
+  /** Written with a new user in one transaction: the verification link. */
+  created(user: User): MailEffects | undefined;
+  /** Mail was queued. */
+  queued(): void;
+}
+
 /** Users and the rules on who may see and change them. */
 export class UserService {
+  private mail: UserMailHooks | null = null;
+
   constructor(
     private readonly users: UserStore,
     private readonly sessions: SessionStore,
@@ -89,6 +99,11 @@ export class UserService {
     this.onUserChanged(userId);
   }
 
+  /** Plugs in the mail that creating a user causes (set once, at wiring time). */
+  useMail(hooks: UserMailHooks): void {
+    this.mail = hooks;
+  }
+
   /** Creates an account. Only trusted callers (an admin, the CLI, bootstrap) may pass `role`. */
   async create(input: NewUserInput, actor: Actor | null = null, context: RequestContext = {}): Promise<User> {
     const errors: FieldError[] = [];
@@ -110,11 +125,14 @@ export class UserService {
       name: normalizeName(input.name) ?? null,
       role: input.role ?? 'user',
       disabled: false,
+      emailVerified: false,
       passwordHash: await this.hasher.hash(input.password),
       createdAt: now,
       updatedAt: now,
     };
-    await this.users.create(user);
+    const effects = this.mail?.created(user);
+    await this.users.create(user, effects);
+    if (effects) this.mail?.queued();
     await this.audit.record('user.created', context, { actorId: actorIdOf(actor) ?? user.id, subjectId: user.id, details: { role: user.role } });
     return user;
   }
@@ -199,7 +217,11 @@ export class UserService {
 
     const changes: UserChanges = { updatedAt: this.clock.now() };
     if (identity.username !== undefined) changes.username = identity.username;
-    if (identity.email !== undefined) changes.email = identity.email;
+    if (identity.email !== undefined && identity.email !== target.email) {
+      changes.email = identity.email;
+      // Set by someone else (an admin): nobody has shown that the new address reaches the user.
+      changes.emailVerified = false;
+    }
     if (input.name !== undefined) changes.name = normalizeName(input.name) ?? null;
     if (input.role !== undefined) changes.role = input.role;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
@@ -233,9 +255,11 @@ export class UserService {
     if (fields.length > 0) await this.audit.record('user.updated', context, { ...entry, details: { fields: fields.join(',') } });
   }
 
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.update(id, { passwordHash, updatedAt: this.clock.now() });
+  /** Stores a new password hash; `effects` (a notice) are queued in the same transaction. */
+  async setPasswordHash(id: string, passwordHash: string, effects?: MailEffects): Promise<void> {
+    await this.users.update(id, { passwordHash, updatedAt: this.clock.now() }, {}, effects);
     this.changed(id);
+    if (effects) this.mail?.queued();
   }
 
   /**

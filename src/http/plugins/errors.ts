@@ -28,6 +28,7 @@ export const STATUS_OF_KIND = {
   invalid_credentials: 401,
   unauthenticated: 401,
   forbidden: 403,
+  unverified: 403,
   not_found: 404,
   conflict: 409,
   rate_limited: 429,

@@ -18,6 +18,10 @@ export const RATE_RULES = {
   // The token endpoint's numbers, its own budget: a logout must not cost a login.
   revoke: { name: 'revoke', max: 20, windowMs: 60_000 },
   profile: { name: 'profile', max: 30, windowMs: 3_600_000 },
+  // EMAIL-03: mail asked for by one client (forgot-password, sign-in, resend), before anything is queued.
+  emailSend: { name: 'email-send', max: 10, windowMs: 3_600_000 },
+  // Links and codes presented: a code's own 5 tries are the tighter bound (EMAIL-07).
+  emailRedeem: { name: 'email-redeem', max: 30, windowMs: 60_000 },
   // Per signed-in caller, not per address: looking up others is what a harvester does at scale.
   directory: { name: 'directory', max: 300, windowMs: 3_600_000 },
 } satisfies Record<string, RateRule>;

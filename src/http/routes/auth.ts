@@ -13,6 +13,8 @@ import { bearer, problems } from '../schemas/common.js';
 import { LoginBody, LogoutBody, PasswordBody, RefreshBody, SessionParams, SessionView, TokenResponse } from '../schemas/auth.js';
 import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
 import { sessionView, userView } from '../views.js';
+import { updateOwnProfile } from '../profile.js';
+import { PendingEmailView } from '../schemas/email.js';
 
 /** One of `login`, `username`, `email` must name the account. */
 function loginName(body: { login?: string; username?: string; email?: string }): string {
@@ -98,11 +100,19 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   // A taken email answers 409: the budget keeps that from being a free directory lookup.
   app.patch('/auth/me', {
     onRequest: rateLimit(services, RATE_RULES.profile),
-    schema: { tags: ['auth'], summary: 'Change the caller\'s profile', security: bearer, body: UpdateMeBody, response: { 200: Type.Ref(UserView), ...problems(400, 401, 409) } },
-  }, async (request) => {
+    schema: {
+      tags: ['auth'],
+      summary: 'Change the caller\'s profile',
+      description: 'A new `email` is confirmed first: 202 `{ pending_email }`, a link to the new address and a notice to the old; it applies when the link is followed (unless EMAIL_VERIFICATION=off). Other fields change at once.',
+      security: bearer,
+      body: UpdateMeBody,
+      response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 409) },
+    },
+  }, async (request, reply) => {
     const { user } = principalOf(request);
-    const updated = await services.users.update(user, user.id, request.body, contextOf(request));
-    return userView(updated, updated);
+    const result = await updateOwnProfile(services, user, request.body, contextOf(request));
+    if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
+    return userView(result.user, result.user);
   });
 
   // Guessing the current password with a stolen access token costs the same budget as logging in.

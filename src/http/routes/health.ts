@@ -7,6 +7,7 @@ import { problem, sendProblem } from '../plugins/errors.js';
 import { PROBLEM_JSON } from '../openapi.js';
 import { GRANT_TYPES } from '../../core/model.js';
 import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
+import { outboxHealth } from '../../mail/health.js';
 
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -29,7 +30,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       tags: ['operations'],
       summary: 'Readiness: storage readable and writable; other dependencies reported',
       response: {
-        200: Type.Object({ status: Type.Literal('ready'), checks: Checks }),
+        200: Type.Object({
+          status: Type.Literal('ready'),
+          checks: Checks,
+          mail: Type.Optional(Type.Object({
+            transport: Type.Union([Type.Literal('smtp'), Type.Literal('development')]),
+            depth: Type.Integer({ description: 'messages waiting in the outbox' }),
+            oldest_due_age_seconds: Type.Integer({ description: 'how long the oldest due message has waited (0: none); reported, never a reason to be unready' }),
+          }, { description: 'the mail outbox (see README "Mail")' })),
+        }),
         // Problem details with the checks, declared under the media type they are sent as.
         503: {
           description: 'Not ready: a required dependency does not answer; try again after Retry-After seconds',
@@ -57,7 +66,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       }),
       ...services.dependencies.map((d) => run(d.name, d.required, () => d.check())),
     ]);
-    if (ready) return { status: 'ready' as const, checks };
+    // Mail waiting does not make the instance unready (it can still sign people in): reported only.
+    if (ready) return { status: 'ready' as const, checks, mail: await outboxHealth(services).catch(() => undefined) };
     request.log.warn({ checks }, 'not ready');
     reply.header('retry-after', '5');
     return reply.code(503).type('application/problem+json').send({ ...problem('ERR_NOT_READY', 'A dependency this service needs is not available.'), checks });

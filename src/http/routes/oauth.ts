@@ -43,6 +43,8 @@ export const OAUTH_ERROR_OF_KIND: Record<ErrorKind, { status: number; error: str
   unsupported_media_type: { status: 415, error: 'invalid_request' },
   unauthenticated: null,
   forbidden: null,
+  // EMAIL_VERIFICATION=required: the grant cannot be used yet, which RFC 6749 says as invalid_grant.
+  unverified: { status: 400, error: 'invalid_grant' },
   not_found: null,
   conflict: null,
   busy: null,

@@ -12,6 +12,8 @@ import { CreateUserBody, UpdateUserBody, UserDirectoryEntry, UserDirectoryEntryI
 import { directoryView, userView } from '../views.js';
 
 const DIRECTORY_PAGE = pageOf(UserDirectoryEntryInline);
+import { updateOwnProfile } from '../profile.js';
+import { PendingEmailView } from '../schemas/email.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
@@ -84,10 +86,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       security: bearer,
       params: UserParams,
       body: UpdateUserBody,
-      response: { 200: Type.Ref(UserView), ...problems(400, 401, 403, 404, 409) },
+      description: 'A user changing their own `email` gets 202 `{ pending_email }`, as on PATCH /auth/me; an admin changing someone else\'s sets it at once, unverified.',
+      response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 403, 404, 409) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const actor = principalOf(request).user;
+    if (actor.id === request.params.id) {
+      const result = await updateOwnProfile(services, actor, request.body, contextOf(request));
+      if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
+      return userView(result.user, result.user);
+    }
     return userView(await services.users.update(actor, request.params.id, request.body, contextOf(request)), actor);
   });
 

@@ -28,6 +28,7 @@ export const UserView = Type.Object(
     name: Type.Union([Type.String(), Type.Null()]),
     role: Role,
     disabled: Type.Optional(Type.Boolean()),
+    email_verified: Type.Optional(Type.Boolean({ description: 'the address was proven by following a link sent to it; shown with email' })),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

@@ -3,6 +3,7 @@ import core from './0001-core.js';
 import audit from './0002-audit.js';
 import sessionClient from './0003-session-client.js';
 import usernameSkeleton from './0004-username-skeleton.js';
+import email from './0005-email.js';
 import { render, type MigrationSource } from './render.js';
 
 /** Every migration in order, one file each: a new one is the next number's file and one line here. */
@@ -11,6 +12,7 @@ const SOURCES: readonly MigrationSource[] = [
   audit,
   sessionClient,
   usernameSkeleton,
+  email,
 ];
 
 export const MIGRATIONS: Record<Dialect, readonly Migration[]> = { sqlite: render(SOURCES, 'sqlite'), postgres: render(SOURCES, 'postgres') };

@@ -40,6 +40,7 @@ const MIGRATION_LOCK = 0x6761_7465;
 
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
+  readonly skipLocked = 'FOR UPDATE SKIP LOCKED';
   private readonly pool: pg.Pool;
   private readonly texts = new Map<string, string>();
   readonly circuit: Circuit;

@@ -29,6 +29,11 @@ export interface LockOption {
  */
 export interface SqlDriver {
   readonly dialect: Dialect;
+  /**
+   * Appended to a `SELECT` that claims rows for this process: Postgres skips rows another
+   * transaction holds (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time and needs nothing.
+   */
+  readonly skipLocked: string;
   all<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
   get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
   /** Returns how many rows changed. */

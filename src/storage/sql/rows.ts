@@ -1,3 +1,4 @@
+import type { UserChanges } from '../../core/ports.js';
 import type { AuditEvent, AuditType, Item, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
 
 // Rows use snake_case columns; the core uses camelCase. They meet only here.
@@ -9,11 +10,16 @@ export interface UserRow {
   name: string | null;
   role: Role;
   disabled: number | boolean;
+  email_verified: number | boolean;
   password_hash: string;
   created_at: number;
   updated_at: number;
 }
-export const USER_COLUMNS = 'id, username, email, name, role, disabled, password_hash, created_at, updated_at';
+export const USER_COLUMNS = 'id, username, email, name, role, disabled, email_verified, password_hash, created_at, updated_at';
+/** Columns of UserChanges, and the skeleton the store derives from a new username (ID-04). */
+export const USER_CHANGE_COLUMNS: Record<keyof UserChanges | 'usernameSkeleton', string> = {
+  username: 'username', usernameSkeleton: 'username_skeleton', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', emailVerified: 'email_verified', updatedAt: 'updated_at',
+};
 export const toUser = (r: UserRow): User => ({
   id: r.id,
   username: r.username,
@@ -21,6 +27,7 @@ export const toUser = (r: UserRow): User => ({
   name: r.name,
   role: r.role,
   disabled: Boolean(r.disabled),
+  emailVerified: Boolean(r.email_verified),
   passwordHash: r.password_hash,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -59,7 +66,7 @@ export const toSession = (r: SessionRow): Session => ({
 /** A session joined with its user (`s`, `u`); the user's clashing columns carry a `u_` prefix. */
 export type SessionUserRow = SessionRow & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_id: string; u_created_at: number; u_updated_at: number };
 export const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope,
-  u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at`;
+  u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.email_verified, u.password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at`;
 export const toSessionAndUser = (row: SessionUserRow): { session: Session; user: User } => ({
   session: toSession(row),
   user: toUser({ ...row, id: row.u_id, created_at: row.u_created_at, updated_at: row.u_updated_at }),

@@ -2,6 +2,8 @@ import { UnavailableError } from '../../core/errors.js';
 import type { Storage } from '../../core/ports.js';
 import type { Circuit } from '../circuit.js';
 import { SqlAuditStore } from './audit-store.js';
+import { SqlEmailTokenStore } from './email-token-store.js';
+import { SqlOutboxStore } from './outbox-store.js';
 import type { SqlDriver } from './driver.js';
 import { SqlItemStore } from './item-store.js';
 import { SqlKeyStore } from './key-store.js';
@@ -23,6 +25,8 @@ export function createSqlStorage(db: SqlDriver): SqlStorage {
     keys: new SqlKeyStore(db),
     settings: new SqlSettingStore(db),
     audit: new SqlAuditStore(db),
+    emailTokens: new SqlEmailTokenStore(db),
+    outbox: new SqlOutboxStore(db),
     ping: async (mode = 'read') => {
       await db.get('SELECT 1 AS ok');
       if (mode === 'write') {

@@ -1,10 +1,11 @@
 import { ConflictError } from '../../core/errors.js';
 import { usernameSkeleton } from '../../core/normalize.js';
 import type { Page, User } from '../../core/model.js';
-import type { AdminGuard, UserChanges, UserStore } from '../../core/ports.js';
-import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
+import type { AdminGuard, MailEffects, UserChanges, UserStore } from '../../core/ports.js';
+import { UniqueViolation, type SqlDriver, type SqlParam, type Statement } from './driver.js';
+import { effectStatements } from './mail-statements.js';
 import { assignments, keysetPage, mapConflict, prefixRange } from './query.js';
-import { toUser, USER_COLUMNS, type UserRow } from './rows.js';
+import { toUser, USER_CHANGE_COLUMNS, USER_COLUMNS, type UserRow } from './rows.js';
 
 /** Which unique index refused a user write, said as the service says it (ID-01, ID-04). */
 function userConflict(detail: string): ConflictError {
@@ -19,13 +20,15 @@ const ADMINS_LOCK = 'gatehouse:admins';
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDriver) {}
 
-  async create(u: User): Promise<void> {
-    await mapConflict(
-      this.db.run(`INSERT INTO users (${USER_COLUMNS}, username_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt, usernameSkeleton(u.username),
-      ]),
-      userConflict,
-    );
+  /** With `effects`, the mail and tokens the creation causes are written in the same transaction (outbox). */
+  async create(u: User, effects?: MailEffects): Promise<void> {
+    const insert: Statement = {
+      sql: `INSERT INTO users (${USER_COLUMNS}, username_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      params: [u.id, u.username, u.email, u.name, u.role, u.disabled, u.emailVerified, u.passwordHash, u.createdAt, u.updatedAt, usernameSkeleton(u.username)],
+    };
+    const mail = effectStatements(effects);
+    if (mail.length === 0) await mapConflict(this.db.run(insert.sql, insert.params), userConflict);
+    else await mapConflict(this.db.batch([insert, ...mail]), userConflict);
   }
 
   private async one(column: string, value: string): Promise<User | null> {
@@ -62,13 +65,18 @@ export class SqlUserStore implements UserStore {
     }
   }
 
-  async update(id: string, changes: UserChanges, guard: AdminGuard = {}): Promise<User | null> {
+  async update(id: string, changes: UserChanges, guard: AdminGuard = {}, effects?: MailEffects): Promise<User | null> {
     const skeleton = changes.username === undefined ? {} : { usernameSkeleton: usernameSkeleton(changes.username) };
-    const set = assignments({ ...changes, ...skeleton }, {
-      username: 'username', usernameSkeleton: 'username_skeleton', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', updatedAt: 'updated_at',
-    });
-    const row = await mapConflict(this.guarded(`UPDATE users SET ${set.sql} WHERE id = ?`, [...set.params, id], id, guard, USER_COLUMNS), userConflict);
-    return row ? toUser(row) : null;
+    const set = assignments({ ...changes, ...skeleton }, USER_CHANGE_COLUMNS);
+    const sql = `UPDATE users SET ${set.sql} WHERE id = ?`;
+    const mail = effectStatements(effects);
+    if (mail.length === 0) {
+      const row = await mapConflict(this.guarded(sql, [...set.params, id], id, guard, USER_COLUMNS), userConflict);
+      return row ? toUser(row) : null;
+    }
+    // The change and the mail it causes commit together (outbox): one transaction, then the row.
+    const written = await mapConflict(this.guardedWithEffects(sql, [...set.params, id], id, guard, mail), userConflict);
+    return written ? this.findById(id) : null;
   }
 
   async delete(id: string, guard: AdminGuard = {}): Promise<boolean> {
@@ -90,6 +98,15 @@ export class SqlUserStore implements UserStore {
     );
     if (row) return row;
     if ((await this.findById(id)) === null) return undefined;
+    throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');
+  }
+
+  /** guarded() for a write that carries statements of its own (mail effects) in its transaction. */
+  private async guardedWithEffects(sql: string, params: SqlParam[], id: string, guard: AdminGuard, effects: Statement[]): Promise<boolean> {
+    if (!guard.keepAnotherAdmin) return this.db.batch([{ sql, params, expectChanges: 1 }, ...effects]);
+    const statement = { sql: `${sql} AND EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.disabled = ? AND other.id <> ?)`, params: [...params, false, id], expectChanges: 1 };
+    if (await this.db.batch([statement, ...effects], { lock: ADMINS_LOCK })) return true;
+    if ((await this.findById(id)) === null) return false;
     throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');
   }
 

@@ -45,6 +45,7 @@ const STARTUP_WAIT_MS = 5000;
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
+  readonly skipLocked = '';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   readonly circuit: Circuit;

@@ -13,6 +13,7 @@ export function AccountPage({ api, user, onUser, onSignedOut }: { api: Api; user
     <div class="stack">
       <h1>{t.title}</h1>
       <Profile api={api} user={user} onUser={onUser} />
+      <EmailStatus api={api} user={user} />
       <Password api={api} username={user.username} onChanged={() => setSessionsVersion((v) => v + 1)} />
       <Sessions api={api} version={sessionsVersion} onSignedOut={onSignedOut} />
       {/* Ready for the second-factor, passkey and identity-provider work that follows. */}
@@ -52,10 +53,14 @@ function Profile({ api, user, onUser }: { api: Api; user: User; onUser: (user: U
     if (values.email.trim() !== (user.email ?? '')) patch.email = values.email.trim();
     if (Object.keys(patch).length === 0) return form.fail(t.noChanges);
     void form.run(async () => {
-      const updated = await api.updateMe(patch);
-      onUser(updated);
-      setValues({ name: updated.name ?? '', username: updated.username, email: updated.email ?? '' });
-      return t.profileSaved;
+      const answer = await api.updateMe(patch);
+      // A new address is confirmed by a link first; the other fields are saved already.
+      const updated = 'pending_email' in answer ? await api.currentUser() : answer;
+      if (updated) {
+        onUser(updated);
+        setValues({ name: updated.name ?? '', username: updated.username, email: updated.email ?? '' });
+      }
+      return 'pending_email' in answer ? t.emailPending(answer.pending_email) : t.profileSaved;
     });
   };
 
@@ -226,3 +231,25 @@ function DeleteAccount({ api, user, onDeleted }: { api: Api; user: User; onDelet
   );
 }
 
+
+/** Whether the address is verified, and a new link when it is not. */
+function EmailStatus({ api, user }: { api: Api; user: User }) {
+  const form = useForm();
+  const send = () =>
+    void form.run(async () => {
+      await api.sendVerification();
+      return t.verificationSent(user.email ?? '');
+    });
+  return (
+    <section class="card" aria-labelledby="email-title" id="email">
+      <h2 id="email-title">{t.emailTitle}</h2>
+      <FormNotices form={form} />
+      <p>{user.email_verified ? t.emailVerified(user.email ?? '') : t.emailUnverified(user.email ?? '')}</p>
+      {!user.email_verified && (
+        <button type="button" class="button" id="send-verification" disabled={form.busy || form.waiting} onClick={send}>
+          {t.sendVerification}
+        </button>
+      )}
+    </section>
+  );
+}

@@ -38,6 +38,11 @@ export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSigne
         <Submit form={form} label={t.submit} busyLabel={t.submitting} />
       </form>
       <p class="aside">
+        <a href="/ui/forgot" onClick={onLinkClick} id="forgot-link">
+          {messages.forgot.forgotLink}
+        </a>
+      </p>
+      <p class="aside">
         {t.noAccount}{' '}
         <a href={registerHref} onClick={onLinkClick}>
           {t.register}
