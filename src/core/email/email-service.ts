@@ -152,7 +152,6 @@ export class EmailService {
     if (!effects) return;
     await this.deps.tokens.issue(effects);
     this.afterQueued();
-    void context;
   }
 
   /** POST /auth/email/verify: the link's token marks the address verified, once. */
@@ -183,7 +182,6 @@ export class EmailService {
       });
       await this.deps.tokens.issue({ tokens: [token], mail: [mail], replaces: ['reset_password'] });
       this.afterQueued();
-      void context;
     });
   }
 
@@ -262,7 +260,6 @@ export class EmailService {
       });
       await this.deps.tokens.issue({ tokens: [token], mail: [mail], replaces: ['sign_in'] });
       this.afterQueued();
-      void context;
     });
   }
 
