@@ -25,6 +25,7 @@ export interface MailConfig {
 type Env = Record<string, string | undefined>;
 
 // EMAIL-05: nothing that reaches a header may carry a line break or another control character.
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Reads the mail settings, adding every problem to `problems`. */

@@ -18,6 +18,7 @@ export interface MailComposer {
 }
 
 // EMAIL-05: C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex -- EMAIL-05: control characters are what is removed from header values
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /**

@@ -146,7 +146,7 @@ export class EmailService {
   // ---- verification --------------------------------------------------------------------------
 
   /** POST /auth/email/verify/send: a new link to the caller's address (nothing when already verified). */
-  async sendVerification(user: User, context: RequestContext): Promise<void> {
+  async sendVerification(user: User, _context: RequestContext): Promise<void> {
     await this.deps.budget?.spend(user.email);
     const effects = this.settings.verification === 'off' ? undefined : this.verificationEffects(user);
     if (!effects) return;
@@ -169,7 +169,7 @@ export class EmailService {
    * up, so the answer and its timing are the same for known and unknown addresses; the budget is
    * spent on the address as typed, so a 429 says nothing either. The work happens after.
    */
-  async forgotPassword(email: string, context: RequestContext): Promise<void> {
+  async forgotPassword(email: string, _context: RequestContext): Promise<void> {
     const address = this.normalizeAddress(email, 'email');
     await this.deps.budget?.spend(address);
     this.afterAnswer(async () => {
@@ -244,7 +244,7 @@ export class EmailService {
   // ---- sign-in by email ----------------------------------------------------------------------
 
   /** POST /auth/email/sign-in: answered like forgot-password (EMAIL-02); the code and link follow by mail. */
-  async startSignIn(email: string, context: RequestContext): Promise<void> {
+  async startSignIn(email: string, _context: RequestContext): Promise<void> {
     if (!this.settings.signIn) throw new NotFoundError('ERR_NOT_FOUND', 'Sign-in by email is not enabled on this service.');
     const address = this.normalizeAddress(email, 'email');
     await this.deps.budget?.spend(address);
