@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { outboxHealth } from './mail/health.js';
 import type { AuditEvent } from './core/model.js';
 import type { Services } from './services.js';
 
@@ -57,7 +56,7 @@ export class Metrics {
       aggregator: 'max',
       async collect() {
         const s = services();
-        if (s) this.set((await outboxHealth(s)).depth);
+        if (s) this.set((await s.outboxHealth()).depth);
       },
     });
     new Gauge({
@@ -67,7 +66,7 @@ export class Metrics {
       aggregator: 'max',
       async collect() {
         const s = services();
-        if (s) this.set((await outboxHealth(s)).oldest_due_age_seconds);
+        if (s) this.set((await s.outboxHealth()).oldest_due_age_seconds);
       },
     });
     this.registerCircuitMetrics();

@@ -1,4 +1,5 @@
 import type { Config } from './config/index.js';
+import { outboxHealth, type OutboxHealth } from './mail/health.js';
 import { AuditLog } from './core/audit.js';
 import { LoginThrottle } from './core/auth/login-throttle.js';
 import { AccessTokens, type AccessTokenSettings } from './core/auth/access-tokens.js';
@@ -42,6 +43,8 @@ export interface Services {
   reloadKeys(): Promise<void>;
   /** Dependencies besides storage that /ready reports (Redis). */
   readonly dependencies: readonly DependencyCheck[];
+  /** Outbox depth and the age of its oldest due message (for /ready and /metrics). */
+  outboxHealth(): Promise<OutboxHealth>;
   /** Users stored before ID-02/04 whose username or email is, or looks like, an earlier user's: kept, but worth a look. */
   readonly lookAlikeUsers: readonly string[];
 }
@@ -175,7 +178,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     } else if (message.kind === 'items') items.forget(message.names);
     else void reloadKeys().catch(() => {});
   });
-  return {
+  const services: Services = {
     config,
     storage,
     clock,
@@ -193,5 +196,8 @@ export async function createServices(config: Config, storage: Storage, options: 
     reloadKeys,
     dependencies: options.dependencies ?? [],
     lookAlikeUsers,
+    // The mail adapter's view of the outbox, for /ready and /metrics (which may not import the adapter).
+    outboxHealth: () => outboxHealth(services),
   };
+  return services;
 }

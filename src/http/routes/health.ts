@@ -7,7 +7,6 @@ import { problem, sendProblem } from '../plugins/errors.js';
 import { PROBLEM_JSON } from '../openapi.js';
 import { GRANT_TYPES } from '../../core/model.js';
 import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
-import { outboxHealth } from '../../mail/health.js';
 
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -67,7 +66,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       ...services.dependencies.map((d) => run(d.name, d.required, () => d.check())),
     ]);
     // Mail waiting does not make the instance unready (it can still sign people in): reported only.
-    if (ready) return { status: 'ready' as const, checks, mail: await outboxHealth(services).catch(() => undefined) };
+    if (ready) return { status: 'ready' as const, checks, mail: await services.outboxHealth().catch(() => undefined) };
     request.log.warn({ checks }, 'not ready');
     reply.header('retry-after', '5');
     return reply.code(503).type('application/problem+json').send({ ...problem('ERR_NOT_READY', 'A dependency this service needs is not available.'), checks });
