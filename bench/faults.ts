@@ -63,7 +63,8 @@ const timed = async (url: string, init: RequestInit = {}, ms = 30_000) => {
 };
 const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN;
 const errorLines = (lines: string[]) => lines.filter((l) => /"level":(50|60)|"level":"error"|^\s+at /.test(l)).length;
-const login = (url: string, ms = 30_000) => timed(`${url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'table', password: 'a fine table passphrase' }) }, ms);
+const login = (url: string, ms = 30_000) =>
+  timed(`${url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'table', password: 'a fine table passphrase' }) }, ms);
 
 async function withSchema<T>(work: (url: string) => Promise<T>): Promise<T> {
   const schema = `gh_table_${randomBytes(4).toString('hex')}`;
@@ -83,7 +84,11 @@ async function postgresAway(): Promise<void> {
   await withSchema(async (query) => {
     const p = serve({ DATABASE_URL: proxy.route(databaseUrl) + query });
     const url = await p.url;
-    await timed(`${url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'table', email: 'table@example.com', password: 'a fine table passphrase' }) });
+    await timed(`${url}/auth/register`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username: 'table', email: 'table@example.com', password: 'a fine table passphrase' }),
+    });
     for (const mode of ['blackhole', 'refuse'] as const) {
       await proxy.set(mode);
       const before = p.lines.length;
@@ -101,7 +106,13 @@ async function postgresAway(): Promise<void> {
       const health = await timed(`${url}/health`, {}, 5000);
       const results = await Promise.all(pending);
       const statuses = [...new Set(results.map((r) => r.status || 'no answer in 30 s'))].join('/');
-      row(`Postgres ${mode}: login latency p50 / max, answers (${results.length} over 20 s)`, `${pct(results.map((r) => r.ms), 0.5)} ms / ${Math.max(...results.map((r) => r.ms))} ms, ${statuses}, at most ${most} pending`);
+      row(
+        `Postgres ${mode}: login latency p50 / max, answers (${results.length} over 20 s)`,
+        `${pct(
+          results.map((r) => r.ms),
+          0.5,
+        )} ms / ${Math.max(...results.map((r) => r.ms))} ms, ${statuses}, at most ${most} pending`,
+      );
       row(`Postgres ${mode}: /ready, /health`, `/ready ${ready.status || 'no answer'} in ${ready.ms} ms; /health ${health.status} in ${health.ms} ms`);
       row(`Postgres ${mode}: error log lines in 20 s`, String(errorLines(p.lines.slice(before))));
       await proxy.set('pass');
@@ -117,10 +128,17 @@ async function postgresAway(): Promise<void> {
     await proxy.set(mode);
     const p = serve({ DATABASE_URL: proxy.route(databaseUrl), STARTUP_TIMEOUT: '10s' });
     const t = Date.now();
-    const outcome = await Promise.race([p.exited.then((e) => `exit ${e.code} after ${((e.at - t) / 1000).toFixed(1)} s`), p.url.then(() => 'started'), sleep(20_000).then(() => 'still running after 20 s')]);
+    const outcome = await Promise.race([
+      p.exited.then((e) => `exit ${e.code} after ${((e.at - t) / 1000).toFixed(1)} s`),
+      p.url.then(() => 'started'),
+      sleep(20_000).then(() => 'still running after 20 s'),
+    ]);
     const attempts = p.lines.filter((l) => /attempt \d+/.test(l)).length;
     const stack = p.lines.some((l) => /^\s+at /.test(l));
-    row(`start with Postgres ${mode} (STARTUP_TIMEOUT 10s)`, `${outcome}; ${attempts} attempt lines; ${p.lines.length} lines; stack trace: ${stack ? 'yes' : 'no'}; last: ${(p.lines.at(-1) ?? '(silent)').slice(0, 140)}`);
+    row(
+      `start with Postgres ${mode} (STARTUP_TIMEOUT 10s)`,
+      `${outcome}; ${attempts} attempt lines; ${p.lines.length} lines; stack trace: ${stack ? 'yes' : 'no'}; last: ${(p.lines.at(-1) ?? '(silent)').slice(0, 140)}`,
+    );
     p.kill();
     await p.exited;
   }
@@ -129,7 +147,12 @@ async function postgresAway(): Promise<void> {
 
 async function redisAway(): Promise<void> {
   const proxy = await FaultProxy.start(redisUrl);
-  const p = serve({ DATABASE_URL: `sqlite:${join(dir, 'redis.db')}`, REDIS_URL: proxy.route(redisUrl), REDIS_PREFIX: `gh_table_${randomBytes(3).toString('hex')}:`, RATE_LIMIT: 'on' });
+  const p = serve({
+    DATABASE_URL: `sqlite:${join(dir, 'redis.db')}`,
+    REDIS_URL: proxy.route(redisUrl),
+    REDIS_PREFIX: `gh_table_${randomBytes(3).toString('hex')}:`,
+    RATE_LIMIT: 'on',
+  });
   const url = await p.url;
   await proxy.set('blackhole');
   const attempts: number[] = [];
@@ -141,13 +164,20 @@ async function redisAway(): Promise<void> {
     if (r.ms > 20_000) break; // one full stall is enough to measure
   }
   const ready = await timed(`${url}/ready`, {}, 10_000);
-  row('Redis blackhole: /oauth/token latency p50 / max', `${pct(attempts, 0.5)} ms / ${Math.max(...attempts)} ms over ${attempts.length} attempts, statuses ${[...statuses].join('/')}`);
+  row(
+    'Redis blackhole: /oauth/token latency p50 / max',
+    `${pct(attempts, 0.5)} ms / ${Math.max(...attempts)} ms over ${attempts.length} attempts, statuses ${[...statuses].join('/')}`,
+  );
   row('Redis blackhole: /ready', `${ready.status || 'no answer'} in ${ready.ms} ms`);
   p.kill();
   await p.exited;
   await proxy.set('refuse');
   const q = serve({ DATABASE_URL: `sqlite:${join(dir, 'redis2.db')}`, REDIS_URL: proxy.route(redisUrl), RATE_LIMIT: 'on' });
-  const outcome = await Promise.race([q.exited.then((e) => `exit ${e.code}: ${q.lines.find((l) => /Connection|redis/i.test(l))?.slice(0, 100) ?? ''}`), q.url.then(() => 'starts'), sleep(20_000).then(() => 'neither after 20 s')]);
+  const outcome = await Promise.race([
+    q.exited.then((e) => `exit ${e.code}: ${q.lines.find((l) => /Connection|redis/i.test(l))?.slice(0, 100) ?? ''}`),
+    q.url.then(() => 'starts'),
+    sleep(20_000).then(() => 'neither after 20 s'),
+  ]);
   let later = '';
   if (outcome === 'starts') {
     await proxy.set('pass');
@@ -170,7 +200,11 @@ async function sqliteLock(): Promise<void> {
   const path = join(dir, 'lock.db');
   const p = serve({ DATABASE_URL: `sqlite:${path}` });
   const url = await p.url;
-  await timed(`${url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'table', email: 'table@example.com', password: 'a fine table passphrase' }) });
+  await timed(`${url}/auth/register`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ username: 'table', email: 'table@example.com', password: 'a fine table passphrase' }),
+  });
   const other = new Database(path);
   other.exec('BEGIN IMMEDIATE');
   other.prepare("INSERT INTO settings (name, value) VALUES ('held', 'x')").run();
@@ -210,7 +244,11 @@ async function doubleStarts(): Promise<void> {
     if ((db.prepare('SELECT COUNT(*) AS n FROM signing_keys').get() as { n: number }).n > 1) twoKeys++;
     db.close();
     if (urls[0] && urls[1]) {
-      await timed(`${urls[0]}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'table', email: 'table@example.com', password: 'a fine table passphrase' }) });
+      await timed(`${urls[0]}/auth/register`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ username: 'table', email: 'table@example.com', password: 'a fine table passphrase' }),
+      });
       const token = await fetch(`${urls[0]}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'table', password: 'a fine table passphrase' }) })
         .then((r) => r.json() as Promise<{ access_token: string }>)
         .then((j) => j.access_token);

@@ -131,7 +131,11 @@ function readBody(req) {
     req.setEncoding('utf8');
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      try { resolve(JSON.parse(body)); } catch { resolve(null); }
+      try {
+        resolve(JSON.parse(body));
+      } catch {
+        resolve(null);
+      }
     });
   });
 }
@@ -217,7 +221,11 @@ function shutdown(code = 0) {
   server.close();
   server.closeAllConnections();
   void fastify.close();
-  try { db.close(); } catch { /* already closed */ }
+  try {
+    db.close();
+  } catch {
+    /* already closed */
+  }
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(dbPath + suffix, { force: true });
   process.exit(code);
 }

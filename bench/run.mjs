@@ -209,36 +209,42 @@ function refreshChains(base, newChain) {
       stats.withoutChain = 0;
       stats.repeated = 0;
     },
-    requests: () => [{
-      method: 'POST',
-      path: '/auth/refresh',
-      setupRequest(req, context) {
-        let token = pool.pop();
-        if (token === undefined) {
-          // A chain was lost (a timeout): send a token that cannot work, so the row is flagged.
-          stats.withoutChain++;
-          token = 'bench-chain-lost';
-        }
-        context.token = token;
-        return { ...req, body: JSON.stringify({ refresh_token: token }) };
+    requests: () => [
+      {
+        method: 'POST',
+        path: '/auth/refresh',
+        setupRequest(req, context) {
+          let token = pool.pop();
+          if (token === undefined) {
+            // A chain was lost (a timeout): send a token that cannot work, so the row is flagged.
+            stats.withoutChain++;
+            token = 'bench-chain-lost';
+          }
+          context.token = token;
+          return { ...req, body: JSON.stringify({ refresh_token: token }) };
+        },
+        onResponse(status, body, context) {
+          const sent = context.token;
+          if (sent === undefined || sent === 'bench-chain-lost') return;
+          let successor;
+          if (status === 200) {
+            try {
+              successor = JSON.parse(body).refresh_token;
+            } catch {
+              /* not JSON: no successor */
+            }
+          }
+          if (typeof successor === 'string') {
+            // A successor seen twice was answered from the grace window, not by a rotation.
+            if (seen.has(successor)) stats.repeated++;
+            seen.add(successor);
+            pool.push(successor);
+          } else {
+            pool.push(sent);
+          }
+        },
       },
-      onResponse(status, body, context) {
-        const sent = context.token;
-        if (sent === undefined || sent === 'bench-chain-lost') return;
-        let successor;
-        if (status === 200) {
-          try { successor = JSON.parse(body).refresh_token; } catch { /* not JSON: no successor */ }
-        }
-        if (typeof successor === 'string') {
-          // A successor seen twice was answered from the grace window, not by a rotation.
-          if (seen.has(successor)) stats.repeated++;
-          seen.add(successor);
-          pool.push(successor);
-        } else {
-          pool.push(sent);
-        }
-      },
-    }],
+    ],
     extra: () => ({ refresh_requests_without_chain: stats.withoutChain, refresh_repeated_tokens: stats.repeated }),
   };
 }
@@ -250,12 +256,14 @@ async function argon2Rate(slots, seconds) {
   let done = 0;
   const cpuBefore = process.cpuUsage();
   const until = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: slots }, async () => {
-    while (performance.now() < until) {
-      if (!(await argon2Verify(stored, PASSWORD))) throw new Error('argon2 verify failed');
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: slots }, async () => {
+      while (performance.now() < until) {
+        if (!(await argon2Verify(stored, PASSWORD))) throw new Error('argon2 verify failed');
+        done++;
+      }
+    }),
+  );
   const cpu = process.cpuUsage(cpuBefore);
   // Per CPU-second too (this process's threads, the hashing pool included), like Gatehouse's row.
   return { perSecond: done / seconds, perCpuSecond: done / ((cpu.user + cpu.system) / 1e6) };
@@ -278,8 +286,12 @@ async function fillSessions(gatehouse, realToken, count) {
   const header = Buffer.from(JSON.stringify({ typ: 'at+jwt', alg: 'EdDSA', kid: key.kid })).toString('base64url');
   const now = Date.now();
   const tokens = [];
-  const insertUser = db.prepare("INSERT INTO users (id, username, email, name, role, disabled, password_hash, created_at, updated_at) VALUES (?, ?, ?, NULL, 'user', 0, '$argon2id$bench', ?, ?)");
-  const insertSession = db.prepare('INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL)');
+  const insertUser = db.prepare(
+    "INSERT INTO users (id, username, email, name, role, disabled, password_hash, created_at, updated_at) VALUES (?, ?, ?, NULL, 'user', 0, '$argon2id$bench', ?, ?)",
+  );
+  const insertSession = db.prepare(
+    'INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL)',
+  );
   const insertRefresh = db.prepare('INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at) VALUES (?, ?, ?, NULL, ?)');
   db.transaction(() => {
     let userId = null;
@@ -314,8 +326,19 @@ async function fillSessions(gatehouse, realToken, count) {
 
 function printTable(rows) {
   const head = ['route', 'server', 'conns', 'req/s', 'p99 ms', 'non-2xx', 'errors', 'reference', 'ratio', 'req/CPU-s', 'ratio'];
-  const lines = rows.map((r) => [r.route, r.server, String(r.connections), fmt(r.requests_per_sec), fmt(r.latency_p99_ms, 1), String(r.non_2xx), String(r.errors + r.timeouts), r.reference ?? '', r.ratio == null ? '' : `${fmt(r.ratio, 3)}x`,
-    fmt(r.requests_per_cpu_second), r.cpu_ratio == null ? '' : `${fmt(r.cpu_ratio, 3)}x`]);
+  const lines = rows.map((r) => [
+    r.route,
+    r.server,
+    String(r.connections),
+    fmt(r.requests_per_sec),
+    fmt(r.latency_p99_ms, 1),
+    String(r.non_2xx),
+    String(r.errors + r.timeouts),
+    r.reference ?? '',
+    r.ratio == null ? '' : `${fmt(r.ratio, 3)}x`,
+    fmt(r.requests_per_cpu_second),
+    r.cpu_ratio == null ? '' : `${fmt(r.cpu_ratio, 3)}x`,
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const right = new Set([2, 3, 4, 5, 6, 8, 9, 10]);
   const render = (cells) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
@@ -336,7 +359,9 @@ function printTargets(checks) {
 
 function gitCommit() {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return null;
   }
@@ -345,7 +370,12 @@ function gitCommit() {
 // --- main -------------------------------------------------------------------
 
 async function main() {
-  log(`duration ${DURATION} s per route (${ROUNDS} rounds for GET routes), warm-up ${WARMUP} s per route; load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`);
+  log(
+    `duration ${DURATION} s per route (${ROUNDS} rounds for GET routes), warm-up ${WARMUP} s per route; load average ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  );
   const floor = await startFloor();
   log(`floor on ${floor.base}, Fastify hello on ${floor.fastify}`);
   const started = await supervisor.startGatehouse({ name: 'Gatehouse', main: gatehouseMain, host: HOST, db: gatehouseDb, workers: 1, timeoutMs: START_TIMEOUT_MS });
@@ -354,22 +384,60 @@ async function main() {
 
   // A user of Gatehouse, its tokens, another user to read and an item to read.
   const login = `bench${runId}`;
-  await expectStatus('register', jsonRequest(`${gatehouse.base}/auth/register`, { method: 'POST', body: { username: login, email: `${login}@example.com`, password: PASSWORD, name: 'Bench User' } }), 201);
-  const other = await expectStatus('register', jsonRequest(`${gatehouse.base}/auth/register`, { method: 'POST', body: { username: `other${runId}`, email: `other${runId}@example.com`, password: PASSWORD } }), 201);
+  await expectStatus(
+    'register',
+    jsonRequest(`${gatehouse.base}/auth/register`, { method: 'POST', body: { username: login, email: `${login}@example.com`, password: PASSWORD, name: 'Bench User' } }),
+    201,
+  );
+  const other = await expectStatus(
+    'register',
+    jsonRequest(`${gatehouse.base}/auth/register`, { method: 'POST', body: { username: `other${runId}`, email: `other${runId}@example.com`, password: PASSWORD } }),
+    201,
+  );
   const tokens = await expectStatus('login', jsonRequest(`${gatehouse.base}/auth/login`, { method: 'POST', body: { login, password: PASSWORD } }), 200);
   // 25 users in all, so the 20-row page is full, as the floor's is.
   for (let i = 0; i < 23; i++) {
-    await expectStatus('register', jsonRequest(`${gatehouse.base}/auth/register`, { method: 'POST', body: { username: `z${i}${runId}`, email: `z${i}${runId}@example.com`, password: PASSWORD } }), 201);
+    await expectStatus(
+      'register',
+      jsonRequest(`${gatehouse.base}/auth/register`, { method: 'POST', body: { username: `z${i}${runId}`, email: `z${i}${runId}@example.com`, password: PASSWORD } }),
+      201,
+    );
   }
-  await expectStatus('create item', jsonRequest(`${gatehouse.base}/items`, { method: 'POST', token: tokens.access_token, body: { name: 'lamp', price: 9.99, description: 'a lamp' } }), 201);
+  await expectStatus(
+    'create item',
+    jsonRequest(`${gatehouse.base}/items`, { method: 'POST', token: tokens.access_token, body: { name: 'lamp', price: 9.99, description: 'a lamp' } }),
+    201,
+  );
   const auth = { authorization: `Bearer ${tokens.access_token}` };
   const floorAuth = { authorization: `Bearer ${floor.token}` };
 
-  const gate = (key, path, extra = {}) => ({ key: `gatehouse ${key}`, server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path, connections: GET_CONNECTIONS, headers: auth, ...extra });
-  const flr = (key, path, extra = {}) => ({ key: `floor ${key}`, server: 'floor', base: floor.base, pid: floor.pid, path, connections: GET_CONNECTIONS, headers: floorAuth, ...extra });
+  const gate = (key, path, extra = {}) => ({
+    key: `gatehouse ${key}`,
+    server: 'gatehouse',
+    base: gatehouse.base,
+    pid: gatehouse.pid,
+    path,
+    connections: GET_CONNECTIONS,
+    headers: auth,
+    ...extra,
+  });
+  const flr = (key, path, extra = {}) => ({
+    key: `floor ${key}`,
+    server: 'floor',
+    base: floor.base,
+    pid: floor.pid,
+    path,
+    connections: GET_CONNECTIONS,
+    headers: floorAuth,
+    ...extra,
+  });
   // Each GET pair: Gatehouse's route and its floor (the same route on the floor server).
   const getPairs = [
-    ['hello', { key: 'node hello', server: 'node:http hello', base: floor.base, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS }, { key: 'fastify hello', server: 'fastify hello', base: floor.fastify, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS }],
+    [
+      'hello',
+      { key: 'node hello', server: 'node:http hello', base: floor.base, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS },
+      { key: 'fastify hello', server: 'fastify hello', base: floor.fastify, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS },
+    ],
     ['me', flr('me', '/auth/me'), gate('me', '/auth/me')],
     ['item', flr('item', '/items/lamp'), gate('item', '/items/lamp')],
     ['user', flr('user', `/users/${floor.otherUserId}`, { label: 'GET /users/:id' }), gate('user', `/users/${other.id}`, { label: 'GET /users/:id' })],
@@ -402,7 +470,9 @@ async function main() {
   if (ONLY) {
     for (const [t, r] of raws) {
       const s = summarise(t, r);
-      console.log(`${s.route.padEnd(20)} ${s.server.padEnd(16)} ${fmt(s.requests_per_sec).padStart(8)} req/s  p99 ${fmt(s.latency_p99_ms, 1)} ms  non-2xx ${s.non_2xx}  ${fmt(s.requests_per_cpu_second)} req/CPU-s`);
+      console.log(
+        `${s.route.padEnd(20)} ${s.server.padEnd(16)} ${fmt(s.requests_per_sec).padStart(8)} req/s  p99 ${fmt(s.latency_p99_ms, 1)} ms  non-2xx ${s.non_2xx}  ${fmt(s.requests_per_cpu_second)} req/CPU-s`,
+      );
     }
     return 0;
   }
@@ -411,17 +481,85 @@ async function main() {
   const json = { 'content-type': 'application/json' };
   let itemCounter = 0;
   const itemRequests = () => [{ method: 'POST', path: '/items', setupRequest: (req) => ({ ...req, body: JSON.stringify({ name: `bench-${itemCounter++}`, price: 9.99 }) }) }];
-  const floorChains = refreshChains(floor.base, async () => (await expectStatus('floor session', jsonRequest(`${floor.base}/floor/session`, { method: 'POST', body: {} }), 200)).refresh_token);
-  const gateChains = refreshChains(gatehouse.base, async () => (await expectStatus('login for a refresh chain', jsonRequest(`${gatehouse.base}/auth/login`, { method: 'POST', body: { login, password: PASSWORD } }), 200)).refresh_token);
+  const floorChains = refreshChains(
+    floor.base,
+    async () => (await expectStatus('floor session', jsonRequest(`${floor.base}/floor/session`, { method: 'POST', body: {} }), 200)).refresh_token,
+  );
+  const gateChains = refreshChains(
+    gatehouse.base,
+    async () =>
+      (await expectStatus('login for a refresh chain', jsonRequest(`${gatehouse.base}/auth/login`, { method: 'POST', body: { login, password: PASSWORD } }), 200)).refresh_token,
+  );
   const postPairs = [
-    ['refresh',
-      { key: 'floor refresh', server: 'floor', base: floor.base, pid: floor.pid, path: '/auth/refresh', method: 'POST', connections: POST_CONNECTIONS, headers: json, prepare: floorChains.prepare, requests: floorChains.requests, extra: floorChains.extra },
-      { key: 'gatehouse refresh', server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path: '/auth/refresh', method: 'POST', connections: POST_CONNECTIONS, headers: json, prepare: gateChains.prepare, requests: gateChains.requests, extra: gateChains.extra }],
-    ['items',
-      { key: 'floor items', server: 'floor', base: floor.base, pid: floor.pid, path: '/items', method: 'POST', connections: POST_CONNECTIONS, headers: { ...json, ...floorAuth }, requests: itemRequests },
-      { key: 'gatehouse items', server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path: '/items', method: 'POST', connections: POST_CONNECTIONS, headers: { ...json, ...auth }, requests: itemRequests }],
-    ['login', null,
-      { key: 'gatehouse login', server: 'gatehouse', base: gatehouse.base, pid: gatehouse.pid, path: '/auth/login', method: 'POST', connections: LOGIN_CONNECTIONS, headers: json, body: JSON.stringify({ login, password: PASSWORD }) }],
+    [
+      'refresh',
+      {
+        key: 'floor refresh',
+        server: 'floor',
+        base: floor.base,
+        pid: floor.pid,
+        path: '/auth/refresh',
+        method: 'POST',
+        connections: POST_CONNECTIONS,
+        headers: json,
+        prepare: floorChains.prepare,
+        requests: floorChains.requests,
+        extra: floorChains.extra,
+      },
+      {
+        key: 'gatehouse refresh',
+        server: 'gatehouse',
+        base: gatehouse.base,
+        pid: gatehouse.pid,
+        path: '/auth/refresh',
+        method: 'POST',
+        connections: POST_CONNECTIONS,
+        headers: json,
+        prepare: gateChains.prepare,
+        requests: gateChains.requests,
+        extra: gateChains.extra,
+      },
+    ],
+    [
+      'items',
+      {
+        key: 'floor items',
+        server: 'floor',
+        base: floor.base,
+        pid: floor.pid,
+        path: '/items',
+        method: 'POST',
+        connections: POST_CONNECTIONS,
+        headers: { ...json, ...floorAuth },
+        requests: itemRequests,
+      },
+      {
+        key: 'gatehouse items',
+        server: 'gatehouse',
+        base: gatehouse.base,
+        pid: gatehouse.pid,
+        path: '/items',
+        method: 'POST',
+        connections: POST_CONNECTIONS,
+        headers: { ...json, ...auth },
+        requests: itemRequests,
+      },
+    ],
+    [
+      'login',
+      null,
+      {
+        key: 'gatehouse login',
+        server: 'gatehouse',
+        base: gatehouse.base,
+        pid: gatehouse.pid,
+        path: '/auth/login',
+        method: 'POST',
+        connections: LOGIN_CONNECTIONS,
+        headers: json,
+        body: JSON.stringify({ login, password: PASSWORD }),
+      },
+    ],
   ];
   for (const [name, ...pair] of postPairs) {
     for (const t of pair.filter(Boolean)) {
@@ -434,7 +572,9 @@ async function main() {
   log(`raw Argon2id rate: ${HASH_SLOTS} at a time (Gatehouse's hashing slots), then ${os.availableParallelism()} (every core)`);
   const argon2Slots = await argon2Rate(HASH_SLOTS, DURATION);
   const argon2AllCores = HASH_SLOTS === os.availableParallelism() ? argon2Slots : await argon2Rate(os.availableParallelism(), DURATION);
-  log(`raw Argon2id: ${argon2Slots.perSecond.toFixed(1)}/s (${argon2Slots.perCpuSecond.toFixed(1)} per CPU-second) ${HASH_SLOTS} at a time; ${argon2AllCores.perSecond.toFixed(1)}/s on every core`);
+  log(
+    `raw Argon2id: ${argon2Slots.perSecond.toFixed(1)}/s (${argon2Slots.perCpuSecond.toFixed(1)} per CPU-second) ${HASH_SLOTS} at a time; ${argon2AllCores.perSecond.toFixed(1)}/s on every core`,
+  );
 
   const rssAfterRuns = rssMb(gatehouse.pid);
   log(`live sessions: ${fmt(SESSIONS)} put in the database and each used once`);
@@ -453,7 +593,18 @@ async function main() {
     r.cpu_ratio = ref?.requests_per_cpu_second && r.requests_per_cpu_second ? r.requests_per_cpu_second / ref.requests_per_cpu_second : null;
     return r.ratio;
   };
-  const argon2Row = { key: 'argon2', route: 'Argon2id verify (raw)', server: `${HASH_SLOTS} at a time`, connections: HASH_SLOTS, requests_per_sec: argon2Slots.perSecond, requests_per_cpu_second: argon2Slots.perCpuSecond, latency_p99_ms: null, non_2xx: 0, errors: 0, timeouts: 0 };
+  const argon2Row = {
+    key: 'argon2',
+    route: 'Argon2id verify (raw)',
+    server: `${HASH_SLOTS} at a time`,
+    connections: HASH_SLOTS,
+    requests_per_sec: argon2Slots.perSecond,
+    requests_per_cpu_second: argon2Slots.perCpuSecond,
+    latency_p99_ms: null,
+    non_2xx: 0,
+    errors: 0,
+    timeouts: 0,
+  };
   row.set('argon2', argon2Row);
   ratio('fastify hello', 'node hello', 'node:http hello');
   for (const k of ['me', 'item', 'user', 'list']) ratio(`gatehouse ${k}`, `floor ${k}`, 'floor');
@@ -464,8 +615,13 @@ async function main() {
   const rps = (key) => row.get(key)?.requests_per_sec ?? null;
 
   const checks = [];
-  const add = (label, value, op, threshold, unit = 'x') => checks.push({ label, value, op, threshold, unit, pass: value == null ? null : op === '>=' ? value >= threshold : value < threshold });
-  for (const [k, route] of [['me', 'GET /auth/me'], ['item', 'GET /items/:name'], ['user', 'GET /users/:id']]) {
+  const add = (label, value, op, threshold, unit = 'x') =>
+    checks.push({ label, value, op, threshold, unit, pass: value == null ? null : op === '>=' ? value >= threshold : value < threshold });
+  for (const [k, route] of [
+    ['me', 'GET /auth/me'],
+    ['item', 'GET /items/:name'],
+    ['user', 'GET /users/:id'],
+  ]) {
     add(`${route} vs floor`, row.get(`gatehouse ${k}`).ratio, '>=', TARGETS.singleVsFloor);
     add(`${route} vs node:http hello`, rps(`gatehouse ${k}`) / rps('node hello'), '>=', TARGETS.singleVsHello);
   }
@@ -473,10 +629,28 @@ async function main() {
   add('GET /health vs Fastify hello', row.get('gatehouse health').ratio, '>=', TARGETS.healthVsFastify);
   add('POST /auth/refresh vs floor', row.get('gatehouse refresh').ratio, '>=', TARGETS.refreshVsFloor);
   add(`POST /auth/login vs raw Argon2id (${HASH_SLOTS} at a time)`, row.get('gatehouse login').ratio, '>=', TARGETS.loginVsArgon2);
-  for (const k of ['me', 'item', 'user', 'list', 'health']) add(`${row.get(`gatehouse ${k}`).route} p99 at ${GET_CONNECTIONS} connections`, row.get(`gatehouse ${k}`).latency_p99_ms, '<', TARGETS.getP99Ms, 'ms');
+  for (const k of ['me', 'item', 'user', 'list', 'health'])
+    add(`${row.get(`gatehouse ${k}`).route} p99 at ${GET_CONNECTIONS} connections`, row.get(`gatehouse ${k}`).latency_p99_ms, '<', TARGETS.getP99Ms, 'ms');
 
-  const order = ['node hello', 'fastify hello', 'floor me', 'gatehouse me', 'floor item', 'gatehouse item', 'floor user', 'gatehouse user', 'floor list', 'gatehouse list', 'gatehouse health',
-    'floor refresh', 'gatehouse refresh', 'argon2', 'gatehouse login', 'floor items', 'gatehouse items'];
+  const order = [
+    'node hello',
+    'fastify hello',
+    'floor me',
+    'gatehouse me',
+    'floor item',
+    'gatehouse item',
+    'floor user',
+    'gatehouse user',
+    'floor list',
+    'gatehouse list',
+    'gatehouse health',
+    'floor refresh',
+    'gatehouse refresh',
+    'argon2',
+    'gatehouse login',
+    'floor items',
+    'gatehouse items',
+  ];
   const rows = order.map((k) => row.get(k)).filter(Boolean);
   const flagged = rows.filter((r) => r.non_2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.refresh_requests_without_chain > 0 || r.refresh_repeated_tokens > 0);
 
@@ -492,22 +666,45 @@ async function main() {
 
   console.log('');
   printTable(rows);
-  console.log(`\nratio = req/s over the reference's req/s in this run; req/CPU-s = requests per CPU-second the server process used, and its ratio. Raw Argon2id on every core (${cores}): ${fmt(argon2AllCores.perSecond, 1)}/s; Gatehouse hashes ${HASH_SLOTS} at a time.`);
-  console.log(`Live sessions: ${fmt(live.sessions)} in the database, each used once (${fmt(live.requests)} GET /auth/me, ${live.non_2xx} non-2xx); RSS ${fmt(rssAfterRuns, 1)} MB after the runs, ${fmt(rssLive, 1)} MB with them.`);
+  console.log(
+    `\nratio = req/s over the reference's req/s in this run; req/CPU-s = requests per CPU-second the server process used, and its ratio. Raw Argon2id on every core (${cores}): ${fmt(argon2AllCores.perSecond, 1)}/s; Gatehouse hashes ${HASH_SLOTS} at a time.`,
+  );
+  console.log(
+    `Live sessions: ${fmt(live.sessions)} in the database, each used once (${fmt(live.requests)} GET /auth/me, ${live.non_2xx} non-2xx); RSS ${fmt(rssAfterRuns, 1)} MB after the runs, ${fmt(rssLive, 1)} MB with them.`,
+  );
   console.log(`\nIn the units of Keycloak's sizing guide (per vCPU = per CPU-second the Gatehouse process used, its hashing threads included):`);
   console.log(`  ${'measure'.padEnd(24)}  ${'Gatehouse'.padStart(10)}  ${'Keycloak guide'.padStart(14)}`);
-  console.log(`  ${'logins/s per vCPU'.padEnd(24)}  ${fmt(sizing.logins_per_vcpu, 1).padStart(10)}  ${String(KEYCLOAK.loginsPerVcpu).padStart(14)}   Argon2id ${sizing.argon2id} (Keycloak: ${KEYCLOAK.hash})`);
+  console.log(
+    `  ${'logins/s per vCPU'.padEnd(24)}  ${fmt(sizing.logins_per_vcpu, 1).padStart(10)}  ${String(KEYCLOAK.loginsPerVcpu).padStart(14)}   Argon2id ${sizing.argon2id} (Keycloak: ${KEYCLOAK.hash})`,
+  );
   console.log(`  ${'refresh/s per vCPU'.padEnd(24)}  ${fmt(sizing.refresh_per_vcpu, 0).padStart(10)}  ${String(KEYCLOAK.refreshPerVcpu).padStart(14)}`);
   console.log(`  ${`MB per instance (${fmt(SESSIONS / 1000)}k sessions)`.padEnd(24)}  ${fmt(rssLive, 0).padStart(10)}  ${`${KEYCLOAK.baseMb} (10k)`.padStart(14)}`);
   printTargets(checks);
-  for (const r of flagged) console.log(`  FLAGGED ${r.server} ${r.route}: status codes ${JSON.stringify(r.status_codes)}, errors ${r.errors}, timeouts ${r.timeouts}${r.refresh_requests_without_chain ? `, lost chains ${r.refresh_requests_without_chain}` : ''}${r.refresh_repeated_tokens ? `, grace answers ${r.refresh_repeated_tokens}` : ''}`);
-  console.log(`\nload average at the end: ${os.loadavg().map((n) => n.toFixed(2)).join(' ')} (${cores} cores; the load generator shares them with the servers)`);
+  for (const r of flagged)
+    console.log(
+      `  FLAGGED ${r.server} ${r.route}: status codes ${JSON.stringify(r.status_codes)}, errors ${r.errors}, timeouts ${r.timeouts}${r.refresh_requests_without_chain ? `, lost chains ${r.refresh_requests_without_chain}` : ''}${r.refresh_repeated_tokens ? `, grace answers ${r.refresh_repeated_tokens}` : ''}`,
+    );
+  console.log(
+    `\nload average at the end: ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')} (${cores} cores; the load generator shares them with the servers)`,
+  );
 
   const report = {
     generated_at: new Date().toISOString(),
     commit: gitCommit(),
     machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: cores, cpu_model: os.cpus()[0]?.model ?? null, load_average_end: os.loadavg() },
-    settings: { duration_s: DURATION, rounds_for_get_routes: ROUNDS, warmup_s: WARMUP, get_connections: GET_CONNECTIONS, post_connections: POST_CONNECTIONS, login_connections: LOGIN_CONNECTIONS, argon2: ARGON2, hash_slots: HASH_SLOTS },
+    settings: {
+      duration_s: DURATION,
+      rounds_for_get_routes: ROUNDS,
+      warmup_s: WARMUP,
+      get_connections: GET_CONNECTIONS,
+      post_connections: POST_CONNECTIONS,
+      login_connections: LOGIN_CONNECTIONS,
+      argon2: ARGON2,
+      hash_slots: HASH_SLOTS,
+    },
     argon2_raw_per_sec: { hash_slots: argon2Slots, all_cores: argon2AllCores },
     live_sessions: { ...live, rss_after_runs_mb: rssAfterRuns, rss_with_sessions_mb: rssLive },
     sizing,

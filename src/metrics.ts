@@ -89,7 +89,7 @@ export class Metrics {
     // A counter (it only grows), read from the circuits when scraped.
     new Counter({
       name: 'gatehouse_dependency_outages_total',
-      help: 'How many times a dependency\'s circuit has opened since start',
+      help: "How many times a dependency's circuit has opened since start",
       labelNames: ['dependency'],
       registers,
       collect() {
@@ -138,7 +138,26 @@ export class Metrics {
 // Tokens of a metric name that promtool refuses: abbreviated units and units that are not the base
 // unit (Prometheus wants seconds, bytes, ratios), and metric types spelled into the name.
 const ABBREVIATED_UNITS = new Set(['s', 'ms', 'us', 'ns', 'sec', 'secs', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd']);
-const NON_BASE_UNITS = new Set(['milliseconds', 'microseconds', 'nanoseconds', 'minutes', 'hours', 'days', 'weeks', 'kilobytes', 'megabytes', 'gigabytes', 'terabytes', 'bits', 'percent', 'percentage', 'celsius', 'fahrenheit', 'grams', 'kilograms']);
+const NON_BASE_UNITS = new Set([
+  'milliseconds',
+  'microseconds',
+  'nanoseconds',
+  'minutes',
+  'hours',
+  'days',
+  'weeks',
+  'kilobytes',
+  'megabytes',
+  'gigabytes',
+  'terabytes',
+  'bits',
+  'percent',
+  'percentage',
+  'celsius',
+  'fahrenheit',
+  'grams',
+  'kilograms',
+]);
 const TYPE_WORDS = new Set(['counter', 'gauge', 'histogram', 'summary']);
 
 /**

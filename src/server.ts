@@ -78,12 +78,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (!config.mail.smtpUrl) app.log.warn('SMTP_URL is not set: mail stays in the development outbox (gatehouse mail outbox lists it)');
 
   if (services.lookAlikeUsers.length > 0) {
-    app.log.warn({ userIds: services.lookAlikeUsers }, 'these users were stored before look-alike usernames were refused (ID-04) and look like an earlier user; check them for impersonation');
+    app.log.warn(
+      { userIds: services.lookAlikeUsers },
+      'these users were stored before look-alike usernames were refused (ID-04) and look like an earlier user; check them for impersonation',
+    );
   }
 
   if (config.bootstrapAdmin) {
     const admin = await services.users.bootstrapAdmin(config.bootstrapAdmin);
-    if (admin) app.log.warn({ userId: admin.id, username: admin.username }, 'created the first admin from BOOTSTRAP_ADMIN_*; remove BOOTSTRAP_ADMIN_PASSWORD from the environment now');
+    if (admin)
+      app.log.warn({ userId: admin.id, username: admin.username }, 'created the first admin from BOOTSTRAP_ADMIN_*; remove BOOTSTRAP_ADMIN_PASSWORD from the environment now');
   }
 
   // Rotations made by the CLI or another instance reach this one without a restart.
@@ -95,7 +99,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Ended sessions and their refresh-token chains do not pile up; every instance may do it.
   const prune = setInterval(() => {
     services.sessions.prune().catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning ended sessions failed'));
-    storage.emailTokens.deleteEndedBefore(services.clock.now() - 86_400_000).catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning email tokens failed'));
+    storage.emailTokens
+      .deleteEndedBefore(services.clock.now() - 86_400_000)
+      .catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning email tokens failed'));
   }, 3_600_000);
   prune.unref();
 
@@ -104,7 +110,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   app.server.headersTimeout = config.timeouts.requestHeadersMs;
   app.server.requestTimeout = config.timeouts.requestMs;
   app.log.info(
-    { database: maskDatabaseUrl(config.databaseUrl), algorithm: services.tokens.keyRing.signingKey.alg, signingKid: services.tokens.keyRing.signingKey.kid, redis: config.redisUrl !== null },
+    {
+      database: maskDatabaseUrl(config.databaseUrl),
+      algorithm: services.tokens.keyRing.signingKey.alg,
+      signingKid: services.tokens.keyRing.signingKey.kid,
+      redis: config.redisUrl !== null,
+    },
     'gatehouse ready',
   );
   let closing: Promise<void> | null = null;

@@ -79,7 +79,12 @@ function commonPasswords(): ReadonlySet<string> {
 // Core is told plain settings, never the Config: these two map JWT_* into them.
 function keySettings(config: Config): KeySettings {
   const { jwt } = config;
-  return { algorithm: jwt.algorithm, algorithmExplicit: jwt.algorithmExplicit, secret: jwt.secret, timing: { propagationMs: config.keyPropagationMs, retentionMs: jwt.accessTokenTtlMs + jwt.clockLeewayMs } };
+  return {
+    algorithm: jwt.algorithm,
+    algorithmExplicit: jwt.algorithmExplicit,
+    secret: jwt.secret,
+    timing: { propagationMs: config.keyPropagationMs, retentionMs: jwt.accessTokenTtlMs + jwt.clockLeewayMs },
+  };
 }
 
 function accessTokenSettings({ jwt }: Config): AccessTokenSettings {
@@ -126,12 +131,21 @@ export async function createServices(config: Config, storage: Storage, options: 
     cacheTtlMs: config.sessionCacheTtlMs,
     onItemsChanged: (names) => bus?.publish({ kind: 'items', names }),
   });
-  const users = new UserService(storage.users, storage.sessions, hasher, policy, audit, clock, (userId) => {
-    sessions.forgetUser(userId);
-    // A deleted user's items are deleted with them.
-    items.forgetOwner(userId);
-    bus?.publish({ kind: 'user', id: userId });
-  }, config.sessionCacheTtlMs);
+  const users = new UserService(
+    storage.users,
+    storage.sessions,
+    hasher,
+    policy,
+    audit,
+    clock,
+    (userId) => {
+      sessions.forgetUser(userId);
+      // A deleted user's items are deleted with them.
+      items.forgetOwner(userId);
+      bus?.publish({ kind: 'user', id: userId });
+    },
+    config.sessionCacheTtlMs,
+  );
   const mailListeners = new Set<() => void>();
   const email = new EmailService(
     {

@@ -105,13 +105,17 @@ async function usersCommand(config: Config, args: string[]): Promise<void> {
         // Never from argv: it would sit in the shell history and in `ps` for everyone to read.
         const password = await readPassword(`Password for ${values.username}: `);
         if (password === '') throw new CliError('no password given (type it at the prompt, or pipe it on standard input)');
-        const user = await services.users.create({
-          username: values.username,
-          email: values.email,
-          name: values.name ?? null,
-          password,
-          role: values.admin ? 'admin' : 'user',
-        }, OPERATOR, CLI_CONTEXT);
+        const user = await services.users.create(
+          {
+            username: values.username,
+            email: values.email,
+            name: values.name ?? null,
+            password,
+            role: values.admin ? 'admin' : 'user',
+          },
+          OPERATOR,
+          CLI_CONTEXT,
+        );
         console.log(`created ${user.role} ${user.username} (${user.id})`);
         return;
       }
@@ -140,7 +144,9 @@ async function keysCommand(config: Config, args: string[]): Promise<void> {
   const kid = positionals[0];
   const algorithm = values.algorithm;
   if (algorithm !== undefined && (action !== 'rotate' || !ASYMMETRIC.includes(algorithm as AsymmetricAlgorithm))) {
-    throw new UsageError(action === 'rotate' ? `--algorithm must be one of ${ASYMMETRIC.join(', ')} (HS256 is a JWT_SECRET, not a stored key)` : '--algorithm belongs to keys rotate');
+    throw new UsageError(
+      action === 'rotate' ? `--algorithm must be one of ${ASYMMETRIC.join(', ')} (HS256 is a JWT_SECRET, not a stored key)` : '--algorithm belongs to keys rotate',
+    );
   }
   await withServices(config, async ({ keys }) => {
     switch (action) {
@@ -155,7 +161,9 @@ async function keysCommand(config: Config, args: string[]): Promise<void> {
         const key = await keys.rotate(CLI_CONTEXT, algorithm as AsymmetricAlgorithm | undefined);
         console.log(`published ${key.alg} key ${key.kid}; it signs from ${new Date(key.createdAt + config.keyPropagationMs).toISOString()}`);
         if (before !== null && before !== key.alg) {
-          console.log(`changed the algorithm from ${before} to ${key.alg}: ${before} keys verify until their tokens expire. Set JWT_ALGORITHM=${key.alg} (or leave it unset) on every instance before it next starts.`);
+          console.log(
+            `changed the algorithm from ${before} to ${key.alg}: ${before} keys verify until their tokens expire. Set JWT_ALGORITHM=${key.alg} (or leave it unset) on every instance before it next starts.`,
+          );
         } else {
           console.log(`${key.alg}: ${before === null ? 'the first key, from JWT_ALGORITHM' : "the algorithm of this deployment's stored keys"}`);
         }
@@ -206,7 +214,8 @@ async function mailCommand(config: Config, args: string[]): Promise<void> {
       if (items.length === 0) console.log('the outbox is empty');
       for (const m of items.reverse()) {
         const when = new Date(m.createdAt).toISOString();
-        const state = m.state === 'queued' ? `queued (${m.attempts} tries${m.lastError ? `, last error: ${m.lastError}` : ''})` : m.state === 'failed' ? `failed: ${m.lastError}` : 'sent';
+        const state =
+          m.state === 'queued' ? `queued (${m.attempts} tries${m.lastError ? `, last error: ${m.lastError}` : ''})` : m.state === 'failed' ? `failed: ${m.lastError}` : 'sent';
         console.log(`--- ${m.id} ${when} ${m.kind} ${state}\nTo: ${m.to}\nSubject: ${m.subject}\n\n${m.text || '(body dropped after sending)'}\n`);
       }
     } finally {

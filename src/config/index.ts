@@ -218,7 +218,16 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     redisUrl,
     redisPrefix: text('REDIS_PREFIX', 'gatehouse:'),
-    jwt: Object.freeze({ algorithm, algorithmExplicit: Boolean(env.JWT_ALGORITHM?.trim()), secret: algorithm === 'HS256' ? secret : null, issuer, audience, accessTokenTtlMs, refreshTokenTtlMs, clockLeewayMs }),
+    jwt: Object.freeze({
+      algorithm,
+      algorithmExplicit: Boolean(env.JWT_ALGORITHM?.trim()),
+      secret: algorithm === 'HS256' ? secret : null,
+      issuer,
+      audience,
+      accessTokenTtlMs,
+      refreshTokenTtlMs,
+      clockLeewayMs,
+    }),
     refreshReuseGraceMs,
     sessionCacheTtlMs,
     keyReloadIntervalMs,
@@ -292,7 +301,7 @@ function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] 
   if (['off', 'false', '0', 'no'].includes(lower)) return false;
   if (['on', 'true', 'yes'].includes(lower)) {
     // Believing every X-Forwarded-For would let any client pick the address it is counted as.
-    problems.push('TRUST_PROXY=on would believe X-Forwarded-For from any client; give the proxies\' addresses or CIDRs, or the number of proxy hops (e.g. 1)');
+    problems.push("TRUST_PROXY=on would believe X-Forwarded-For from any client; give the proxies' addresses or CIDRs, or the number of proxy hops (e.g. 1)");
     return false;
   }
   if (/^\d+$/.test(raw)) {
@@ -300,7 +309,10 @@ function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] 
     if (hops > 10) problems.push('TRUST_PROXY hop count must be 1..10');
     return hops;
   }
-  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     const [address = '', bits, ...rest] = entry.split('/');
     const version = isIP(address);

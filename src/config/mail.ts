@@ -54,7 +54,8 @@ export function loadMailConfig(env: Env, publicUrl: string, problems: string[]):
     }
   })();
   const from = text('MAIL_FROM') ?? `no-reply@${host.includes('.') ? host : `${host}.localdomain`}`;
-  if (CONTROL.test(from) || !/@[^@\s]+$/.test(from.replace(/>$/, ''))) problems.push('MAIL_FROM must be an address such as "Example <no-reply@example.com>" or no-reply@example.com');
+  if (CONTROL.test(from) || !/@[^@\s]+$/.test(from.replace(/>$/, '')))
+    problems.push('MAIL_FROM must be an address such as "Example <no-reply@example.com>" or no-reply@example.com');
 
   const verification = (text('EMAIL_VERIFICATION') ?? 'optional').toLowerCase() as EmailVerificationMode;
   if (!['off', 'optional', 'required'].includes(verification)) problems.push(`EMAIL_VERIFICATION must be off, optional or required (got "${verification}")`);

@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
 
-interface Match { readonly i: number; readonly j: number }
+interface Match {
+  readonly i: number;
+  readonly j: number;
+}
 interface Zxcvbn {
   match(text: string): readonly Match[];
   /** log2 of the guesses zxcvbn's model needs for this match. */

@@ -1,4 +1,19 @@
-import type { AuditEvent, AuditType, EmailPurpose, EmailToken, Item, OAuthClient, OutboxEntry, Page, QueuedMail, RefreshTokenRecord, Role, Session, SigningKey, User } from './model.js';
+import type {
+  AuditEvent,
+  AuditType,
+  EmailPurpose,
+  EmailToken,
+  Item,
+  OAuthClient,
+  OutboxEntry,
+  Page,
+  QueuedMail,
+  RefreshTokenRecord,
+  Role,
+  Session,
+  SigningKey,
+  User,
+} from './model.js';
 
 /**
  * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that

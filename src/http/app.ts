@@ -36,7 +36,6 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
 }
 
-
 /**
  * Validation: bodies are checked as sent (no type coercion, unknown fields refused, every problem
  * listed: IN-01), while query strings and path parameters, which are text by nature, are coerced.
@@ -64,7 +63,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     logger: logger === false ? false : redactingLogger(logger === true ? {} : (logger as LoggerOptions)),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
-    trustProxy: typeof config.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (config.trustProxy as number)) : config.trustProxy,
+    trustProxy: typeof config.trustProxy === 'number' ? (_address: string, hop: number) => hop < (config.trustProxy as number) : config.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     onProtoPoisoning: 'error',

@@ -36,8 +36,8 @@ const WHY: Record<number, string> = {
   409: 'Conflict with an existing resource',
   413: 'The request body is too large (`ERR_BODY_TOO_LARGE`)',
   414: 'A path segment is too long (`ERR_URI_TOO_LONG`)',
-  415: 'The body\'s Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`)',
-  429: 'Too many requests: the client\'s budget for this operation is spent, or the account is temporarily locked',
+  415: "The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`)",
+  429: "Too many requests: the client's budget for this operation is spent, or the account is temporarily locked",
   500: 'Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`)',
   503: 'Busy or not ready: try again after Retry-After seconds',
 };
@@ -120,7 +120,12 @@ export function describeRoute(route: RouteOptions): void {
 /** Headers that must be present, whatever the route (the others are sent when they apply). */
 const REQUIRED_HEADERS: Record<string, string[]> = { 401: ['WWW-Authenticate'], 429: ['Retry-After'] };
 
-type Operation = { operationId?: string; security?: unknown[]; requestBody?: { required?: boolean }; responses?: Record<string, { description?: string; headers?: Record<string, { required?: boolean }> }> } & Record<string, unknown>;
+type Operation = {
+  operationId?: string;
+  security?: unknown[];
+  requestBody?: { required?: boolean };
+  responses?: Record<string, { description?: string; headers?: Record<string, { required?: boolean }> }>;
+} & Record<string, unknown>;
 
 const SUCCESS: Record<string, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'Done; no body' };
 
@@ -128,11 +133,19 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 
 /** `GET /users/{id}` → `getUsersById`; unique within the document. */
 function operationIdOf(method: string, path: string): string {
-  const words = path.split('/').filter(Boolean).map((segment) => {
-    const param = /^\{(.+)\}$/.exec(segment);
-    return param ? `By-${param[1]}` : segment;
-  });
-  const camel = words.join('-').split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => {
+      const param = /^\{(.+)\}$/.exec(segment);
+      return param ? `By-${param[1]}` : segment;
+    });
+  const camel = words
+    .join('-')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
   return `${method}${camel}`;
 }
 
@@ -218,5 +231,7 @@ export function docsContentSecurityPolicy(config: Config): string {
     'script-src-attr': "'none'",
     'style-src': "'self'",
   };
-  return Object.entries(directives).map(([name, value]) => `${name} ${value}`).join('; ');
+  return Object.entries(directives)
+    .map(([name, value]) => `${name} ${value}`)
+    .join('; ');
 }

@@ -14,10 +14,7 @@ const COOKIE_PATH = '/auth/refresh';
  * is the second line against cross-site request forgery.
  */
 export function setRefreshCookie(reply: FastifyReply, grant: TokenGrant): void {
-  reply.header(
-    'set-cookie',
-    `${REFRESH_COOKIE}=${grant.refreshToken}; Path=${COOKIE_PATH}; Max-Age=${grant.refreshExpiresIn}; HttpOnly; Secure; SameSite=Strict`,
-  );
+  reply.header('set-cookie', `${REFRESH_COOKIE}=${grant.refreshToken}; Path=${COOKIE_PATH}; Max-Age=${grant.refreshExpiresIn}; HttpOnly; Secure; SameSite=Strict`);
 }
 
 export function clearRefreshCookie(reply: FastifyReply): void {

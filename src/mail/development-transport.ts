@@ -11,7 +11,10 @@ export class DevelopmentTransport implements MailTransport {
   constructor(private readonly log: (line: Record<string, unknown>, message: string) => void) {}
 
   async send(m: OutboundMail): Promise<{ response: string }> {
-    this.log({ outbox_id: m.outboxId, kind: m.kind, to: m.to.address, subject: m.subject, message_id: m.messageId }, 'mail kept in the development outbox (gatehouse mail outbox shows it)');
+    this.log(
+      { outbox_id: m.outboxId, kind: m.kind, to: m.to.address, subject: m.subject, message_id: m.messageId },
+      'mail kept in the development outbox (gatehouse mail outbox shows it)',
+    );
     return { response: 'kept in the development outbox' };
   }
 

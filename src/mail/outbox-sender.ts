@@ -130,10 +130,15 @@ export class OutboxSender {
       const now = this.clock.now();
       const expired = now - m.createdAt >= this.options.giveUpAfterMs;
       if (!error.transient || expired) {
-        const reason = expired && error.transient ? `gave up after ${Math.round((now - m.createdAt) / 60_000)} min and ${m.attempts} tries; last error: ${error.message}` : error.message;
+        const reason =
+          expired && error.transient ? `gave up after ${Math.round((now - m.createdAt) / 60_000)} min and ${m.attempts} tries; last error: ${error.message}` : error.message;
         await this.store.markFailed(m.id, this.owner, now, reason);
         this.options.log?.error({ outbox_id: m.id, kind: m.kind, attempts: m.attempts, reason }, 'mail given up');
-        await this.audit.record('mail.failed', { userAgent: 'mail-sender' }, { subjectId: m.userId, details: { outbox_id: m.id, kind: m.kind, attempts: m.attempts, reason: reason.slice(0, 300) } });
+        await this.audit.record(
+          'mail.failed',
+          { userAgent: 'mail-sender' },
+          { subjectId: m.userId, details: { outbox_id: m.id, kind: m.kind, attempts: m.attempts, reason: reason.slice(0, 300) } },
+        );
         return;
       }
       const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.max(0, m.attempts - 1)) * (0.8 + Math.random() * 0.4);

@@ -56,7 +56,8 @@ export function describeSmtpError(error: unknown): MailSendError {
   const syscall = (/\b(E[A-Z_]+)\b/.exec(e.message) ?? [])[1] ?? cause?.code;
   let what: string;
   if (code === 'EAUTH') what = `authentication refused${reply ? `: ${reply}` : ''} (check SMTP_USER and SMTP_PASSWORD, or the credentials in SMTP_URL)`;
-  else if (code === 'ETLS' || /certificate|SSL|TLS|self[- ]signed/i.test(e.message)) what = `TLS failed: ${e.message} (smtps:// needs a TLS port such as 465; smtp:// a plain one such as 587 or 25)`;
+  else if (code === 'ETLS' || /certificate|SSL|TLS|self[- ]signed/i.test(e.message))
+    what = `TLS failed: ${e.message} (smtps:// needs a TLS port such as 465; smtp:// a plain one such as 587 or 25)`;
   else if (code === 'EDNS' || syscall === 'ENOTFOUND' || syscall === 'EAI_AGAIN') what = `DNS: ${NETWORK_CODES[syscall ?? 'ENOTFOUND'] ?? e.message}`;
   else if (code === 'ETIMEDOUT' || /timeout/i.test(e.message)) what = `timed out: ${e.message}`;
   else if (code === 'ECONNECTION' || code === 'ESOCKET') what = `connection failed: ${(syscall && NETWORK_CODES[syscall]) || e.message}`;

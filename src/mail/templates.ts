@@ -39,7 +39,8 @@ export class TemplateComposer implements MailComposer {
       return null;
     };
     const builtIn = JSON.parse(readFileSync(join(BUILT_IN_TEMPLATES, 'messages.json'), 'utf8')) as Messages;
-    const override = overrideDir && existsSync(join(overrideDir, 'messages.json')) ? (JSON.parse(readFileSync(join(overrideDir, 'messages.json'), 'utf8')) as Partial<Messages>) : {};
+    const override =
+      overrideDir && existsSync(join(overrideDir, 'messages.json')) ? (JSON.parse(readFileSync(join(overrideDir, 'messages.json'), 'utf8')) as Partial<Messages>) : {};
     this.messages = { ...builtIn, ...override } as Messages;
     for (const kind of MAIL_KINDS) {
       for (const part of ['txt', 'html']) {

@@ -57,8 +57,7 @@ export async function openStorage(databaseUrl: string, options: OpenOptions = {}
 /** One line of start-up progress, before any logger exists (JSON, like the service's log). */
 export type StartupLog = (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
 
-export const startupLog: StartupLog = (level, msg, extra = {}) =>
-  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...extra })}\n`);
+export const startupLog: StartupLog = (level, msg, extra = {}) => process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...extra })}\n`);
 
 /**
  * Start-up: a database that is not there yet (starting alongside us, restarting) is waited for,

@@ -23,25 +23,27 @@ const databases: Database[] = [
     },
   },
   ...(pgUrl
-    ? [{
-        name: 'one Postgres schema',
-        create: async () => {
-          const schema = `gh_boot_${randomBytes(5).toString('hex')}`;
-          const admin = new pg.Client({ connectionString: pgUrl });
-          await admin.connect();
-          await admin.query(`CREATE SCHEMA ${schema}`);
-          await admin.end();
-          return {
-            url: `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-            drop: async () => {
-              const cleanup = new pg.Client({ connectionString: pgUrl });
-              await cleanup.connect();
-              await cleanup.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-              await cleanup.end();
-            },
-          };
+    ? [
+        {
+          name: 'one Postgres schema',
+          create: async () => {
+            const schema = `gh_boot_${randomBytes(5).toString('hex')}`;
+            const admin = new pg.Client({ connectionString: pgUrl });
+            await admin.connect();
+            await admin.query(`CREATE SCHEMA ${schema}`);
+            await admin.end();
+            return {
+              url: `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+              drop: async () => {
+                const cleanup = new pg.Client({ connectionString: pgUrl });
+                await cleanup.connect();
+                await cleanup.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+                await cleanup.end();
+              },
+            };
+          },
         },
-      }]
+      ]
     : []),
 ];
 
@@ -56,7 +58,11 @@ describe.each(databases)('SES-09: two instances with BOOTSTRAP_ADMIN_* start tog
       const created = started.flatMap((s) => s.logs.join('').split('\n')).filter((line) => line.includes('created the first admin'));
       expect(created).toHaveLength(1);
       for (const server of started) {
-        const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'root', password: BOOTSTRAP.BOOTSTRAP_ADMIN_PASSWORD }) });
+        const login = await fetch(`${server.url}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ login: 'root', password: BOOTSTRAP.BOOTSTRAP_ADMIN_PASSWORD }),
+        });
         expect(login.status).toBe(200);
         expect(((await login.json()) as { user: { role: string } }).user.role).toBe('admin');
       }

@@ -116,7 +116,11 @@ describe.skipIf(!hasChromium && !process.env.CI)('Chromium: a single-page app in
 
   it('WEB-01: a form on another site that auto-submits a login gets no cookie into the browser', async () => {
     // The attacker's own account, whose session the victim's browser would end up in.
-    const register = await fetch(`${apiUrl}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'attacker', email: 'attacker@example.com', password: PASSWORD }) });
+    const register = await fetch(`${apiUrl}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'attacker', email: 'attacker@example.com', password: PASSWORD }),
+    });
     expect(register.status).toBe(201);
     const csrf = (origin: string) => `${origin}/csrf.html?${new URLSearchParams({ api: apiUrl, login: 'attacker', password: PASSWORD })}`;
     const context = await browser.newContext();

@@ -36,8 +36,14 @@ describe('WORKERS=2: one machine, two processes, one SQLite file', () => {
   });
 
   it('serves from both workers and honours a logout on every worker within one second', async () => {
-    await fetch(`${server.url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'clu', email: 'clu@example.com', password: 'cluster pass phrase' }) });
-    const { access_token } = (await (await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'clu', password: 'cluster pass phrase' }) })).json()) as { access_token: string };
+    await fetch(`${server.url}/auth/register`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username: 'clu', email: 'clu@example.com', password: 'cluster pass phrase' }),
+    });
+    const { access_token } = (await (
+      await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'clu', password: 'cluster pass phrase' }) })
+    ).json()) as { access_token: string };
     const auth = { authorization: `Bearer ${access_token}` };
     // Warm both workers' caches.
     for (let i = 0; i < 10; i++) expect((await get(`${server.url}/auth/me`, auth)).status).toBe(200);

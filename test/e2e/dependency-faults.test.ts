@@ -159,7 +159,10 @@ describe.skipIf(!databaseUrl)('Postgres slow or away', () => {
     expect(health.ms).toBeLessThan(500);
 
     // 30 failed requests: a line when the database went away and one for the burst, no stacks.
-    const during = server.logs.join('').split('\n').slice(linesBefore - 1);
+    const during = server.logs
+      .join('')
+      .split('\n')
+      .slice(linesBefore - 1);
     const errors = during.filter((l) => /"level":50/.test(l));
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(errors.length).toBeLessThanOrEqual(3);
@@ -215,7 +218,11 @@ describe.skipIf(!redisUrl)('Redis slow or away', () => {
     const prefix = `gh_faults_${randomBytes(4).toString('hex')}:`;
     const server = await serve({ DATABASE_URL: sqliteUrl().url, REDIS_URL: proxy.route(redisUrl!), REDIS_PREFIX: prefix, RATE_LIMIT: 'on' });
     const attempt = () =>
-      timed(`${server.url}/oauth/token`, { method: 'POST', headers: json, body: JSON.stringify({ grant_type: 'password', username: `nobody-${randomBytes(3).toString('hex')}`, password: 'x' }) }, 3000);
+      timed(
+        `${server.url}/oauth/token`,
+        { method: 'POST', headers: json, body: JSON.stringify({ grant_type: 'password', username: `nobody-${randomBytes(3).toString('hex')}`, password: 'x' }) },
+        3000,
+      );
     expect((await attempt()).status).toBe(400);
 
     await proxy.set('blackhole');
@@ -302,7 +309,7 @@ describe('SQLite shared with other processes', () => {
     for (const write of await Promise.all(writes)) expect(write.status).toBe(200);
   }, 30_000);
 
-  it('two instances starting together on a new file both start, with one signing key, and accept each other\'s tokens (SES-09)', async () => {
+  it("two instances starting together on a new file both start, with one signing key, and accept each other's tokens (SES-09)", async () => {
     const { url, path } = sqliteUrl();
     const [a, b] = await Promise.all([serve({ DATABASE_URL: url, RATE_LIMIT: 'off' }), serve({ DATABASE_URL: url, RATE_LIMIT: 'off' })]);
     const db = new Database(path, { readonly: true });

@@ -64,7 +64,11 @@ describe('the cached authentication path', () => {
   beforeAll(async () => {
     server = await startServerProcess(env);
     for (const username of ['hotty', 'slowy']) {
-      await fetch(`${server.url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username, email: `${username}@example.com`, password: 'hot path passphrase' }) });
+      await fetch(`${server.url}/auth/register`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ username, email: `${username}@example.com`, password: 'hot path passphrase' }),
+      });
     }
     token = await login('hotty');
   }, 60_000);
@@ -82,14 +86,31 @@ describe('the cached authentication path', () => {
     expect(cached.headers).toContainEqual(['x-content-type-options', 'nosniff']);
     expect(cached.headers).toContainEqual(['cache-control', 'no-store']);
     expect(cached.headers.find(([n]) => n === 'x-request-id')).toBeDefined();
-    const echoed = await get(me, [['Authorization', `Bearer ${token}`], ['X-Request-Id', 'trace-123']]);
+    const echoed = await get(me, [
+      ['Authorization', `Bearer ${token}`],
+      ['X-Request-Id', 'trace-123'],
+    ]);
     expect(echoed.headers).toContainEqual(['x-request-id', 'trace-123']);
   });
 
   it('AC-01: judges the credential of a cached token afresh: two credentials, x-access-token, a query string', async () => {
     const me = `${server.url}/auth/me`;
-    expect((await get(me, [['Authorization', `Bearer ${token}`], ['Authorization', `Bearer ${token}`]])).status).toBe(400);
-    expect((await get(me, [['Authorization', `Bearer ${token}`], ['x-access-token', token]])).status).toBe(400);
+    expect(
+      (
+        await get(me, [
+          ['Authorization', `Bearer ${token}`],
+          ['Authorization', `Bearer ${token}`],
+        ])
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await get(me, [
+          ['Authorization', `Bearer ${token}`],
+          ['x-access-token', token],
+        ])
+      ).status,
+    ).toBe(400);
     expect((await get(`${me}?x=1`, [['Authorization', `Bearer ${token}`]])).status).toBe(200);
     expect((await get(me, [['Authorization', `Basic ${token}`]])).status).toBe(401);
   });
@@ -99,7 +120,10 @@ describe('the cached authentication path', () => {
     let { access_token: access, refresh_token: refresh } = (await res.json()) as { access_token: string; refresh_token: string };
     // Tokens live 2 s here (for the expiry test), so the same session's token is renewed before each check.
     const renew = async () => {
-      const next = (await (await fetch(`${server.url}/auth/refresh`, { method: 'POST', headers: json, body: JSON.stringify({ refresh_token: refresh }) })).json()) as { access_token: string; refresh_token: string };
+      const next = (await (await fetch(`${server.url}/auth/refresh`, { method: 'POST', headers: json, body: JSON.stringify({ refresh_token: refresh }) })).json()) as {
+        access_token: string;
+        refresh_token: string;
+      };
       ({ access_token: access, refresh_token: refresh } = next);
     };
     const me = () => get(`${server.url}/auth/me`, [['Authorization', `Bearer ${access}`]]);

@@ -19,7 +19,12 @@ describe('keys CLI and JWT_ALGORITHM against the stored keys (real CLI, one SQLi
   const keys = () => {
     const listed = runCli(['keys', 'list'], base);
     expect(listed.status, listed.stderr).toBe(0);
-    return listed.stdout.trim().split('\n').slice(1).map((line) => line.split('\t')).map(([kid, alg, state]) => ({ kid: kid!, alg: alg!, state: state! }));
+    return listed.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split('\t'))
+      .map(([kid, alg, state]) => ({ kid: kid!, alg: alg!, state: state! }));
   };
 
   it('the first key takes JWT_ALGORITHM (ES256 here)', () => {

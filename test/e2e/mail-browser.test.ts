@@ -28,10 +28,21 @@ describe.skipIf(!hasChromium && !process.env.CI)('email pages in Chromium (EMAIL
     const port = await freePort();
     base = `http://localhost:${port}`;
     [server, browser] = await Promise.all([
-      startServerProcess({ PORT: String(port), PUBLIC_URL: base, DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`, REFRESH_COOKIE: 'true', SMTP_URL: smtp.url, MAIL_FROM: 'no-reply@example.com' }),
+      startServerProcess({
+        PORT: String(port),
+        PUBLIC_URL: base,
+        DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`,
+        REFRESH_COOKIE: 'true',
+        SMTP_URL: smtp.url,
+        MAIL_FROM: 'no-reply@example.com',
+      }),
       chromium.launch({ executablePath: CHROMIUM, args: ARGS }),
     ]);
-    const res = await fetch(`${base}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'walker', email: 'walker@example.com', password: PASSWORD }) });
+    const res = await fetch(`${base}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'walker', email: 'walker@example.com', password: PASSWORD }),
+    });
     expect(res.status).toBe(201);
   }, 60_000);
   afterAll(async () => {

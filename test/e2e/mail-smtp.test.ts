@@ -60,7 +60,10 @@ describe('mail through a real SMTP server', () => {
 
   it('EMAIL-05: CR/LF in a name cannot add a header or a recipient', async () => {
     const before = smtp.received.length;
-    const user = await t.services.users.create({ username: 'crlf_user', email: 'crlf@example.com', password: PASSWORD, name: 'Eve\r\nBcc: victim@example.com\r\nX-Injected: yes' }, OPERATOR);
+    const user = await t.services.users.create(
+      { username: 'crlf_user', email: 'crlf@example.com', password: PASSWORD, name: 'Eve\r\nBcc: victim@example.com\r\nX-Injected: yes' },
+      OPERATOR,
+    );
     expect(user.name).toContain('\n'); // stored as given through the service (the HTTP schema refuses it)
     const received = await smtp.waitFor(before + 1);
     const mail = received.find((m) => m.envelopeTo.includes('crlf@example.com'))!;

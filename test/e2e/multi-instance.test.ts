@@ -34,7 +34,11 @@ describe.skipIf(!databaseUrl || !redisUrl)('several instances on Postgres and Re
     await admin.end();
     a = await startServerProcess(env);
     b = await startServerProcess(env);
-    const register = await fetch(`${a.url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'multi', email: 'multi@example.com', password: 'a fine multi passphrase' }) });
+    const register = await fetch(`${a.url}/auth/register`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username: 'multi', email: 'multi@example.com', password: 'a fine multi passphrase' }),
+    });
     expect(register.status).toBe(201);
   }, 60_000);
 
@@ -120,7 +124,11 @@ describe.skipIf(!databaseUrl || !redisUrl)('several instances on Postgres and Re
   // Last: it spends this client's login budget for the minute.
   it('the per-client login budget is counted once across instances (ENUM-04)', async () => {
     const attempt = (server: ServerProcess) =>
-      fetch(`${server.url}/oauth/token`, { method: 'POST', headers: json, body: JSON.stringify({ grant_type: 'password', username: `nobody-${randomBytes(3).toString('hex')}`, password: 'x' }) });
+      fetch(`${server.url}/oauth/token`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ grant_type: 'password', username: `nobody-${randomBytes(3).toString('hex')}`, password: 'x' }),
+      });
     // Earlier tests spent some of this minute's budget of 20; spend the rest alternately on A and B.
     let statuses: number[] = [];
     for (let i = 0; i < 24; i++) statuses.push((await attempt(i % 2 === 0 ? a : b)).status);

@@ -34,7 +34,14 @@ afterAll(() => t.close());
 const publicClient: oauth.Client = { client_id: 'gatehouse' };
 
 async function passwordGrant(client: oauth.Client, clientAuth: oauth.ClientAuth, scope?: string): Promise<oauth.TokenEndpointResponse> {
-  const response = await oauth.genericTokenEndpointRequest(as, client, clientAuth, 'password', { username: user.username, password: PASSWORD, ...(scope ? { scope } : {}) }, insecure);
+  const response = await oauth.genericTokenEndpointRequest(
+    as,
+    client,
+    clientAuth,
+    'password',
+    { username: user.username, password: PASSWORD, ...(scope ? { scope } : {}) },
+    insecure,
+  );
   return oauth.processGenericTokenEndpointResponse(as, client, response);
 }
 
@@ -79,7 +86,9 @@ describe('oauth4webapi (RFC 8414 discovery, RFC 6749 grants, RFC 7009 revocation
     const still = await oauth.refreshTokenGrantRequest(as, mobile, oauth.None(), tokens.refresh_token!, insecure);
     const rotated = await oauth.processRefreshTokenResponse(as, mobile, still);
 
-    await oauth.processRevocationResponse(await oauth.revocationRequest(as, mobile, oauth.None(), rotated.refresh_token!, { ...insecure, additionalParameters: { token_type_hint: 'refresh_token' } }));
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, mobile, oauth.None(), rotated.refresh_token!, { ...insecure, additionalParameters: { token_type_hint: 'refresh_token' } }),
+    );
     const after = await oauth.refreshTokenGrantRequest(as, mobile, oauth.None(), rotated.refresh_token!, insecure);
     await expect(oauth.processRefreshTokenResponse(as, mobile, after)).rejects.toMatchObject({ error: 'invalid_grant' });
     const me = await fetch(`${issuer}/auth/me`, { headers: { authorization: `Bearer ${rotated.access_token}` } });
@@ -112,9 +121,23 @@ describe('jose createRemoteJWKSet (RFC 9068 access tokens)', () => {
 });
 
 /** Runs Auth0's middleware the way Express would, on a request carrying the bearer token. */
-function runMiddleware(middleware: (req: never, res: never, next: (error?: unknown) => void) => void, token: string): Promise<{ error?: unknown; payload?: Record<string, unknown> }> {
+function runMiddleware(
+  middleware: (req: never, res: never, next: (error?: unknown) => void) => void,
+  token: string,
+): Promise<{ error?: unknown; payload?: Record<string, unknown> }> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, host: '127.0.0.1' };
-  const req = { headers, method: 'GET', url: '/api', originalUrl: '/api', protocol: 'http', query: {}, body: undefined, is: () => false, get: (name: string) => headers[name.toLowerCase()], socket: {} } as Record<string, unknown>;
+  const req = {
+    headers,
+    method: 'GET',
+    url: '/api',
+    originalUrl: '/api',
+    protocol: 'http',
+    query: {},
+    body: undefined,
+    is: () => false,
+    get: (name: string) => headers[name.toLowerCase()],
+    socket: {},
+  } as Record<string, unknown>;
   return new Promise((resolve) => {
     middleware(req as never, {} as never, (error?: unknown) => resolve({ error, payload: (req.auth as { payload?: Record<string, unknown> } | undefined)?.payload }));
   });
@@ -129,7 +152,8 @@ describe("Auth0's express-oauth2-jwt-bearer, strict mode (RFC 9068)", () => {
     expect(verified.error).toBeUndefined();
     expect(verified.payload).toMatchObject({ client_id: 'console', scope: 'items.read', sub: user.id });
 
-    const scopes = (needed: string) => (req: { auth?: unknown }, _res: unknown, next: (e?: unknown) => void) => requiredScopes(needed)({ ...req, auth: { payload: verified.payload } } as never, {} as never, next);
+    const scopes = (needed: string) => (req: { auth?: unknown }, _res: unknown, next: (e?: unknown) => void) =>
+      requiredScopes(needed)({ ...req, auth: { payload: verified.payload } } as never, {} as never, next);
     const has = await new Promise<unknown>((resolve) => scopes('items.read')({}, {}, resolve));
     expect(has).toBeUndefined();
     const lacks = await new Promise<unknown>((resolve) => scopes('items.write')({}, {}, resolve));

@@ -51,10 +51,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
       chromium.launch({ executablePath: CHROMIUM, args: ARGS }),
     ]);
     base = `http://localhost:${port}`;
-    adminToken = ((await (await api('/auth/login', { method: 'POST', body: { login: ADMIN.username, password: ADMIN.password } })).json()) as { access_token: string }).access_token;
+    adminToken = ((await (await api('/auth/login', { method: 'POST', body: { login: ADMIN.username, password: ADMIN.password } })).json()) as { access_token: string })
+      .access_token;
     // bob, and enough users for a second page of the admin's list.
     expect((await api('/users', { method: 'POST', body: { username: 'bob', email: 'bob@example.com', password: PASSWORD, role: 'admin' } })).status).toBe(201);
-    for (let i = 0; i < 21; i++) expect((await api('/users', { method: 'POST', body: { username: `user_${String(i).padStart(2, '0')}`, email: `u${i}@example.com`, password: PASSWORD } })).status).toBe(201);
+    for (let i = 0; i < 21; i++)
+      expect((await api('/users', { method: 'POST', body: { username: `user_${String(i).padStart(2, '0')}`, email: `u${i}@example.com`, password: PASSWORD } })).status).toBe(201);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -71,7 +73,16 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
     return fetch(`${server.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }
   const findUser = async (username: string) =>
-    (((await (await api(`/users?q=${encodeURIComponent(username)}&limit=100`)).json()) as { items: unknown[] }).items as { id: string; username: string; name: string | null; email: string; role: string; disabled: boolean }[]).find((u) => u.username === username);
+    (
+      ((await (await api(`/users?q=${encodeURIComponent(username)}&limit=100`)).json()) as { items: unknown[] }).items as {
+        id: string;
+        username: string;
+        name: string | null;
+        email: string;
+        role: string;
+        disabled: boolean;
+      }[]
+    ).find((u) => u.username === username);
 
   /** A device: its own cookies, its own address; CSP violations and page errors are collected. */
   async function device(options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
@@ -163,7 +174,9 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
       expect((await api('/auth/login', { method: 'POST', body: { login: 'ada', password: PASSWORD }, token: null })).status).toBe(401);
 
       // Another device signs in; this one sees it and ends it.
-      const other = await device({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1' });
+      const other = await device({
+        userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1',
+      });
       await signIn(other.page, 'ada', NEW_PASSWORD);
       await other.page.waitForURL(`${base}/ui/account`);
       await page.reload();
@@ -331,7 +344,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
         await page.getByLabel('Password', { exact: true }).fill(`wrong password ${i}`);
         await page.getByRole('button', { name: 'Sign in', exact: true }).click();
         await page.getByRole('alert').waitFor();
-        await page.getByRole('button', { name: 'Sign in', exact: true }).and(page.locator(':not([disabled])')).or(page.getByText(/Try again in/)).first().waitFor();
+        await page
+          .getByRole('button', { name: 'Sign in', exact: true })
+          .and(page.locator(':not([disabled])'))
+          .or(page.getByText(/Try again in/))
+          .first()
+          .waitFor();
         text = (await page.getByRole('alert').textContent()) ?? '';
       }
       expect(text).toMatch(/^Too many attempts\. Try again in \d+ seconds?\.$/);
@@ -396,7 +414,10 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
     ] as const;
     const found: string[] = [];
     for (const colorScheme of ['light', 'dark'] as const) {
-      for (const [width, height, label] of [[390, 844, 'phone'], [1280, 900, 'desktop']] as const) {
+      for (const [width, height, label] of [
+        [390, 844, 'phone'],
+        [1280, 900, 'desktop'],
+      ] as const) {
         const { context, page } = await device({ colorScheme, viewport: { width, height }, deviceScaleFactor: 1 });
         try {
           for (const entry of pages) {
@@ -412,8 +433,11 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
             if (entry.name === 'account') await page.locator('li.session').first().waitFor();
             if (entry.name === 'admin') await page.locator('table').nth(1).waitFor();
             await page.evaluate(AXE);
-            const result = (await page.evaluate("axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) })))")) as { id: string; impact: string; nodes: string[] }[];
-            for (const v of result) if (v.impact === 'serious' || v.impact === 'critical') found.push(`${entry.name} ${colorScheme} ${label}: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`);
+            const result = (await page.evaluate(
+              "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) })))",
+            )) as { id: string; impact: string; nodes: string[] }[];
+            for (const v of result)
+              if (v.impact === 'serious' || v.impact === 'critical') found.push(`${entry.name} ${colorScheme} ${label}: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`);
             await page.screenshot({ path: join(SHOTS, `${entry.name}-${colorScheme}-${label}.png`) });
             await page.screenshot({ path: join(SHOTS, `${entry.name}-${colorScheme}-${label}-full.png`), fullPage: true });
             if (entry.user) await context.clearCookies();

@@ -6,7 +6,13 @@ import { runCli, startServerProcess as startServer } from '../helpers/server.js'
 
 describe('end to end: the README walkthrough against a real server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
-  const env = { DATABASE_URL: `sqlite:${join(dir, 'nested', 'gatehouse.db')}`, BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap admin passphrase', KEY_RELOAD_INTERVAL: '1s' };
+  const env = {
+    DATABASE_URL: `sqlite:${join(dir, 'nested', 'gatehouse.db')}`,
+    BOOTSTRAP_ADMIN_USERNAME: 'root',
+    BOOTSTRAP_ADMIN_EMAIL: 'root@example.com',
+    BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap admin passphrase',
+    KEY_RELOAD_INTERVAL: '1s',
+  };
   let server: Awaited<ReturnType<typeof startServer>>;
   const json = { 'content-type': 'application/json' };
 
@@ -23,7 +29,11 @@ describe('end to end: the README walkthrough against a real server', () => {
   });
 
   it('register → login → protected call → refresh → logout', async () => {
-    const register = await fetch(`${server.url}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'alice', email: 'alice@example.com', password: 'correct horse battery staple' }) });
+    const register = await fetch(`${server.url}/auth/register`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username: 'alice', email: 'alice@example.com', password: 'correct horse battery staple' }),
+    });
     expect(register.status).toBe(201);
 
     const login = await fetch(`${server.url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ login: 'alice', password: 'correct horse battery staple' }) });
@@ -34,7 +44,11 @@ describe('end to end: the README walkthrough against a real server', () => {
     expect(me.status).toBe(200);
     expect(((await me.json()) as { username: string }).username).toBe('alice');
 
-    const item = await fetch(`${server.url}/items`, { method: 'POST', headers: { ...json, authorization: `Bearer ${tokens.access_token}` }, body: JSON.stringify({ name: 'lamp', price: 19.99 }) });
+    const item = await fetch(`${server.url}/items`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${tokens.access_token}` },
+      body: JSON.stringify({ name: 'lamp', price: 19.99 }),
+    });
     expect(item.status).toBe(201);
 
     const refreshed = await fetch(`${server.url}/auth/refresh`, { method: 'POST', headers: json, body: JSON.stringify({ refresh_token: tokens.refresh_token }) });
@@ -53,7 +67,11 @@ describe('end to end: the README walkthrough against a real server', () => {
     expect(login.status).toBe(200);
     const { access_token, user } = (await login.json()) as { access_token: string; user: { role: string } };
     expect(user.role).toBe('admin');
-    const create = await fetch(`${server.url}/users`, { method: 'POST', headers: { ...json, authorization: `Bearer ${access_token}` }, body: JSON.stringify({ username: 'carol', email: 'carol@example.com', password: 'another good passphrase', role: 'admin' }) });
+    const create = await fetch(`${server.url}/users`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${access_token}` },
+      body: JSON.stringify({ username: 'carol', email: 'carol@example.com', password: 'another good passphrase', role: 'admin' }),
+    });
     expect(create.status).toBe(201);
   });
 

@@ -51,11 +51,7 @@ export function attackerKey(alg: JwsAlgorithm): AttackerKey {
     return { signKey: secret, jwk: { kty: 'oct', k: b64(secret) }, spkiDer: null };
   }
   const pair =
-    alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    alg === 'EdDSA' ? generateKeyPairSync('ed25519') : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     signKey: pair.privateKey,
     jwk: { ...pair.publicKey.export({ format: 'jwk' }), alg, use: 'sig', kid: 'attacker-key' },

@@ -3,7 +3,10 @@
 import { connectToPrimary } from '../../src/cluster/worker.js';
 
 const peer = connectToPrimary({
-  'metrics.worker': () => (process.env.IPC_WORKER_SILENT ? new Promise(() => {}) : [{ name: 'forked_total', help: 'h', type: 'counter', values: [{ value: 7, labels: {} }], aggregator: 'sum' }] as never),
+  'metrics.worker': () =>
+    process.env.IPC_WORKER_SILENT
+      ? new Promise(() => {})
+      : ([{ name: 'forked_total', help: 'h', type: 'counter', values: [{ value: 7, labels: {} }], aggregator: 'sum' }] as never),
 });
 // Echo each invalidation back as a counter.delete request, so the test sees that notices arrive.
 peer.onNotice((notice) => void peer.request({ tag: 'counter.delete', keys: [JSON.stringify(notice.invalidation)] }).catch(() => {}));

@@ -40,7 +40,10 @@ export class OpenApiContract {
     for (const [template, item] of Object.entries(doc.paths)) {
       for (const method of METHODS) {
         if (!item[method]) continue;
-        const source = template.split('/').map((s) => (/^\{.+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+        const source = template
+          .split('/')
+          .map((s) => (/^\{.+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('/');
         this.templates.push({ method, template, pattern: new RegExp(`^${source}$`), literal: template.split('/').filter((s) => !s.startsWith('{')).length });
       }
     }
@@ -103,7 +106,10 @@ export class OpenApiContract {
       if (hasBody) fail(`body sent but none declared: ${res.body.slice(0, 120)}`);
       return;
     }
-    const media = String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const media = String(res.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     const entry = declared.content[media];
     if (!entry) return fail(`Content-Type ${media || '(none)'} not declared (declared: ${Object.keys(declared.content).join(', ')}); body ${res.body.slice(0, 160)}`);
     if (!entry.schema) return;
@@ -115,7 +121,9 @@ export class OpenApiContract {
         return fail(`body is not JSON: ${res.body.slice(0, 120)}`);
       }
     }
-    const validate = this.validator(`/${pointer('paths', template, found.method, 'responses', key in op.responses ? key : Object.keys(op.responses).find((k) => op.responses[k] === declared)!, 'content', media, 'schema')}`);
+    const validate = this.validator(
+      `/${pointer('paths', template, found.method, 'responses', key in op.responses ? key : Object.keys(op.responses).find((k) => op.responses[k] === declared)!, 'content', media, 'schema')}`,
+    );
     if (!validate(body)) fail(`body does not match the declared schema: ${this.ajv.errorsText(validate.errors)}; body ${res.body.slice(0, 200)}`);
   }
 }

@@ -34,7 +34,7 @@ describe('admin console API', () => {
     expect(events.items[0]).toMatchObject({ actor_id: admin.id, subject_id: user.id, details: { sessions: 2 } });
   });
 
-  it('AC-02: only an admin may end another user\'s sessions; an unknown user is 404; nothing changes on refusal', async () => {
+  it("AC-02: only an admin may end another user's sessions; an unknown user is 404; nothing changes on refusal", async () => {
     const user = await signUp(t);
     const other = await signUp(t);
     const refused = await t.app.inject({ method: 'DELETE', url: `/users/${other.id}/sessions`, headers: user.auth });
@@ -67,7 +67,7 @@ describe('admin console API', () => {
     const failed = async (query: string) => {
       const res = await audit(`?user=${user.id}&type=login.failed${query}`);
       expect(res.statusCode).toBe(200);
-      return (res.json() as { items: { at: string }[]; next_cursor: string | null });
+      return res.json() as { items: { at: string }[]; next_cursor: string | null };
     };
     expect((await failed('')).items).toHaveLength(5);
     const middle = await failed(`&since=${iso(times[1]!)}&until=${iso(times[4]!)}`);
@@ -85,7 +85,12 @@ describe('admin console API', () => {
   });
 
   it('IN-01: a malformed since or until is a 400 naming the parameter', async () => {
-    for (const [name, value] of [['since', 'yesterday'], ['until', '2026-13-45T99:00:00Z'], ['since', '2026-11-29'], ['until', '-1']]) {
+    for (const [name, value] of [
+      ['since', 'yesterday'],
+      ['until', '2026-13-45T99:00:00Z'],
+      ['since', '2026-11-29'],
+      ['until', '-1'],
+    ]) {
       const res = await audit(`?${name}=${encodeURIComponent(value!)}`);
       expect(res.statusCode, `${name}=${value}`).toBe(400);
       expect(problemOf(res).errors?.[0]?.field).toBe(name);

@@ -33,7 +33,12 @@ describe('audit log (LOG-01)', () => {
 
   it('records logins, failures and their context, never the password', async () => {
     const user = await signUp(t);
-    await t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'user-agent': 'curl/8', 'x-request-id': 'req-42' }, payload: { login: user.username, password: 'wrong password here' } });
+    await t.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      headers: { 'user-agent': 'curl/8', 'x-request-id': 'req-42' },
+      payload: { login: user.username, password: 'wrong password here' },
+    });
     const events = await eventsFor(user.id);
     const failed = events.find((e) => e.type === 'login.failed')!;
     expect(failed).toMatchObject({ subject_id: user.id, user_agent: 'curl/8', request_id: 'req-42', details: { reason: 'password' } });

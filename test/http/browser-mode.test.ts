@@ -10,7 +10,10 @@ const EXPOSED = ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratel
 
 const cookieOf = (res: LightMyRequestResponse) => /gatehouse_refresh=([^;]*)/.exec(String(res.headers['set-cookie'] ?? ''))?.[1];
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const vary = (res: LightMyRequestResponse) => String(res.headers.vary ?? '').toLowerCase().split(/\s*,\s*/);
+const vary = (res: LightMyRequestResponse) =>
+  String(res.headers.vary ?? '')
+    .toLowerCase()
+    .split(/\s*,\s*/);
 
 describe('WEB-04: CORS for CORS_ORIGINS', () => {
   let t: TestApp;
@@ -26,7 +29,9 @@ describe('WEB-04: CORS for CORS_ORIGINS', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe(APP);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
-    const exposed = String(res.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/);
+    const exposed = String(res.headers['access-control-expose-headers'])
+      .toLowerCase()
+      .split(/\s*,\s*/);
     expect(exposed).toEqual(expect.arrayContaining(EXPOSED));
     expect(vary(res)).toContain('origin');
   });
@@ -61,12 +66,18 @@ describe('WEB-04: CORS for CORS_ORIGINS', () => {
     expect(res.headers['access-control-allow-origin']).toBe(APP);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
     expect(String(res.headers['access-control-allow-methods'])).toMatch(/POST/);
-    const allowed = String(res.headers['access-control-allow-headers']).toLowerCase().split(/\s*,\s*/);
+    const allowed = String(res.headers['access-control-allow-headers'])
+      .toLowerCase()
+      .split(/\s*,\s*/);
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'x-request-id']));
   });
 
   it('WEB-04: a preflight from a disallowed origin is not granted', async () => {
-    const res = await t.app.inject({ method: 'OPTIONS', url: '/auth/login', headers: { origin: EVIL, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const res = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/auth/login',
+      headers: { origin: EVIL, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
     expect(res.statusCode).not.toBe(204);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     expect(res.headers['access-control-allow-credentials']).toBeUndefined();
@@ -114,7 +125,7 @@ describe('WEB-01: cookie routes refuse cross-site requests in browser mode', () 
   };
 
   const crossSite: [string, Record<string, string>][] = [
-    ['another site\'s Origin', { origin: EVIL }],
+    ["another site's Origin", { origin: EVIL }],
     ['Origin "null" (sandboxed frame, data: URL)', { origin: 'null' }],
     ['the same host on another scheme', { origin: 'https://gatehouse.test' }],
     ['Sec-Fetch-Site: cross-site without Origin', { 'sec-fetch-site': 'cross-site' }],
@@ -133,7 +144,7 @@ describe('WEB-01: cookie routes refuse cross-site requests in browser mode', () 
   }
 
   const trusted: [string, Record<string, string>][] = [
-    ['the service\'s own Origin', { origin: OWN, 'sec-fetch-site': 'same-origin' }],
+    ["the service's own Origin", { origin: OWN, 'sec-fetch-site': 'same-origin' }],
     ['an allow-listed Origin, even when the browser says cross-site', { origin: APP, 'sec-fetch-site': 'cross-site' }],
     // /ui opened at http://localhost:3000 while the issuer says 127.0.0.1: the browser vouches that
     // the calling page is of the very origin it calls, so it is one of ours.
@@ -183,7 +194,12 @@ describe('WEB-01: cookie routes refuse cross-site requests in browser mode', () 
 
   it('WEB-01: a cross-site form register creates no account', async () => {
     const name = `csrf_${Math.random().toString(36).slice(2, 10)}`;
-    const res = await t.app.inject({ method: 'POST', url: '/auth/register', headers: { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ username: name, email: `${name}@example.com`, password: PASSWORD }) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      headers: { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ username: name, email: `${name}@example.com`, password: PASSWORD }),
+    });
     expect(res.statusCode).toBe(403);
     const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: name, password: PASSWORD } });
     expect(login.statusCode).toBe(401);
@@ -203,7 +219,12 @@ describe('WEB-01: cookie routes refuse cross-site requests in browser mode', () 
     const plain = await buildTestApp({ CORS_ORIGINS: APP });
     try {
       const user = await signUp(plain);
-      const res = await plain.app.inject({ method: 'POST', url: '/auth/login', headers: { origin: EVIL, 'sec-fetch-site': 'cross-site' }, payload: { login: user.username, password: PASSWORD } });
+      const res = await plain.app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        headers: { origin: EVIL, 'sec-fetch-site': 'cross-site' },
+        payload: { login: user.username, password: PASSWORD },
+      });
       expect(res.statusCode).toBe(200);
       expect(res.headers['set-cookie']).toBeUndefined();
       // ...and that other site's page cannot read the answer (WEB-04).
@@ -223,7 +244,12 @@ describe('browser mode: the token routes and the cookie', () => {
 
   it('SES-05: /oauth/token sets the cookie like /auth/login and keeps the refresh token out of the body (both grants)', async () => {
     const user = await signUp(t);
-    const password = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ grant_type: 'password', username: user.username, password: PASSWORD }) });
+    const password = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ grant_type: 'password', username: user.username, password: PASSWORD }),
+    });
     expect(password.statusCode).toBe(200);
     expect(password.json()).not.toHaveProperty('refresh_token');
     expect(String(password.headers['set-cookie'])).toMatch(/HttpOnly; Secure; SameSite=Strict/);

@@ -23,7 +23,11 @@ describe('a database out of space', () => {
     const statuses: number[] = [];
     let full: Awaited<ReturnType<typeof ctx.app.inject>> | null = null;
     for (let i = 0; i < 100 && !full; i++) {
-      const res = await ctx.app.inject({ method: 'POST', url: '/auth/register', payload: { username: `filler${i}`, email: `filler${i}@example.com`, password: 'a fine filler passphrase' } });
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { username: `filler${i}`, email: `filler${i}@example.com`, password: 'a fine filler passphrase' },
+      });
       statuses.push(res.statusCode);
       if (res.statusCode !== 201) full = res;
     }

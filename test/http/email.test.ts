@@ -83,7 +83,7 @@ describe('email verification (development outbox)', () => {
     expect((await post(t, '/auth/email/verify', { token: second })).statusCode).toBe(200);
   });
 
-  it('an admin setting someone\'s address makes it unverified', async () => {
+  it("an admin setting someone's address makes it unverified", async () => {
     const erin = await signUp(t);
     await post(t, '/auth/email/verify', { token: tokenIn((await lastMail(t, erin.email, 'verify_email')).text) });
     const updated = await t.services.users.update(OPERATOR, erin.id, { email: `${erin.username}.x@example.com` });
@@ -207,7 +207,12 @@ describe('EMAIL_VERIFICATION=required', () => {
     expect(right.statusCode).toBe(403);
     expect(problemOf(right).code).toBe('ERR_EMAIL_UNVERIFIED');
     // The password grant says the same in RFC 6749's words.
-    const grant = await t.app.inject({ method: 'POST', url: '/oauth/token', payload: `grant_type=password&username=${username}&password=${encodeURIComponent(PASSWORD)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const grant = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      payload: `grant_type=password&username=${username}&password=${encodeURIComponent(PASSWORD)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(grant.statusCode).toBe(400);
     expect(grant.json()).toMatchObject({ error: 'invalid_grant' });
     await post(t, '/auth/email/verify', { token: tokenIn((await lastMail(t, email, 'verify_email')).text) });
@@ -324,11 +329,15 @@ describe('EMAIL-03: budgets before any SMTP transaction', () => {
     try {
       const alice = await signUp(t);
       const answers: number[] = [];
-      for (let i = 0; i < 7; i++) answers.push((await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: alice.email }, remoteAddress: `198.51.100.${i + 1}` })).statusCode);
+      for (let i = 0; i < 7; i++)
+        answers.push((await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: alice.email }, remoteAddress: `198.51.100.${i + 1}` })).statusCode);
       expect(answers).toEqual([202, 202, 202, 202, 202, 429, 429]);
       expect(await queued(t, { to: alice.email, kind: 'reset_password' })).toHaveLength(5);
       const unknown: number[] = [];
-      for (let i = 0; i < 7; i++) unknown.push((await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'nobody@example.com' }, remoteAddress: `198.51.100.${i + 20}` })).statusCode);
+      for (let i = 0; i < 7; i++)
+        unknown.push(
+          (await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'nobody@example.com' }, remoteAddress: `198.51.100.${i + 20}` })).statusCode,
+        );
       expect(unknown).toEqual(answers);
     } finally {
       await t.close();
@@ -339,7 +348,10 @@ describe('EMAIL-03: budgets before any SMTP transaction', () => {
     const t = await buildTestApp({ RATE_LIMIT: 'on' });
     try {
       const codes: number[] = [];
-      for (let i = 0; i < 12; i++) codes.push((await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: `someone${i}@example.com` }, remoteAddress: '198.51.100.99' })).statusCode);
+      for (let i = 0; i < 12; i++)
+        codes.push(
+          (await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: `someone${i}@example.com` }, remoteAddress: '198.51.100.99' })).statusCode,
+        );
       expect(codes.slice(0, 10).every((c) => c === 202)).toBe(true);
       const refused = await t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'other@example.com' }, remoteAddress: '198.51.100.99' });
       expect(refused.statusCode).toBe(429);

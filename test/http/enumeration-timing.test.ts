@@ -47,7 +47,9 @@ describe('ENUM-01/02: login failures are indistinguishable', () => {
         answers.add(`${status} ${body}`);
       }
     }
-    expect([...answers]).toEqual([`401 ${JSON.stringify({ type: 'urn:gatehouse:problem:auth-invalid-credentials', title: 'Unauthorized', status: 401, code: 'ERR_AUTH_INVALID_CREDENTIALS', detail: 'The login or password is incorrect.' })}`]);
+    expect([...answers]).toEqual([
+      `401 ${JSON.stringify({ type: 'urn:gatehouse:problem:auth-invalid-credentials', title: 'Unauthorized', status: 401, code: 'ERR_AUTH_INVALID_CREDENTIALS', detail: 'The login or password is incorrect.' })}`,
+    ]);
     const wrong = median(times.wrong);
     console.log(`ENUM-02 medians (ms): wrong password ${wrong.toFixed(1)}, unknown user ${median(times.unknown).toFixed(1)}, disabled ${median(times.disabled).toFixed(1)}`);
     for (const label of ['unknown', 'disabled'] as const) {

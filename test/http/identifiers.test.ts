@@ -50,14 +50,17 @@ describe('identifiers over HTTP', () => {
       expect((await login(t, 'Strasse')).statusCode).toBe(200);
     });
 
-    it.each([['Devanagari', 'अनिल1'], ['Tamil', 'தமிழ்1'], ['Bengali', 'অনিল১'], ['Turkish', 'İpek'], ['Hebrew', 'שלום1']])(
-      'ID-02: a %s username (%s) registers and signs in',
-      async (_script, username) => {
-        const res = await register(t, { username, email: email() });
-        expect(res.statusCode, res.body).toBe(201);
-        expect((await login(t, username)).statusCode).toBe(200);
-      },
-    );
+    it.each([
+      ['Devanagari', 'अनिल1'],
+      ['Tamil', 'தமிழ்1'],
+      ['Bengali', 'অনিল১'],
+      ['Turkish', 'İpek'],
+      ['Hebrew', 'שלום1'],
+    ])('ID-02: a %s username (%s) registers and signs in', async (_script, username) => {
+      const res = await register(t, { username, email: email() });
+      expect(res.statusCode, res.body).toBe(201);
+      expect((await login(t, username)).statusCode).toBe(200);
+    });
 
     it('ID-02: the email comparison key folds the local part and the domain', async () => {
       expect((await register(t, { username: 'sigma_mail', email: 'οδος@Example.Test' })).statusCode).toBe(201);
@@ -161,7 +164,12 @@ describe('identifiers over HTTP', () => {
       expectProblem(await register(t, { username: 'surrogate2', email: email(), name: 'Ann \udc00' }), 400, 'ERR_VALIDATION', 'name');
       expectProblem(await patchMe(t, user.auth, { name: '\ud83d' }), 400, 'ERR_VALIDATION', 'name');
       expectProblem(
-        await t.app.inject({ method: 'POST', url: '/auth/password', headers: { ...user.auth, 'content-type': 'application/json' }, payload: JSON.stringify({ current_password: PASSWORD, new_password: 'new\ud800password' }) }),
+        await t.app.inject({
+          method: 'POST',
+          url: '/auth/password',
+          headers: { ...user.auth, 'content-type': 'application/json' },
+          payload: JSON.stringify({ current_password: PASSWORD, new_password: 'new\ud800password' }),
+        }),
         400,
         'ERR_VALIDATION',
         'new_password',
@@ -188,7 +196,11 @@ describe('identifiers over HTTP', () => {
       });
       expectProblem(res, 400, 'ERR_VALIDATION');
       const raw = Buffer.concat([Buffer.from('login=someone&password=pass'), Buffer.from([0xff]), Buffer.from('word-long')]);
-      expectProblem(await t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: raw }), 400, 'ERR_VALIDATION');
+      expectProblem(
+        await t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: raw }),
+        400,
+        'ERR_VALIDATION',
+      );
       // The same form, well-formed, signs in: only the encoding was refused.
       const user = await signUp(t, { password: 'pass\u{1F600}word-long' });
       const ok = await t.app.inject({

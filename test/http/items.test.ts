@@ -183,7 +183,7 @@ describe('items', () => {
       return res.json<PageJson<ItemJson>>();
     };
 
-    it('`?owner=` returns only that owner\'s items', async () => {
+    it("`?owner=` returns only that owner's items", async () => {
       const res = await page(`?owner=${carol.id}`);
       expect(res.items.map((i) => i.name)).toEqual(names);
       expect(res.items.every((i) => i.owner_id === carol.id)).toBe(true);
@@ -259,7 +259,7 @@ describe('items', () => {
       expect(await stored(name)).toEqual(before);
     });
 
-    it('an admin may replace anyone\'s item; the owner stays', async () => {
+    it("an admin may replace anyone's item; the owner stays", async () => {
       const name = await make(alice.auth, { price: 1 });
       const res = await put(admin.auth, name, { price: 3, description: 'by admin' });
       expect(res.statusCode, res.body).toBe(200);
@@ -311,7 +311,7 @@ describe('items', () => {
       expect(await stored(name)).toEqual(before);
     });
 
-    it('an admin may change anyone\'s item', async () => {
+    it("an admin may change anyone's item", async () => {
       const name = await make(alice.auth, { price: 5 });
       const res = await patch(admin.auth, name, { price: 6 });
       expect(res.statusCode).toBe(200);
@@ -345,7 +345,7 @@ describe('items', () => {
       expect(await stored(name)).toEqual(before);
     });
 
-    it('an admin may delete anyone\'s item', async () => {
+    it("an admin may delete anyone's item", async () => {
       const name = await make(alice.auth);
       expect((await del(admin.auth, name)).statusCode).toBe(204);
       expectProblem(await get(alice.auth, name), 404);

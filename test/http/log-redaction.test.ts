@@ -49,7 +49,12 @@ describe.each(['info', 'debug', 'trace'])('SES-06: secrets in a query string nev
       ['GET', `/items?owner=1&${encodeURIComponent(password)}=1`],
     ];
     for (const [method, url] of requests) {
-      await t.app.inject({ method: method as 'GET', url, headers: url.startsWith('/users') || url.startsWith('/items') ? user.auth : {}, payload: method === 'POST' ? {} : undefined });
+      await t.app.inject({
+        method: method as 'GET',
+        url,
+        headers: url.startsWith('/users') || url.startsWith('/items') ? user.auth : {},
+        payload: method === 'POST' ? {} : undefined,
+      });
     }
     const output = log.lines.join('\n');
     // The lines exist and name the routes, so their absence of secrets means something.

@@ -119,7 +119,7 @@ describe('Prometheus naming rules', () => {
     expect(namingProblems('gatehouse_things_gauge', 'gauge', 'x')).toEqual(['the name contains the metric type "gauge"']);
   });
 
-  it('a registry is fixed or refused when built: prom-client\'s *_total gauges dropped, any other bad name a TypeError', async () => {
+  it("a registry is fixed or refused when built: prom-client's *_total gauges dropped, any other bad name a TypeError", async () => {
     const { Counter, Gauge, Registry } = await import('prom-client');
     const registry = new Registry();
     new Gauge({ name: 'x_active_handles', help: 'per type', registers: [registry] });

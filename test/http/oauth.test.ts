@@ -68,7 +68,9 @@ describe('POST /oauth/token: parameters (RFC 6749 §3.2)', () => {
   });
 
   it('RFC 6749 §3.2 / RFC 8707 §2: parameters it does not use are ignored even when repeated (resource=a&resource=b)', async () => {
-    const res = await token(`grant_type=password&username=${encodeURIComponent(user.username)}&password=${encodeURIComponent(PASSWORD)}&resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example&foo=1&foo=2`);
+    const res = await token(
+      `grant_type=password&username=${encodeURIComponent(user.username)}&password=${encodeURIComponent(PASSWORD)}&resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example&foo=1&foo=2`,
+    );
     expect(res.statusCode, res.body).toBe(200);
   });
 

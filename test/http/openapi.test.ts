@@ -69,12 +69,22 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     const carol = { username: 'carol_oa', email: 'carol_oa@example.com', password: PASSWORD };
     await send('register', { method: 'POST', url: '/auth/register', ...json(carol) });
     await send('register taken', { method: 'POST', url: '/auth/register', ...json(carol) });
-    await send('register form', { method: 'POST', url: '/auth/register', payload: 'username=dave_oa&email=dave_oa%40example.com&password=correct+horse+battery+staple', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await send('register form', {
+      method: 'POST',
+      url: '/auth/register',
+      payload: 'username=dave_oa&email=dave_oa%40example.com&password=correct+horse+battery+staple',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     await send('register invalid', { method: 'POST', url: '/auth/register', ...json({ username: 'x', email: 1, extra: true }) });
     await send('register short password', { method: 'POST', url: '/auth/register', ...json({ username: 'erin_oa', email: 'erin@example.com', password: 'short' }) });
     const login = await send('login', { method: 'POST', url: '/auth/login', ...json({ login: 'carol_oa', password: PASSWORD }) });
     const carolTokens = login.json() as { access_token: string; refresh_token: string };
-    await send('login form', { method: 'POST', url: '/auth/login', payload: `username=dave_oa&password=${encodeURIComponent(PASSWORD)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await send('login form', {
+      method: 'POST',
+      url: '/auth/login',
+      payload: `username=dave_oa&password=${encodeURIComponent(PASSWORD)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     await send('login wrong password', { method: 'POST', url: '/auth/login', ...json({ login: 'carol_oa', password: 'wrong password!' }) });
     await send('login two names', { method: 'POST', url: '/auth/login', ...json({ login: 'carol_oa', email: 'x@example.com', password: PASSWORD }) });
 
@@ -86,13 +96,28 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
 
     // OAuth token endpoint
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const oauth = await send('oauth password grant', { method: 'POST', url: '/oauth/token', payload: `grant_type=password&username=dave_oa&password=${encodeURIComponent(PASSWORD)}`, headers: form });
-    await send('oauth refresh grant', { method: 'POST', url: '/oauth/token', payload: `grant_type=refresh_token&refresh_token=${encodeURIComponent((oauth.json() as { refresh_token: string }).refresh_token)}`, headers: form });
+    const oauth = await send('oauth password grant', {
+      method: 'POST',
+      url: '/oauth/token',
+      payload: `grant_type=password&username=dave_oa&password=${encodeURIComponent(PASSWORD)}`,
+      headers: form,
+    });
+    await send('oauth refresh grant', {
+      method: 'POST',
+      url: '/oauth/token',
+      payload: `grant_type=refresh_token&refresh_token=${encodeURIComponent((oauth.json() as { refresh_token: string }).refresh_token)}`,
+      headers: form,
+    });
     await send('oauth bad password', { method: 'POST', url: '/oauth/token', payload: 'grant_type=password&username=dave_oa&password=nope', headers: form });
     await send('oauth unsupported grant', { method: 'POST', url: '/oauth/token', payload: 'grant_type=authorization_code&code=x&redirect_uri=y', headers: form });
     await send('oauth missing grant', { method: 'POST', url: '/oauth/token', payload: '', headers: form });
     if (contract.find('POST', '/oauth/revoke')) {
-      await send('oauth revoke', { method: 'POST', url: '/oauth/revoke', payload: `token=${encodeURIComponent((refreshed.json() as { refresh_token: string }).refresh_token)}&client_id=gatehouse`, headers: form });
+      await send('oauth revoke', {
+        method: 'POST',
+        url: '/oauth/revoke',
+        payload: `token=${encodeURIComponent((refreshed.json() as { refresh_token: string }).refresh_token)}&client_id=gatehouse`,
+        headers: form,
+      });
     }
 
     // The caller
@@ -106,7 +131,9 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('patch me empty', { method: 'PATCH', url: '/auth/me', ...json({}, alice.auth) });
     await send('sessions', { method: 'GET', url: '/auth/sessions', headers: alice.auth });
     const other = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: alice.username, password: PASSWORD } });
-    const otherSession = (await t.app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${other.json().access_token}` } })).json().items.find((s: { current: boolean }) => s.current).id;
+    const otherSession = (await t.app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${other.json().access_token}` } }))
+      .json()
+      .items.find((s: { current: boolean }) => s.current).id;
     await send('revoke own session', { method: 'DELETE', url: `/auth/sessions/${otherSession}`, headers: alice.auth });
     await send('revoke unknown session', { method: 'DELETE', url: '/auth/sessions/00000000-0000-0000-0000-000000000000', headers: alice.auth });
     await send('revoke bad id', { method: 'DELETE', url: '/auth/sessions/not%20an%20id', headers: alice.auth });
@@ -131,7 +158,11 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('patch user self new email', { method: 'PATCH', url: `/users/${alice.id}`, ...json({ email: 'alice_oa_newer@example.com' }, alice.auth) });
     await send('sign-in', { method: 'POST', url: '/auth/email/sign-in', ...json({ email: 'carol_oa@example.com' }) });
     const signIn = (await lastMail(t, 'carol_oa@example.com', 'sign_in')).text;
-    await send('sign-in wrong code', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com', code: '000000' === /code is (\d{6})/.exec(signIn)![1] ? '000001' : '000000' }) });
+    await send('sign-in wrong code', {
+      method: 'POST',
+      url: '/auth/email/sign-in/verify',
+      ...json({ email: 'carol_oa@example.com', code: '000000' === /code is (\d{6})/.exec(signIn)![1] ? '000001' : '000000' }),
+    });
     await send('sign-in code', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com', code: /code is (\d{6})/.exec(signIn)![1]! }) });
     await send('sign-in neither', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com' }) });
 
@@ -270,7 +301,13 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
       // The largest budget (the directory's 300 an hour) decides how far each probe may go.
       for (const [method, url, payload, headers] of probes) {
         for (let i = 0; i <= RATE_RULES.directory.max; i++) {
-          const res = await send(`${method} ${url} #${i}`, { method, url, payload, headers: { ...headers, 'content-type': 'application/json' }, remoteAddress: `203.0.113.${probes.findIndex((p) => p[1] === url) + 1}` });
+          const res = await send(`${method} ${url} #${i}`, {
+            method,
+            url,
+            payload,
+            headers: { ...headers, 'content-type': 'application/json' },
+            remoteAddress: `203.0.113.${probes.findIndex((p) => p[1] === url) + 1}`,
+          });
           if (res.statusCode === 429) break;
         }
       }
@@ -296,7 +333,12 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
       expect(refused.statusCode).toBe(403);
       expect(refused.json().code).toBe('ERR_FORBIDDEN_ORIGIN');
       await send('refresh by cookie', { method: 'POST', url: '/auth/refresh', headers: { cookie, origin: 'https://app.example' } });
-      await send('login in browser mode', { method: 'POST', url: '/auth/login', payload: { login: user.username, password: PASSWORD }, headers: { origin: 'https://app.example' } });
+      await send('login in browser mode', {
+        method: 'POST',
+        url: '/auth/login',
+        payload: { login: user.username, password: PASSWORD },
+        headers: { origin: 'https://app.example' },
+      });
       await send('logout in browser mode', { method: 'POST', url: '/auth/logout', headers: user.auth });
       expect(contract.failures).toEqual([]);
     } finally {
@@ -328,7 +370,10 @@ describe('OpenAPI document: lint', () => {
         timeout: 60_000,
         env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
       });
-      const report = JSON.parse(run.stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[] };
+      const report = JSON.parse(run.stdout) as {
+        totals: { errors: number; warnings: number };
+        problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
+      };
       const errors = report.problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
       expect(errors).toEqual([]);
       expect(report.totals.errors).toBe(0);

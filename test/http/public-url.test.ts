@@ -21,7 +21,15 @@ describe('PUBLIC_URL', () => {
     const other = await buildTestApp({ PUBLIC_URL: 'https://login.example.org/' });
     try {
       expect(other.config.jwt.issuer).toBe('https://login.example.org');
-      const token = other.services.tokens.issue({ userId: 'u1', sessionId: 's1', role: 'user', clientId: 'gatehouse', scope: '', authTime: other.clock.now(), notAfter: other.clock.now() + 3_600_000 });
+      const token = other.services.tokens.issue({
+        userId: 'u1',
+        sessionId: 's1',
+        role: 'user',
+        clientId: 'gatehouse',
+        scope: '',
+        authTime: other.clock.now(),
+        notAfter: other.clock.now() + 3_600_000,
+      });
       expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).iss).toBe('https://login.example.org');
     } finally {
       await other.close();

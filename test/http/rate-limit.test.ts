@@ -11,8 +11,7 @@ describe('rate limits and login throttling (ENUM-04)', () => {
   });
   afterEach(() => t.close());
 
-  const login = (login: string, password: string, ip = '203.0.113.7') =>
-    t.app.inject({ method: 'POST', url: '/auth/login', remoteAddress: ip, payload: { login, password } });
+  const login = (login: string, password: string, ip = '203.0.113.7') => t.app.inject({ method: 'POST', url: '/auth/login', remoteAddress: ip, payload: { login, password } });
 
   it('per client: the 21st login within a minute gets 429 with Retry-After and RateLimit headers', async () => {
     for (let i = 0; i < 20; i++) {
@@ -52,7 +51,7 @@ describe('rate limits and login throttling (ENUM-04)', () => {
     for (let i = 0; i < 5; i++) expect((await login(victim.username, 'wrong password!')).statusCode).toBe(401);
   });
 
-  it('the owner on another network is not locked out by one network\'s failures', async () => {
+  it("the owner on another network is not locked out by one network's failures", async () => {
     for (let i = 0; i < 8; i++) {
       t.clock.advance(20 * 60_000); // outwait each lock, stay under the per-client budget
       await login(victim.username, 'wrong password!', '203.0.113.66');
@@ -61,7 +60,7 @@ describe('rate limits and login throttling (ENUM-04)', () => {
     expect((await login(victim.username, PASSWORD, '192.0.2.10')).statusCode).toBe(200);
   });
 
-  it('guessing spread over many networks locks the account for unknown networks, never for the owner\'s own, and never past 15 minutes', async () => {
+  it("guessing spread over many networks locks the account for unknown networks, never for the owner's own, and never past 15 minutes", async () => {
     // The owner logged in from home before (signUp did, from 127.0.0.1).
     for (let i = 0; i < 30; i++) await login(victim.username, `guess number ${i}`, `198.18.${i}.1`);
     const stranger = await login(victim.username, PASSWORD, '198.18.200.1');
@@ -100,7 +99,13 @@ describe('rate limits and login throttling (ENUM-04)', () => {
 
   it('LOG-01: guessing the current password with a stolen token is throttled and audited', async () => {
     const change = () =>
-      t.app.inject({ method: 'POST', url: '/auth/password', remoteAddress: '203.0.113.60', headers: victim.auth, payload: { current_password: 'a guess at it', new_password: 'whatever new passphrase' } });
+      t.app.inject({
+        method: 'POST',
+        url: '/auth/password',
+        remoteAddress: '203.0.113.60',
+        headers: victim.auth,
+        payload: { current_password: 'a guess at it', new_password: 'whatever new passphrase' },
+      });
     const answers: number[] = [];
     for (let i = 0; i < 7; i++) answers.push((await change()).statusCode);
     expect(answers).toEqual([400, 400, 400, 400, 400, 400, 429]);
@@ -118,9 +123,15 @@ describe('rate limits and login throttling (ENUM-04)', () => {
     for (let i = 0; i < 10; i++) {
       await t.app.inject({ method: 'POST', url: '/auth/register', remoteAddress: '198.51.100.9', payload: { username: `x${i}`, email: 'bad' } });
     }
-    const res = await t.app.inject({ method: 'POST', url: '/auth/register', remoteAddress: '198.51.100.9', payload: { username: 'late', email: 'late@example.com', password: PASSWORD } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      remoteAddress: '198.51.100.9',
+      payload: { username: 'late', email: 'late@example.com', password: PASSWORD },
+    });
     expect(res.statusCode).toBe(429);
-    for (let i = 0; i < 20; i++) await t.app.inject({ method: 'POST', url: '/oauth/token', remoteAddress: '198.51.100.10', payload: { grant_type: 'password', username: 'x', password: 'y' } });
+    for (let i = 0; i < 20; i++)
+      await t.app.inject({ method: 'POST', url: '/oauth/token', remoteAddress: '198.51.100.10', payload: { grant_type: 'password', username: 'x', password: 'y' } });
     const token = await t.app.inject({ method: 'POST', url: '/oauth/token', remoteAddress: '198.51.100.10', payload: { grant_type: 'password', username: 'x', password: 'y' } });
     expect(token.statusCode).toBe(429);
     // RFC 6749 §5.2 has no throttling code; slow_down belongs to the device flow (RFC 8628).
@@ -130,9 +141,21 @@ describe('rate limits and login throttling (ENUM-04)', () => {
 
   it('TRUST_PROXY off: X-Forwarded-For does not buy a fresh budget', async () => {
     for (let i = 0; i < 21; i++) {
-      await t.app.inject({ method: 'POST', url: '/auth/login', remoteAddress: '198.51.100.30', headers: { 'x-forwarded-for': `10.0.0.${i}` }, payload: { login: 'x', password: 'wrong password!' } });
+      await t.app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        remoteAddress: '198.51.100.30',
+        headers: { 'x-forwarded-for': `10.0.0.${i}` },
+        payload: { login: 'x', password: 'wrong password!' },
+      });
     }
-    const res = await t.app.inject({ method: 'POST', url: '/auth/login', remoteAddress: '198.51.100.30', headers: { 'x-forwarded-for': '10.9.9.9' }, payload: { login: 'x', password: 'wrong password!' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      remoteAddress: '198.51.100.30',
+      headers: { 'x-forwarded-for': '10.9.9.9' },
+      payload: { login: 'x', password: 'wrong password!' },
+    });
     expect(res.statusCode).toBe(429);
   });
 });
@@ -142,7 +165,13 @@ describe('TRUST_PROXY with a listed proxy', () => {
     const t = await buildTestApp({ RATE_LIMIT: 'on', TRUST_PROXY: '198.51.100.77' });
     try {
       const viaProxy = (client: string) =>
-        t.app.inject({ method: 'POST', url: '/auth/login', remoteAddress: '198.51.100.77', headers: { 'x-forwarded-for': client }, payload: { login: 'x', password: 'wrong password!' } });
+        t.app.inject({
+          method: 'POST',
+          url: '/auth/login',
+          remoteAddress: '198.51.100.77',
+          headers: { 'x-forwarded-for': client },
+          payload: { login: 'x', password: 'wrong password!' },
+        });
       for (let i = 0; i < 20; i++) await viaProxy('192.0.2.50');
       expect((await viaProxy('192.0.2.50')).statusCode).toBe(429);
       expect((await viaProxy('192.0.2.51')).statusCode).toBe(401);

@@ -36,7 +36,7 @@ describe('security headers', () => {
     expect(SECURITY_HEADERS['content-security-policy']).toContain("frame-ancestors 'none'");
   });
 
-  it('/docs sends its own Content-Security-Policy, not the API\'s', async () => {
+  it("/docs sends its own Content-Security-Policy, not the API's", async () => {
     const res = await t.app.inject({ url: '/docs' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-security-policy']).toEqual(expect.any(String));

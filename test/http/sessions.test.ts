@@ -126,7 +126,9 @@ describe('sessions and the token lifecycle', () => {
 
     it('local ends only the current session, access and refresh alike', async () => {
       const { a, b, c } = await threeSessions();
-      expect((await t.app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${a.access_token}` }, payload: { scope: 'local' } })).statusCode).toBe(204);
+      expect((await t.app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${a.access_token}` }, payload: { scope: 'local' } })).statusCode).toBe(
+        204,
+      );
       expect((await me(a.access_token)).statusCode).toBe(401);
       expect((await refresh(a.refresh_token)).statusCode).toBe(401);
       expect((await me(b.access_token)).statusCode).toBe(200);
@@ -159,7 +161,12 @@ describe('sessions and the token lifecycle', () => {
     it('PWD-04/SES-04: needs the current password and ends every other session', async () => {
       const user = await signUp(t);
       const other = await login(user);
-      const wrong = await t.app.inject({ method: 'POST', url: '/auth/password', headers: user.auth, payload: { current_password: 'not it at all', new_password: 'a brand new passphrase' } });
+      const wrong = await t.app.inject({
+        method: 'POST',
+        url: '/auth/password',
+        headers: user.auth,
+        payload: { current_password: 'not it at all', new_password: 'a brand new passphrase' },
+      });
       expect(wrong.statusCode).toBe(400);
       expect((await me(other.access_token)).statusCode).toBe(200);
 
@@ -176,11 +183,16 @@ describe('sessions and the token lifecycle', () => {
   });
 
   describe('session list', () => {
-    it('lists only the caller\'s live sessions and deletes only their own', async () => {
+    it("lists only the caller's live sessions and deletes only their own", async () => {
       const alice = await signUp(t);
       const bob = await signUp(t);
       const second = await login(alice);
-      const list = (await t.app.inject({ method: 'GET', url: '/auth/sessions', headers: alice.auth })).json().items as { id: string; current: boolean; user_agent: string | null; ip: string | null }[];
+      const list = (await t.app.inject({ method: 'GET', url: '/auth/sessions', headers: alice.auth })).json().items as {
+        id: string;
+        current: boolean;
+        user_agent: string | null;
+        ip: string | null;
+      }[];
       expect(list).toHaveLength(2);
       const other = list.find((s) => !s.current)!;
       const bobsSession = (await t.app.inject({ method: 'GET', url: '/auth/sessions', headers: bob.auth })).json().items[0].id as string;

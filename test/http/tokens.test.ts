@@ -116,7 +116,10 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
   it('JWT-02: alg none in every spelling is refused, with an empty and with any signature', async () => {
     const cases: Array<[string, string]> = [];
     for (const none of ['none', 'None', 'NONE', 'nOnE']) {
-      const headers: Array<Record<string, unknown>> = [{ ...realHeader, alg: none }, { alg: none, typ: 'at+jwt' }];
+      const headers: Array<Record<string, unknown>> = [
+        { ...realHeader, alg: none },
+        { alg: none, typ: 'at+jwt' },
+      ];
       for (const h of headers) {
         const input = `${b64json(h)}.${parts[1]}`;
         cases.push([`${none} kid=${String(h.kid)} empty signature`, `${input}.`]);
@@ -186,7 +189,10 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
       ['x5u, our kid', { ...realHeader, x5u: 'https://attacker.example/cert.pem' }],
       ['x5c, our kid', { ...realHeader, x5c: [randomBytes(300).toString('base64')] }],
     ];
-    await expectAllRefused(t, headers.map(([label, h]) => [label, forge(h, realPayload, alg, signKey)] as const));
+    await expectAllRefused(
+      t,
+      headers.map(([label, h]) => [label, forge(h, realPayload, alg, signKey)] as const),
+    );
   });
 
   it('JWT-06: kid with path traversal, SQL or shell is refused, fast', async () => {
@@ -200,7 +206,11 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
 
   it('JWT-08: an HS256 token signed with a blank key is refused', async () => {
     const cases: Array<[string, string]> = [];
-    for (const [label, key] of [['empty', Buffer.alloc(0)], ['space', ' '], ['NUL', Buffer.from([0])]] as const) {
+    for (const [label, key] of [
+      ['empty', Buffer.alloc(0)],
+      ['space', ' '],
+      ['NUL', Buffer.from([0])],
+    ] as const) {
       cases.push([`${label} key, our kid`, forge({ ...realHeader, alg: 'HS256' }, realPayload, 'HS256', key)]);
       cases.push([`${label} key, empty kid`, forge({ ...realHeader, alg: 'HS256', kid: '' }, realPayload, 'HS256', key)]);
     }

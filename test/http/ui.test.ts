@@ -63,7 +63,7 @@ describe('hosted pages under /ui', () => {
     }
   });
 
-  it('WEB-02: branding reaches the page as data, escaped, never as script; the logo\'s origin alone is added to img-src', async () => {
+  it("WEB-02: branding reaches the page as data, escaped, never as script; the logo's origin alone is added to img-src", async () => {
     t = await buildTestApp({
       UI_TITLE: 'Acme "sign-in" </title><script>alert(1)</script>',
       UI_LOGO_URL: 'https://cdn.acme.example/logo.svg?v=1&x=2',
@@ -118,7 +118,14 @@ describe('hosted pages under /ui', () => {
     };
     expect(problems({ UI_PRIMARY_COLOR: 'red; } body { display: none' })[0]).toMatch(/^UI_PRIMARY_COLOR must be a hex colour/);
     expect(problems({ UI_PRIMARY_COLOR: '#12345' })[0]).toMatch(/^UI_PRIMARY_COLOR/);
-    for (const logo of ['javascript:alert(1)', '//evil.example/logo.png', 'data:image/svg+xml,<svg/>', 'https://user:pass@example.com/l.png', '/logo.png" onerror="x', 'logo.png']) {
+    for (const logo of [
+      'javascript:alert(1)',
+      '//evil.example/logo.png',
+      'data:image/svg+xml,<svg/>',
+      'https://user:pass@example.com/l.png',
+      '/logo.png" onerror="x',
+      'logo.png',
+    ]) {
       expect(problems({ UI_LOGO_URL: logo })[0], logo).toMatch(/^UI_LOGO_URL must be/);
     }
     expect(problems({ UI_TITLE: 'x'.repeat(61) })[0]).toMatch(/^UI_TITLE/);

@@ -200,8 +200,12 @@ describe('POST /users (admin)', () => {
     user = await signUp(t);
     admin = await signUp(t, { admin: true });
     // The account every ID-01 variant below collides with.
-    expect((await t.app.inject({ method: 'POST', url: '/users', headers: admin.auth, payload: { username: 'alice', email: 'alice@example.com', password: PASSWORD } })).statusCode).toBe(201);
-    expect((await t.app.inject({ method: 'POST', url: '/users', headers: admin.auth, payload: { username: 'kate', email: 'kate@example.com', password: PASSWORD } })).statusCode).toBe(201);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/users', headers: admin.auth, payload: { username: 'alice', email: 'alice@example.com', password: PASSWORD } })).statusCode,
+    ).toBe(201);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/users', headers: admin.auth, payload: { username: 'kate', email: 'kate@example.com', password: PASSWORD } })).statusCode,
+    ).toBe(201);
   });
   afterAll(() => t.close());
 
@@ -327,7 +331,7 @@ describe('PATCH /users/:id', () => {
     expect(await storedUser(t, alice.id)).toEqual(before);
   });
 
-  it('an admin can change another user\'s role and name', async () => {
+  it("an admin can change another user's role and name", async () => {
     const alice = await signUp(t);
     const res = await patch(admin.auth, alice.id, { role: 'admin', name: 'Promoted' });
     expect(res.statusCode, res.body).toBe(200);
@@ -507,16 +511,19 @@ describe('PATCH /auth/me', () => {
     expect(res.json<UserJson>().name).toBeNull();
   });
 
-  it.each([['role', 'admin'], ['disabled', false], ['id', 'x'], ['password_hash', 'x'], ['isAdmin', true]])(
-    'AC-04: `%s` → 400 with a field error, user unchanged',
-    async (field, value) => {
-      const alice = await signUp(t);
-      const before = await storedUser(t, alice.id);
-      const problem = expectProblem(await patchMe(alice.auth, { name: 'ok', [field]: value }), 400, 'ERR_VALIDATION');
-      expect(problem.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
-      expect(await storedUser(t, alice.id)).toEqual(before);
-    },
-  );
+  it.each([
+    ['role', 'admin'],
+    ['disabled', false],
+    ['id', 'x'],
+    ['password_hash', 'x'],
+    ['isAdmin', true],
+  ])('AC-04: `%s` → 400 with a field error, user unchanged', async (field, value) => {
+    const alice = await signUp(t);
+    const before = await storedUser(t, alice.id);
+    const problem = expectProblem(await patchMe(alice.auth, { name: 'ok', [field]: value }), 400, 'ERR_VALIDATION');
+    expect(problem.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+    expect(await storedUser(t, alice.id)).toEqual(before);
+  });
 
   it('409 when the email belongs to someone else (any case)', async () => {
     const alice = await signUp(t);
@@ -642,7 +649,7 @@ describe('registration', () => {
       expectProblem(await login(t, { login: username, password: variant }), 401, 'ERR_AUTH_INVALID_CREDENTIALS');
     });
 
-    it('a long password is not truncated (beyond bcrypt\'s 72 bytes)', async () => {
+    it("a long password is not truncated (beyond bcrypt's 72 bytes)", async () => {
       const long = 'a'.repeat(100) + 'Z';
       const body = { ...fresh(), password: long };
       expect((await register(t, body)).statusCode).toBe(201);

@@ -54,10 +54,58 @@ function prng(seed: number): () => number {
 }
 const random = prng(SEED);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-const JUNK_CHARS = ['a', 'Z', '0', ' ', '"', "'", '\\', '/', '<', '>', '&', '%', '{', '}', '[', ']', ':', ',', '\u0000', '\u0001', '\n', '\r', '\t', '\u007f', '\u00a0', '\u00ff', '\u200b', '\u200f', '\u202e', '\ufeff', '\uffff', '\ud800', '\udfff', '\u{1f600}', '\u0130', '\u212a', '\uff41', '$', '`', ';', '|', '*', '?', '#'];
+const JUNK_CHARS = [
+  'a',
+  'Z',
+  '0',
+  ' ',
+  '"',
+  "'",
+  '\\',
+  '/',
+  '<',
+  '>',
+  '&',
+  '%',
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ',',
+  '\u0000',
+  '\u0001',
+  '\n',
+  '\r',
+  '\t',
+  '\u007f',
+  '\u00a0',
+  '\u00ff',
+  '\u200b',
+  '\u200f',
+  '\u202e',
+  '\ufeff',
+  '\uffff',
+  '\ud800',
+  '\udfff',
+  '\u{1f600}',
+  '\u0130',
+  '\u212a',
+  '\uff41',
+  '$',
+  '`',
+  ';',
+  '|',
+  '*',
+  '?',
+  '#',
+];
 const junk = (n: number) => Array.from({ length: n }, () => pick(JUNK_CHARS)).join('');
 /** Percent-encodes the UTF-8 bytes of any string (encodeURIComponent throws on lone surrogates). */
-const pct = (text: string) => [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+const pct = (text: string) =>
+  [...Buffer.from(text, 'utf8')]
+    .map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 
 // ---------------------------------------------------------------------------------------------
 // OpenAPI → operations, and a small JSON Schema checker (the subset the document uses)
@@ -284,8 +332,7 @@ interface Context {
 /** The path variants of an operation: existing records (of someone else) and garbage. */
 function pathVariants(op: Operation, ctx: Context): { path: string; clean: boolean; full: boolean }[] {
   if (op.pathParams.length === 0) return [{ path: op.template, clean: true, full: true }];
-  const existing =
-    op.template === '/items/{name}' ? ['victim-item'] : op.template === '/auth/sessions/{id}' ? [ctx.victimSessionId] : [ctx.victim.id, ctx.adminId];
+  const existing = op.template === '/items/{name}' ? ['victim-item'] : op.template === '/auth/sessions/{id}' ? [ctx.victimSessionId] : [ctx.victim.id, ctx.adminId];
   const garbage = [
     'does-not-exist',
     '0',
@@ -312,10 +359,7 @@ function pathVariants(op: Operation, ctx: Context): { path: string; clean: boole
     pct(junk(12)),
   ];
   const fill = (value: string) => op.pathParams.reduce((p, name) => p.replace(`{${name}}`, value), op.template);
-  return [
-    ...existing.map((v, i) => ({ path: fill(v), clean: true, full: i === 0 })),
-    ...garbage.map((v, i) => ({ path: fill(v), clean: v === 'does-not-exist', full: i === 0 })),
-  ];
+  return [...existing.map((v, i) => ({ path: fill(v), clean: true, full: i === 0 })), ...garbage.map((v, i) => ({ path: fill(v), clean: v === 'does-not-exist', full: i === 0 }))];
 }
 
 function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
@@ -395,7 +439,16 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
         jsonCase('stray truncated JSON', '{"a":', { expectAuthed: undefined });
         jsonCase('stray nested arrays', nestedArrays(10_000), { expectAuthed: undefined });
         jsonCase('stray __proto__', '{"__proto__":{"role":"admin"}}', { expectAuthed: undefined });
-        add({ key: `${at} :: stray text/plain`, op, method: op.method, path: variant.path, headers: ['Content-Type', 'text/plain'], body: 'hello', auths: both, cleanPath: variant.clean });
+        add({
+          key: `${at} :: stray text/plain`,
+          op,
+          method: op.method,
+          path: variant.path,
+          headers: ['Content-Type', 'text/plain'],
+          body: 'hello',
+          auths: both,
+          cleanPath: variant.clean,
+        });
         continue;
       }
 
@@ -446,12 +499,26 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
         for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
           const at = Math.floor(random() * text.length);
           const choice = random();
-          text = choice < 0.4 ? text.slice(0, at) + pick(ALPHABET) + text.slice(at) : choice < 0.7 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + pick(ALPHABET) + text.slice(at + 1);
+          text =
+            choice < 0.4
+              ? text.slice(0, at) + pick(ALPHABET) + text.slice(at)
+              : choice < 0.7
+                ? text.slice(0, at) + text.slice(at + 1)
+                : text.slice(0, at) + pick(ALPHABET) + text.slice(at + 1);
         }
         jsonCase(`mutation #${i}`, text, { expectAuthed: undefined });
       }
       // A body that is not UTF-8 at all.
-      add({ key: `${at} :: invalid UTF-8 bytes`, op, method: op.method, path: variant.path, headers: ['Content-Type', 'application/json'], body: Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"}')]), auths: both, cleanPath: variant.clean });
+      add({
+        key: `${at} :: invalid UTF-8 bytes`,
+        op,
+        method: op.method,
+        path: variant.path,
+        headers: ['Content-Type', 'application/json'],
+        body: Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+        auths: both,
+        cleanPath: variant.clean,
+      });
 
       // Prototype keys (IN-05).
       jsonCase('__proto__ key', prepend(base, '"__proto__":{"role":"admin","isAdmin":true}'));
@@ -491,11 +558,26 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
 
       // Wrong content types (IN-03): the body is never valid whatever the parser makes of it.
       const ctCase = (label: string, contentType: string | null, body: string | Buffer, expect?: readonly number[]) =>
-        add({ key: `${at} :: content-type ${label}`, op, method: op.method, path: variant.path, headers: contentType === null ? [] : ['Content-Type', contentType], body, auths: both, cleanPath: variant.clean, ...(variant.clean && expect ? { expectAuthed: expect } : {}) });
+        add({
+          key: `${at} :: content-type ${label}`,
+          op,
+          method: op.method,
+          path: variant.path,
+          headers: contentType === null ? [] : ['Content-Type', contentType],
+          body,
+          auths: both,
+          cleanPath: variant.clean,
+          ...(variant.clean && expect ? { expectAuthed: expect } : {}),
+        });
       ctCase('text/plain', 'text/plain', poisoned, [415]);
       ctCase('application/xml', 'application/xml', '<?xml version="1.0"?><user><role>admin</role></user>', [415]);
       ctCase('text/xml XXE', 'text/xml', '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>', [415]);
-      ctCase('multipart junk', 'multipart/form-data; boundary=XyZ', `--XyZ\r\nContent-Disposition: form-data; name="role"\r\n\r\nadmin\r\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="../../x.sh"\r\nContent-Type: application/octet-stream\r\n\r\n\u0000\u0001junk\r\n--XyZ--\r\n`, [415]);
+      ctCase(
+        'multipart junk',
+        'multipart/form-data; boundary=XyZ',
+        `--XyZ\r\nContent-Disposition: form-data; name="role"\r\n\r\nadmin\r\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="../../x.sh"\r\nContent-Type: application/octet-stream\r\n\r\n\u0000\u0001junk\r\n--XyZ--\r\n`,
+        [415],
+      );
       ctCase('multipart without boundary', 'multipart/form-data', 'junk', [415]);
       ctCase('octet-stream', 'application/octet-stream', Buffer.from([0, 1, 2, 3, 255]), [415]);
       ctCase('application/jsonx', 'application/jsonx', poisoned, [415]);
@@ -520,11 +602,45 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
       }
 
       // Oversized bodies (IN-04): just over 64 KiB everywhere, 10 MB on a few routes.
-      add({ key: `${at} :: 70 KB body`, op, method: op.method, path: variant.path, headers: ['Content-Type', 'application/json'], body: JSON.stringify({ fuzz: 'z'.repeat(70_000) }), auths: both, cleanPath: variant.clean, ...(variant.clean ? { expectAuthed: [413] } : {}) });
+      add({
+        key: `${at} :: 70 KB body`,
+        op,
+        method: op.method,
+        path: variant.path,
+        headers: ['Content-Type', 'application/json'],
+        body: JSON.stringify({ fuzz: 'z'.repeat(70_000) }),
+        auths: both,
+        cleanPath: variant.clean,
+        ...(variant.clean ? { expectAuthed: [413] } : {}),
+      });
       if (['POST /auth/register', 'POST /auth/login', 'POST /items', 'POST /oauth/token'].includes(route)) {
         const tenMb = `{"username":"${'a'.repeat(10 * 1024 * 1024)}"}`;
-        add({ key: `${at} :: 10 MB body`, op, method: op.method, path: variant.path, headers: ['Content-Type', 'application/json'], body: tenMb, socket: true, auths: both, cleanPath: variant.clean, expectAuthed: [413] });
-        add({ key: `${at} :: 10 MB body, chunked`, op, method: op.method, path: variant.path, headers: ['Content-Type', 'application/json'], body: tenMb, socket: true, chunked: true, resetTolerated: true, auths: both, cleanPath: variant.clean, expectAuthed: [413] });
+        add({
+          key: `${at} :: 10 MB body`,
+          op,
+          method: op.method,
+          path: variant.path,
+          headers: ['Content-Type', 'application/json'],
+          body: tenMb,
+          socket: true,
+          auths: both,
+          cleanPath: variant.clean,
+          expectAuthed: [413],
+        });
+        add({
+          key: `${at} :: 10 MB body, chunked`,
+          op,
+          method: op.method,
+          path: variant.path,
+          headers: ['Content-Type', 'application/json'],
+          body: tenMb,
+          socket: true,
+          chunked: true,
+          resetTolerated: true,
+          auths: both,
+          cleanPath: variant.clean,
+          expectAuthed: [413],
+        });
       }
       if (isOAuth) {
         jsonCase('grant_type unknown', JSON.stringify({ grant_type: 'client_credentials', fuzz_extra: 1 }));
@@ -600,10 +716,30 @@ function queryCases(ops: readonly Operation[], ctx: Context): Case[] {
     const handlerLevel = new Set(['cursor of null', 'cursor of a number key', 'cursor of an object key', 'cursor with NUL', 'cursor deeply nested']);
     for (const [label, query, expect] of list) {
       const wanted = expect && handlerLevel.has(label) && op.template.startsWith('/admin') ? [...expect, 403] : expect;
-      cases.push({ key: `GET ${op.template} ?${label}`, op, method: 'GET', path: `${path}?${query}`, headers: [], auths: ['none', 'token'], cleanPath: true, ...(wanted ? { expectAuthed: wanted } : {}) });
+      cases.push({
+        key: `GET ${op.template} ?${label}`,
+        op,
+        method: 'GET',
+        path: `${path}?${query}`,
+        headers: [],
+        auths: ['none', 'token'],
+        cleanPath: true,
+        ...(wanted ? { expectAuthed: wanted } : {}),
+      });
     }
     if (isList) {
-      cases.push({ key: `GET ${op.template} ?cursor 100 KB`, op, method: 'GET', path: `${path}?cursor=${'A'.repeat(100_000)}`, headers: [], socket: true, auths: ['none', 'token'], cleanPath: true, connectionLevel: true, expectAlways: [400, 414, 431] });
+      cases.push({
+        key: `GET ${op.template} ?cursor 100 KB`,
+        op,
+        method: 'GET',
+        path: `${path}?cursor=${'A'.repeat(100_000)}`,
+        headers: [],
+        socket: true,
+        auths: ['none', 'token'],
+        cleanPath: true,
+        connectionLevel: true,
+        expectAlways: [400, 414, 431],
+      });
     }
   }
   return cases;
@@ -638,7 +774,11 @@ function headerCases(ops: readonly Operation[], ctx: Context): Case[] {
     ['token in a cookie', ['Cookie', `access_token=${token}; token=${token}; jwt=${token}`], 'refuse'],
     ['refresh token as Bearer', ['Authorization', `Bearer ${ctx.fuzzer.refresh}`], 'refuse'],
     ['lowercase bearer (valid)', ['Authorization', `bearer ${token}`], 'free'],
-    ['x-forwarded and x-original-url spoof', ['X-Forwarded-For', '127.0.0.1', 'X-Original-URL', '/admin/audit', 'X-Rewrite-URL', '/admin/audit', 'X-HTTP-Method-Override', 'DELETE'], 'refuse'],
+    [
+      'x-forwarded and x-original-url spoof',
+      ['X-Forwarded-For', '127.0.0.1', 'X-Original-URL', '/admin/audit', 'X-Rewrite-URL', '/admin/audit', 'X-HTTP-Method-Override', 'DELETE'],
+      'refuse',
+    ],
   ];
   for (const op of ops) {
     const [variant] = pathVariants(op, ctx);
@@ -659,7 +799,18 @@ function headerCases(ops: readonly Operation[], ctx: Context): Case[] {
       });
     }
     // A header block over node's 16 KB limit.
-    cases.push({ key: `${op.method} ${op.template} :: header Bearer 100 KB`, op, method: op.method, path: variant!.path, headers: ['Authorization', `Bearer ${'a'.repeat(100_000)}`], socket: true, auths: ['none'], cleanPath: true, connectionLevel: true, expectAlways: [401, 431] });
+    cases.push({
+      key: `${op.method} ${op.template} :: header Bearer 100 KB`,
+      op,
+      method: op.method,
+      path: variant!.path,
+      headers: ['Authorization', `Bearer ${'a'.repeat(100_000)}`],
+      socket: true,
+      auths: ['none'],
+      cleanPath: true,
+      connectionLevel: true,
+      expectAlways: [401, 431],
+    });
   }
   return cases;
 }
@@ -705,8 +856,33 @@ function methodCases(ops: readonly Operation[], ctx: Context): Case[] {
     cases.push({ key: `parser: ${label}`, op: null, method, path, headers: [], socket: true, auths: ['none'], cleanPath: false, connectionLevel: true });
   }
   // Extra path shapes around real routes.
-  for (const path of ['/auth/me/', '//auth/me', '/auth/./me', '/auth/%2e%2e/admin/audit', '/AUTH/ME', '/auth/me%00', '/auth/me;jsessionid=1', '/admin/audit/', '/admin/../admin/audit', '/items/', '/users//', '/.well-known/../.env', '/openapi.json%00', '/docs/../../etc/passwd', `/${'x'.repeat(20_000)}`]) {
-    cases.push({ key: `GET ${path.slice(0, 60)}`, op: null, method: 'GET', path, headers: [], auths: ['none', 'token'], cleanPath: false, ...(path.length > 16_000 ? { socket: true, connectionLevel: true } : {}) });
+  for (const path of [
+    '/auth/me/',
+    '//auth/me',
+    '/auth/./me',
+    '/auth/%2e%2e/admin/audit',
+    '/AUTH/ME',
+    '/auth/me%00',
+    '/auth/me;jsessionid=1',
+    '/admin/audit/',
+    '/admin/../admin/audit',
+    '/items/',
+    '/users//',
+    '/.well-known/../.env',
+    '/openapi.json%00',
+    '/docs/../../etc/passwd',
+    `/${'x'.repeat(20_000)}`,
+  ]) {
+    cases.push({
+      key: `GET ${path.slice(0, 60)}`,
+      op: null,
+      method: 'GET',
+      path,
+      headers: [],
+      auths: ['none', 'token'],
+      cleanPath: false,
+      ...(path.length > 16_000 ? { socket: true, connectionLevel: true } : {}),
+    });
   }
   return cases;
 }
@@ -858,7 +1034,12 @@ describe('bad-input fuzzer generated from /openapi.json, against the running ser
     const histogram = new Map<number, number>();
     for (const r of results) histogram.set(r.res?.status ?? 0, (histogram.get(r.res?.status ?? 0) ?? 0) + 1);
     console.log(`fuzz: ${results.length} requests, ${distinct} distinct cases, ${groups.size} operations, seed ${SEED}, ${(elapsedMs / 1000).toFixed(1)} s`);
-    console.log(`fuzz: statuses ${[...histogram].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`).join(' ')}`);
+    console.log(
+      `fuzz: statuses ${[...histogram]
+        .sort((a, b) => a[0] - b[0])
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ')}`,
+    );
     if (successes.length > 0) console.log(`fuzz: 2xx on mutating routes (their tables are excluded from the row check):\n  ${successes.join('\n  ')}`);
     if (sessionLosses.length > 0) console.log(`fuzz: the fuzz user's session ended during: ${sessionLosses.join(', ')}`);
   }, 180_000);
@@ -877,7 +1058,12 @@ describe('bad-input fuzzer generated from /openapi.json, against the running ser
   it('sent several thousand requests over every operation of the OpenAPI document', () => {
     expect(results.length).toBeGreaterThan(3000);
     expect(distinct).toBeGreaterThan(1500);
-    expect(results.filter((r) => r.res === null).map((r) => `${r.c.key}: ${r.error}`).slice(0, 20)).toEqual([]);
+    expect(
+      results
+        .filter((r) => r.res === null)
+        .map((r) => `${r.c.key}: ${r.error}`)
+        .slice(0, 20),
+    ).toEqual([]);
   });
 
   it('IN-07 / bad inputs: never a 5xx', () => {
@@ -922,7 +1108,11 @@ describe('bad-input fuzzer generated from /openapi.json, against the running ser
   it('the server is still healthy and logged no errors during the run', async () => {
     expect((await api(ctx.server, 'GET', '/health')).status).toBe(200);
     expect((await api(ctx.server, 'GET', '/ready')).status).toBe(200);
-    const errors = ctx.server.logs.join('').slice(logsBefore).split('\n').filter((line) => /"level":(50|60)/.test(line));
+    const errors = ctx.server.logs
+      .join('')
+      .slice(logsBefore)
+      .split('\n')
+      .filter((line) => /"level":(50|60)/.test(line));
     expect(errors.slice(0, 10)).toEqual([]);
   });
 
@@ -952,4 +1142,3 @@ describe('bad-input fuzzer generated from /openapi.json, against the running ser
     expect([...kinds].map(([kind, n]) => `${kind} (${n} cases)`)).toEqual([]);
   });
 });
-

@@ -70,7 +70,10 @@ describe('access control against the running server', () => {
   beforeAll(async () => {
     const server = ctx.server;
     [alice, bob, admin] = await Promise.all([signUp(server, 'alice'), signUp(server, 'bob'), adminLogin(server)]);
-    for (const [name, price] of [[lamp, 19.99], [cafe, 3.5]] as const) {
+    for (const [name, price] of [
+      [lamp, 19.99],
+      [cafe, 3.5],
+    ] as const) {
       const res = await api(server, 'POST', '/items', { token: alice.access, body: { name, price, description: 'alice owns this' } });
       expect(res.status, res.text).toBe(201);
     }
@@ -78,8 +81,8 @@ describe('access control against the running server', () => {
     aliceSessionId = (sessions.json as { items: { id: string; current: boolean }[] }).items.find((s) => s.current)!.id;
   });
 
-  describe('AC-02: user B on A\'s records', () => {
-    it('B can read what is readable by any signed-in user, but never A\'s email, disabled flag or password hash', async () => {
+  describe("AC-02: user B on A's records", () => {
+    it("B can read what is readable by any signed-in user, but never A's email, disabled flag or password hash", async () => {
       const server = ctx.server;
       const user = await api(server, 'GET', `/users/${alice.id}`, { token: bob.access });
       expect(user.status).toBe(200);
@@ -96,7 +99,7 @@ describe('access control against the running server', () => {
       expect((item.json as { owner_id: string }).owner_id).toBe(alice.id);
     });
 
-    it('B writing or deleting A\'s user record, items and sessions → 403/404, and no row changes', async () => {
+    it("B writing or deleting A's user record, items and sessions → 403/404, and no row changes", async () => {
       const server = ctx.server;
       const before = snapshot(server);
       const B = bob.access;
@@ -106,7 +109,14 @@ describe('access control against the running server', () => {
         // A's user record, and spellings of its id that a sloppy lookup might also match.
         ...[id, id.toUpperCase(), `${id}/`, `${id}%20`, encodeURIComponent(` ${id}`), `${id}%00`].flatMap((ref): Attempt[] => [
           { label: `PATCH user name (${ref})`, method: 'PATCH', path: `/users/${ref}`, token: B, body: { name: 'pwned by bob' }, expect: ref === id ? no : [...no, 400] },
-          { label: `PATCH user email (${ref})`, method: 'PATCH', path: `/users/${ref}`, token: B, body: { email: 'bob-owns-this@example.com' }, expect: ref === id ? no : [...no, 400] },
+          {
+            label: `PATCH user email (${ref})`,
+            method: 'PATCH',
+            path: `/users/${ref}`,
+            token: B,
+            body: { email: 'bob-owns-this@example.com' },
+            expect: ref === id ? no : [...no, 400],
+          },
           { label: `PATCH user username (${ref})`, method: 'PATCH', path: `/users/${ref}`, token: B, body: { username: 'alice-now-bob' }, expect: ref === id ? no : [...no, 400] },
           { label: `DELETE user (${ref})`, method: 'DELETE', path: `/users/${ref}`, token: B, expect: ref === id ? no : [...no, 400] },
         ]),
@@ -123,9 +133,9 @@ describe('access control against the running server', () => {
           { label: `DELETE item ${name}`, method: 'DELETE', path: `/items/${name}`, token: B, expect: no },
         ]),
         // A's session: only the caller's own can be ended.
-        { label: 'DELETE A\'s session', method: 'DELETE', path: `/auth/sessions/${aliceSessionId}`, token: B, expect: no },
+        { label: "DELETE A's session", method: 'DELETE', path: `/auth/sessions/${aliceSessionId}`, token: B, expect: no },
         // A's audit trail is an admin route.
-        { label: 'GET A\'s audit trail', method: 'GET', path: `/admin/audit?user=${id}`, token: B, expect: [403] },
+        { label: "GET A's audit trail", method: 'GET', path: `/admin/audit?user=${id}`, token: B, expect: [403] },
       ];
       const failures = await run(server, attempts);
       expect(failures).toEqual([]);
@@ -176,9 +186,21 @@ describe('access control against the running server', () => {
       // Prototype pollution routes to the same fields.
       const base = '"username":"massproto","email":"massproto@example.com","password":"a perfectly good passphrase"';
       attempts.push({ label: 'register + __proto__.role', method: 'POST', path: '/auth/register', body: `{${base},"__proto__":{"role":"admin","isAdmin":true}}`, expect: [400] });
-      attempts.push({ label: 'register + constructor.prototype.role', method: 'POST', path: '/auth/register', body: `{${base},"constructor":{"prototype":{"role":"admin"}}}`, expect: [400] });
+      attempts.push({
+        label: 'register + constructor.prototype.role',
+        method: 'POST',
+        path: '/auth/register',
+        body: `{${base},"constructor":{"prototype":{"role":"admin"}}}`,
+        expect: [400],
+      });
       attempts.push({ label: 'register + nested role', method: 'POST', path: '/auth/register', body: `{${base},"user":{"role":"admin"}}`, expect: [400] });
-      attempts.push({ label: 'register + role (form, repeated)', method: 'POST', path: '/auth/register', form: 'username=massform&email=massform%40example.com&password=a+perfectly+good+passphrase&role=admin&role=user', expect: [400] });
+      attempts.push({
+        label: 'register + role (form, repeated)',
+        method: 'POST',
+        path: '/auth/register',
+        form: 'username=massform&email=massform%40example.com&password=a+perfectly+good+passphrase&role=admin&role=user',
+        expect: [400],
+      });
       expect(await run(server, attempts)).toEqual([]);
       expect(snapshotDiff(before, snapshot(server))).toEqual([]);
     });
@@ -192,10 +214,31 @@ describe('access control against the running server', () => {
         attempts.push({ label: `PATCH /auth/me only ${field}`, method: 'PATCH', path: '/auth/me', token: alice.access, body: { [field]: value }, expect: [400] });
         // role and disabled are fields of this route, for admins only (API.md: others 403).
         const expected = field === 'role' || field === 'disabled' ? [400, 403] : [400];
-        attempts.push({ label: `PATCH /users/own + ${field}`, method: 'PATCH', path: `/users/${alice.id}`, token: alice.access, body: { name: 'Alice', [field]: value }, expect: expected });
+        attempts.push({
+          label: `PATCH /users/own + ${field}`,
+          method: 'PATCH',
+          path: `/users/${alice.id}`,
+          token: alice.access,
+          body: { name: 'Alice', [field]: value },
+          expect: expected,
+        });
       }
-      attempts.push({ label: 'PATCH /auth/me + __proto__', method: 'PATCH', path: '/auth/me', token: alice.access, body: '{"name":"Alice","__proto__":{"role":"admin"}}', expect: [400] });
-      attempts.push({ label: 'PATCH /users/own + constructor', method: 'PATCH', path: `/users/${alice.id}`, token: alice.access, body: '{"name":"Alice","constructor":{"prototype":{"role":"admin"}}}', expect: [400] });
+      attempts.push({
+        label: 'PATCH /auth/me + __proto__',
+        method: 'PATCH',
+        path: '/auth/me',
+        token: alice.access,
+        body: '{"name":"Alice","__proto__":{"role":"admin"}}',
+        expect: [400],
+      });
+      attempts.push({
+        label: 'PATCH /users/own + constructor',
+        method: 'PATCH',
+        path: `/users/${alice.id}`,
+        token: alice.access,
+        body: '{"name":"Alice","constructor":{"prototype":{"role":"admin"}}}',
+        expect: [400],
+      });
       attempts.push({ label: 'PATCH /users/own disabled:false', method: 'PATCH', path: `/users/${alice.id}`, token: alice.access, body: { disabled: false }, expect: [403] });
       expect(await run(server, attempts)).toEqual([]);
       expect(snapshotDiff(before, snapshot(server))).toEqual([]);
@@ -209,13 +252,34 @@ describe('access control against the running server', () => {
       const attempts: Attempt[] = [];
       let n = 0;
       for (const [field, value] of smuggled(bob)) {
-        attempts.push({ label: `POST /items + ${field}`, method: 'POST', path: '/items', token: alice.access, body: { name: `mass-item-${++n}`, price: 1, [field]: value }, expect: [400] });
+        attempts.push({
+          label: `POST /items + ${field}`,
+          method: 'POST',
+          path: '/items',
+          token: alice.access,
+          body: { name: `mass-item-${++n}`, price: 1, [field]: value },
+          expect: [400],
+        });
         attempts.push({ label: `PUT own item + ${field}`, method: 'PUT', path: `/items/${lamp}`, token: alice.access, body: { price: 1, [field]: value }, expect: [400] });
         attempts.push({ label: `PUT new item + ${field}`, method: 'PUT', path: `/items/mass-put-${n}`, token: alice.access, body: { price: 1, [field]: value }, expect: [400] });
         attempts.push({ label: `PATCH own item + ${field}`, method: 'PATCH', path: `/items/${lamp}`, token: alice.access, body: { price: 1, [field]: value }, expect: [400] });
       }
-      attempts.push({ label: 'POST /items + __proto__.owner_id', method: 'POST', path: '/items', token: alice.access, body: `{"name":"mass-proto","price":1,"__proto__":{"owner_id":"${bob.id}"}}`, expect: [400] });
-      attempts.push({ label: 'PUT /items + constructor', method: 'PUT', path: '/items/mass-ctor', token: alice.access, body: '{"price":1,"constructor":{"prototype":{"owner_id":"x"}}}', expect: [400] });
+      attempts.push({
+        label: 'POST /items + __proto__.owner_id',
+        method: 'POST',
+        path: '/items',
+        token: alice.access,
+        body: `{"name":"mass-proto","price":1,"__proto__":{"owner_id":"${bob.id}"}}`,
+        expect: [400],
+      });
+      attempts.push({
+        label: 'PUT /items + constructor',
+        method: 'PUT',
+        path: '/items/mass-ctor',
+        token: alice.access,
+        body: '{"price":1,"constructor":{"prototype":{"owner_id":"x"}}}',
+        expect: [400],
+      });
       expect(await run(server, attempts)).toEqual([]);
       expect(snapshotDiff(before, snapshot(server))).toEqual([]);
     });
@@ -227,7 +291,14 @@ describe('access control against the running server', () => {
       let n = 0;
       for (const [field, value] of smuggled(alice).filter(([f]) => f !== 'role')) {
         const username = `adminmass${++n}`;
-        attempts.push({ label: `POST /users + ${field}`, method: 'POST', path: '/users', token: admin.access, body: { username, email: `${username}@example.com`, password: 'a perfectly good passphrase', [field]: value }, expect: [400] });
+        attempts.push({
+          label: `POST /users + ${field}`,
+          method: 'POST',
+          path: '/users',
+          token: admin.access,
+          body: { username, email: `${username}@example.com`, password: 'a perfectly good passphrase', [field]: value },
+          expect: [400],
+        });
       }
       expect(await run(server, attempts)).toEqual([]);
       expect(snapshotDiff(before, snapshot(server))).toEqual([]);
@@ -235,7 +306,7 @@ describe('access control against the running server', () => {
   });
 
   describe('AC-03 / AC-01: admin routes', () => {
-    it('a normal user\'s token on admin routes and admin-only changes → 403, nothing changes, no self-promotion', async () => {
+    it("a normal user's token on admin routes and admin-only changes → 403, nothing changes, no self-promotion", async () => {
       const server = ctx.server;
       const before = snapshot(server);
       const A = alice.access;
@@ -243,8 +314,22 @@ describe('access control against the running server', () => {
         { label: 'GET /admin/audit', method: 'GET', path: '/admin/audit', token: A, expect: [403] },
         { label: 'GET /admin/audit?limit=100', method: 'GET', path: '/admin/audit?limit=100', token: A, expect: [403] },
         { label: 'GET /admin/audit?type=login.failed', method: 'GET', path: '/admin/audit?type=login.failed', token: A, expect: [400, 403] },
-        { label: 'POST /users as admin', method: 'POST', path: '/users', token: A, body: { username: 'sneaky', email: 'sneaky@example.com', password: 'a perfectly good passphrase', role: 'admin' }, expect: [403] },
-        { label: 'POST /users as user', method: 'POST', path: '/users', token: A, body: { username: 'sneaky2', email: 'sneaky2@example.com', password: 'a perfectly good passphrase' }, expect: [403] },
+        {
+          label: 'POST /users as admin',
+          method: 'POST',
+          path: '/users',
+          token: A,
+          body: { username: 'sneaky', email: 'sneaky@example.com', password: 'a perfectly good passphrase', role: 'admin' },
+          expect: [403],
+        },
+        {
+          label: 'POST /users as user',
+          method: 'POST',
+          path: '/users',
+          token: A,
+          body: { username: 'sneaky2', email: 'sneaky2@example.com', password: 'a perfectly good passphrase' },
+          expect: [403],
+        },
         { label: 'self-promotion', method: 'PATCH', path: `/users/${alice.id}`, token: A, body: { role: 'admin' }, expect: [403] },
         { label: 'promote bob', method: 'PATCH', path: `/users/${bob.id}`, token: A, body: { role: 'admin' }, expect: [403] },
         { label: 'disable bob', method: 'PATCH', path: `/users/${bob.id}`, token: A, body: { disabled: true }, expect: [403] },
@@ -254,7 +339,13 @@ describe('access control against the running server', () => {
         { label: 'rename the admin', method: 'PATCH', path: `/users/${admin.id}`, token: A, body: { email: 'alice-owns-admin@example.com' }, expect: [403] },
         // AC-01: no token at all.
         { label: 'GET /admin/audit without a token', method: 'GET', path: '/admin/audit', expect: [401] },
-        { label: 'POST /users without a token', method: 'POST', path: '/users', body: { username: 'anon', email: 'anon@example.com', password: 'a perfectly good passphrase', role: 'admin' }, expect: [401] },
+        {
+          label: 'POST /users without a token',
+          method: 'POST',
+          path: '/users',
+          body: { username: 'anon', email: 'anon@example.com', password: 'a perfectly good passphrase', role: 'admin' },
+          expect: [401],
+        },
       ];
       expect(await run(server, attempts)).toEqual([]);
       expect(snapshotDiff(before, snapshot(server))).toEqual([]);

@@ -26,7 +26,6 @@ export interface SecurityServer {
   stop(): Promise<number | null>;
 }
 
-
 async function spawnOnce(env: Record<string, string>, dbPath: string): Promise<SecurityServer> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
@@ -188,21 +187,18 @@ export function rawRequest(server: SecurityServer, req: RawRequest): Promise<Raw
     const headers = ['Host', `127.0.0.1:${server.port}`, ...(req.headers ?? [])];
     if (req.body !== undefined) headers.push('Content-Length', String(Buffer.byteLength(req.body)));
     let settled = false;
-    const r = httpRequest(
-      { host: '127.0.0.1', port: server.port, method: req.method, path: req.path, headers, agent: rawAgent },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        const finish = () => {
-          if (settled) return;
-          settled = true;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-        };
-        res.on('end', finish);
-        res.on('close', finish);
-        res.on('error', finish);
-      },
-    );
+    const r = httpRequest({ host: '127.0.0.1', port: server.port, method: req.method, path: req.path, headers, agent: rawAgent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+      };
+      res.on('end', finish);
+      res.on('close', finish);
+      res.on('error', finish);
+    });
     r.setTimeout(30_000, () => r.destroy(new Error(`timeout: ${req.method} ${req.path.slice(0, 200)}`)));
     r.on('error', (error) => {
       if (!settled) {

@@ -3,7 +3,21 @@ import { createServer, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, b64json, decode, rawSign } from '../helpers/forge.js';
-import { adminLogin, api, eventually, rawRequest, register, socketRequest, signUp, snapshot, snapshotDiff, useSecurityServer, type Account, type ApiResponse, type SecurityServer } from './server.js';
+import {
+  adminLogin,
+  api,
+  eventually,
+  rawRequest,
+  register,
+  socketRequest,
+  signUp,
+  snapshot,
+  snapshotDiff,
+  useSecurityServer,
+  type Account,
+  type ApiResponse,
+  type SecurityServer,
+} from './server.js';
 
 /**
  * The token attacks of SECURITY.md (JWT-01..10, CLM-01..06) against the RUNNING server, over real
@@ -16,10 +30,22 @@ import { adminLogin, api, eventually, rawRequest, register, socketRequest, signU
 // The forger's toolkit
 
 type Signer = (input: string) => Buffer;
-const hs256 = (key: Buffer | string): Signer => (input) => rawSign('HS256', key, input);
-const eddsa = (key: KeyObject): Signer => (input) => rawSign('EdDSA', key, input);
-const es256 = (key: KeyObject): Signer => (input) => rawSign('ES256', key, input);
-const fixed = (signature: Buffer): Signer => () => signature;
+const hs256 =
+  (key: Buffer | string): Signer =>
+  (input) =>
+    rawSign('HS256', key, input);
+const eddsa =
+  (key: KeyObject): Signer =>
+  (input) =>
+    rawSign('EdDSA', key, input);
+const es256 =
+  (key: KeyObject): Signer =>
+  (input) =>
+    rawSign('ES256', key, input);
+const fixed =
+  (signature: Buffer): Signer =>
+  () =>
+    signature;
 
 /** Compact JWS with exactly this header and payload (nothing added). */
 function jws(header: Record<string, unknown>, payload: unknown, signer: Signer): string {
@@ -276,8 +302,19 @@ describe('token attacks against the running server (EdDSA, the default)', () => 
 
   it('JWT-08: HS256 signed with a blank key (empty string, empty buffer, zero bytes, spaces) is refused', async () => {
     const cases: [string, string][] = [];
-    for (const [what, key] of [['""', ''], ['empty buffer', Buffer.alloc(0)], ['32 zero bytes', Buffer.alloc(32)], ['spaces', '    '], ['"null"', 'null'], ['"undefined"', 'undefined']] as const) {
-      for (const h of [{ alg: 'HS256', typ: 'at+jwt', kid }, { alg: 'HS256', typ: 'at+jwt' }, { alg: 'HS256', typ: 'at+jwt', kid: '' }]) {
+    for (const [what, key] of [
+      ['""', ''],
+      ['empty buffer', Buffer.alloc(0)],
+      ['32 zero bytes', Buffer.alloc(32)],
+      ['spaces', '    '],
+      ['"null"', 'null'],
+      ['"undefined"', 'undefined'],
+    ] as const) {
+      for (const h of [
+        { alg: 'HS256', typ: 'at+jwt', kid },
+        { alg: 'HS256', typ: 'at+jwt' },
+        { alg: 'HS256', typ: 'at+jwt', kid: '' },
+      ]) {
         cases.push([`${what} ${JSON.stringify(h)}`, jws(h, claims({ role: 'admin' }), hs256(key))]);
       }
     }
@@ -297,7 +334,10 @@ describe('token attacks against the running server (EdDSA, the default)', () => 
       ['only dots', '..'],
       ['three dots', '...'],
       ['bad base64url chars', '!!!!.@@@@.####'],
-      ['standard base64 with + and / and padding', `${Buffer.from(JSON.stringify(header)).toString('base64')}.${Buffer.from(JSON.stringify(payload)).toString('base64')}.${parts[2]}`],
+      [
+        'standard base64 with + and / and padding',
+        `${Buffer.from(JSON.stringify(header)).toString('base64')}.${Buffer.from(JSON.stringify(payload)).toString('base64')}.${parts[2]}`,
+      ],
       ['header not JSON', `${seg('not json at all')}.${parts[1]}.${parts[2]}`],
       ['payload not JSON', `${parts[0]}.${seg('{"sub":')}.${parts[2]}`],
       ['payload a JSON array', `${parts[0]}.${seg('[1,2,3]')}.${parts[2]}`],
@@ -372,13 +412,13 @@ describe('token attacks against the running server (EdDSA, the default)', () => 
     ]);
   });
 
-  it('forged claims: role admin or another user\'s sub, signed with a random key, are refused (401, not 403 or 200)', async () => {
+  it("forged claims: role admin or another user's sub, signed with a random key, are refused (401, not 403 or 200)", async () => {
     const randomKey = generateKeyPairSync('ed25519').privateKey;
     const bobClaims = decode(bob.access.split('.')[1]!);
     const cases: [string, string][] = [
       ['role admin', jws(header, claims({ role: 'admin' }), eddsa(randomKey))],
-      ["sub and sid of bob", jws(header, claims({ sub: bob.id, sid: bobClaims.sid }), eddsa(randomKey))],
-      ["sub of the admin, role admin", jws(header, claims({ sub: admin.id, role: 'admin' }), eddsa(randomKey))],
+      ['sub and sid of bob', jws(header, claims({ sub: bob.id, sid: bobClaims.sid }), eddsa(randomKey))],
+      ['sub of the admin, role admin', jws(header, claims({ sub: admin.id, role: 'admin' }), eddsa(randomKey))],
       ['role superuser', jws(header, claims({ role: 'superuser' }), eddsa(randomKey))],
       ['no kid, role admin', jws({ alg: 'EdDSA', typ: 'at+jwt' }, claims({ role: 'admin' }), eddsa(randomKey))],
     ];
@@ -411,10 +451,13 @@ describe('token attacks against the running server (EdDSA, the default)', () => 
       ['sub an object', claims({ sub: { id: alice.id } })],
       ['sub missing', without('sub')],
     ];
-    await expectAllRefused(ctx.server, variants.map(([what, c]) => [what, jws(header, c, sign)] as [string, string]));
+    await expectAllRefused(
+      ctx.server,
+      variants.map(([what, c]) => [what, jws(header, c, sign)] as [string, string]),
+    );
   });
 
-  it('CLM-01/03: real tokens: one that expired (ACCESS_TOKEN_TTL 3s, leeway 1s), and another deployment\'s token', async () => {
+  it("CLM-01/03: real tokens: one that expired (ACCESS_TOKEN_TTL 3s, leeway 1s), and another deployment's token", async () => {
     const dave = await signUp(es.server, 'dave');
     // Bounded polling: the token stops working once exp passes, and stays refused.
     const expired = await eventually(15_000, async () => (await api(es.server, 'GET', '/auth/me', { token: dave.access })).status === 401);
@@ -477,7 +520,10 @@ describe('token attacks against the running server (EdDSA, the default)', () => 
   it('JWT-05: the key host received no request at any point, and the server is healthy', async () => {
     expect(keyHostHits).toEqual([]);
     expect((await api(ctx.server, 'GET', '/health')).status).toBe(200);
-    const errors = ctx.server.logs.join('').split('\n').filter((line) => /"level":(50|60)/.test(line));
+    const errors = ctx.server.logs
+      .join('')
+      .split('\n')
+      .filter((line) => /"level":(50|60)/.test(line));
     expect(errors, 'the server logged errors').toEqual([]);
   });
 });

@@ -31,7 +31,21 @@ function session(userId: string, overrides: Partial<Session> = {}): { session: S
   const id = newId(NOW);
   const refreshId = `r-${id}`;
   return {
-    session: { id, userId, createdAt: NOW, lastUsedAt: NOW, expiresAt: NOW + 86_400_000, revokedAt: null, userAgent: 'test', ip: '127.0.0.1', refreshId, rotatedAt: null, clientId: 'gatehouse', scope: '', ...overrides },
+    session: {
+      id,
+      userId,
+      createdAt: NOW,
+      lastUsedAt: NOW,
+      expiresAt: NOW + 86_400_000,
+      revokedAt: null,
+      userAgent: 'test',
+      ip: '127.0.0.1',
+      refreshId,
+      rotatedAt: null,
+      clientId: 'gatehouse',
+      scope: '',
+      ...overrides,
+    },
     token: { id: refreshId, sessionId: id, secretHash: 'hash-0', parentId: null, createdAt: NOW },
   };
 }
@@ -48,11 +62,24 @@ describe.each(backends())('migration 3 (SES-08): $name', (backend) => {
       expect(all.map((m) => m.version)).toContain(3);
       await driver.migrate(all.filter((m) => m.version < 3));
       const u = user();
-      await driver.run(`INSERT INTO users (id, username, email, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'user', ?, ?, ?)`, [u.id, u.username, u.email, u.passwordHash, NOW, NOW]);
-      await driver.run(
-        'INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, refresh_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        ['s-old', u.id, NOW, NOW, NOW + 86_400_000, null, null, 'r-old'],
-      );
+      await driver.run(`INSERT INTO users (id, username, email, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'user', ?, ?, ?)`, [
+        u.id,
+        u.username,
+        u.email,
+        u.passwordHash,
+        NOW,
+        NOW,
+      ]);
+      await driver.run('INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, refresh_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+        's-old',
+        u.id,
+        NOW,
+        NOW,
+        NOW + 86_400_000,
+        null,
+        null,
+        'r-old',
+      ]);
       // Migration 3 and every later one apply to the old rows.
       expect(await driver.migrate(all)).toEqual(all.filter((m) => m.version >= 3).map((m) => m.version));
       const storage = createSqlStorage(driver);
@@ -201,10 +228,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       const { session: s, token } = session(u.id);
       await storage.sessions.create(s, token);
       const next = (id: string): RefreshTokenRecord => ({ id, sessionId: s.id, secretHash: `hash-${id}`, parentId: token.id, createdAt: NOW + 1 });
-      const results = await Promise.all([
-        storage.sessions.rotateRefresh(s.id, token.id, next('child-a')),
-        storage.sessions.rotateRefresh(s.id, token.id, next('child-b')),
-      ]);
+      const results = await Promise.all([storage.sessions.rotateRefresh(s.id, token.id, next('child-a')), storage.sessions.rotateRefresh(s.id, token.id, next('child-b'))]);
       expect(results.filter(Boolean)).toHaveLength(1);
       const after = await storage.sessions.findById(s.id);
       const winner = results[0] ? 'child-a' : 'child-b';
@@ -302,7 +326,15 @@ describe.each(backends())('storage conformance: $name', (backend) => {
     it('appends and lists newest first, by user (actor or subject) and by type, with a cursor', async () => {
       const at = (n: number) => NOW + n;
       const event = (n: number, type: 'login.failed' | 'logout', actorId: string | null, subjectId: string | null) => ({
-        id: newId(at(n)), at: at(n), type, actorId, subjectId, ip: '::1', userAgent: 'ua', requestId: `r${n}`, details: { n, ok: true, none: null },
+        id: newId(at(n)),
+        at: at(n),
+        type,
+        actorId,
+        subjectId,
+        ip: '::1',
+        userAgent: 'ua',
+        requestId: `r${n}`,
+        details: { n, ok: true, none: null },
       });
       const events = [event(1, 'login.failed', null, 'u1'), event(2, 'logout', 'u1', 'u1'), event(3, 'logout', 'admin', 'u2'), event(4, 'login.failed', 'u1', 'u3')];
       for (const e of events) await storage.audit.append(e);

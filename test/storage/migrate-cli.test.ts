@@ -40,7 +40,9 @@ describe('gatehouse migrate --dry-run and checksums through the real CLI', () =>
     // The real run refuses, in one line and no stack, and records nothing (1 and 2 still without checksums).
     const refused = runCli(['migrate'], env(url));
     expect(refused.status).toBe(1);
-    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^gatehouse: applied migration 3 \(session_client\) changed since applied .*\(ERR_MIGRATION_CHANGED\)$/)]);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^gatehouse: applied migration 3 \(session_client\) changed since applied .*\(ERR_MIGRATION_CHANGED\)$/),
+    ]);
     // So does the server's start: one line naming the migration, exit 1.
     const serve = runCli(['serve'], { ...env(url), PORT: '0' });
     expect(serve.status).toBe(1);

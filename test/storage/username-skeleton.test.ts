@@ -18,7 +18,18 @@ const CYRILLIC_A = '\u0430';
 
 function user(username: string): User {
   const id = newId(NOW);
-  return { id, username, email: `${id.slice(-12)}@example.com`, name: null, role: 'user', disabled: false, emailVerified: false, passwordHash: 'x', createdAt: NOW, updatedAt: NOW };
+  return {
+    id,
+    username,
+    email: `${id.slice(-12)}@example.com`,
+    name: null,
+    role: 'user',
+    disabled: false,
+    emailVerified: false,
+    passwordHash: 'x',
+    createdAt: NOW,
+    updatedAt: NOW,
+  };
 }
 
 /** A fresh, empty database of the backend's kind, not yet migrated. */
@@ -97,7 +108,15 @@ describe.each(backends())('ID-02/04 username skeletons and legacy rows in storag
     const strasse = legacy('straße', 'strasse@example.test');
     for (const u of [alex, fake, odos, strasse]) {
       await db.driver.run('INSERT INTO users (id, username, email, name, role, disabled, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-        u.id, u.username, u.email, u.name, u.role, u.disabled, u.passwordHash, u.createdAt, u.updatedAt,
+        u.id,
+        u.username,
+        u.email,
+        u.name,
+        u.role,
+        u.disabled,
+        u.passwordHash,
+        u.createdAt,
+        u.updatedAt,
       ]);
     }
     // Migration 4 and any later one (5: email) apply over the legacy rows.
@@ -120,7 +139,13 @@ describe.each(backends())('ID-02/04 username skeletons and legacy rows in storag
     expect(await storage.users.findById(strasse.id)).toMatchObject({ username: 'strasse' });
     expect(await storage.users.findById(fake.id)).toMatchObject({ username: `${CYRILLIC_A}lex` });
     const signIn = (login: string) => t.app.inject({ method: 'POST', url: '/auth/login', payload: { login, password: PASSWORD } });
-    for (const [login, id] of [['XΟΔΟΣ', odos.id], ['ΟΔΟΣ@EXAMPLE.TEST.', odos.id], ['STRASSE', strasse.id], ['alex', alex.id], ['fake@example.test', fake.id]] as const) {
+    for (const [login, id] of [
+      ['XΟΔΟΣ', odos.id],
+      ['ΟΔΟΣ@EXAMPLE.TEST.', odos.id],
+      ['STRASSE', strasse.id],
+      ['alex', alex.id],
+      ['fake@example.test', fake.id],
+    ] as const) {
       const res = await signIn(login);
       expect(res.statusCode, login).toBe(200);
       expect(res.json<{ user: { id: string } }>().user.id).toBe(id);

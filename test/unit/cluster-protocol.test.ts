@@ -20,8 +20,23 @@ function pair(primaryAnswers: Answers, workerAnswers: Answers = {}) {
     return true;
   };
   const sentToPrimary: unknown[] = [];
-  const worker: Peer = new Peer({ send: (m) => (sentToPrimary.push(m), deliver(() => primary, () => primarySilent)(m)), answers: workerAnswers });
-  const primary: Peer = new Peer({ send: deliver(() => worker, () => false), answers: primaryAnswers });
+  const worker: Peer = new Peer({
+    send: (m) => (
+      sentToPrimary.push(m),
+      deliver(
+        () => primary,
+        () => primarySilent,
+      )(m)
+    ),
+    answers: workerAnswers,
+  });
+  const primary: Peer = new Peer({
+    send: deliver(
+      () => worker,
+      () => false,
+    ),
+    answers: primaryAnswers,
+  });
   return { worker, primary, sentToPrimary, cut: () => (primarySilent = true) };
 }
 
@@ -68,7 +83,10 @@ describe('cluster protocol: one typed primary↔worker channel', () => {
     const { worker, cut } = pair(counterAnswers(new MemoryCounterStore()));
     cut();
     let outcome: unknown = 'pending';
-    void worker.request({ tag: 'counter.get', key: 'k', now: 0 }).then((r) => (outcome = r), (e: unknown) => (outcome = e));
+    void worker.request({ tag: 'counter.get', key: 'k', now: 0 }).then(
+      (r) => (outcome = r),
+      (e: unknown) => (outcome = e),
+    );
     await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT_MS['counter.get'] - 1);
     expect(outcome).toBe('pending');
     await vi.advanceTimersByTimeAsync(1);
@@ -98,7 +116,12 @@ describe('cluster protocol: one typed primary↔worker channel', () => {
     const { worker, primary, sentToPrimary } = pair(counterAnswers(new MemoryCounterStore()));
     const answer = worker.request({ tag: 'counter.increment', key: 'k', windowMs: 1000, now: 0 });
     const strangers = [
-      null, undefined, 42, 'counter.get', [], {},
+      null,
+      undefined,
+      42,
+      'counter.get',
+      [],
+      {},
       { type: 'prom-client:getMetricsReq', requestId: 1 },
       { cmd: 'NODE_CLUSTER', ack: 1 },
       { tag: 'counter.nuke', id: 5 },

@@ -16,15 +16,33 @@ const problemsOf = (env: Record<string, string>) => {
 describe('configuration', () => {
   it('defaults to a working single instance on SQLite with EdDSA', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://localhost:3000', databaseUrl: 'sqlite:data/gatehouse.db', workers: 1, rateLimit: true, trustProxy: false });
-    expect(config.jwt).toMatchObject({ algorithm: 'EdDSA', algorithmExplicit: false, issuer: 'http://localhost:3000', audience: 'gatehouse', accessTokenTtlMs: 900_000, refreshTokenTtlMs: 30 * 86_400_000 });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      publicUrl: 'http://localhost:3000',
+      databaseUrl: 'sqlite:data/gatehouse.db',
+      workers: 1,
+      rateLimit: true,
+      trustProxy: false,
+    });
+    expect(config.jwt).toMatchObject({
+      algorithm: 'EdDSA',
+      algorithmExplicit: false,
+      issuer: 'http://localhost:3000',
+      audience: 'gatehouse',
+      accessTokenTtlMs: 900_000,
+      refreshTokenTtlMs: 30 * 86_400_000,
+    });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('lists every problem at once, flags and proxies included', () => {
     const problems = problemsOf({ PORT: 'x', RATE_LIMIT: 'of', REFRESH_COOKIE: 'ture', TRUST_PROXY: 'of', ACCESS_TOKEN_TTL: 'soon', WORKERS: '0', LOG_LEVEL: 'loud' });
     for (const name of ['PORT', 'RATE_LIMIT', 'REFRESH_COOKIE', 'TRUST_PROXY', 'ACCESS_TOKEN_TTL', 'WORKERS', 'LOG_LEVEL']) {
-      expect(problems.some((p) => p.startsWith(name)), name).toBe(true);
+      expect(
+        problems.some((p) => p.startsWith(name)),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -37,12 +55,24 @@ describe('configuration', () => {
 
   it('JWT-07: HS256 needs at least 256 random bits', () => {
     expect(problemsOf({ JWT_ALGORITHM: 'HS256' })[0]).toMatch(/JWT_SECRET is required/);
-    for (const weak of ['short', 'a'.repeat(64), 'abcdefghijklmnopabcdefghijklmnop', 'f'.repeat(63), Buffer.alloc(24, 7).toString('base64'), 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', 'passwordpasswordpasswordpassword']) {
+    for (const weak of [
+      'short',
+      'a'.repeat(64),
+      'abcdefghijklmnopabcdefghijklmnop',
+      'f'.repeat(63),
+      Buffer.alloc(24, 7).toString('base64'),
+      'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
+      'passwordpasswordpasswordpassword',
+    ]) {
       expect(describeWeakSecret(weak), weak).not.toBeNull();
     }
     // 24 random bytes in base64 are 32 characters but only 192 bits.
     expect(describeWeakSecret('q8Zr1mX0vKp3TbW9yLc2NfHd5sGj7Ue4')).not.toBeNull();
-    for (const strong of ['Wq3x9mZpL0aV7tYbN2cKfR8sHdJ1uE5gT4wXoI6yBlM=', '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', 'k7#Qz!pL2@vX9$mN4^bR6&tY8*wE1(aS3)dF5_gH0+jKk']) {
+    for (const strong of [
+      'Wq3x9mZpL0aV7tYbN2cKfR8sHdJ1uE5gT4wXoI6yBlM=',
+      '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      'k7#Qz!pL2@vX9$mN4^bR6&tY8*wE1(aS3)dF5_gH0+jKk',
+    ]) {
       expect(describeWeakSecret(strong), strong).toBeNull();
     }
     expect(problemsOf({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'Wq3x9mZpL0aV7tYbN2cKfR8sHdJ1uE5gT4wXoI6yBlM=' })).toEqual([]);
@@ -56,7 +86,7 @@ describe('configuration', () => {
       'supersecretkeythatnobodywillguessbecauseitislong',
       'correct-horse-battery-staple-ostrich-flamboyant-gazebo-tuesday-mountain-river',
       'qwertyuiopasdfghjklzxcvbnm1234567890qwertyuiopasdfghjkl',
-      '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/-[\'=]1qaz2wsx3edc',
+      "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/-['=]1qaz2wsx3edc",
       'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
       '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
       'changeme-changeme-changeme-changeme-changeme-changeme',
@@ -94,14 +124,24 @@ describe('configuration', () => {
     const behindProxy = loadConfig({ HOST: '0.0.0.0', PUBLIC_URL: 'https://auth.example.com/' });
     expect(behindProxy.publicUrl).toBe('https://auth.example.com');
     expect(behindProxy.jwt.issuer).toBe('https://auth.example.com');
-    expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/', JWT_ISSUER: 'https://issuer.example.com' })).toMatchObject({ publicUrl: 'https://example.com/auth', jwt: { issuer: 'https://issuer.example.com' } });
+    expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/', JWT_ISSUER: 'https://issuer.example.com' })).toMatchObject({
+      publicUrl: 'https://example.com/auth',
+      jwt: { issuer: 'https://issuer.example.com' },
+    });
     for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) expect(problemsOf({ HOST: host }), host).toEqual([]);
     // A non-loopback HOST without PUBLIC_URL is listed with the other problems.
     const problems = problemsOf({ HOST: '0.0.0.0', PORT: 'x' });
     expect(problems.some((p) => p.startsWith('PUBLIC_URL is required when HOST is not a loopback address'))).toBe(true);
     expect(problems.some((p) => p.startsWith('PORT'))).toBe(true);
     expect(problemsOf({ HOST: '::' })[0]).toMatch(/^PUBLIC_URL/);
-    for (const bad of ['auth.example.com', 'ftp://auth.example.com', 'https://auth.example.com/?x=1', 'https://auth.example.com/#top', 'https://user:pw@auth.example.com', '/relative']) {
+    for (const bad of [
+      'auth.example.com',
+      'ftp://auth.example.com',
+      'https://auth.example.com/?x=1',
+      'https://auth.example.com/#top',
+      'https://user:pw@auth.example.com',
+      '/relative',
+    ]) {
       expect(problemsOf({ PUBLIC_URL: bad }), bad).toHaveLength(1);
     }
   });
@@ -126,27 +166,50 @@ describe('configuration', () => {
     expect(loadConfig({ DB_STATEMENT_TIMEOUT: '250ms', STARTUP_TIMEOUT: '2m' }).timeouts).toMatchObject({ dbStatementMs: 250, startupMs: 120_000 });
     const problems = problemsOf({ DB_CONNECT_TIMEOUT: 'never', REDIS_COMMAND_TIMEOUT: '0', SHUTDOWN_TIMEOUT: '-1s', REQUEST_HEADERS_TIMEOUT: '1m', REQUEST_TIMEOUT: '30s' });
     for (const name of ['DB_CONNECT_TIMEOUT', 'REDIS_COMMAND_TIMEOUT', 'SHUTDOWN_TIMEOUT', 'REQUEST_HEADERS_TIMEOUT']) {
-      expect(problems.some((p) => p.startsWith(name)), name).toBe(true);
+      expect(
+        problems.some((p) => p.startsWith(name)),
+        name,
+      ).toBe(true);
     }
   });
 });
 
 describe('mail configuration', () => {
-  it('defaults: development outbox, verification optional, sign-in off, 1h links, From at PUBLIC_URL\'s host', () => {
+  it("defaults: development outbox, verification optional, sign-in off, 1h links, From at PUBLIC_URL's host", () => {
     const { mail } = loadConfig({ PUBLIC_URL: 'https://auth.example.com' });
     expect(mail).toMatchObject({ smtpUrl: null, verification: 'optional', signIn: false, tokenTtlMs: 3_600_000, from: 'no-reply@auth.example.com', giveUpAfterMs: 86_400_000 });
   });
 
   it('lists every mail problem at once', () => {
-    const problems = problemsOf({ SMTP_URL: 'http://mail.example.com', SMTP_USER: 'u', EMAIL_VERIFICATION: 'sometimes', EMAIL_SIGN_IN: 'maybe', EMAIL_TOKEN_TTL: 'soon', MAIL_FROM: 'x\r\nBcc: y@example.com' });
+    const problems = problemsOf({
+      SMTP_URL: 'http://mail.example.com',
+      SMTP_USER: 'u',
+      EMAIL_VERIFICATION: 'sometimes',
+      EMAIL_SIGN_IN: 'maybe',
+      EMAIL_TOKEN_TTL: 'soon',
+      MAIL_FROM: 'x\r\nBcc: y@example.com',
+    });
     for (const name of ['SMTP_URL', 'SMTP_USER', 'EMAIL_VERIFICATION', 'EMAIL_SIGN_IN', 'EMAIL_TOKEN_TTL', 'MAIL_FROM']) {
-      expect(problems.some((p) => p.startsWith(name)), `${name} in ${problems.join('; ')}`).toBe(true);
+      expect(
+        problems.some((p) => p.startsWith(name)),
+        `${name} in ${problems.join('; ')}`,
+      ).toBe(true);
     }
   });
 
   it('SMTP_URL: smtps is TLS on 465, smtp STARTTLS on 587; credentials from the URL or SMTP_USER/SMTP_PASSWORD', () => {
-    expect(smtpOptions({ smtpUrl: 'smtps://a%40b:p%2Fw@mail.example.com', smtpUser: null, smtpPassword: null })).toMatchObject({ host: 'mail.example.com', port: 465, secure: true, auth: { user: 'a@b', pass: 'p/w' } });
-    expect(smtpOptions({ smtpUrl: 'smtp://mail.example.com?starttls=required', smtpUser: 'u', smtpPassword: 'p' })).toMatchObject({ port: 587, secure: false, requireTLS: true, auth: { user: 'u', pass: 'p' } });
+    expect(smtpOptions({ smtpUrl: 'smtps://a%40b:p%2Fw@mail.example.com', smtpUser: null, smtpPassword: null })).toMatchObject({
+      host: 'mail.example.com',
+      port: 465,
+      secure: true,
+      auth: { user: 'a@b', pass: 'p/w' },
+    });
+    expect(smtpOptions({ smtpUrl: 'smtp://mail.example.com?starttls=required', smtpUser: 'u', smtpPassword: 'p' })).toMatchObject({
+      port: 587,
+      secure: false,
+      requireTLS: true,
+      auth: { user: 'u', pass: 'p' },
+    });
     expect(smtpOptions({ smtpUrl: 'smtp://relay:25', smtpUser: null, smtpPassword: null })).not.toHaveProperty('auth');
   });
 });

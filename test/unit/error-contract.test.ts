@@ -103,7 +103,16 @@ describe('the error contract (IN-07: stable codes)', () => {
 
   it('the OAuth mapping is total, answers every kind the OAuth routes meet with an RFC 6749 error, and leaves the rest to problem details', () => {
     expect(Object.keys(OAUTH_ERROR_OF_KIND).sort()).toEqual([...kinds].sort());
-    const metOnOAuthRoutes: ErrorKind[] = ['invalid_input', 'invalid_credentials', 'invalid_client', 'unauthorized_client', 'invalid_scope', 'rate_limited', 'too_large', 'unsupported_media_type'];
+    const metOnOAuthRoutes: ErrorKind[] = [
+      'invalid_input',
+      'invalid_credentials',
+      'invalid_client',
+      'unauthorized_client',
+      'invalid_scope',
+      'rate_limited',
+      'too_large',
+      'unsupported_media_type',
+    ];
     for (const kind of metOnOAuthRoutes) {
       const answer = OAUTH_ERROR_OF_KIND[kind];
       expect(answer, kind).not.toBeNull();

@@ -4,7 +4,16 @@ import { PasswordPolicy } from '../../src/core/auth/password-policy.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { foldCase } from '../../src/core/identifiers/tables.js';
 import { CONFUSABLES_VERSION, UCD_VERSION } from '../../src/core/identifiers/unicode-data.generated.js';
-import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, isWellFormed, normalizeIdentifier, usernameProblem, usernameSkeleton } from '../../src/core/normalize.js';
+import {
+  canonicalEmail,
+  canonicalUsername,
+  displayNameProblem,
+  emailProblem,
+  isWellFormed,
+  normalizeIdentifier,
+  usernameProblem,
+  usernameSkeleton,
+} from '../../src/core/normalize.js';
 // @ts-expect-error: a plain .mjs script without types
 import { generate } from '../../scripts/generate-unicode-tables.mjs';
 

@@ -62,7 +62,10 @@ function importsOf(path: string, source: string): Import[] {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
       const bindings = clause?.namedBindings;
-      const allTypes = clause !== undefined && (clause.isTypeOnly || (!clause.name && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)));
+      const allTypes =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (!clause.name && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)));
       found.push({ specifier: node.moduleSpecifier.text, typeOnly: allTypes });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.exportClause;
@@ -141,7 +144,10 @@ describe('import graph: no layer imports one above it (STYLE.md conventions 1)',
     const cases = new Map([
       ['core/auth/x.ts', "import type { Config } from '../../config/index.js';"],
       ['storage/sql/x.ts', "import { buildApp } from '../../http/app.js';\nexport { runPrimary } from '../../cluster/primary.js';"],
-      ['http/routes/x.ts', "import { createServices, type Services } from '../../services.js';\nimport type { Services as S } from '../../services.js';\nconst m = await import('../../cli/main.js');"],
+      [
+        'http/routes/x.ts',
+        "import { createServices, type Services } from '../../services.js';\nimport type { Services as S } from '../../services.js';\nconst m = await import('../../cli/main.js');",
+      ],
       ['cli/x.ts', "import { adminRoutes } from '../http/routes/admin.js';"],
       ['metrics.ts', "import { type X } from './cluster/primary.js';\ntype P = typeof import('./cluster/protocol.js');"],
       ['storage/y.ts', "import type { Timeouts } from '../config/index.js';\nimport { loadConfig } from '../config/index.js';"],
@@ -158,7 +164,7 @@ describe('import graph: no layer imports one above it (STYLE.md conventions 1)',
       'metrics.ts → cluster/primary.js: metrics may not import cluster',
       'metrics.ts → cluster/protocol.js: metrics may not import cluster',
       'storage/y.ts → config/index.js: storage may not import config except as `import type`',
-      "core/z.ts → ../../package.json: outside every layer of src/",
+      'core/z.ts → ../../package.json: outside every layer of src/',
       'plugins/x.ts: in no layer; add its folder to layerOf and ALLOWED',
     ]);
   });

@@ -31,7 +31,8 @@ describe.each(backends())('signing key rotation ($name)', (backend) => {
   afterEach(() => dispose());
 
   const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
-  const token = (s: Services) => s.tokens.issue({ userId: 'u1', sessionId: 's1', role: 'user', clientId: 'gatehouse', scope: '', authTime: s.clock.now(), notAfter: s.clock.now() + 86_400_000 });
+  const token = (s: Services) =>
+    s.tokens.issue({ userId: 'u1', sessionId: 's1', role: 'user', clientId: 'gatehouse', scope: '', authTime: s.clock.now(), notAfter: s.clock.now() + 86_400_000 });
 
   it('every instance on the database shares the first key', () => {
     expect(a.tokens.keyRing.signingKey.kid).toBe(b.tokens.keyRing.signingKey.kid);

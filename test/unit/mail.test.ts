@@ -16,7 +16,15 @@ describe('EMAIL-05: headers', () => {
 });
 
 describe('templates', () => {
-  const vars = { product: 'Acme <Auth>', name: '<script>alert(1)</script>', email: 'a@example.com', link: 'https://auth.example.com/ui/verify#token=abc&x="1"', expires: '1 hour', code: '123456', new_email: 'b@example.com' };
+  const vars = {
+    product: 'Acme <Auth>',
+    name: '<script>alert(1)</script>',
+    email: 'a@example.com',
+    link: 'https://auth.example.com/ui/verify#token=abc&x="1"',
+    expires: '1 hour',
+    code: '123456',
+    new_email: 'b@example.com',
+  };
 
   it('every kind renders a subject, a text part and an HTML part; HTML escapes every value', () => {
     const composer = new TemplateComposer();
@@ -32,10 +40,16 @@ describe('templates', () => {
     expect(verify.html).toContain('href="https://auth.example.com/ui/verify#token=abc&#38;x=&#34;1&#34;"');
   });
 
-  it('a folder overrides the messages (translation) and one kind\'s layout', () => {
+  it("a folder overrides the messages (translation) and one kind's layout", () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-templates-'));
     try {
-      writeFileSync(join(dir, 'messages.json'), JSON.stringify({ greeting: 'Hallo {{name}},', reset_password: { subject: '{{product}}: Passwort zurücksetzen', body: ['Der Link gilt {{expires}}.'], action: 'Neues Passwort wählen' } }));
+      writeFileSync(
+        join(dir, 'messages.json'),
+        JSON.stringify({
+          greeting: 'Hallo {{name}},',
+          reset_password: { subject: '{{product}}: Passwort zurücksetzen', body: ['Der Link gilt {{expires}}.'], action: 'Neues Passwort wählen' },
+        }),
+      );
       writeFileSync(join(dir, 'sign_in.txt'), 'CODE {{code}}\n');
       const composer = new TemplateComposer(dir);
       const reset = composer.compose('reset_password', vars);

@@ -10,7 +10,20 @@ import { Problem, bearer } from '../../src/http/schemas/common.js';
 import { optionalBody } from '../../src/http/plugins/optional-body.js';
 import type { Services } from '../../src/services.js';
 
-type Doc = { paths: Record<string, Record<string, { operationId: string; security: unknown[]; requestBody?: { required: boolean }; responses: Record<string, { headers?: Record<string, { required?: boolean }>; content?: Record<string, unknown> }> }>> };
+type Doc = {
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        security: unknown[];
+        requestBody?: { required: boolean };
+        responses: Record<string, { headers?: Record<string, { required?: boolean }>; content?: Record<string, unknown> }>;
+      }
+    >
+  >;
+};
 
 /**
  * Routes this module has never seen get their common responses by being registered (IN-07): the
@@ -26,7 +39,11 @@ describe('OpenAPI declarations for routes registered later (IN-07)', () => {
     app.addSchema(OAuthError);
     const services = { config } as unknown as Services;
     await app.register(async (scope) => {
-      scope.post('/oauth/revoke', { onRequest: rateLimit(services, RATE_RULES.login), schema: { body: Type.Object({ token: Type.String() }), response: { 200: Type.Null() } } }, async () => null);
+      scope.post(
+        '/oauth/revoke',
+        { onRequest: rateLimit(services, RATE_RULES.login), schema: { body: Type.Object({ token: Type.String() }), response: { 200: Type.Null() } } },
+        async () => null,
+      );
       scope.delete('/widgets/:id', { ...optionalBody, schema: { security: bearer, body: Type.Object({}), response: { 204: Type.Null() } } }, async () => null);
       scope.get('/.well-known/oauth-authorization-server', { schema: { response: { 200: Type.Object({ issuer: Type.String() }) } } }, async () => ({ issuer: 'x' }));
     });

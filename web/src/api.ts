@@ -70,7 +70,12 @@ export function createApi(settings: UiSettings) {
 
   /** The email flows' public routes: no session needed, so no token is sent (client.fetch wants one). */
   async function publicCall<T>(path: string, body: unknown): Promise<T> {
-    const res = await fetch(new URL(path, location.origin), { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(new URL(path, location.origin), {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) throw await toError(res);
     return (res.status === 204 ? undefined : await res.json()) as T;
   }

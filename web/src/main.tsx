@@ -51,7 +51,8 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
     const redirectTo = new URLSearchParams(location.search).get('redirect_to');
     const needsSession = path === PAGES.account || path === PAGES.admin || path === '/ui';
     // Signed in (just now, or already): the sign-in and sign-up pages lead on to redirect_to (WEB-03).
-    if (user && (path === PAGES.login || path === PAGES.register)) navigate(safeRedirect(redirectTo, location.href, settings.redirectOrigins, new URL(PAGES.account, location.origin).href), true);
+    if (user && (path === PAGES.login || path === PAGES.register))
+      navigate(safeRedirect(redirectTo, location.href, settings.redirectOrigins, new URL(PAGES.account, location.origin).href), true);
     else if (needsSession && user === null) navigate(`${PAGES.login}${path === '/ui' ? '' : `?${new URLSearchParams({ redirect_to: path })}`}`, true);
     else if (path === '/ui' && user) navigate(PAGES.account, true);
   }, [user, path]);
@@ -72,7 +73,15 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
   }, [path, user === undefined]);
 
   useEffect(() => {
-    const page = { [PAGES.login]: messages.login.title, [PAGES.register]: messages.register.title, [PAGES.account]: messages.account.title, [PAGES.admin]: messages.admin.title, [PAGES.forgot]: messages.forgot.title, [PAGES.reset]: messages.reset.title, [PAGES.verify]: messages.verify.title }[path];
+    const page = {
+      [PAGES.login]: messages.login.title,
+      [PAGES.register]: messages.register.title,
+      [PAGES.account]: messages.account.title,
+      [PAGES.admin]: messages.admin.title,
+      [PAGES.forgot]: messages.forgot.title,
+      [PAGES.reset]: messages.reset.title,
+      [PAGES.verify]: messages.verify.title,
+    }[path];
     document.title = page ? `${page} · ${settings.title}` : settings.title;
   }, [path]);
 
@@ -86,7 +95,12 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
   };
 
   let main;
-  if (user === undefined) main = <p class="loading" role="status">{messages.app.loading}</p>;
+  if (user === undefined)
+    main = (
+      <p class="loading" role="status">
+        {messages.app.loading}
+      </p>
+    );
   else if (path === PAGES.login) main = <LoginPage api={api} onSignedIn={signedIn} registerHref={withRedirect(PAGES.register)} />;
   else if (path === PAGES.register) main = <RegisterPage api={api} onSignedIn={signedIn} loginHref={withRedirect(PAGES.login)} />;
   else if (path === PAGES.account && user) main = <AccountPage api={api} user={user} onUser={setUser} onSignedOut={() => setUser(null)} />;
@@ -95,12 +109,19 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
   else if (path === PAGES.forgot) main = <ForgotPage api={api} loginHref={PAGES.login} />;
   else if (path === PAGES.reset) main = <ResetPage api={api} loginHref={PAGES.login} forgotHref={PAGES.forgot} />;
   else if (path === PAGES.verify) main = <VerifyPage api={api} accountHref={PAGES.account} />;
-  else if (user === null || path === '/ui') main = <p class="loading" role="status">{messages.app.loading}</p>;
+  else if (user === null || path === '/ui')
+    main = (
+      <p class="loading" role="status">
+        {messages.app.loading}
+      </p>
+    );
   else main = <p class="card">{messages.app.notFound}</p>;
 
   return (
     <>
-      <a class="skip" href="#main">{messages.app.skipToContent}</a>
+      <a class="skip" href="#main">
+        {messages.app.skipToContent}
+      </a>
       <header class="topbar">
         <a class="brand" href={user ? PAGES.account : PAGES.login} onClick={onLinkClick}>
           {settings.logoUrl && <img src={settings.logoUrl} alt="" class="brand-logo" />}

@@ -1,7 +1,20 @@
 import { CLIENT_ERROR_CODES, GatehouseError, errorFromResponse } from './errors.js';
 import { Coordinator, type TabMessage } from './lib/coordinator.js';
 import { Emitter } from './lib/emitter.js';
-import type { ClientEvents, ClientOptions, GatehouseClient, LogoutScope, SignInInput, SignInResult, SignUpInput, SignedInHow, SignedOutReason, TokenResponse, TokenStorage, User } from './types.js';
+import type {
+  ClientEvents,
+  ClientOptions,
+  GatehouseClient,
+  LogoutScope,
+  SignInInput,
+  SignInResult,
+  SignUpInput,
+  SignedInHow,
+  SignedOutReason,
+  TokenResponse,
+  TokenStorage,
+  User,
+} from './types.js';
 
 /** The access token this client holds; `expiresAt` is on this client's own clock. */
 interface Held {
@@ -137,9 +150,11 @@ export function createClient(options: ClientOptions): GatehouseClient {
    */
   function refresh(stale: string | null): Promise<string | null> {
     if (ended) return Promise.resolve(null);
-    inflight ??= tabs.exclusive(() => refreshInTurn(stale)).finally(() => {
-      inflight = null;
-    });
+    inflight ??= tabs
+      .exclusive(() => refreshInTurn(stale))
+      .finally(() => {
+        inflight = null;
+      });
     return inflight;
   }
 

@@ -67,7 +67,7 @@ export interface ClientEvents {
   /** The session is gone: signOut(), a refresh the server refused, or another tab signed out. */
   'signed-out': { readonly reason: SignedOutReason };
   /** A new access token, from this tab's refresh or handed over by another tab. */
-  'refreshed': { readonly expiresAt: number; readonly fromOtherTab: boolean };
+  refreshed: { readonly expiresAt: number; readonly fromOtherTab: boolean };
 }
 
 export interface GatehouseClient {

@@ -44,7 +44,10 @@ interface Tab {
 }
 type TabApi = { signIn(l: string, p: string): Promise<string>; once(): Promise<number | string>; start(ms: number): void; stop(): void; stats(): TabStats; user(): string | null };
 const call = <T>(tab: Tab, fn: (api: TabApi, arg: unknown) => T, arg?: unknown) =>
-  tab.page.evaluate(([source, a]) => new Function('api', 'arg', `return (${source})(api, arg)`)((globalThis as unknown as { tab: TabApi }).tab, a), [fn.toString(), arg] as const) as Promise<Awaited<T>>;
+  tab.page.evaluate(([source, a]) => new Function('api', 'arg', `return (${source})(api, arg)`)((globalThis as unknown as { tab: TabApi }).tab, a), [
+    fn.toString(),
+    arg,
+  ] as const) as Promise<Awaited<T>>;
 
 describe.skipIf(!hasChromium && !process.env.CI)('@gatehouse/client in Chromium: three tabs, one session, one refresh at a time (SES-02, WEB-01, WEB-04)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-client-browser-'));
@@ -99,67 +102,81 @@ describe.skipIf(!hasChromium && !process.env.CI)('@gatehouse/client in Chromium:
   const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const refreshesSince = (at: number, tab?: Tab) => (tab ? [tab] : tabs).flatMap((t) => t.refreshes.filter((r) => r.at >= at));
 
-  it('a minute of calls from three tabs: no 401 reaches the app, no reuse, about one refresh per token lifetime; a tab whose clock jumped an hour refreshes once', async () => {
-    const first = await openTab();
-    expect(await call(first, (api, a) => api.signIn((a as string[])[0]!, (a as string[])[1]!), [account.username, account.password])).toBe('signed-in');
-    const second = await openTab();
-    const sleeper = await openTab({ sleeper: true });
-    // The tabs that opened later were handed the token by the first: signed in without a refresh.
-    expect(await call(second, (api) => api.once())).toBe(200);
-    expect(await call(sleeper, (api) => api.once())).toBe(200);
-    expect(refreshesSince(0)).toEqual([]);
+  it(
+    'a minute of calls from three tabs: no 401 reaches the app, no reuse, about one refresh per token lifetime; a tab whose clock jumped an hour refreshes once',
+    async () => {
+      const first = await openTab();
+      expect(await call(first, (api, a) => api.signIn((a as string[])[0]!, (a as string[])[1]!), [account.username, account.password])).toBe('signed-in');
+      const second = await openTab();
+      const sleeper = await openTab({ sleeper: true });
+      // The tabs that opened later were handed the token by the first: signed in without a refresh.
+      expect(await call(second, (api) => api.once())).toBe(200);
+      expect(await call(sleeper, (api) => api.once())).toBe(200);
+      expect(refreshesSince(0)).toEqual([]);
 
-    const before = { refreshes: await gatehouse.refreshes(), unauthorized: await gatehouse.answers('GET', '/auth/me', 401) };
-    const started = Date.now();
-    for (const tab of tabs) await call(tab, (api, ms) => api.start(ms as number), CALL_EVERY_MS);
+      const before = { refreshes: await gatehouse.refreshes(), unauthorized: await gatehouse.answers('GET', '/auth/me', 401) };
+      const started = Date.now();
+      for (const tab of tabs) await call(tab, (api, ms) => api.start(ms as number), CALL_EVERY_MS);
 
-    // Two thirds in, the third tab's clock jumps an hour (a laptop that slept): its token is long
-    // expired on its clock, so it refreshes, once, and hands the token to the others.
-    await wait((RUN_MS * 2) / 3);
-    const jumped = Date.now();
-    await sleep(sleeper, 3_600_000);
-    await wait(2_500);
-    const afterJump = refreshesSince(jumped, sleeper);
-    expect(afterJump.map((r) => r.status)).toEqual([200]);
-    // ...and the other tabs took its token instead of refreshing (nothing else was due so soon after).
-    expect(refreshesSince(jumped).length).toBeLessThanOrEqual(2);
+      // Two thirds in, the third tab's clock jumps an hour (a laptop that slept): its token is long
+      // expired on its clock, so it refreshes, once, and hands the token to the others.
+      await wait((RUN_MS * 2) / 3);
+      const jumped = Date.now();
+      await sleep(sleeper, 3_600_000);
+      await wait(2_500);
+      const afterJump = refreshesSince(jumped, sleeper);
+      expect(afterJump.map((r) => r.status)).toEqual([200]);
+      // ...and the other tabs took its token instead of refreshing (nothing else was due so soon after).
+      expect(refreshesSince(jumped).length).toBeLessThanOrEqual(2);
 
-    await wait(started + RUN_MS - Date.now());
-    for (const tab of tabs) await call(tab, (api) => api.stop());
-    const elapsed = Date.now() - started;
-    await wait(500); // calls still in flight
-    const stats = await Promise.all(tabs.map((tab) => call(tab, (api) => api.stats())));
-    const refreshed = (await gatehouse.refreshes()) - before.refreshes;
-    console.log(`client browser run: ${elapsed} ms, calls ok per tab ${stats.map((s) => s.ok).join('/')}, refreshes ${refreshed} (per tab ${tabs.map((t) => refreshesSince(started, t).length).join('/')}), token lifetime ${TTL_MS} ms`);
+      await wait(started + RUN_MS - Date.now());
+      for (const tab of tabs) await call(tab, (api) => api.stop());
+      const elapsed = Date.now() - started;
+      await wait(500); // calls still in flight
+      const stats = await Promise.all(tabs.map((tab) => call(tab, (api) => api.stats())));
+      const refreshed = (await gatehouse.refreshes()) - before.refreshes;
+      console.log(
+        `client browser run: ${elapsed} ms, calls ok per tab ${stats.map((s) => s.ok).join('/')}, refreshes ${refreshed} (per tab ${tabs.map((t) => refreshesSince(started, t).length).join('/')}), token lifetime ${TTL_MS} ms`,
+      );
 
-    for (const s of stats) {
-      expect(s.unauthorized).toBe(0);
-      expect(s.errors).toEqual([]);
-      expect(s.other).toEqual([]);
-      // Calls went on all minute (an interval of 200 ms; background tabs are not throttled here).
-      expect(s.ok).toBeGreaterThan((elapsed / CALL_EVERY_MS) * 0.5);
-    }
-    // Nor did any 401 reach the server: tokens were replaced before they expired.
-    expect((await gatehouse.answers('GET', '/auth/me', 401)) - before.unauthorized).toBe(0);
-    // SES-02: never two refreshes of one refresh token.
-    expect(await gatehouse.audited('refresh.reused')).toBe(0);
-    expect(await gatehouse.audited('refresh.retried')).toBe(0);
-    // About one refresh per token lifetime for the three tabs together (a refresh falls due when a
-    // fifth of the lifetime is left, and the jump adds one), where uncoordinated tabs would spend three.
-    const lifetimes = elapsed / TTL_MS;
-    expect(refreshed).toBeGreaterThanOrEqual(Math.floor(lifetimes) - 1);
-    expect(refreshed).toBeLessThanOrEqual(Math.ceil(elapsed / (TTL_MS * 0.8)) + 2);
-    // Every refresh the tabs sent is one the server granted.
-    expect(refreshesSince(started).every((r) => r.status === 200)).toBe(true);
-    expect(refreshesSince(started)).toHaveLength(refreshed);
-  }, RUN_MS + 30_000);
+      for (const s of stats) {
+        expect(s.unauthorized).toBe(0);
+        expect(s.errors).toEqual([]);
+        expect(s.other).toEqual([]);
+        // Calls went on all minute (an interval of 200 ms; background tabs are not throttled here).
+        expect(s.ok).toBeGreaterThan((elapsed / CALL_EVERY_MS) * 0.5);
+      }
+      // Nor did any 401 reach the server: tokens were replaced before they expired.
+      expect((await gatehouse.answers('GET', '/auth/me', 401)) - before.unauthorized).toBe(0);
+      // SES-02: never two refreshes of one refresh token.
+      expect(await gatehouse.audited('refresh.reused')).toBe(0);
+      expect(await gatehouse.audited('refresh.retried')).toBe(0);
+      // About one refresh per token lifetime for the three tabs together (a refresh falls due when a
+      // fifth of the lifetime is left, and the jump adds one), where uncoordinated tabs would spend three.
+      const lifetimes = elapsed / TTL_MS;
+      expect(refreshed).toBeGreaterThanOrEqual(Math.floor(lifetimes) - 1);
+      expect(refreshed).toBeLessThanOrEqual(Math.ceil(elapsed / (TTL_MS * 0.8)) + 2);
+      // Every refresh the tabs sent is one the server granted.
+      expect(refreshesSince(started).every((r) => r.status === 200)).toBe(true);
+      expect(refreshesSince(started)).toHaveLength(refreshed);
+    },
+    RUN_MS + 30_000,
+  );
 
   it('SES-03: a tab that wakes after its session ended elsewhere refreshes once, signs out cleanly with every tab, and does not retry', async () => {
     const [first, second, sleeper] = tabs as [Tab, Tab, Tab];
     // The user signs out everywhere from another device.
-    const elsewhere = await fetch(`${gatehouse.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: account.username, password: account.password }) });
+    const elsewhere = await fetch(`${gatehouse.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: account.username, password: account.password }),
+    });
     const { access_token } = (await elsewhere.json()) as { access_token: string };
-    const logout = await fetch(`${gatehouse.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ scope: 'global' }) });
+    const logout = await fetch(`${gatehouse.url}/auth/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: 'global' }),
+    });
     expect(logout.status).toBe(204);
 
     const woke = Date.now();

@@ -43,7 +43,9 @@ export async function startGatehouse(env: Record<string, string>): Promise<LiveG
   const url = server.url;
   const answers = async (method: string, route: string, status: number) => {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('gatehouse_http_requests_total{') && l.includes(`method="${method}"`) && l.includes(`route="${route}"`) && l.includes(`status="${status}"`));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('gatehouse_http_requests_total{') && l.includes(`method="${method}"`) && l.includes(`route="${route}"`) && l.includes(`status="${status}"`));
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
   };
   return {
@@ -53,7 +55,11 @@ export async function startGatehouse(env: Record<string, string>): Promise<LiveG
     answers,
     refreshes: () => answers('POST', '/auth/refresh', 200),
     async audited(type) {
-      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: ADMIN.username, password: ADMIN.password }) });
+      const login = await fetch(`${url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login: ADMIN.username, password: ADMIN.password }),
+      });
       const { access_token } = (await login.json()) as { access_token: string };
       const res = await fetch(`${url}/admin/audit?type=${encodeURIComponent(type)}&limit=100`, { headers: { authorization: `Bearer ${access_token}` } });
       if (res.status !== 200) throw new Error(`/admin/audit answered ${res.status}: ${await res.text()}`);

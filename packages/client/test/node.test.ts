@@ -51,7 +51,10 @@ describe('@gatehouse/client in Node (memory mode) against a live Gatehouse', () 
     const user = await client.signUp({ username: 'signup_once', email: 'signup_once@example.com', password: 'correct horse battery staple' });
     expect(user).toMatchObject({ username: 'signup_once' });
     expect(user).not.toHaveProperty('password');
-    await expect(client.signUp({ username: 'signup_once', email: 'other@example.com', password: 'correct horse battery staple' })).rejects.toMatchObject({ code: 'ERR_USER_CONFLICT', status: 409 });
+    await expect(client.signUp({ username: 'signup_once', email: 'other@example.com', password: 'correct horse battery staple' })).rejects.toMatchObject({
+      code: 'ERR_USER_CONFLICT',
+      status: 409,
+    });
   });
 
   it('SES-02: twenty concurrent fetch() calls after expiry spend exactly one refresh, all answered 200, no reuse', async () => {
@@ -106,7 +109,11 @@ describe('@gatehouse/client in Node (memory mode) against a live Gatehouse', () 
     expect(b.seen[0]).toMatchObject(['signed-in', { how: 'restored', user: { username: account.username } }]);
     expect(map.get(key!)).not.toBe(issued);
     // The rotated-away token is dead, and presenting it again ends the session (reuse detection).
-    const replay = await fetch(`${gatehouse.url}/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: issued }) });
+    const replay = await fetch(`${gatehouse.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: issued }),
+    });
     expect(replay.status).toBe(401);
     await expect(b.client.fetch('/auth/me')).rejects.toMatchObject({ code: 'ERR_CLIENT_SIGNED_OUT' });
   });
@@ -125,7 +132,11 @@ describe('@gatehouse/client in Node (memory mode) against a live Gatehouse', () 
     expect(client.user).toBeNull();
     expect(seen.at(-1)).toEqual(['signed-out', { reason: 'sign-out' }]);
     expect((await fetch(`${gatehouse.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-    const refresh = await fetch(`${gatehouse.url}/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: stored }) });
+    const refresh = await fetch(`${gatehouse.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: stored }),
+    });
     expect(refresh.status).toBe(401);
     await expect(client.fetch('/auth/me')).rejects.toMatchObject({ code: 'ERR_CLIENT_SIGNED_OUT' });
     expect(await client.getAccessToken()).toBeNull();

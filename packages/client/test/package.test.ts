@@ -23,7 +23,10 @@ describe('@gatehouse/client as published', () => {
     mkdirSync(staged);
     for (const file of ['package.json', 'README.md']) cpSync(join(PACKAGE_DIR, file), join(staged, file));
     await buildClient(join(staged, 'dist'));
-    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: staged, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: staged, encoding: 'utf8' })) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     const files = packed!.files.map((f) => f.path).sort();
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
@@ -35,22 +38,34 @@ describe('@gatehouse/client as published', () => {
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(dir, packed!.filename)], { cwd: app, stdio: 'pipe' });
-    const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', "import * as m from '@gatehouse/client'; console.log(Object.keys(m).sort().join(','))"], { cwd: app, encoding: 'utf8' });
+    const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', "import * as m from '@gatehouse/client'; console.log(Object.keys(m).sort().join(','))"], {
+      cwd: app,
+      encoding: 'utf8',
+    });
     expect(loaded.trim()).toBe('CLIENT_ERROR_CODES,GatehouseError,createClient');
 
     // A TypeScript consumer resolves the declarations through `exports`.
-    writeFileSync(join(app, 'main.ts'), [
-      "import { createClient, GatehouseError, type SignInResult, type User } from '@gatehouse/client';",
-      "import type { paths } from '@gatehouse/client/api';",
-      "const client = createClient({ baseUrl: 'https://auth.example.com', mode: 'cookie' });",
-      "const result: SignInResult = await client.signIn({ login: 'ada', password: 'pw' });",
-      "if (result.status === 'signed-in') { const user: User = result.user; console.log(user.username); }",
-      "else if (result.status === 'mfa-required') console.log(result.mfaToken, result.methods);",
-      "type Me = paths['/auth/me']['get']['responses'][200]['content']['application/json'];",
-      "export const name = (me: Me) => me.username;",
-      "export const code = (e: unknown) => (e instanceof GatehouseError ? e.code : null);",
-    ].join('\n'));
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, types: [] }, files: ['main.ts'] }));
+    writeFileSync(
+      join(app, 'main.ts'),
+      [
+        "import { createClient, GatehouseError, type SignInResult, type User } from '@gatehouse/client';",
+        "import type { paths } from '@gatehouse/client/api';",
+        "const client = createClient({ baseUrl: 'https://auth.example.com', mode: 'cookie' });",
+        "const result: SignInResult = await client.signIn({ login: 'ada', password: 'pw' });",
+        "if (result.status === 'signed-in') { const user: User = result.user; console.log(user.username); }",
+        "else if (result.status === 'mfa-required') console.log(result.mfaToken, result.methods);",
+        "type Me = paths['/auth/me']['get']['responses'][200]['content']['application/json'];",
+        'export const name = (me: Me) => me.username;',
+        'export const code = (e: unknown) => (e instanceof GatehouseError ? e.code : null);',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, types: [] },
+        files: ['main.ts'],
+      }),
+    );
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     execFileSync(process.execPath, [tsc, '-p', app], { cwd: app, encoding: 'utf8' });
   }, 120_000);

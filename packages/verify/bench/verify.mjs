@@ -23,9 +23,11 @@ function makeToken(alg, key) {
   const input = `${b64({ alg, typ: 'at+jwt', kid: 'k1' })}.${b64({ iss: ISSUER, aud: 'gatehouse', sub: 'u1', sid: 's1', role: 'user', client_id: 'gatehouse', scope: '', jti: 'j1', iat: now, exp: now + 3600, auth_time: now })}`;
   const data = Buffer.from(input);
   const signature =
-    alg === 'HS256' ? createHmac('sha256', key).update(data).digest()
-    : alg === 'ES256' ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' })
-    : sign(alg === 'EdDSA' ? null : 'sha256', data, key);
+    alg === 'HS256'
+      ? createHmac('sha256', key).update(data).digest()
+      : alg === 'ES256'
+        ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' })
+        : sign(alg === 'EdDSA' ? null : 'sha256', data, key);
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -84,17 +86,30 @@ for (const alg of ['EdDSA', 'ES256', 'RS256', 'HS256']) {
   const data = Buffer.from(`${h}.${p}`);
   const sig = Buffer.from(s, 'base64url');
   const rawVerify =
-    alg === 'HS256' ? () => timingSafeEqual(createHmac('sha256', signKey).update(data).digest(), sig)
-    : alg === 'ES256' ? () => cryptoVerify('sha256', data, { key: raw, dsaEncoding: 'ieee-p1363' }, sig)
-    : () => cryptoVerify(alg === 'EdDSA' ? null : 'sha256', data, raw, sig);
+    alg === 'HS256'
+      ? () => timingSafeEqual(createHmac('sha256', signKey).update(data).digest(), sig)
+      : alg === 'ES256'
+        ? () => cryptoVerify('sha256', data, { key: raw, dsaEncoding: 'ieee-p1363' }, sig)
+        : () => cryptoVerify(alg === 'EdDSA' ? null : 'sha256', data, raw, sig);
   if (!rawVerify()) throw new Error(`${alg}: raw verify failed`);
   await verifier.verify(token); // fetches and caches the key
   const options = { issuer: ISSUER, audience: 'gatehouse', typ: 'at+jwt', algorithms: [alg] };
   const [ours, jose, floor] = await measure([() => verifier.verify(token), () => jwtVerify(token, joseKey, options), async () => rawVerify()]);
-  rows.push({ alg, '@gatehouse/verify': ours, 'jose jwtVerify (local key)': jose, 'node:crypto raw verify': floor, 'ours / jose': (ours / jose).toFixed(2), 'key fetches': verifier.keyFetches });
+  rows.push({
+    alg,
+    '@gatehouse/verify': ours,
+    'jose jwtVerify (local key)': jose,
+    'node:crypto raw verify': floor,
+    'ours / jose': (ours / jose).toFixed(2),
+    'key fetches': verifier.keyFetches,
+  });
 }
 server.close();
 
 console.log(`verifications per second, one core, cached key, ${SECONDS} s each (interleaved) (node ${process.version}, ${cpus().length} cores: ${cpus()[0]?.model})`);
 console.table(rows);
-console.log(`uptime: ${execSync('uptime').toString().trim()} (loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+console.log(
+  `uptime: ${execSync('uptime').toString().trim()} (loadavg ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')})`,
+);

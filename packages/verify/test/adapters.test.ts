@@ -23,7 +23,24 @@ const ISSUER = 'https://auth.example.com';
 const verifier = createVerifier({ issuer: ISSUER, audience: 'api', secret: SECRET });
 const now = () => Math.floor(Date.now() / 1000);
 const token = (patch: Record<string, unknown> = {}) =>
-  forge({ alg: 'HS256', typ: 'at+jwt' }, { iss: ISSUER, aud: 'api', sub: 'user-1', sid: 's1', role: 'user', client_id: 'gatehouse', scope: 'items:read', jti: randomBytes(8).toString('hex'), iat: now(), exp: now() + 600, ...patch }, 'HS256', SECRET);
+  forge(
+    { alg: 'HS256', typ: 'at+jwt' },
+    {
+      iss: ISSUER,
+      aud: 'api',
+      sub: 'user-1',
+      sid: 's1',
+      role: 'user',
+      client_id: 'gatehouse',
+      scope: 'items:read',
+      jti: randomBytes(8).toString('hex'),
+      iat: now(),
+      exp: now() + 600,
+      ...patch,
+    },
+    'HS256',
+    SECRET,
+  );
 
 interface Answer {
   readonly status: number;
@@ -79,12 +96,14 @@ function expressApp(): { call: Call; start: () => Promise<void>; close: () => Pr
 
 function honoApp(): Call {
   type Env = { Variables: { auth: AccessTokenClaims } };
-  const guard = (...requirements: Requirement[]): MiddlewareHandler<Env> => async (c, next) => {
-    const result = await authenticate(c.req.raw, verifier, ...requirements);
-    if (!result.ok) return result.response;
-    c.set('auth', result.auth);
-    await next();
-  };
+  const guard =
+    (...requirements: Requirement[]): MiddlewareHandler<Env> =>
+    async (c, next) => {
+      const result = await authenticate(c.req.raw, verifier, ...requirements);
+      if (!result.ok) return result.response;
+      c.set('auth', result.auth);
+      await next();
+    };
   const app = new Hono<Env>();
   app.get('/public', (c) => c.json({ ok: true }));
   app.get('/me', guard(), (c) => c.json({ sub: c.get('auth').sub }));

@@ -14,10 +14,22 @@ import { api, codeOf, jwksFetchesSeenBy, signUp, useGatehouse, type Account, typ
  */
 
 type Signer = (input: string) => Buffer;
-const hs256 = (key: Buffer | string): Signer => (input) => rawSign('HS256', key, input);
-const eddsa = (key: KeyObject): Signer => (input) => rawSign('EdDSA', key, input);
-const es256 = (key: KeyObject): Signer => (input) => rawSign('ES256', key, input);
-const fixed = (signature: Buffer): Signer => () => signature;
+const hs256 =
+  (key: Buffer | string): Signer =>
+  (input) =>
+    rawSign('HS256', key, input);
+const eddsa =
+  (key: KeyObject): Signer =>
+  (input) =>
+    rawSign('EdDSA', key, input);
+const es256 =
+  (key: KeyObject): Signer =>
+  (input) =>
+    rawSign('ES256', key, input);
+const fixed =
+  (signature: Buffer): Signer =>
+  () =>
+    signature;
 function jws(header: Record<string, unknown>, payload: unknown, signer: Signer): string {
   const input = `${b64json(header)}.${b64json(payload)}`;
   return `${input}.${b64(signer(input))}`;
@@ -82,7 +94,7 @@ describe('forged tokens against @gatehouse/verify, keys from a live Gatehouse (E
     expect((await verifier.verify(alice.access)).sub).toBe(alice.id);
   });
 
-  it('JWT-01: an alg other than the key\'s EdDSA is refused (HS*, RS*, ES*, PS*, spelling variants, missing, array, null)', async () => {
+  it("JWT-01: an alg other than the key's EdDSA is refused (HS*, RS*, ES*, PS*, spelling variants, missing, array, null)", async () => {
     const cases: [string, string][] = [];
     for (const alg of ['HS256', 'HS384', 'HS512', 'RS256', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'eddsa', 'EDDSA', 'Ed25519', 'EdDSA ', '']) {
       cases.push([`alg ${JSON.stringify(alg)} + original signature`, `${b64json({ ...header, alg })}.${parts[1]}.${parts[2]}`]);
@@ -99,7 +111,11 @@ describe('forged tokens against @gatehouse/verify, keys from a live Gatehouse (E
     for (const alg of ['none', 'None', 'NONE', 'nOnE', 'none ']) {
       for (const h of [{ alg, typ: 'at+jwt', kid }, { alg, typ: 'at+jwt' }, { alg }]) {
         const input = `${b64json(h)}.${b64json(claims({ role: 'admin' }))}`;
-        cases.push([`${JSON.stringify(h)} h.p.`, `${input}.`], [`${JSON.stringify(h)} h.p`, input], [`${JSON.stringify(h)} + real signature`, `${b64json(h)}.${parts[1]}.${parts[2]}`]);
+        cases.push(
+          [`${JSON.stringify(h)} h.p.`, `${input}.`],
+          [`${JSON.stringify(h)} h.p`, input],
+          [`${JSON.stringify(h)} + real signature`, `${b64json(h)}.${parts[1]}.${parts[2]}`],
+        );
       }
     }
     await expectAllRefused(verifier, cases);
@@ -164,7 +180,20 @@ describe('forged tokens against @gatehouse/verify, keys from a live Gatehouse (E
 
   it('JWT-06: kids with path traversal or injection are refused quickly, and all the made-up kids cost at most one key fetch', async () => {
     const before = await jwksFetchesSeenBy(ctx.server);
-    const kids = ['../../dev/null', '/dev/null', '..%2F..%2Fdev%2Fnull', '/proc/self/environ', "' OR 1=1--", '$(sleep 10)', '`sleep 10`', 'kid\u0000', 'k'.repeat(4000), '__proto__', 'constructor', 'hasOwnProperty'];
+    const kids = [
+      '../../dev/null',
+      '/dev/null',
+      '..%2F..%2Fdev%2Fnull',
+      '/proc/self/environ',
+      "' OR 1=1--",
+      '$(sleep 10)',
+      '`sleep 10`',
+      'kid\u0000',
+      'k'.repeat(4000),
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+    ];
     const cases: [string, string][] = [];
     for (const k of kids) {
       cases.push([`HS256 empty key, kid ${k.slice(0, 30)}`, jws({ alg: 'HS256', typ: 'at+jwt', kid: k }, claims({ role: 'admin' }), hs256(''))]);
@@ -178,8 +207,18 @@ describe('forged tokens against @gatehouse/verify, keys from a live Gatehouse (E
 
   it('JWT-08: HS256 signed with a blank key is refused', async () => {
     const cases: [string, string][] = [];
-    for (const [what, key] of [['""', ''], ['empty buffer', Buffer.alloc(0)], ['32 zero bytes', Buffer.alloc(32)], ['"null"', 'null']] as const) {
-      for (const h of [{ alg: 'HS256', typ: 'at+jwt', kid }, { alg: 'HS256', typ: 'at+jwt' }, { alg: 'HS256', typ: 'at+jwt', kid: '' }]) cases.push([`${what} ${JSON.stringify(h)}`, jws(h, claims({ role: 'admin' }), hs256(key))]);
+    for (const [what, key] of [
+      ['""', ''],
+      ['empty buffer', Buffer.alloc(0)],
+      ['32 zero bytes', Buffer.alloc(32)],
+      ['"null"', 'null'],
+    ] as const) {
+      for (const h of [
+        { alg: 'HS256', typ: 'at+jwt', kid },
+        { alg: 'HS256', typ: 'at+jwt' },
+        { alg: 'HS256', typ: 'at+jwt', kid: '' },
+      ])
+        cases.push([`${what} ${JSON.stringify(h)}`, jws(h, claims({ role: 'admin' }), hs256(key))]);
     }
     await expectAllRefused(verifier, cases);
   });
@@ -191,7 +230,9 @@ describe('forged tokens against @gatehouse/verify, keys from a live Gatehouse (E
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const spare = parts[2].length % 4 === 2 ? 0x0f : 0x03;
     const sibling = alphabet[alphabet.indexOf(last) | spare]!;
-    expect(Buffer.from(`${parts[2].slice(0, -1)}${sibling}`, 'base64url').equals(Buffer.from(parts[2], 'base64url')), 'the sibling spelling decodes to the same signature').toBe(true);
+    expect(Buffer.from(`${parts[2].slice(0, -1)}${sibling}`, 'base64url').equals(Buffer.from(parts[2], 'base64url')), 'the sibling spelling decodes to the same signature').toBe(
+      true,
+    );
     await expectAllRefused(verifier, [
       ['non-canonical last character of the signature', `${parts[0]}.${parts[1]}.${parts[2].slice(0, -1)}${sibling}`],
       ['signature with = padding', `${parts[0]}.${parts[1]}.${parts[2]}==`],
@@ -244,7 +285,10 @@ describe('forged tokens against @gatehouse/verify, keys from a live Gatehouse (E
       ['sub a number', claims({ sub: 1 })],
       ['sub missing', without('sub')],
     ];
-    await expectAllRefused(verifier, variants.map(([what, c]) => [what, jws(header, c, sign)] as [string, string]));
+    await expectAllRefused(
+      verifier,
+      variants.map(([what, c]) => [what, jws(header, c, sign)] as [string, string]),
+    );
   });
 });
 

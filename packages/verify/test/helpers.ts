@@ -45,7 +45,9 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
     return '';
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' && code.startsWith('ERR_') && (error as Error).name.endsWith('Error') && 'status' in (error as object) ? code : `not a VerifyError: ${String(error)}`;
+    return typeof code === 'string' && code.startsWith('ERR_') && (error as Error).name.endsWith('Error') && 'status' in (error as object)
+      ? code
+      : `not a VerifyError: ${String(error)}`;
   }
 }
 

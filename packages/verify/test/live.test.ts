@@ -91,14 +91,17 @@ describe.each(['EdDSA', 'ES256', 'RS256', 'HS256'] as const)('a live Gatehouse w
     const user = await signUp(server, 'ivy');
     const getJwks = buildGetJwks({ issuersWhitelist: [server.url] });
     const verify = createFastJwtVerifier({
-      key: async ({ header: h, payload }: { header: Record<string, string>; payload: Record<string, string> }) => (hmac ? SECRET : getJwks.getPublicKey({ kid: h.kid, alg: h.alg, domain: payload.iss })),
+      key: async ({ header: h, payload }: { header: Record<string, string>; payload: Record<string, string> }) =>
+        hmac ? SECRET : getJwks.getPublicKey({ kid: h.kid, alg: h.alg, domain: payload.iss }),
       algorithms: [alg],
       allowedIss: server.url,
       allowedAud: 'gatehouse',
     });
     if (alg === 'EdDSA') {
       // fast-jwt wraps what get-jwks threw: the reason is in originalError.
-      const error = (await Promise.resolve().then(() => verify(user.access)).catch((e: unknown) => e)) as Error & { originalError?: Error };
+      const error = (await Promise.resolve()
+        .then(() => verify(user.access))
+        .catch((e: unknown) => e)) as Error & { originalError?: Error };
       expect(error.originalError?.message).toBe('Unsupported key type "OKP"');
     } else {
       expect(((await verify(user.access)) as { sub: string }).sub).toBe(user.id);

@@ -41,7 +41,17 @@ describe('npm pack', () => {
     const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], PACKAGE).replace(/^[^[]*/s, '')) as [{ filename: string; files: { path: string }[] }];
     tarball = join(work, info.filename);
     const files = info.files.map((f) => f.path).sort();
-    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/adapters/fastify.js', 'dist/adapters/fastify.d.ts', 'dist/adapters/express.d.ts', 'dist/adapters/fetch.d.ts']) expect(files).toContain(f);
+    for (const f of [
+      'package.json',
+      'README.md',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/adapters/fastify.js',
+      'dist/adapters/fastify.d.ts',
+      'dist/adapters/express.d.ts',
+      'dist/adapters/fetch.d.ts',
+    ])
+      expect(files).toContain(f);
     expect(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md')).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map') || f.includes('test'))).toEqual([]);
   }, 180_000);
@@ -53,24 +63,37 @@ describe('npm pack', () => {
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock'], app);
 
-    const esm = program(`import { createVerifier, requireRole } from '@gatehouse/verify';\nimport { withAuth } from '@gatehouse/verify/fetch';\nimport * as crypto from 'node:crypto';\nconst require_crypto = () => crypto;`);
+    const esm = program(
+      `import { createVerifier, requireRole } from '@gatehouse/verify';\nimport { withAuth } from '@gatehouse/verify/fetch';\nimport * as crypto from 'node:crypto';\nconst require_crypto = () => crypto;`,
+    );
     writeFileSync(join(app, 'esm.mjs'), esm);
     const expected = { sub: 'u1', refused: 'ERR_TOKEN_INVALID', status: 401, challenge: 'Bearer' };
     expect(JSON.parse(run(process.execPath, ['esm.mjs'], app))).toEqual(expected);
 
-    const cjs = program(`const { createVerifier, requireRole } = require('@gatehouse/verify');\nconst { withAuth } = require('@gatehouse/verify/fetch');\nconst require_crypto = () => require('node:crypto');`);
+    const cjs = program(
+      `const { createVerifier, requireRole } = require('@gatehouse/verify');\nconst { withAuth } = require('@gatehouse/verify/fetch');\nconst require_crypto = () => require('node:crypto');`,
+    );
     writeFileSync(join(app, 'cjs.cjs'), cjs);
     expect(JSON.parse(run(process.execPath, ['--no-warnings', 'cjs.cjs'], app))).toEqual(expected);
 
     // The declarations resolve through `exports` for a NodeNext TypeScript consumer.
-    writeFileSync(join(app, 'check.ts'), `import { createVerifier, type AccessTokenClaims, type VerifyErrorCode } from '@gatehouse/verify';
+    writeFileSync(
+      join(app, 'check.ts'),
+      `import { createVerifier, type AccessTokenClaims, type VerifyErrorCode } from '@gatehouse/verify';
 import { withAuth } from '@gatehouse/verify/fetch';
 const verifier = createVerifier({ issuer: 'https://a.example', audience: 'api' });
 const handler: (r: Request) => Promise<Response> = withAuth(verifier, (_r, auth: AccessTokenClaims) => new Response(auth.sub + auth.scope));
 const code: VerifyErrorCode = 'ERR_TOKEN_EXPIRED';
 export { handler, code };
-`);
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: [] }, files: ['check.ts'] }));
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: [] },
+        files: ['check.ts'],
+      }),
+    );
     run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
   }, 180_000);
 });

@@ -45,7 +45,7 @@ describe('key rotation and outage, live Gatehouse (EdDSA, KEY_RELOAD_INTERVAL=1s
     }
     // The server reloads its keys every second: log in until a token carries the new kid.
     let rotated = await login(server, user.username, user.password);
-    for (const deadline = Date.now() + 20_000; kidOf(rotated.access) === oldKid && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 20_000; kidOf(rotated.access) === oldKid && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       rotated = await login(server, user.username, user.password);
     }
@@ -53,7 +53,7 @@ describe('key rotation and outage, live Gatehouse (EdDSA, KEY_RELOAD_INTERVAL=1s
     expect(newKid).toBe(published);
     // The old key has stopped signing: retire it, so that it leaves the JWKS.
     expect(cli('keys', 'retire', oldKid)).toMatch(/retired/);
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
       const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
       if (!jwks.keys.some((k) => k.kid === oldKid)) break;
       await new Promise((resolve) => setTimeout(resolve, 200));

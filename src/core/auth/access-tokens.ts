@@ -43,7 +43,6 @@ export interface IssuedAccessToken {
   readonly expiresIn: number;
 }
 
-
 const TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 const CACHE_LIMIT = 10_000;
 

@@ -22,11 +22,7 @@ function thumbprint(jwk: JsonWebKey): string {
 /** Makes a new key pair for `alg`; the private half as PKCS#8 PEM, the public half as JWK. */
 export function generateSigningKey(alg: AsymmetricAlgorithm, now: number): SigningKey {
   const pair =
-    alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    alg === 'EdDSA' ? generateKeyPairSync('ed25519') : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = pair.publicKey.export({ format: 'jwk' });
   const publicJwk = Object.fromEntries(Object.entries(jwk).map(([k, v]) => [k, String(v)]));
   return {

@@ -39,7 +39,6 @@ export function secretMatches(secret: string, storedHash: string): boolean {
  * race can be handed what the winner stored. Without the key, a stolen parent does not reveal it.
  */
 export function deriveSuccessor(parent: RefreshTokenParts, key: Buffer): RefreshTokenParts {
-  const derive = (label: string, bytes: number) =>
-    createHmac('sha256', key).update(`${label}\0${parent.id}.${parent.secret}`).digest().subarray(0, bytes).toString('base64url');
+  const derive = (label: string, bytes: number) => createHmac('sha256', key).update(`${label}\0${parent.id}.${parent.secret}`).digest().subarray(0, bytes).toString('base64url');
   return { id: derive('id', 16), secret: derive('secret', 32) };
 }

@@ -6,15 +6,7 @@ import type { Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
 import { PrincipalCache } from './principal-cache.js';
-import {
-  deriveSuccessor,
-  formatRefreshToken,
-  hashSecret,
-  newRefreshToken,
-  parseRefreshToken,
-  secretMatches,
-  type RefreshTokenParts,
-} from './refresh-tokens.js';
+import { deriveSuccessor, formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, secretMatches, type RefreshTokenParts } from './refresh-tokens.js';
 
 export type ClientContext = RequestContext;
 
@@ -46,9 +38,7 @@ export interface Principal {
 
 export type LogoutScope = 'local' | 'others' | 'global';
 
-export type SessionEvent =
-  | { type: 'session.revoked'; sessionIds: string[]; userId: string }
-  | { type: 'refresh.reused'; sessionId: string; userId: string };
+export type SessionEvent = { type: 'session.revoked'; sessionIds: string[]; userId: string } | { type: 'refresh.reused'; sessionId: string; userId: string };
 
 export interface SessionServiceOptions {
   readonly refreshTtlMs: number;
@@ -136,7 +126,10 @@ export class SessionService {
     // SES-08: a refresh token leaked from one client is worth nothing to another. The session is
     // left alone: the presenter may be a confused client rather than the thief.
     if (found.session.clientId !== request.clientId) {
-      await this.audit.record('client.mismatch', client, { subjectId: found.user.id, details: { session_id: found.session.id, client_id: request.clientId, operation: 'refresh' } });
+      await this.audit.record('client.mismatch', client, {
+        subjectId: found.user.id,
+        details: { session_id: found.session.id, client_id: request.clientId, operation: 'refresh' },
+      });
       throw new InvalidRefreshTokenError();
     }
     // Checked before anything rotates, so a malformed scope leaves the token usable.
@@ -236,7 +229,9 @@ export class SessionService {
     const { user, session } = principal;
     const revoked =
       scope === 'local'
-        ? (await this.store.revoke(session.id, now)) ? [session.id] : []
+        ? (await this.store.revoke(session.id, now))
+          ? [session.id]
+          : []
         : await this.store.revokeAllForUser(user.id, now, scope === 'others' ? session.id : undefined);
     if (revoked.length > 0) this.emit({ type: 'session.revoked', sessionIds: revoked, userId: user.id });
     await this.audit.record('logout', client, { actorId: user.id, subjectId: user.id, details: { scope, sessions: revoked.length } });

@@ -126,10 +126,14 @@ export class EmailService {
   verificationEffects(user: User): MailEffects | undefined {
     if (this.settings.verification === 'off' || user.emailVerified) return undefined;
     const { token, link } = this.newToken(user, 'verify_email', this.settings.tokenTtlMs);
-    const mail = this.message('verify_email', { address: user.email, name: user.name, userId: user.id }, {
-      link: this.link('verify', 'token', link),
-      expires: this.ttlText(this.settings.tokenTtlMs),
-    });
+    const mail = this.message(
+      'verify_email',
+      { address: user.email, name: user.name, userId: user.id },
+      {
+        link: this.link('verify', 'token', link),
+        expires: this.ttlText(this.settings.tokenTtlMs),
+      },
+    );
     return { tokens: [token], mail: [mail], replaces: ['verify_email'] };
   }
 
@@ -176,10 +180,14 @@ export class EmailService {
       const user = await this.deps.users.findByEmail(address);
       if (!user || user.disabled) return;
       const { token, link } = this.newToken(user, 'reset_password', this.settings.tokenTtlMs);
-      const mail = this.message('reset_password', { address: user.email, name: user.name, userId: user.id }, {
-        link: this.link('reset', 'token', link),
-        expires: this.ttlText(this.settings.tokenTtlMs),
-      });
+      const mail = this.message(
+        'reset_password',
+        { address: user.email, name: user.name, userId: user.id },
+        {
+          link: this.link('reset', 'token', link),
+          expires: this.ttlText(this.settings.tokenTtlMs),
+        },
+      );
       await this.deps.tokens.issue({ tokens: [token], mail: [mail], replaces: ['reset_password'] });
       this.afterQueued();
     });
@@ -196,11 +204,16 @@ export class EmailService {
     this.deps.policy.check(newPassword, 'new_password', { username: user.username, email: user.email });
     const passwordHash = await this.deps.hasher.hash(newPassword);
     const now = this.deps.clock.now();
-    await this.redeem(token, user, {
-      userChanges: { passwordHash, emailVerified: true, updatedAt: now },
-      revokeSessions: true,
-      mail: [this.passwordChangedNotice(user)],
-    }, context);
+    await this.redeem(
+      token,
+      user,
+      {
+        userChanges: { passwordHash, emailVerified: true, updatedAt: now },
+        revokeSessions: true,
+        mail: [this.passwordChangedNotice(user)],
+      },
+      context,
+    );
     // The rows are revoked already; this tells caches and other instances.
     await this.deps.sessions.revokeAll(user.id);
     await this.deps.audit.record('password.reset', context, { actorId: user.id, subjectId: user.id });
@@ -221,12 +234,20 @@ export class EmailService {
     if (owner && owner.id !== user.id) throw new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');
     await this.deps.budget?.spend(address);
     const { token, link } = this.newToken(user, 'change_email', this.settings.tokenTtlMs, { newEmail: address });
-    const confirm = this.message('change_email', { address, name: user.name, userId: user.id }, {
-      link: this.link('verify', 'change', link),
-      new_email: address,
-      expires: this.ttlText(this.settings.tokenTtlMs),
-    });
-    const notice = this.message('email_change_notice', { address: user.email, name: user.name, userId: user.id }, { new_email: address, link: `${this.settings.publicUrl}/ui/forgot` });
+    const confirm = this.message(
+      'change_email',
+      { address, name: user.name, userId: user.id },
+      {
+        link: this.link('verify', 'change', link),
+        new_email: address,
+        expires: this.ttlText(this.settings.tokenTtlMs),
+      },
+    );
+    const notice = this.message(
+      'email_change_notice',
+      { address: user.email, name: user.name, userId: user.id },
+      { new_email: address, link: `${this.settings.publicUrl}/ui/forgot` },
+    );
     await this.deps.tokens.issue({ tokens: [token], mail: [confirm, notice], replaces: ['change_email'] });
     this.afterQueued();
     await this.deps.audit.record('email.change_requested', context, { actorId: user.id, subjectId: user.id });
@@ -253,11 +274,15 @@ export class EmailService {
       if (!user || user.disabled) return;
       const code = newCode();
       const { token, link } = this.newToken(user, 'sign_in', CODE_TTL_MS, { code });
-      const mail = this.message('sign_in', { address: user.email, name: user.name, userId: user.id }, {
-        code,
-        link: this.link('verify', 'sign-in', link),
-        expires: this.ttlText(CODE_TTL_MS),
-      });
+      const mail = this.message(
+        'sign_in',
+        { address: user.email, name: user.name, userId: user.id },
+        {
+          code,
+          link: this.link('verify', 'sign-in', link),
+          expires: this.ttlText(CODE_TTL_MS),
+        },
+      );
       await this.deps.tokens.issue({ tokens: [token], mail: [mail], replaces: ['sign_in'] });
       this.afterQueued();
     });
@@ -289,7 +314,11 @@ export class EmailService {
   private async startSession(user: User, client: ClientContext, grant: ClientGrant, amr: readonly string[]): Promise<TokenGrant & { amr: readonly string[] }> {
     const fresh = await this.reload(user.id);
     const tokens = await this.deps.sessions.start(fresh, client, grant);
-    await this.deps.audit.record('login.succeeded', client, { actorId: user.id, subjectId: user.id, details: { session_id: tokens.sessionId, client_id: grant.clientId, method: amr.join(',') } });
+    await this.deps.audit.record('login.succeeded', client, {
+      actorId: user.id,
+      subjectId: user.id,
+      details: { session_id: tokens.sessionId, client_id: grant.clientId, method: amr.join(',') },
+    });
     return { ...tokens, amr };
   }
 

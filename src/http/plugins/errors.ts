@@ -1,6 +1,18 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
-import { AppError, BusyError, ConflictError, kindOf, TooManyRequestsError, UnauthenticatedError, UnavailableError, ValidationError, type ErrorCode, type ErrorKind, type FieldError } from '../../core/errors.js';
+import {
+  AppError,
+  BusyError,
+  ConflictError,
+  kindOf,
+  TooManyRequestsError,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+  type ErrorCode,
+  type ErrorKind,
+  type FieldError,
+} from '../../core/errors.js';
 
 const TITLES = {
   400: 'Bad Request',
@@ -98,9 +110,7 @@ function fieldErrors(error: FastifyError): FieldError[] {
     if (typeof extra === 'string' && !PLAIN_FIELD.test(extra)) {
       return { field: error.validationContext ?? 'body', message: 'has an unexpected field; if you sent JSON, set Content-Type: application/json' };
     }
-    const path = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), params.missingProperty ?? extra]
-      .filter((p) => typeof p === 'string' && p !== '')
-      .join('.');
+    const path = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), params.missingProperty ?? extra].filter((p) => typeof p === 'string' && p !== '').join('.');
     const message = extra ? 'is not an allowed field' : (v.message ?? 'is invalid');
     return { field: path || (error.validationContext ?? 'body'), message };
   });
@@ -176,7 +186,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
       else if (error instanceof UnavailableError) outages.report(request, error);
       else if (status === 503) request.log.warn({ code: error.code }, 'busy');
       else if (status === 401 || status === 403) request.log.info({ code: error.code }, 'access refused');
-      const errors = error instanceof ValidationError ? [...error.errors] : error instanceof ConflictError && error.field ? [{ field: error.field, message: error.message }] : undefined;
+      const errors =
+        error instanceof ValidationError ? [...error.errors] : error instanceof ConflictError && error.field ? [{ field: error.field, message: error.message }] : undefined;
       return sendProblem(reply, problem(error.code, status === 500 ? 'Something went wrong on our side.' : error.message, errors));
     }
     if (error.validation) {

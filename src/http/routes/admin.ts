@@ -36,43 +36,51 @@ function instant(field: string, text: string | undefined): number | undefined {
 export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
 
-  app.get('/admin/audit', {
-    schema: {
-      tags: ['admin'],
-      summary: 'Security events, newest first (admins only)',
-      security: bearer,
-      querystring: Type.Object(
-        {
-          ...PageQuery,
-          user: Type.Optional(IdParam),
-          type: Type.Optional(Type.Union(AUDIT_TYPES.map((t) => Type.Literal(t)))),
-          since: Type.Optional(Type.String({ pattern: DATE_TIME, maxLength: 40, description: 'only events at or after this instant (RFC 3339 date-time)' })),
-          until: Type.Optional(Type.String({ pattern: DATE_TIME, maxLength: 40, description: 'only events before this instant (RFC 3339 date-time)' })),
-        },
-        { additionalProperties: false },
-      ),
-      response: { 200: pageOf(AuditEventView), ...problems(400, 401, 403) },
+  app.get(
+    '/admin/audit',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Security events, newest first (admins only)',
+        security: bearer,
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            user: Type.Optional(IdParam),
+            type: Type.Optional(Type.Union(AUDIT_TYPES.map((t) => Type.Literal(t)))),
+            since: Type.Optional(Type.String({ pattern: DATE_TIME, maxLength: 40, description: 'only events at or after this instant (RFC 3339 date-time)' })),
+            until: Type.Optional(Type.String({ pattern: DATE_TIME, maxLength: 40, description: 'only events before this instant (RFC 3339 date-time)' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: pageOf(AuditEventView), ...problems(400, 401, 403) },
+      },
     },
-  }, async (request) => {
-    requireAdmin(request);
-    const { limit = 20, cursor, user, type, since, until } = request.query;
-    const page = await services.audit.list({ limit, before: decodeCursor(cursor), userId: user, type, since: instant('since', since), until: instant('until', until) });
-    return { items: page.items.map(auditEventView), next_cursor: encodeCursor(page.next) };
-  });
+    async (request) => {
+      requireAdmin(request);
+      const { limit = 20, cursor, user, type, since, until } = request.query;
+      const page = await services.audit.list({ limit, before: decodeCursor(cursor), userId: user, type, since: instant('since', since), until: instant('until', until) });
+      return { items: page.items.map(auditEventView), next_cursor: encodeCursor(page.next) };
+    },
+  );
 
-  app.delete('/users/:id/sessions', {
-    schema: {
-      tags: ['admin'],
-      summary: 'End every session of a user (admins only); their access tokens stop working',
-      security: bearer,
-      params: UserParams,
-      response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+  app.delete(
+    '/users/:id/sessions',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'End every session of a user (admins only); their access tokens stop working',
+        security: bearer,
+        params: UserParams,
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+      },
     },
-  }, async (request, reply) => {
-    const admin = requireAdmin(request).user;
-    // 404 for an unknown user, as the other /users/:id routes answer.
-    const user = await services.users.get(request.params.id);
-    await services.sessions.revokeAllOf(admin.id, user.id, contextOf(request));
-    return reply.code(204).send(null);
-  });
+    async (request, reply) => {
+      const admin = requireAdmin(request).user;
+      // 404 for an unknown user, as the other /users/:id routes answer.
+      const user = await services.users.get(request.params.id);
+      await services.sessions.revokeAllOf(admin.id, user.id, contextOf(request));
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -32,120 +32,163 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
   // WEB-01: before the rate limit, so a cross-site form spends nothing (see refresh-cookie.ts).
   const sameSite = refuseCrossSite(services.config);
 
-  app.post('/auth/register', {
-    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.register)],
-    schema: {
-      tags: ['auth'],
-      summary: 'Create an account',
-      consumes: ['application/json', 'application/x-www-form-urlencoded'],
-      body: RegisterBody,
-      response: { 201: Type.Ref(UserView), ...problems(403, 409, 503) },
+  app.post(
+    '/auth/register',
+    {
+      onRequest: [sameSite, ...rateLimit(services, RATE_RULES.register)],
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an account',
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
+        body: RegisterBody,
+        response: { 201: Type.Ref(UserView), ...problems(403, 409, 503) },
+      },
     },
-  }, async (request, reply) => {
-    // AC-04: only these fields reach the account; the schema already refused any other.
-    const { username, email, password, name } = request.body;
-    const user = await services.users.create({ username, email, password, name }, null, contextOf(request));
-    return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, user));
-  });
+    async (request, reply) => {
+      // AC-04: only these fields reach the account; the schema already refused any other.
+      const { username, email, password, name } = request.body;
+      const user = await services.users.create({ username, email, password, name }, null, contextOf(request));
+      return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, user));
+    },
+  );
 
-  app.post('/auth/login', {
-    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.login)],
-    schema: {
-      tags: ['auth'],
-      summary: 'Exchange a username or email and password for tokens',
-      consumes: ['application/json', 'application/x-www-form-urlencoded'],
-      body: LoginBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403, 503) },
+  app.post(
+    '/auth/login',
+    {
+      onRequest: [sameSite, ...rateLimit(services, RATE_RULES.login)],
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a username or email and password for tokens',
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
+        body: LoginBody,
+        response: { 200: Type.Ref(TokenResponse), ...problems(401, 403, 503) },
+      },
     },
-  }, async (request, reply) => {
-    const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
-    return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
-  });
+    async (request, reply) => {
+      const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
+      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
+    },
+  );
 
-  app.post('/auth/refresh', {
-    onRequest: [sameSite, ...rateLimit(services, RATE_RULES.refresh)],
-    schema: {
-      tags: ['auth'],
-      summary: 'Rotate a refresh token: the old one stops working',
-      consumes: ['application/json', 'application/x-www-form-urlencoded'],
-      body: RefreshBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(401, 403) },
+  app.post(
+    '/auth/refresh',
+    {
+      onRequest: [sameSite, ...rateLimit(services, RATE_RULES.refresh)],
+      schema: {
+        tags: ['auth'],
+        summary: 'Rotate a refresh token: the old one stops working',
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
+        body: RefreshBody,
+        response: { 200: Type.Ref(TokenResponse), ...problems(401, 403) },
+      },
+      // The body is optional: in browser mode the token comes in the cookie.
+      ...optionalBody,
     },
-    // The body is optional: in browser mode the token comes in the cookie.
-    ...optionalBody,
-  }, async (request, reply) => {
-    let token = request.body.refresh_token;
-    if (token === undefined && services.config.refreshCookie) {
-      token = readRefreshCookie(request);
-      if (token !== undefined) assertCookieOrigin(request);
-    }
-    // 401, not 400: to client code a refresh that cannot happen means "sign in again".
-    if (token === undefined) throw new InvalidRefreshTokenError('No refresh token was sent: sign in again.');
-    const grant = await services.sessions.refresh(token, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
-    return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
-  });
+    async (request, reply) => {
+      let token = request.body.refresh_token;
+      if (token === undefined && services.config.refreshCookie) {
+        token = readRefreshCookie(request);
+        if (token !== undefined) assertCookieOrigin(request);
+      }
+      // 401, not 400: to client code a refresh that cannot happen means "sign in again".
+      if (token === undefined) throw new InvalidRefreshTokenError('No refresh token was sent: sign in again.');
+      const grant = await services.sessions.refresh(token, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
+      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
+    },
+  );
 };
 
 /** The caller's own account and sessions. */
 export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
 
-  app.get('/auth/me', {
-    schema: { tags: ['auth'], summary: 'The caller', security: bearer, response: { 200: Type.Ref(UserView), ...problems(401) } },
-  }, async (request) => {
-    const { user } = principalOf(request);
-    return userView(user, user);
-  });
+  app.get(
+    '/auth/me',
+    {
+      schema: { tags: ['auth'], summary: 'The caller', security: bearer, response: { 200: Type.Ref(UserView), ...problems(401) } },
+    },
+    async (request) => {
+      const { user } = principalOf(request);
+      return userView(user, user);
+    },
+  );
 
   // A taken email answers 409: the budget keeps that from being a free directory lookup.
-  app.patch('/auth/me', {
-    onRequest: rateLimit(services, RATE_RULES.profile),
-    schema: {
-      tags: ['auth'],
-      summary: 'Change the caller\'s profile',
-      description: 'A new `email` is confirmed first: 202 `{ pending_email }`, a link to the new address and a notice to the old; it applies when the link is followed (unless EMAIL_VERIFICATION=off). Other fields change at once.',
-      security: bearer,
-      body: UpdateMeBody,
-      response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 409) },
+  app.patch(
+    '/auth/me',
+    {
+      onRequest: rateLimit(services, RATE_RULES.profile),
+      schema: {
+        tags: ['auth'],
+        summary: "Change the caller's profile",
+        description:
+          'A new `email` is confirmed first: 202 `{ pending_email }`, a link to the new address and a notice to the old; it applies when the link is followed (unless EMAIL_VERIFICATION=off). Other fields change at once.',
+        security: bearer,
+        body: UpdateMeBody,
+        response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 409) },
+      },
     },
-  }, async (request, reply) => {
-    const { user } = principalOf(request);
-    const result = await updateOwnProfile(services, user, request.body, contextOf(request));
-    if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
-    return userView(result.user, result.user);
-  });
+    async (request, reply) => {
+      const { user } = principalOf(request);
+      const result = await updateOwnProfile(services, user, request.body, contextOf(request));
+      if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
+      return userView(result.user, result.user);
+    },
+  );
 
   // Guessing the current password with a stolen access token costs the same budget as logging in.
-  app.post('/auth/password', {
-    onRequest: rateLimit(services, RATE_RULES.login),
-    schema: { tags: ['auth'], summary: 'Change the password; every other session ends', security: bearer, body: PasswordBody, response: { 204: Type.Null(), ...problems(400, 401, 503) } },
-  }, async (request, reply) => {
-    await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/auth/password',
+    {
+      onRequest: rateLimit(services, RATE_RULES.login),
+      schema: {
+        tags: ['auth'],
+        summary: 'Change the password; every other session ends',
+        security: bearer,
+        body: PasswordBody,
+        response: { 204: Type.Null(), ...problems(400, 401, 503) },
+      },
+    },
+    async (request, reply) => {
+      await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.post('/auth/logout', {
-    onRequest: refuseCrossSite(services.config),
-    schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: LogoutBody, response: { 204: Type.Null(), ...problems(400, 401, 403) } },
-    // The body is optional: no body means scope "local".
-    ...optionalBody,
-  }, async (request, reply) => {
-    await services.sessions.logout(principalOf(request), request.body.scope ?? 'local', contextOf(request));
-    if (services.config.refreshCookie) clearRefreshCookie(reply);
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/auth/logout',
+    {
+      onRequest: refuseCrossSite(services.config),
+      schema: { tags: ['auth'], summary: 'End this session, the others, or all', security: bearer, body: LogoutBody, response: { 204: Type.Null(), ...problems(400, 401, 403) } },
+      // The body is optional: no body means scope "local".
+      ...optionalBody,
+    },
+    async (request, reply) => {
+      await services.sessions.logout(principalOf(request), request.body.scope ?? 'local', contextOf(request));
+      if (services.config.refreshCookie) clearRefreshCookie(reply);
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.get('/auth/sessions', {
-    schema: { tags: ['auth'], summary: 'The caller\'s live sessions', security: bearer, response: { 200: Type.Object({ items: Type.Array(SessionView) }), ...problems(401) } },
-  }, async (request) => {
-    const { user, session } = principalOf(request);
-    return { items: (await services.sessions.listActive(user.id)).map((s) => sessionView(s, session.id)) };
-  });
+  app.get(
+    '/auth/sessions',
+    {
+      schema: { tags: ['auth'], summary: "The caller's live sessions", security: bearer, response: { 200: Type.Object({ items: Type.Array(SessionView) }), ...problems(401) } },
+    },
+    async (request) => {
+      const { user, session } = principalOf(request);
+      return { items: (await services.sessions.listActive(user.id)).map((s) => sessionView(s, session.id)) };
+    },
+  );
 
-  app.delete('/auth/sessions/:id', {
-    schema: { tags: ['auth'], summary: 'End one of the caller\'s sessions', security: bearer, params: SessionParams, response: { 204: Type.Null(), ...problems(401, 404) } },
-  }, async (request, reply) => {
-    await services.sessions.revokeOwn(principalOf(request).user.id, request.params.id, contextOf(request));
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/auth/sessions/:id',
+    {
+      schema: { tags: ['auth'], summary: "End one of the caller's sessions", security: bearer, params: SessionParams, response: { 204: Type.Null(), ...problems(401, 404) } },
+    },
+    async (request, reply) => {
+      await services.sessions.revokeOwn(principalOf(request).user.id, request.params.id, contextOf(request));
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -26,92 +26,133 @@ export const publicEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }
   const sendBudget = rateLimit(services, RATE_RULES.emailSend);
   const redeemBudget = rateLimit(services, RATE_RULES.emailRedeem);
 
-  app.post('/auth/email/verify', {
-    onRequest: redeemBudget,
-    schema: { tags: ['email'], summary: 'Verify an address with the link\'s token (single use)', body: TokenBody, response: { 200: Type.Ref(UserView), ...problems(400) } },
-  }, async (request, reply) => {
-    const user = await email.verify(request.body.token, contextOf(request));
-    return reply.headers(noStore).send(userView(user, user));
-  });
-
-  app.post('/auth/password/forgot', {
-    onRequest: sendBudget,
-    schema: {
-      tags: ['email'],
-      summary: 'Send a password-reset link',
-      description: 'Answers 202 with the same body whether or not an account uses the address (EMAIL-02); only a known address gets mail.',
-      body: EmailBody,
-      response: { 202: AcceptedView, ...problems(400) },
+  app.post(
+    '/auth/email/verify',
+    {
+      onRequest: redeemBudget,
+      schema: { tags: ['email'], summary: "Verify an address with the link's token (single use)", body: TokenBody, response: { 200: Type.Ref(UserView), ...problems(400) } },
     },
-  }, async (request, reply) => {
-    await email.forgotPassword(request.body.email, contextOf(request));
-    return reply.code(202).send(ACCEPTED);
-  });
-
-  app.post('/auth/password/reset', {
-    onRequest: redeemBudget,
-    schema: {
-      tags: ['email'],
-      summary: 'Set a new password with the reset link\'s token; every session ends',
-      body: ResetBody,
-      response: { 204: Type.Null(), ...problems(400, 503) },
+    async (request, reply) => {
+      const user = await email.verify(request.body.token, contextOf(request));
+      return reply.headers(noStore).send(userView(user, user));
     },
-  }, async (request, reply) => {
-    await email.resetPassword(request.body.token, request.body.new_password, contextOf(request));
-    return reply.code(204).headers(noStore).send(null);
-  });
+  );
 
-  app.post('/auth/email/change/confirm', {
-    onRequest: redeemBudget,
-    schema: { tags: ['email'], summary: 'Confirm a change of address with the link sent to the new one', body: TokenBody, response: { 200: Type.Ref(UserView), ...problems(400, 409) } },
-  }, async (request, reply) => {
-    const user = await email.confirmEmailChange(request.body.token, contextOf(request));
-    return reply.headers(noStore).send(userView(user, user));
-  });
-
-  app.post('/auth/email/sign-in', {
-    onRequest: sendBudget,
-    schema: {
-      tags: ['email'],
-      summary: 'Send a one-time sign-in code and link (EMAIL_SIGN_IN=on)',
-      description: 'Answers 202 with the same body whether or not an account uses the address (EMAIL-02). 404 when sign-in by email is off.',
-      body: EmailBody,
-      response: { 202: AcceptedView, ...problems(400, 404) },
+  app.post(
+    '/auth/password/forgot',
+    {
+      onRequest: sendBudget,
+      schema: {
+        tags: ['email'],
+        summary: 'Send a password-reset link',
+        description: 'Answers 202 with the same body whether or not an account uses the address (EMAIL-02); only a known address gets mail.',
+        body: EmailBody,
+        response: { 202: AcceptedView, ...problems(400) },
+      },
     },
-  }, async (request, reply) => {
-    await email.startSignIn(request.body.email, contextOf(request));
-    return reply.code(202).send(ACCEPTED);
-  });
-
-  app.post('/auth/email/sign-in/verify', {
-    // WEB-01: in browser mode this sets the refresh cookie, like a login.
-    onRequest: [refuseCrossSite(services.config), ...redeemBudget],
-    schema: {
-      tags: ['email'],
-      summary: 'Exchange a sign-in code (with the address) or the link\'s token for tokens',
-      description: 'A code takes 5 tries in all, however many come at once (EMAIL-07). 404 when sign-in by email is off.',
-      body: SignInVerifyBody,
-      response: { 200: Type.Ref(TokenResponse), ...problems(400, 403, 404) },
+    async (request, reply) => {
+      await email.forgotPassword(request.body.email, contextOf(request));
+      return reply.code(202).send(ACCEPTED);
     },
-  }, async (request, reply) => {
-    const { email: address, code, token } = request.body;
-    if ((token === undefined) === (address === undefined || code === undefined)) throw ValidationError.field('token', 'send either email and code, or token');
-    const grant = await email.completeSignIn(token !== undefined ? { token } : { email: address, code: code!.replace(/ /g, '') }, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
-    return reply.headers(noStore).send({ ...tokenResponse(reply, grant, services.config), amr: [...grant.amr] });
-  });
+  );
+
+  app.post(
+    '/auth/password/reset',
+    {
+      onRequest: redeemBudget,
+      schema: {
+        tags: ['email'],
+        summary: "Set a new password with the reset link's token; every session ends",
+        body: ResetBody,
+        response: { 204: Type.Null(), ...problems(400, 503) },
+      },
+    },
+    async (request, reply) => {
+      await email.resetPassword(request.body.token, request.body.new_password, contextOf(request));
+      return reply.code(204).headers(noStore).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/email/change/confirm',
+    {
+      onRequest: redeemBudget,
+      schema: {
+        tags: ['email'],
+        summary: 'Confirm a change of address with the link sent to the new one',
+        body: TokenBody,
+        response: { 200: Type.Ref(UserView), ...problems(400, 409) },
+      },
+    },
+    async (request, reply) => {
+      const user = await email.confirmEmailChange(request.body.token, contextOf(request));
+      return reply.headers(noStore).send(userView(user, user));
+    },
+  );
+
+  app.post(
+    '/auth/email/sign-in',
+    {
+      onRequest: sendBudget,
+      schema: {
+        tags: ['email'],
+        summary: 'Send a one-time sign-in code and link (EMAIL_SIGN_IN=on)',
+        description: 'Answers 202 with the same body whether or not an account uses the address (EMAIL-02). 404 when sign-in by email is off.',
+        body: EmailBody,
+        response: { 202: AcceptedView, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      await email.startSignIn(request.body.email, contextOf(request));
+      return reply.code(202).send(ACCEPTED);
+    },
+  );
+
+  app.post(
+    '/auth/email/sign-in/verify',
+    {
+      // WEB-01: in browser mode this sets the refresh cookie, like a login.
+      onRequest: [refuseCrossSite(services.config), ...redeemBudget],
+      schema: {
+        tags: ['email'],
+        summary: "Exchange a sign-in code (with the address) or the link's token for tokens",
+        description: 'A code takes 5 tries in all, however many come at once (EMAIL-07). 404 when sign-in by email is off.',
+        body: SignInVerifyBody,
+        response: { 200: Type.Ref(TokenResponse), ...problems(400, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { email: address, code, token } = request.body;
+      if ((token === undefined) === (address === undefined || code === undefined)) throw ValidationError.field('token', 'send either email and code, or token');
+      const grant = await email.completeSignIn(token !== undefined ? { token } : { email: address, code: code!.replace(/ /g, '') }, contextOf(request), {
+        clientId: FIRST_PARTY_CLIENT_ID,
+      });
+      return reply.headers(noStore).send({ ...tokenResponse(reply, grant, services.config), amr: [...grant.amr] });
+    },
+  );
 };
 
 /** The caller's own address. */
 export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
 
-  app.post('/auth/email/verify/send', {
-    onRequest: rateLimit(services, RATE_RULES.emailSend),
-    schema: { tags: ['email'], summary: 'Send a new verification link to the caller\'s address', security: bearer, body: NoBody, response: { 202: AcceptedView, ...problems(400, 401) } },
-    // No body, an empty one or `{}`; anything else is refused like every unknown field (IN-01).
-    ...optionalBody,
-  }, async (request, reply) => {
-    await services.email.sendVerification(principalOf(request).user, contextOf(request));
-    return reply.code(202).send(ACCEPTED);
-  });
+  app.post(
+    '/auth/email/verify/send',
+    {
+      onRequest: rateLimit(services, RATE_RULES.emailSend),
+      schema: {
+        tags: ['email'],
+        summary: "Send a new verification link to the caller's address",
+        security: bearer,
+        body: NoBody,
+        response: { 202: AcceptedView, ...problems(400, 401) },
+      },
+      // No body, an empty one or `{}`; anything else is refused like every unknown field (IN-01).
+      ...optionalBody,
+    },
+    async (request, reply) => {
+      await services.email.sendVerification(principalOf(request).user, contextOf(request));
+      return reply.code(202).send(ACCEPTED);
+    },
+  );
 };

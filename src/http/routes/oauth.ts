@@ -62,7 +62,12 @@ function toOAuth(error: unknown): OAuthProblem | null {
     const answer = OAUTH_ERROR_OF_KIND[error.kind];
     if (!answer) return null;
     if (error instanceof TooManyRequestsError) {
-      return new OAuthProblem(answer.status, answer.error, `Too many requests: wait ${error.retryAfterSeconds} seconds (Retry-After) before trying again.`, error.retryAfterSeconds);
+      return new OAuthProblem(
+        answer.status,
+        answer.error,
+        `Too many requests: wait ${error.retryAfterSeconds} seconds (Retry-After) before trying again.`,
+        error.retryAfterSeconds,
+      );
     }
     return new OAuthProblem(answer.status, answer.error, error.message);
   }
@@ -118,62 +123,70 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
   // Client authentication is its own scheme here (RFC 6749 §2.3), not the API's bearer token.
   const security: { [name: string]: string[] }[] = [{}, { oauthClientBasic: [] }];
 
-  app.post('/oauth/token', {
-    // WEB-01: in browser mode this route sets the refresh cookie too.
-    onRequest: [refuseCrossSite(services.config), ...rateLimit(services, RATE_RULES.login)],
-    schema: {
-      tags: ['oauth'],
-      summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
-      description:
-        'RFC 6749. Client authentication: client_secret_basic, client_secret_post, or none (public clients; no client_id means the first-party client `gatehouse`). ' +
-        'Unrecognised parameters are ignored; a repeated parameter is invalid_request; any grant_type but password and refresh_token is unsupported_grant_type. ' +
-        'The password grant is for first-party clients only. A refresh token works only for the client it was issued to.',
-      consumes: ['application/x-www-form-urlencoded', 'application/json'],
-      security,
-      body: OAuthTokenBody,
-      // 503 (password hashing saturated) comes from the root handler as problem details.
-      response: { 200: Type.Ref(TokenResponse), ...errors, ...problems(503) },
+  app.post(
+    '/oauth/token',
+    {
+      // WEB-01: in browser mode this route sets the refresh cookie too.
+      onRequest: [refuseCrossSite(services.config), ...rateLimit(services, RATE_RULES.login)],
+      schema: {
+        tags: ['oauth'],
+        summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
+        description:
+          'RFC 6749. Client authentication: client_secret_basic, client_secret_post, or none (public clients; no client_id means the first-party client `gatehouse`). ' +
+          'Unrecognised parameters are ignored; a repeated parameter is invalid_request; any grant_type but password and refresh_token is unsupported_grant_type. ' +
+          'The password grant is for first-party clients only. A refresh token works only for the client it was issued to.',
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        security,
+        body: OAuthTokenBody,
+        // 503 (password hashing saturated) comes from the root handler as problem details.
+        response: { 200: Type.Ref(TokenResponse), ...errors, ...problems(503) },
+      },
+      preValidation: async (request) => {
+        await refuseRepeatedTokenParameters(request);
+        // Decided before anything else is checked: an unserved grant is unsupported_grant_type
+        // whatever parameters come with it (§5.2).
+        const grantType = (request.body as { grant_type?: unknown } | null)?.grant_type;
+        if (typeof grantType === 'string' && !isGrantType(grantType)) {
+          throw new OAuthProblem(400, 'unsupported_grant_type', `Use grant_type ${GRANT_TYPES.join(' or ')}.`);
+        }
+      },
     },
-    preValidation: async (request) => {
-      await refuseRepeatedTokenParameters(request);
-      // Decided before anything else is checked: an unserved grant is unsupported_grant_type
-      // whatever parameters come with it (§5.2).
-      const grantType = (request.body as { grant_type?: unknown } | null)?.grant_type;
-      if (typeof grantType === 'string' && !isGrantType(grantType)) {
-        throw new OAuthProblem(400, 'unsupported_grant_type', `Use grant_type ${GRANT_TYPES.join(' or ')}.`);
+    async (request, reply) => {
+      const body = request.body;
+      const grantType = body.grant_type as GrantType;
+      const client = await services.clients.authenticate(clientCredentialsOf(request, body));
+      services.clients.assertGrantAllowed(client, grantType);
+      if (grantType === 'password') {
+        if (!body.username || !body.password) throw new OAuthProblem(400, 'invalid_request', 'username and password are required.');
+        const scope = services.clients.scopeFor(client, body.scope);
+        return sendTokens(reply, await services.auth.login(body.username, body.password, contextOf(request), { clientId: client.id, scope }), services.config);
       }
+      if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
+      return sendTokens(reply, await services.sessions.refresh(body.refresh_token, contextOf(request), { clientId: client.id, scope: body.scope }), services.config);
     },
-  }, async (request, reply) => {
-    const body = request.body;
-    const grantType = body.grant_type as GrantType;
-    const client = await services.clients.authenticate(clientCredentialsOf(request, body));
-    services.clients.assertGrantAllowed(client, grantType);
-    if (grantType === 'password') {
-      if (!body.username || !body.password) throw new OAuthProblem(400, 'invalid_request', 'username and password are required.');
-      const scope = services.clients.scopeFor(client, body.scope);
-      return sendTokens(reply, await services.auth.login(body.username, body.password, contextOf(request), { clientId: client.id, scope }), services.config);
-    }
-    if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
-    return sendTokens(reply, await services.sessions.refresh(body.refresh_token, contextOf(request), { clientId: client.id, scope: body.scope }), services.config);
-  });
+  );
 
-  app.post('/oauth/revoke', {
-    onRequest: rateLimit(services, RATE_RULES.revoke),
-    schema: {
-      tags: ['oauth'],
-      summary: 'OAuth 2.0 token revocation (RFC 7009)',
-      description:
-        'Ends the session of a refresh token or an access token issued to the authenticated client (same client authentication as /oauth/token). ' +
-        'Answers 200 with an empty body whether or not the token was valid, known, or the client\'s own; only the client\'s own tokens are revoked.',
-      consumes: ['application/x-www-form-urlencoded', 'application/json'],
-      security,
-      body: OAuthRevokeBody,
-      response: { 200: Type.Null({ description: 'empty body' }), ...errors },
+  app.post(
+    '/oauth/revoke',
+    {
+      onRequest: rateLimit(services, RATE_RULES.revoke),
+      schema: {
+        tags: ['oauth'],
+        summary: 'OAuth 2.0 token revocation (RFC 7009)',
+        description:
+          'Ends the session of a refresh token or an access token issued to the authenticated client (same client authentication as /oauth/token). ' +
+          "Answers 200 with an empty body whether or not the token was valid, known, or the client's own; only the client's own tokens are revoked.",
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        security,
+        body: OAuthRevokeBody,
+        response: { 200: Type.Null({ description: 'empty body' }), ...errors },
+      },
+      preValidation: refuseRepeatedParameters(OAuthRevokeBody),
     },
-    preValidation: refuseRepeatedParameters(OAuthRevokeBody),
-  }, async (request, reply) => {
-    const client = await services.clients.authenticate(clientCredentialsOf(request, request.body));
-    await services.sessions.revokeToken(request.body.token, client.id, contextOf(request));
-    return reply.code(200).headers(noStore).send();
-  });
+    async (request, reply) => {
+      const client = await services.clients.authenticate(clientCredentialsOf(request, request.body));
+      await services.sessions.revokeToken(request.body.token, client.id, contextOf(request));
+      return reply.code(200).headers(noStore).send();
+    },
+  );
 };

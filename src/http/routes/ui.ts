@@ -50,7 +50,9 @@ export function uiContentSecurityPolicy(config: Config): string {
     'script-src-attr': "'none'",
     'style-src': "'self'",
   };
-  return Object.entries(directives).map(([name, value]) => `${name} ${value}`).join('; ');
+  return Object.entries(directives)
+    .map(([name, value]) => `${name} ${value}`)
+    .join('; ');
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -26,83 +26,115 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     return `user:${principal.user.id}`;
   });
 
-  app.get('/users', {
-    onRequest: directoryBudget,
-    schema: {
-      tags: ['users'],
-      summary: 'List users, ordered by username',
-      description:
-        'Admins get full user objects. Other signed-in users get directory entries (`id`, `username`, `name`; no `role`, no `email`), ' +
-        `at most ${RATE_RULES.directory.max} directory requests (this list and GET /users/{id} of others) an hour each. ` +
-        'With USER_DIRECTORY=off only admins may list users (403 for others).',
-      security: bearer,
-      querystring: Type.Object({ ...PageQuery, q: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'username prefix' })) }, { additionalProperties: false }),
-      response: { 200: Type.Union([pageOf(Type.Ref(UserView)), pageOf(Type.Ref(UserDirectoryEntry))]), ...problems(400, 401, 403, 429) },
+  app.get(
+    '/users',
+    {
+      onRequest: directoryBudget,
+      schema: {
+        tags: ['users'],
+        summary: 'List users, ordered by username',
+        description:
+          'Admins get full user objects. Other signed-in users get directory entries (`id`, `username`, `name`; no `role`, no `email`), ' +
+          `at most ${RATE_RULES.directory.max} directory requests (this list and GET /users/{id} of others) an hour each. ` +
+          'With USER_DIRECTORY=off only admins may list users (403 for others).',
+        security: bearer,
+        querystring: Type.Object({ ...PageQuery, q: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'username prefix' })) }, { additionalProperties: false }),
+        response: { 200: Type.Union([pageOf(Type.Ref(UserView)), pageOf(Type.Ref(UserDirectoryEntry))]), ...problems(400, 401, 403, 429) },
+      },
     },
-  }, async (request, reply) => {
-    const viewer = principalOf(request).user;
-    const admin = isAdmin(request);
-    if (!admin && !services.config.userDirectory) throw new ForbiddenError('Only admins may list users on this service.');
-    const { limit = 20, cursor, q } = request.query;
-    const page = await services.users.list({ limit, after: decodeCursor(cursor), prefix: q });
-    const next_cursor = encodeCursor(page.next);
-    if (admin) return { items: page.items.map((u) => userView(u, viewer)), next_cursor };
-    // The directory's own schema serializes the answer: whatever the items hold, only its fields go out.
-    reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(DIRECTORY_PAGE));
-    return { items: page.items.map(directoryView), next_cursor };
-  });
-
-  app.get('/users/:id', {
-    onRequest: directoryBudget,
-    schema: {
-      tags: ['users'],
-      summary: 'One user',
-      description: 'The full user to the user themself and to admins; a directory entry (`id`, `username`, `name`) to anyone else, counted against the directory budget.',
-      security: bearer,
-      params: UserParams,
-      response: { 200: Type.Union([Type.Ref(UserView), Type.Ref(UserDirectoryEntry)]), ...problems(400, 401, 404, 429) },
+    async (request, reply) => {
+      const viewer = principalOf(request).user;
+      const admin = isAdmin(request);
+      if (!admin && !services.config.userDirectory) throw new ForbiddenError('Only admins may list users on this service.');
+      const { limit = 20, cursor, q } = request.query;
+      const page = await services.users.list({ limit, after: decodeCursor(cursor), prefix: q });
+      const next_cursor = encodeCursor(page.next);
+      if (admin) return { items: page.items.map((u) => userView(u, viewer)), next_cursor };
+      // The directory's own schema serializes the answer: whatever the items hold, only its fields go out.
+      reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(DIRECTORY_PAGE));
+      return { items: page.items.map(directoryView), next_cursor };
     },
-  }, async (request, reply) => {
-    const viewer = principalOf(request).user;
-    const user = await services.users.get(request.params.id);
-    if (isAdmin(request) || viewer.id === user.id) return userView(user, viewer);
-    reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(UserDirectoryEntryInline));
-    return directoryView(user);
-  });
+  );
 
-  app.post('/users', {
-    schema: { tags: ['users'], summary: 'Create a user (admins only; may set role)', security: bearer, body: CreateUserBody, response: { 201: Type.Ref(UserView), ...problems(400, 401, 403, 409, 503) } },
-  }, async (request, reply) => {
-    const admin = requireAdmin(request).user;
-    const user = await services.users.create(request.body, admin, contextOf(request));
-    return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, admin));
-  });
-
-  app.patch('/users/:id', {
-    onRequest: rateLimit(services, RATE_RULES.profile),
-    schema: {
-      tags: ['users'],
-      summary: 'Change a user (the user or an admin; only admins change role and disabled)',
-      security: bearer,
-      params: UserParams,
-      body: UpdateUserBody,
-      description: 'A user changing their own `email` gets 202 `{ pending_email }`, as on PATCH /auth/me; an admin changing someone else\'s sets it at once, unverified.',
-      response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 403, 404, 409) },
+  app.get(
+    '/users/:id',
+    {
+      onRequest: directoryBudget,
+      schema: {
+        tags: ['users'],
+        summary: 'One user',
+        description: 'The full user to the user themself and to admins; a directory entry (`id`, `username`, `name`) to anyone else, counted against the directory budget.',
+        security: bearer,
+        params: UserParams,
+        response: { 200: Type.Union([Type.Ref(UserView), Type.Ref(UserDirectoryEntry)]), ...problems(400, 401, 404, 429) },
+      },
     },
-  }, async (request, reply) => {
-    const actor = principalOf(request).user;
-    if (actor.id === request.params.id) {
-      const result = await updateOwnProfile(services, actor, request.body, contextOf(request));
-      if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
-      return userView(result.user, result.user);
-    }
-    return userView(await services.users.update(actor, request.params.id, request.body, contextOf(request)), actor);
-  });
+    async (request, reply) => {
+      const viewer = principalOf(request).user;
+      const user = await services.users.get(request.params.id);
+      if (isAdmin(request) || viewer.id === user.id) return userView(user, viewer);
+      reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(UserDirectoryEntryInline));
+      return directoryView(user);
+    },
+  );
 
-  app.delete('/users/:id', {
-    schema: { tags: ['users'], summary: 'Delete a user (the user or an admin); their sessions end', security: bearer, params: UserParams, response: { 204: Type.Null(), ...problems(401, 403, 404, 409) } },
-  }, async (request, reply) => {
-    await services.users.delete(principalOf(request).user, request.params.id, contextOf(request));
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Create a user (admins only; may set role)',
+        security: bearer,
+        body: CreateUserBody,
+        response: { 201: Type.Ref(UserView), ...problems(400, 401, 403, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      const admin = requireAdmin(request).user;
+      const user = await services.users.create(request.body, admin, contextOf(request));
+      return reply.code(201).header('location', `/users/${user.id}`).send(userView(user, admin));
+    },
+  );
+
+  app.patch(
+    '/users/:id',
+    {
+      onRequest: rateLimit(services, RATE_RULES.profile),
+      schema: {
+        tags: ['users'],
+        summary: 'Change a user (the user or an admin; only admins change role and disabled)',
+        security: bearer,
+        params: UserParams,
+        body: UpdateUserBody,
+        description: "A user changing their own `email` gets 202 `{ pending_email }`, as on PATCH /auth/me; an admin changing someone else's sets it at once, unverified.",
+        response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const actor = principalOf(request).user;
+      if (actor.id === request.params.id) {
+        const result = await updateOwnProfile(services, actor, request.body, contextOf(request));
+        if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
+        return userView(result.user, result.user);
+      }
+      return userView(await services.users.update(actor, request.params.id, request.body, contextOf(request)), actor);
+    },
+  );
+
+  app.delete(
+    '/users/:id',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Delete a user (the user or an admin); their sessions end',
+        security: bearer,
+        params: UserParams,
+        response: { 204: Type.Null(), ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await services.users.delete(principalOf(request).user, request.params.id, contextOf(request));
+      return reply.code(204).send(null);
+    },
+  );
 };

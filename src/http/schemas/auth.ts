@@ -32,10 +32,7 @@ export const TokenResponse = Type.Object(
   { $id: 'TokenResponse' },
 );
 
-export const PasswordBody = Type.Object(
-  { current_password: Password, new_password: Password },
-  { additionalProperties: false },
-);
+export const PasswordBody = Type.Object({ current_password: Password, new_password: Password }, { additionalProperties: false });
 
 export const LogoutBody = Type.Object(
   { scope: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('others'), Type.Literal('global')], { default: 'local' })) },
@@ -85,7 +82,4 @@ export const OAuthRevokeBody = Type.Object(
   { additionalProperties: true, description: 'Unrecognised parameters are ignored; those listed here may not be repeated.' },
 );
 
-export const OAuthError = Type.Object(
-  { error: Type.String(), error_description: Type.Optional(Type.String()) },
-  { $id: 'OAuthError', description: 'RFC 6749 §5.2 error' },
-);
+export const OAuthError = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) }, { $id: 'OAuthError', description: 'RFC 6749 §5.2 error' });

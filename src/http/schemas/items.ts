@@ -19,10 +19,7 @@ export const ItemView = Type.Object(
   { $id: 'Item' },
 );
 
-export const CreateItemBody = Type.Object(
-  { name: ItemName, price: Price, description: Type.Optional(Description) },
-  { additionalProperties: false },
-);
+export const CreateItemBody = Type.Object({ name: ItemName, price: Price, description: Type.Optional(Description) }, { additionalProperties: false });
 export const PutItemBody = Type.Object({ price: Price, description: Type.Optional(Description) }, { additionalProperties: false });
 export const PatchItemBody = Type.Object(
   { name: Type.Optional(ItemName), price: Type.Optional(Price), description: Type.Optional(Description) },

@@ -46,10 +46,7 @@ export const UserDirectoryEntry = Type.Object(directoryFields, { $id: 'UserDirec
 /** The same, without $id, for the serializer compiled per request (see routes/users.ts). */
 export const UserDirectoryEntryInline = Type.Object(directoryFields, { additionalProperties: false });
 
-export const RegisterBody = Type.Object(
-  { username: Username, email: Email, password: Password, name: Type.Optional(DisplayName) },
-  { additionalProperties: false },
-);
+export const RegisterBody = Type.Object({ username: Username, email: Email, password: Password, name: Type.Optional(DisplayName) }, { additionalProperties: false });
 
 export const CreateUserBody = Type.Object(
   { username: Username, email: Email, password: Password, name: Type.Optional(DisplayName), role: Type.Optional(Role) },

@@ -8,11 +8,7 @@ interface Window {
 // What may be dropped first when memory is full: plain request budgets, then failure counts of
 // names that are no account. Locks and trusted networks go last, so that a flood of throwaway
 // keys cannot erase an account's lockout (an attacker would otherwise flood, then guess again).
-const EVICTION_ORDER: ((key: string) => boolean)[] = [
-  (key) => key.startsWith('rate:'),
-  (key) => key.startsWith('fail:'),
-  () => true,
-];
+const EVICTION_ORDER: ((key: string) => boolean)[] = [(key) => key.startsWith('rate:'), (key) => key.startsWith('fail:'), () => true];
 
 /**
  * Counters in this process's memory: right for one instance. Bounded, so a flood of distinct keys

@@ -5,8 +5,5 @@ export default {
   name: 'session_client',
   // SES-08: a session's refresh tokens belong to one OAuth client. Every session before this one
   // was a first-party login, hence the default.
-  statements: [
-    `ALTER TABLE sessions ADD COLUMN client_id TEXT NOT NULL DEFAULT 'gatehouse'`,
-    `ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT ''`,
-  ],
+  statements: [`ALTER TABLE sessions ADD COLUMN client_id TEXT NOT NULL DEFAULT 'gatehouse'`, `ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT ''`],
 } satisfies MigrationSource;

@@ -7,12 +7,6 @@ import email from './0005-email.js';
 import { render, type MigrationSource } from './render.js';
 
 /** Every migration in order, one file each: a new one is the next number's file and one line here. */
-const SOURCES: readonly MigrationSource[] = [
-  core,
-  audit,
-  sessionClient,
-  usernameSkeleton,
-  email,
-];
+const SOURCES: readonly MigrationSource[] = [core, audit, sessionClient, usernameSkeleton, email];
 
 export const MIGRATIONS: Record<Dialect, readonly Migration[]> = { sqlite: render(SOURCES, 'sqlite'), postgres: render(SOURCES, 'postgres') };

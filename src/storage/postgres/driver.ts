@@ -23,7 +23,23 @@ function translate(error: unknown): unknown {
 // Socket errors, and SQLSTATEs that mean "the server is away or gave up", not "the query is wrong":
 // class 08 (connection), 57014 (statement_timeout), 57P01-03 (shutting down, cannot connect now),
 // 53300 (too many connections), 25P03 (idle-in-transaction timeout), 53200 (out of memory).
-const AWAY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57014', '57P01', '57P02', '57P03', '53300', '25P03', '53200']);
+const AWAY_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '25P03',
+  '53200',
+]);
 // pg and pg-pool report their own deadlines and dropped sockets by message only.
 const AWAY_MESSAGES = /timeout|timed out|Connection terminated|connection error|not queryable|Connection ended|ECONNREFUSED/i;
 
@@ -143,9 +159,9 @@ export class PostgresDriver implements SqlDriver {
 
   /** The applied migrations; none when the table is not there yet, no checksums when it predates them. */
   private async applied(client: pg.PoolClient | pg.Pool): Promise<AppliedMigration[]> {
-    const columns = (await client.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`,
-    )).rows.map((c) => c.column_name);
+    const columns = (
+      await client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`)
+    ).rows.map((c) => c.column_name);
     if (columns.length === 0) return [];
     return (await client.query<AppliedMigration>(`SELECT version, name, ${columns.includes('checksum') ? 'checksum' : 'NULL AS checksum'} FROM schema_migrations`)).rows;
   }

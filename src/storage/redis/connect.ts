@@ -67,11 +67,17 @@ export async function connectShared(redisUrl: string | null, onError: (error: un
   // A black-holed Redis stays "ready" to ioredis; only a command that answers closes the circuit.
   const probe = setInterval(() => {
     if (circuit.state === 'closed' || redis.status !== 'ready') return;
-    redis.ping().then(() => circuit.succeed(), (error: unknown) => circuit.fail(error));
+    redis.ping().then(
+      () => circuit.succeed(),
+      (error: unknown) => circuit.fail(error),
+    );
   }, t.dependencyRetryMs);
   probe.unref();
 
-  const connected = redis.connect().then(() => true, () => false);
+  const connected = redis.connect().then(
+    () => true,
+    () => false,
+  );
   await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, t.redisConnectMs).unref())]);
   const bus = new RedisBus(redis, `${prefix}invalidations`, failed, options.fallbackBus, available);
   await bus.start(redis.status === 'ready' ? t.redisConnectMs : 0);

@@ -38,7 +38,11 @@ export class RedisCounterStore implements CounterStore {
   async get(key: string, now: number): Promise<{ count: number; resetAt: number } | null> {
     if (!this.available()) return this.fallback.get(key, now);
     try {
-      const [count, ttl] = (await this.redis.multi().get(this.prefix + key).pttl(this.prefix + key).exec())!.map(([, v]) => v) as [string | null, number];
+      const [count, ttl] = (await this.redis
+        .multi()
+        .get(this.prefix + key)
+        .pttl(this.prefix + key)
+        .exec())!.map(([, v]) => v) as [string | null, number];
       return count === null || ttl <= 0 ? null : { count: Number(count), resetAt: now + ttl };
     } catch (error) {
       this.onError(error);

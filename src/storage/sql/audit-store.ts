@@ -9,7 +9,15 @@ export class SqlAuditStore implements AuditStore {
 
   async append(e: AuditEvent): Promise<void> {
     await this.db.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-      e.id, e.at, e.type, e.actorId, e.subjectId, e.ip, e.userAgent, e.requestId, JSON.stringify(e.details),
+      e.id,
+      e.at,
+      e.type,
+      e.actorId,
+      e.subjectId,
+      e.ip,
+      e.userAgent,
+      e.requestId,
+      JSON.stringify(e.details),
     ]);
   }
 

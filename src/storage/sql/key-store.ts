@@ -22,7 +22,13 @@ export class SqlKeyStore implements KeyStore {
 
   async insert(k: SigningKey): Promise<void> {
     await this.db.run(`INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING`, [
-      k.kid, k.alg, k.privateKeyPem, JSON.stringify(k.publicJwk), k.status, k.createdAt, k.retiredAt,
+      k.kid,
+      k.alg,
+      k.privateKeyPem,
+      JSON.stringify(k.publicJwk),
+      k.status,
+      k.createdAt,
+      k.retiredAt,
     ]);
   }
 

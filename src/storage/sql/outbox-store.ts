@@ -69,13 +69,19 @@ export class SqlOutboxStore implements OutboxStore {
   async markSent(id: string, owner: string, at: number, scrub: boolean): Promise<boolean> {
     const bodies = scrub ? ', text_body = NULL, html_body = NULL' : '';
     return (
-      (await this.db.run(`UPDATE mail_outbox SET state = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL, last_error = NULL${bodies} WHERE id = ? AND lease_owner = ? AND state = 'queued'`, [at, id, owner])) === 1
+      (await this.db.run(
+        `UPDATE mail_outbox SET state = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL, last_error = NULL${bodies} WHERE id = ? AND lease_owner = ? AND state = 'queued'`,
+        [at, id, owner],
+      )) === 1
     );
   }
 
   async retryLater(id: string, owner: string, dueAt: number, error: string): Promise<void> {
     await this.db.run(`UPDATE mail_outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ? AND lease_owner = ? AND state = 'queued'`, [
-      dueAt, error.slice(0, MAX_ERROR), id, owner,
+      dueAt,
+      error.slice(0, MAX_ERROR),
+      id,
+      owner,
     ]);
   }
 

@@ -18,7 +18,15 @@ export interface UserRow {
 export const USER_COLUMNS = 'id, username, email, name, role, disabled, email_verified, password_hash, created_at, updated_at';
 /** Columns of UserChanges, and the skeleton the store derives from a new username (ID-04). */
 export const USER_CHANGE_COLUMNS: Record<keyof UserChanges | 'usernameSkeleton', string> = {
-  username: 'username', usernameSkeleton: 'username_skeleton', email: 'email', name: 'name', role: 'role', disabled: 'disabled', passwordHash: 'password_hash', emailVerified: 'email_verified', updatedAt: 'updated_at',
+  username: 'username',
+  usernameSkeleton: 'username_skeleton',
+  email: 'email',
+  name: 'name',
+  role: 'role',
+  disabled: 'disabled',
+  passwordHash: 'password_hash',
+  emailVerified: 'email_verified',
+  updatedAt: 'updated_at',
 };
 export const toUser = (r: UserRow): User => ({
   id: r.id,
@@ -80,7 +88,13 @@ export interface RefreshTokenRow {
   created_at: number;
 }
 export const REFRESH_COLUMNS = 'id, session_id, secret_hash, parent_id, created_at';
-export const toRefreshToken = (r: RefreshTokenRow): RefreshTokenRecord => ({ id: r.id, sessionId: r.session_id, secretHash: r.secret_hash, parentId: r.parent_id, createdAt: r.created_at });
+export const toRefreshToken = (r: RefreshTokenRow): RefreshTokenRecord => ({
+  id: r.id,
+  sessionId: r.session_id,
+  secretHash: r.secret_hash,
+  parentId: r.parent_id,
+  createdAt: r.created_at,
+});
 
 export interface ItemRow {
   name: string;

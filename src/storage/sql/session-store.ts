@@ -3,8 +3,15 @@ import type { SessionStore } from '../../core/ports.js';
 import type { SqlDriver } from './driver.js';
 import { where } from './query.js';
 import {
-  REFRESH_COLUMNS, SESSION_COLUMNS, SESSION_USER_COLUMNS, toRefreshToken, toSession, toSessionAndUser,
-  type RefreshTokenRow, type SessionRow, type SessionUserRow,
+  REFRESH_COLUMNS,
+  SESSION_COLUMNS,
+  SESSION_USER_COLUMNS,
+  toRefreshToken,
+  toSession,
+  toSessionAndUser,
+  type RefreshTokenRow,
+  type SessionRow,
+  type SessionUserRow,
 } from './rows.js';
 
 export class SqlSessionStore implements SessionStore {
@@ -82,10 +89,11 @@ export class SqlSessionStore implements SessionStore {
 
   async revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]> {
     // One statement: the ids returned are exactly the sessions this call revoked.
-    const rows = await this.db.returning<{ id: string }>(
-      'UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id <> ? RETURNING id',
-      [at, userId, exceptId ?? ''],
-    );
+    const rows = await this.db.returning<{ id: string }>('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id <> ? RETURNING id', [
+      at,
+      userId,
+      exceptId ?? '',
+    ]);
     return rows.map((r) => r.id);
   }
 }

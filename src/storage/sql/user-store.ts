@@ -56,7 +56,10 @@ export class SqlUserStore implements UserStore {
   async reindex(id: string, identity: { username: string; email: string }): Promise<boolean> {
     try {
       await this.db.run('UPDATE users SET username = ?, email = ?, username_skeleton = ? WHERE id = ? AND username_skeleton IS NULL', [
-        identity.username, identity.email, usernameSkeleton(identity.username), id,
+        identity.username,
+        identity.email,
+        usernameSkeleton(identity.username),
+        id,
       ]);
       return true;
     } catch (error) {
@@ -104,7 +107,11 @@ export class SqlUserStore implements UserStore {
   /** guarded() for a write that carries statements of its own (mail effects) in its transaction. */
   private async guardedWithEffects(sql: string, params: SqlParam[], id: string, guard: AdminGuard, effects: Statement[]): Promise<boolean> {
     if (!guard.keepAnotherAdmin) return this.db.batch([{ sql, params, expectChanges: 1 }, ...effects]);
-    const statement = { sql: `${sql} AND EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.disabled = ? AND other.id <> ?)`, params: [...params, false, id], expectChanges: 1 };
+    const statement = {
+      sql: `${sql} AND EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.disabled = ? AND other.id <> ?)`,
+      params: [...params, false, id],
+      expectChanges: 1,
+    };
     if (await this.db.batch([statement, ...effects], { lock: ADMINS_LOCK })) return true;
     if ((await this.findById(id)) === null) return false;
     throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');

@@ -53,7 +53,10 @@ export class SqliteDriver implements SqlDriver {
   // Writes wait for a lock one at a time: only the first polls it, however many are queued.
   private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(path: string, private readonly deadlines: Deadlines = DEFAULT_DEADLINES) {
+  constructor(
+    path: string,
+    private readonly deadlines: Deadlines = DEFAULT_DEADLINES,
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { timeout: STARTUP_WAIT_MS });
     // Switching to WAL needs a moment alone with the file: a second instance opening it at the
@@ -156,19 +159,21 @@ export class SqliteDriver implements SqlDriver {
     const applied: number[] = [];
     await this.attempt(() => {
       applied.length = 0;
-      this.db.transaction(() => {
-        const before = this.applied();
-        const plan = migrationPlan(before, migrations);
-        this.db.exec(MIGRATIONS_TABLE.replace('{INT64}', 'INTEGER'));
-        const hasChecksums = (this.db.prepare(`SELECT 1 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).get()) !== undefined;
-        if (!hasChecksums) this.db.exec('ALTER TABLE schema_migrations ADD COLUMN checksum TEXT');
-        for (const m of plan.record) this.db.prepare('UPDATE schema_migrations SET checksum = ? WHERE version = ?').run(m.checksum, m.version);
-        for (const m of plan.apply) {
-          for (const sql of m.statements) this.db.exec(sql);
-          this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)').run(m.version, m.name, Date.now(), m.checksum);
-          applied.push(m.version);
-        }
-      }).immediate();
+      this.db
+        .transaction(() => {
+          const before = this.applied();
+          const plan = migrationPlan(before, migrations);
+          this.db.exec(MIGRATIONS_TABLE.replace('{INT64}', 'INTEGER'));
+          const hasChecksums = this.db.prepare(`SELECT 1 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).get() !== undefined;
+          if (!hasChecksums) this.db.exec('ALTER TABLE schema_migrations ADD COLUMN checksum TEXT');
+          for (const m of plan.record) this.db.prepare('UPDATE schema_migrations SET checksum = ? WHERE version = ?').run(m.checksum, m.version);
+          for (const m of plan.apply) {
+            for (const sql of m.statements) this.db.exec(sql);
+            this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)').run(m.version, m.name, Date.now(), m.checksum);
+            applied.push(m.version);
+          }
+        })
+        .immediate();
     });
     // From here on requests are served: waits for a lock happen in attempt(), off the event loop.
     this.db.pragma(`busy_timeout = ${BLOCKING_WAIT_MS}`);

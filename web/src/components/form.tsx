@@ -40,8 +40,16 @@ export function Field({ id, label, value, onInput, type = 'text', autocomplete, 
         aria-describedby={described}
         onInput={(e) => onInput((e.currentTarget as HTMLInputElement).value)}
       />
-      {hint && <p class="hint" id={`${id}-hint`}>{hint}</p>}
-      {error && <p class="field-error" id={`${id}-error`}>{error}</p>}
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
     </div>
   );
 }
@@ -73,9 +81,12 @@ export function useForm(labels: Readonly<Record<string, string>> = {}): FormStat
   const [success, setSuccess] = useState<string | null>(null);
   const [waiting, setWaiting] = useState(false);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => () => {
-    if (timer.current) clearTimeout(timer.current);
-  }, []);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
   return {
     busy,
     failure,

@@ -111,9 +111,36 @@ function Password({ api, username, onChanged }: { api: Api; username: string; on
         {/* Password managers file the new password under this account. */}
         <input type="text" name="username" autocomplete="username" value={username} readOnly hidden />
         <div class="grid">
-          <Field id="current_password" label={t.currentPassword} type="password" value={values.current_password} onInput={set('current_password')} autocomplete="current-password" required error={error('current_password')} />
-          <Field id="new_password" label={t.newPassword} type="password" value={values.new_password} onInput={set('new_password')} autocomplete="new-password" required error={error('new_password')} />
-          <Field id="confirm_password" label={t.confirmPassword} type="password" value={values.confirm} onInput={set('confirm')} autocomplete="new-password" required error={error('confirm')} />
+          <Field
+            id="current_password"
+            label={t.currentPassword}
+            type="password"
+            value={values.current_password}
+            onInput={set('current_password')}
+            autocomplete="current-password"
+            required
+            error={error('current_password')}
+          />
+          <Field
+            id="new_password"
+            label={t.newPassword}
+            type="password"
+            value={values.new_password}
+            onInput={set('new_password')}
+            autocomplete="new-password"
+            required
+            error={error('new_password')}
+          />
+          <Field
+            id="confirm_password"
+            label={t.confirmPassword}
+            type="password"
+            value={values.confirm}
+            onInput={set('confirm')}
+            autocomplete="new-password"
+            required
+            error={error('confirm')}
+          />
         </div>
         <Submit form={form} label={t.changePassword} />
       </form>
@@ -230,7 +257,6 @@ function DeleteAccount({ api, user, onDeleted }: { api: Api; user: User; onDelet
     </section>
   );
 }
-
 
 /** Whether the address is verified, and a new link when it is not. */
 function EmailStatus({ api, user }: { api: Api; user: User }) {

@@ -120,7 +120,13 @@ function Users({ api, self, onShowAudit, onUsers }: { api: Api; self: User; onSh
                         {u.disabled ? t.enable : t.disable}
                         <span class="visually-hidden"> {u.username}</span>
                       </button>
-                      <button type="button" class="button button--small" aria-label={t.revokeSessionsOf(u.username)} disabled={act.busy} onClick={() => change(u, () => api.revokeUserSessions(u.id), t.sessionsRevoked(u.username))}>
+                      <button
+                        type="button"
+                        class="button button--small"
+                        aria-label={t.revokeSessionsOf(u.username)}
+                        disabled={act.busy}
+                        onClick={() => change(u, () => api.revokeUserSessions(u.id), t.sessionsRevoked(u.username))}
+                      >
                         {t.revokeSessions}
                       </button>
                       <button type="button" class="button button--small" aria-label={t.showAuditOf(u.username)} onClick={() => onShowAudit(u.id)}>
@@ -128,7 +134,12 @@ function Users({ api, self, onShowAudit, onUsers }: { api: Api; self: User; onSh
                       </button>
                       {confirming === u.id ? (
                         <>
-                          <button type="button" class="button button--small button--danger" disabled={act.busy} onClick={() => change(u, () => api.deleteUser(u.id), t.deleted(u.username))}>
+                          <button
+                            type="button"
+                            class="button button--small button--danger"
+                            disabled={act.busy}
+                            onClick={() => change(u, () => api.deleteUser(u.id), t.deleted(u.username))}
+                          >
                             {t.confirmDeleteButton}
                             <span class="visually-hidden"> {u.username}</span>
                           </button>
@@ -137,7 +148,13 @@ function Users({ api, self, onShowAudit, onUsers }: { api: Api; self: User; onSh
                           </button>
                         </>
                       ) : (
-                        <button type="button" class="button button--small button--danger" aria-label={t.deleteOf(u.username)} disabled={act.busy || u.id === self.id} onClick={() => setConfirming(u.id)}>
+                        <button
+                          type="button"
+                          class="button button--small button--danger"
+                          aria-label={t.deleteOf(u.username)}
+                          disabled={act.busy || u.id === self.id}
+                          onClick={() => setConfirming(u.id)}
+                        >
                           {t.delete}
                         </button>
                       )}

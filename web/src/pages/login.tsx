@@ -34,7 +34,16 @@ export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSigne
       <form onSubmit={submit} noValidate>
         <FormNotices form={form} />
         <Field id="login" label={t.login} value={login} onInput={setLogin} autocomplete="username" required autofocus error={form.failure?.fields.login} />
-        <Field id="password" label={t.password} type="password" value={password} onInput={setPassword} autocomplete="current-password" required error={form.failure?.fields.password} />
+        <Field
+          id="password"
+          label={t.password}
+          type="password"
+          value={password}
+          onInput={setPassword}
+          autocomplete="current-password"
+          required
+          error={form.failure?.fields.password}
+        />
         <Submit form={form} label={t.submit} busyLabel={t.submitting} />
       </form>
       <p class="aside">

@@ -35,10 +35,30 @@ export function RegisterPage({ api, onSignedIn, loginHref }: { api: Api; onSigne
       <h1 id="register-title">{t.title}</h1>
       <form onSubmit={submit} noValidate>
         <FormNotices form={form} />
-        <Field id="username" label={t.username} value={values.username} onInput={set('username')} autocomplete="username" hint={t.usernameHint} required autofocus error={error('username')} />
+        <Field
+          id="username"
+          label={t.username}
+          value={values.username}
+          onInput={set('username')}
+          autocomplete="username"
+          hint={t.usernameHint}
+          required
+          autofocus
+          error={error('username')}
+        />
         <Field id="email" label={t.email} type="email" value={values.email} onInput={set('email')} autocomplete="email" required error={error('email')} />
         <Field id="name" label={t.name} value={values.name} onInput={set('name')} autocomplete="name" error={error('name')} />
-        <Field id="password" label={t.password} type="password" value={values.password} onInput={set('password')} autocomplete="new-password" hint={t.passwordHint} required error={error('password')} />
+        <Field
+          id="password"
+          label={t.password}
+          type="password"
+          value={values.password}
+          onInput={set('password')}
+          autocomplete="new-password"
+          hint={t.passwordHint}
+          required
+          error={error('password')}
+        />
         <Field id="confirm" label={t.confirm} type="password" value={values.confirm} onInput={set('confirm')} autocomplete="new-password" required error={error('confirm')} />
         <Submit form={form} label={t.submit} busyLabel={t.submitting} />
       </form>

@@ -38,7 +38,11 @@ export function ResetPage({ api, loginHref, forgotHref }: { api: Api; loginHref:
       <section class="card card--narrow" aria-labelledby="reset-title">
         <h1 id="reset-title">{t.title}</h1>
         <Notice kind="error">{t.noToken}</Notice>
-        <p class="aside"><a href={forgotHref} onClick={onLinkClick}>{t.askAgain}</a></p>
+        <p class="aside">
+          <a href={forgotHref} onClick={onLinkClick}>
+            {t.askAgain}
+          </a>
+        </p>
       </section>
     );
   }
@@ -48,15 +52,45 @@ export function ResetPage({ api, loginHref, forgotHref }: { api: Api; loginHref:
       {done ? (
         <>
           <Notice kind="success">{t.done}</Notice>
-          <p class="aside"><a href={loginHref} onClick={onLinkClick} id="reset-sign-in">{t.signIn}</a></p>
+          <p class="aside">
+            <a href={loginHref} onClick={onLinkClick} id="reset-sign-in">
+              {t.signIn}
+            </a>
+          </p>
         </>
       ) : (
         <form onSubmit={submit} noValidate>
           <FormNotices form={form} />
-          <Field id="password" label={t.password} type="password" value={values.password} onInput={set('password')} autocomplete="new-password" hint={t.passwordHint} required autofocus error={form.failure?.fields.password} />
-          <Field id="confirm" label={t.confirm} type="password" value={values.confirm} onInput={set('confirm')} autocomplete="new-password" required error={form.failure?.fields.confirm} />
+          <Field
+            id="password"
+            label={t.password}
+            type="password"
+            value={values.password}
+            onInput={set('password')}
+            autocomplete="new-password"
+            hint={t.passwordHint}
+            required
+            autofocus
+            error={form.failure?.fields.password}
+          />
+          <Field
+            id="confirm"
+            label={t.confirm}
+            type="password"
+            value={values.confirm}
+            onInput={set('confirm')}
+            autocomplete="new-password"
+            required
+            error={form.failure?.fields.confirm}
+          />
           <Submit form={form} label={t.submit} busyLabel={t.submitting} />
-          {form.failure && !form.failure.fields.password && <p class="aside"><a href={forgotHref} onClick={onLinkClick}>{t.askAgain}</a></p>}
+          {form.failure && !form.failure.fields.password && (
+            <p class="aside">
+              <a href={forgotHref} onClick={onLinkClick}>
+                {t.askAgain}
+              </a>
+            </p>
+          )}
         </form>
       )}
     </section>

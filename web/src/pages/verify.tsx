@@ -53,7 +53,11 @@ export function VerifyPage({ api, accountHref }: { api: Api; accountHref: string
           {state.status === 'busy' ? t.confirming : t.confirm}
         </button>
       )}
-      <p class="aside"><a href={accountHref} onClick={onLinkClick}>{t.toAccount}</a></p>
+      <p class="aside">
+        <a href={accountHref} onClick={onLinkClick}>
+          {t.toAccount}
+        </a>
+      </p>
     </section>
   );
 }

@@ -22,7 +22,11 @@ export class Coordinator {
   private readonly channel: BroadcastChannel | null;
   private readonly locks: LockManager | null;
 
-  constructor(private readonly name: string, enabled: boolean, onMessage: (message: TabMessage) => void) {
+  constructor(
+    private readonly name: string,
+    enabled: boolean,
+    onMessage: (message: TabMessage) => void,
+  ) {
     this.locks = enabled ? ((globalThis as { navigator?: Navigator }).navigator?.locks ?? null) : null;
     this.channel = enabled && typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : null;
     this.channel?.addEventListener('message', (event) => onMessage((event as MessageEvent<TabMessage>).data));

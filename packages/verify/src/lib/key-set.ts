@@ -95,17 +95,19 @@ export class RemoteKeySet {
 
   /** One fetch at a time; callers that arrive meanwhile wait for it. */
   refresh(): Promise<void> {
-    this.inflight ??= this.load().then(
-      () => {
-        this.lastError = null;
-      },
-      (error: unknown) => {
-        this.lastError = error;
-        throw error;
-      },
-    ).finally(() => {
-      this.inflight = null;
-    });
+    this.inflight ??= this.load()
+      .then(
+        () => {
+          this.lastError = null;
+        },
+        (error: unknown) => {
+          this.lastError = error;
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.inflight = null;
+      });
     return this.inflight;
   }
 
