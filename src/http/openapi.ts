@@ -2,6 +2,7 @@ import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Config } from '../config/index.js';
 import { isRateLimit } from './plugins/rate-limit.js';
+import { contentSecurityPolicy } from './security-headers.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -221,7 +222,7 @@ export function docsContentSecurityPolicy(config: Config): string {
   const directives: Record<string, string> = {
     'default-src': "'none'",
     'base-uri': "'none'",
-    'connect-src': `'self' ${new URL(config.jwt.issuer).origin}`,
+    'connect-src': `'self' ${new URL(config.publicUrl).origin}`,
     'font-src': "'self' data:",
     'form-action': "'none'",
     'frame-ancestors': "'none'",
@@ -231,7 +232,5 @@ export function docsContentSecurityPolicy(config: Config): string {
     'script-src-attr': "'none'",
     'style-src': "'self'",
   };
-  return Object.entries(directives)
-    .map(([name, value]) => `${name} ${value}`)
-    .join('; ');
+  return contentSecurityPolicy(directives);
 }

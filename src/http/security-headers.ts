@@ -8,6 +8,13 @@ import type { FastifyInstance } from 'fastify';
  * Gatehouse serves JSON, never documents, so the policy forbids everything a document could do;
  * the hosted docs (/docs) send their own Content-Security-Policy, which replaces this one there.
  */
+/** A Content-Security-Policy header value from its directives (the API's, /docs' and /ui's). */
+export function contentSecurityPolicy(directives: Readonly<Record<string, string>>): string {
+  return Object.entries(directives)
+    .map(([name, value]) => `${name} ${value}`)
+    .join('; ');
+}
+
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   // Nothing may load, run, be framed or posted from a response of ours (XSS via a reflected body).
   'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",

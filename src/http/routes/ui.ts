@@ -6,6 +6,7 @@ import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { Config } from '../../config/index.js';
 import { AUDIT_TYPES } from '../../core/model.js';
 import type { Services } from '../../services.js';
+import { contentSecurityPolicy } from '../security-headers.js';
 import { problem, sendProblem } from '../plugins/errors.js';
 
 /** Where the build step (scripts/build-if-needed.mjs, Vite) puts the pages: <repo>/dist/web. */
@@ -50,9 +51,7 @@ export function uiContentSecurityPolicy(config: Config): string {
     'script-src-attr': "'none'",
     'style-src': "'self'",
   };
-  return Object.entries(directives)
-    .map(([name, value]) => `${name} ${value}`)
-    .join('; ');
+  return contentSecurityPolicy(directives);
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
