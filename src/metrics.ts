@@ -48,7 +48,13 @@ export class Metrics {
       },
     });
     // Read from the outbox table at scrape time; every worker sees the same table, so the cluster
-    // figure is the largest, not the sum.
+    // figure is the largest, not the sum. Both gauges share one read per scrape: the collects run
+    // together, and the second joins the query the first started.
+    let outboxRead: ReturnType<Services['outboxHealth']> | null = null;
+    const outbox = (s: Services) =>
+      (outboxRead ??= s.outboxHealth().finally(() => {
+        outboxRead = null;
+      }));
     new Gauge({
       name: 'gatehouse_mail_outbox_depth',
       help: 'Messages waiting in the mail outbox',
@@ -56,7 +62,7 @@ export class Metrics {
       aggregator: 'max',
       async collect() {
         const s = services();
-        if (s) this.set((await s.outboxHealth()).depth);
+        if (s) this.set((await outbox(s)).depth);
       },
     });
     new Gauge({
@@ -66,7 +72,7 @@ export class Metrics {
       aggregator: 'max',
       async collect() {
         const s = services();
-        if (s) this.set((await s.outboxHealth()).oldest_due_age_seconds);
+        if (s) this.set((await outbox(s)).oldest_due_age_seconds);
       },
     });
     this.registerCircuitMetrics();
