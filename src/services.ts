@@ -8,6 +8,8 @@ import { KeyService, type KeySettings } from './core/auth/key-service.js';
 import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
 import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
+import { createHash } from 'node:crypto';
+import { SecretBox } from './core/crypto/secret-box.js';
 import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
@@ -37,6 +39,8 @@ export interface Services {
   readonly counters: CounterStore;
   /** Verification, recovery, change of address, sign-in by email. */
   readonly email: EmailService;
+  /** Seals the stored secrets Gatehouse must read back (TOTP seeds, upstream client secrets). */
+  readonly secrets: SecretBox;
   /** Registers a listener told whenever this process queued mail (the sender wakes on it). */
   onMailQueued(listener: () => void): void;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
@@ -103,6 +107,16 @@ export async function prepareStorage(config: Config, storage: Storage, clock: Cl
   await keys.assertConfiguredAlgorithm();
 }
 
+/**
+ * The keys that seal stored secrets: SECRETS_KEY when set (kept out of the database, so a copy of the
+ * database alone opens nothing), else one generated on first start and kept in the database like the
+ * signing keys. Each key's id is derived from the key, so a sealed value names the key that opens it.
+ */
+async function openSecretBox(config: Config, storage: Storage): Promise<SecretBox> {
+  const keys = config.secretsKeys.length > 0 ? config.secretsKeys : [Buffer.from(await storage.settings.getOrCreate('secrets_key', randomToken(32)), 'base64url')];
+  return new SecretBox(keys.map((key) => ({ id: createHash('sha256').update(key).digest('base64url').slice(0, 8), key })));
+}
+
 /** Wires the core services over a storage. */
 export async function createServices(config: Config, storage: Storage, options: ServiceOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
@@ -114,6 +128,7 @@ export async function createServices(config: Config, storage: Storage, options: 
   const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
   const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
+  const secrets = await openSecretBox(config, storage);
   const sessions = new SessionService(storage.sessions, tokens, audit, clock, {
     refreshTtlMs: config.jwt.refreshTokenTtlMs,
     reuseGraceMs: config.refreshReuseGraceMs,
@@ -206,6 +221,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     clients: new ClientRegistry(options.clients ?? null),
     counters,
     email,
+    secrets,
     onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
     dependencies: options.dependencies ?? [],

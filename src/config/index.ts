@@ -63,6 +63,11 @@ export interface Config {
   readonly mail: MailConfig;
   /** Hosted pages under /ui (see ui.ts). */
   readonly ui: UiConfig;
+  /**
+   * SECRETS_KEY: keys (32 bytes each) that seal stored secrets such as TOTP seeds; the first seals,
+   * all open. Empty: one key is generated and kept in the database, like the signing keys.
+   */
+  readonly secretsKeys: readonly Buffer[];
 
   // --- Dependency deadlines, start-up and shutdown (issue 9) ---
   readonly timeouts: Timeouts;
@@ -208,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
   const ui = loadUiConfig(env, flag, problems);
 
   const timeouts = readTimeouts(duration, problems);
+  const secretsKeys = parseSecretsKeys(env.SECRETS_KEY?.trim() || null, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -244,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     mail,
     timeouts,
     ui,
+    secretsKeys: Object.freeze(secretsKeys),
   });
 }
 
@@ -294,6 +301,15 @@ function readTimeouts(duration: (name: string, fallback: string) => number, prob
   });
   if (timeouts.requestHeadersMs > timeouts.requestMs) problems.push('REQUEST_HEADERS_TIMEOUT must not exceed REQUEST_TIMEOUT');
   return timeouts;
+}
+
+/** SECRETS_KEY: comma-separated keys of 32 random bytes each, base64 or base64url (`openssl rand -base64 32`). */
+function parseSecretsKeys(raw: string | null, problems: string[]): Buffer[] {
+  if (raw === null) return [];
+  const keys = raw.split(',').map((part) => Buffer.from(part.trim(), 'base64url'));
+  if (keys.some((key) => key.length !== 32))
+    problems.push('SECRETS_KEY must be one or more comma-separated keys of 32 random bytes, base64-encoded: generate one with  openssl rand -base64 32');
+  return keys;
 }
 
 function parseTrustProxy(raw: string, problems: string[]): Config['trustProxy'] {
