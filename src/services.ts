@@ -8,6 +8,7 @@ import { KeyService, type KeySettings } from './core/auth/key-service.js';
 import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
 import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
+import { SignInMethods } from './core/auth/sign-in-methods.js';
 import { createHash } from 'node:crypto';
 import { SecretBox } from './core/crypto/secret-box.js';
 import { randomToken } from './core/ids.js';
@@ -41,6 +42,11 @@ export interface Services {
   readonly email: EmailService;
   /** Seals the stored secrets Gatehouse must read back (TOTP seeds, upstream client secrets). */
   readonly secrets: SecretBox;
+  /**
+   * The ways each user can sign in (password, passkeys, ...): an area that adds one registers it
+   * with `signInMethods.add(...)`, and removing the last is refused (MFA-07).
+   */
+  readonly signInMethods: SignInMethods;
   /** Registers a listener told whenever this process queued mail (the sender wakes on it). */
   onMailQueued(listener: () => void): void;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
@@ -222,6 +228,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     counters,
     email,
     secrets,
+    signInMethods: new SignInMethods(),
     onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
     dependencies: options.dependencies ?? [],

@@ -84,6 +84,13 @@ export const ERRORS = {
   ERR_EMAIL_UNVERIFIED: { kind: 'unverified', message: 'Verify your email address first.' },
   ERR_TOKEN_INVALID: { kind: 'invalid_input', message: 'The link or code is invalid or has expired. Ask for a new one.' },
   ERR_MIGRATION_CHANGED: { kind: 'internal', message: 'An applied migration changed since it was applied.' },
+  ERR_AUTH_STEP_UP_REQUIRED: { kind: 'unauthenticated', message: 'Confirm it is you: sign in again or reauthenticate, then retry.' },
+  ERR_LAST_SIGN_IN_METHOD: { kind: 'conflict', message: 'This is the last way to sign in to the account; add another before removing it.' },
+  ERR_MFA_INVALID_CODE: { kind: 'invalid_credentials', message: 'The code is incorrect or was already used.' },
+  ERR_MFA_TOKEN_INVALID: { kind: 'invalid_credentials', message: 'The sign-in step has expired or was already completed; sign in again.' },
+  ERR_MFA_NOT_FOUND: { kind: 'not_found', message: 'The factor was not found.' },
+  ERR_WEBAUTHN_REFUSED: { kind: 'invalid_credentials', message: 'The passkey could not be verified.' },
+  ERR_WEBAUTHN_INVALID: { kind: 'invalid_input', message: 'The passkey registration could not be verified.' },
 } as const satisfies Record<string, { readonly kind: ErrorKind; readonly message: string }>;
 
 /** A declared code: throwing any other string does not compile. */
@@ -157,6 +164,23 @@ export class ForbiddenError extends AppError {
   declare readonly code: CodeOf<'forbidden'>;
   constructor(message?: string, code: CodeOf<'forbidden'> = 'ERR_FORBIDDEN') {
     super(code, message);
+  }
+}
+
+/**
+ * MFA-05, RFC 9470: the access token is valid, but the user proved who they are too long ago for
+ * this route; a new proof (POST /auth/reauthenticate) lets the request through.
+ */
+export class StepUpRequiredError extends AppError {
+  constructor(readonly maxAgeSeconds: number) {
+    super('ERR_AUTH_STEP_UP_REQUIRED');
+  }
+}
+
+/** MFA-07: removing this would leave the account with no way to sign in. */
+export class LastSignInMethodError extends AppError {
+  constructor() {
+    super('ERR_LAST_SIGN_IN_METHOD');
   }
 }
 

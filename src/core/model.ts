@@ -34,6 +34,12 @@ export interface Session {
   readonly clientId: string;
   /** The scope granted at login, space-separated ('' for none); a refresh never widens it. */
   readonly scope: string;
+  /** When the user last proved who they are in this session (login or reauthentication), epoch ms. */
+  readonly authTime: number;
+  /** How they proved it: RFC 8176 method values (`pwd`, `otp`, `hwk`, `user`, `mfa`, ...). */
+  readonly amr: readonly string[];
+  /** The assurance level that proof reached (`aal1`: one factor, `aal2`: two). */
+  readonly acr: string;
 }
 
 /**
@@ -123,6 +129,18 @@ export const AUDIT_TYPES = [
   'email.token_refused',
   'password.reset',
   'mail.failed',
+  'reauth.succeeded',
+  'reauth.failed',
+  'mfa.enrolled',
+  'mfa.removed',
+  'mfa.reset',
+  'mfa.challenged',
+  'mfa.succeeded',
+  'mfa.failed',
+  'mfa.recovery_codes_generated',
+  'passkey.login_succeeded',
+  'passkey.login_failed',
+  'passkey.counter_regressed',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
