@@ -9,6 +9,9 @@ import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/p
 import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
 import { SignInMethods } from './core/auth/sign-in-methods.js';
+import { MfaAttemptBudget } from './core/mfa/attempt-budget.js';
+import { MfaService } from './core/mfa/mfa-service.js';
+import { PasskeyService } from './core/mfa/passkey-service.js';
 import { createHash } from 'node:crypto';
 import { SecretBox } from './core/crypto/secret-box.js';
 import { randomToken } from './core/ids.js';
@@ -47,6 +50,10 @@ export interface Services {
    * with `signInMethods.add(...)`, and removing the last is refused (MFA-07).
    */
   readonly signInMethods: SignInMethods;
+  /** Second factors (TOTP, recovery codes) and the second step of every sign-in. */
+  readonly mfa: MfaService;
+  /** Passkey ceremonies (WebAuthn). */
+  readonly passkeys: PasskeyService;
   /** Registers a listener told whenever this process queued mail (the sender wakes on it). */
   onMailQueued(listener: () => void): void;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
@@ -146,6 +153,26 @@ export async function createServices(config: Config, storage: Storage, options: 
     },
   });
   const policy = new PasswordPolicy(commonPasswords());
+  const signInMethods = new SignInMethods();
+  const passkeys = new PasskeyService(
+    { factors: storage.factors, challenges: storage.challenges, users: storage.users, audit, clock, signInMethods, sessions },
+    { rpId: config.mfa.rpId, rpName: config.ui.title, origins: config.mfa.origins },
+  );
+  const mfa = new MfaService(
+    {
+      factors: storage.factors,
+      recoveryCodes: storage.recoveryCodes,
+      challenges: storage.challenges,
+      users: storage.users,
+      secrets,
+      sessions,
+      audit,
+      clock,
+      budget: new MfaAttemptBudget(counters, clock),
+      passkeys,
+    },
+    { issuer: config.ui.title },
+  );
   // Reads of users and items are cached by the same rule as sessions: dropped at once here, through
   // the bus elsewhere, and never older than SESSION_CACHE_TTL.
   const items = new ItemService(storage.items, clock, {
@@ -175,6 +202,7 @@ export async function createServices(config: Config, storage: Storage, options: 
       hasher,
       policy,
       sessions,
+      gate: mfa,
       audit,
       clock,
       composer: new TemplateComposer(config.mail.templatesDir),
@@ -220,7 +248,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     tokens,
     sessions,
     users,
-    auth: new AuthService(storage.users, users, sessions, hasher, policy, audit, config.rateLimit ? new LoginThrottle(counters, clock) : null, email),
+    auth: new AuthService(storage.users, users, sessions, hasher, policy, audit, config.rateLimit ? new LoginThrottle(counters, clock) : null, email, mfa),
     items,
     keys,
     audit,
@@ -228,7 +256,9 @@ export async function createServices(config: Config, storage: Storage, options: 
     counters,
     email,
     secrets,
-    signInMethods: new SignInMethods(),
+    signInMethods,
+    mfa,
+    passkeys,
     onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
     dependencies: options.dependencies ?? [],

@@ -215,3 +215,46 @@ export interface OutboxEntry extends QueuedMail {
   /** The last SMTP error (or the reason it was given up on). */
   readonly lastError: string | null;
 }
+
+export type FactorType = 'totp' | 'webauthn';
+
+/**
+ * A second factor or passkey of a user. A TOTP factor is pending until a first code confirms it;
+ * its seed is sealed with the SecretBox (MFA-01). A passkey keeps its WebAuthn credential: the
+ * public key, the last sign counter and the backup flags (MFA-06).
+ */
+export interface MfaFactor {
+  readonly id: string;
+  readonly userId: string;
+  readonly type: FactorType;
+  readonly name: string;
+  readonly confirmed: boolean;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | null;
+  /** TOTP: the seed, sealed for `totp:<id>`. */
+  readonly secretSealed: string | null;
+  /** TOTP: the last time step a code was accepted for; codes of it and earlier steps are refused. */
+  readonly lastStep: number | null;
+  /** WebAuthn: the credential id (base64url), unique across users. */
+  readonly credentialId: string | null;
+  /** WebAuthn: the COSE public key (base64url). */
+  readonly publicKey: string | null;
+  readonly signCount: number | null;
+  readonly transports: readonly string[];
+  readonly backupEligible: boolean | null;
+  readonly backupState: boolean | null;
+}
+
+/**
+ * Short-lived, single-use ceremony state: a pending second step (`mfa`, whose `mfa_token` is
+ * `id.secret` with only a hash of the secret kept) or a WebAuthn challenge (a hash of it).
+ */
+export interface AuthChallenge {
+  readonly id: string;
+  readonly kind: 'mfa' | 'webauthn';
+  readonly userId: string | null;
+  readonly secretHash: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}

@@ -1,4 +1,6 @@
 import type {
+  AuthChallenge,
+  MfaFactor,
   AuditEvent,
   AuditType,
   EmailPurpose,
@@ -216,6 +218,51 @@ export interface CounterStore {
   delete(...keys: string[]): Promise<void>;
 }
 
+/** Second factors and passkeys (MFA-01/06). */
+export interface FactorStore {
+  create(factor: MfaFactor): Promise<void>;
+  findById(id: string): Promise<MfaFactor | null>;
+  /** The passkey with this credential id, whoever it belongs to. */
+  findByCredentialId(credentialId: string): Promise<MfaFactor | null>;
+  /** Oldest first, pending ones included. */
+  listForUser(userId: string): Promise<MfaFactor[]>;
+  /** Confirms a pending TOTP factor with the step of its first code; false when it is gone or already confirmed. */
+  confirm(id: string, step: number, at: number): Promise<boolean>;
+  /**
+   * MFA-01: records a TOTP code's step, only while it is later than the last one accepted, so a
+   * code (even sent twice at once) is good once. False when the step was not newer.
+   */
+  useStep(id: string, step: number, at: number): Promise<boolean>;
+  /**
+   * MFA-06: stores a passkey's new sign counter and backup state, only while the stored counter
+   * is still `expected` (two assertions at once cannot both pass with one counter).
+   */
+  useCredential(id: string, expected: number, next: { signCount: number; backupState: boolean }, at: number): Promise<boolean>;
+  /** Deletes one of the user's factors; when it was the last confirmed one, the recovery codes go too. */
+  delete(id: string, userId: string): Promise<boolean>;
+  /** Deletes every factor and recovery code of the user (an admin reset); returns how many factors. */
+  deleteAllForUser(userId: string): Promise<number>;
+}
+
+/** MFA-03: recovery codes, stored as hashes. */
+export interface RecoveryCodeStore {
+  /** Replaces every code of the user with these (old ones void), in one transaction. */
+  replace(userId: string, hashes: readonly string[], at: number): Promise<void>;
+  /** Marks the code used, only while it is unused: true for exactly one caller. */
+  use(userId: string, hash: string, at: number): Promise<boolean>;
+  countUnused(userId: string): Promise<number>;
+}
+
+/** Pending second steps and WebAuthn challenges. */
+export interface ChallengeStore {
+  create(challenge: AuthChallenge): Promise<void>;
+  /** The challenge while unexpired, left in place. */
+  find(id: string, now: number): Promise<AuthChallenge | null>;
+  /** Deletes the challenge while unexpired: true for exactly one caller (single use). */
+  consume(id: string, now: number): Promise<boolean>;
+  deleteExpired(before: number): Promise<number>;
+}
+
 /** What other instances must forget when something changes here. */
 export type Invalidation = { kind: 'sessions'; ids: string[] } | { kind: 'user'; id: string } | { kind: 'items'; names: string[] } | { kind: 'keys' };
 
@@ -238,6 +285,9 @@ export interface Storage {
   readonly audit: AuditStore;
   readonly emailTokens: EmailTokenStore;
   readonly outbox: OutboxStore;
+  readonly factors: FactorStore;
+  readonly recoveryCodes: RecoveryCodeStore;
+  readonly challenges: ChallengeStore;
   /**
    * Answers when the database does; used by /ready. `write` also proves it takes a write now
    * (a full disk or a long-held lock fail it); throws UnavailableError past the deadline.

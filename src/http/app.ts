@@ -24,6 +24,8 @@ import { oauthRoutes } from './routes/oauth.js';
 import { uiRoutes } from './routes/ui.js';
 import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
+import { MfaRequiredResponse } from './schemas/mfa.js';
+import { accountMfaRoutes, publicMfaRoutes } from './routes/mfa.js';
 import { Problem } from './schemas/common.js';
 import { ItemView } from './schemas/items.js';
 import { UserDirectoryEntry, UserView } from './schemas/users.js';
@@ -82,7 +84,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   registerSecurityHeaders(app);
   registerErrorHandling(app);
 
-  for (const schema of [Problem, OAuthError, UserView, UserDirectoryEntry, ItemView, TokenResponse]) app.addSchema(schema);
+  for (const schema of [Problem, OAuthError, UserView, UserDirectoryEntry, ItemView, TokenResponse, MfaRequiredResponse]) app.addSchema(schema);
 
   if (config.corsOrigins.length > 0) {
     // WEB-04: only an allow-listed origin gets CORS headers at all, credentials included; any other
@@ -113,7 +115,9 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });
   await app.register(publicEmailRoutes, { services });
+  await app.register(publicMfaRoutes, { services });
   await app.register(accountRoutes, { services });
+  await app.register(accountMfaRoutes, { services });
   await app.register(accountEmailRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });

@@ -9,6 +9,8 @@ import { PASSWORD, buildTestApp, signUp, type TestApp, type TestUser } from '../
 import { OpenApiContract } from '../helpers/openapi-contract.js';
 import { lastMail, tokenIn } from '../helpers/mail.js';
 import { RATE_RULES } from '../../src/http/plugins/rate-limit.js';
+import { totpCode } from '../helpers/mfa.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 /**
  * The served OpenAPI document against what the server does (issue 8, "OpenAPI truthfulness"; IN-07,
@@ -169,6 +171,41 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('sign-in code', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com', code: /code is (\d{6})/.exec(signIn)![1]! }) });
     await send('sign-in neither', { method: 'POST', url: '/auth/email/sign-in/verify', ...json({ email: 'carol_oa@example.com' }) });
 
+    // Second factors and passkeys (a software authenticator stands in for the browser's)
+    const mfaUser = await signUp(t);
+    const totp = await send('totp start', { method: 'POST', url: '/auth/mfa/totp', ...json({ name: 'Phone' }, mfaUser.auth) });
+    const { id: totpId, secret } = totp.json();
+    await send('totp confirm wrong', { method: 'POST', url: `/auth/mfa/totp/${totpId}/confirm`, ...json({ code: totpCode(secret, t.clock.now(), 9) }, mfaUser.auth) });
+    await send('totp confirm unknown', { method: 'POST', url: '/auth/mfa/totp/00000000-0000-0000-0000-000000000000/confirm', ...json({ code: '123456' }, mfaUser.auth) });
+    await send('totp confirm', { method: 'POST', url: `/auth/mfa/totp/${totpId}/confirm`, ...json({ code: totpCode(secret, t.clock.now()) }, mfaUser.auth) });
+    await send('factors', { method: 'GET', url: '/auth/mfa', headers: mfaUser.auth });
+    const codes = (await send('recovery codes', { method: 'POST', url: '/auth/mfa/recovery-codes', headers: mfaUser.auth })).json().recovery_codes;
+    const step = await send('login mfa required', { method: 'POST', url: '/auth/login', ...json({ login: mfaUser.username, password: PASSWORD }) });
+    await send('mfa verify wrong', { method: 'POST', url: '/auth/mfa/verify', ...json({ mfa_token: step.json().mfa_token, recovery_code: 'AAAA-AAAA-AAAA' }) });
+    await send('mfa verify nothing', { method: 'POST', url: '/auth/mfa/verify', ...json({ mfa_token: step.json().mfa_token }) });
+    await send('mfa verify', { method: 'POST', url: '/auth/mfa/verify', ...json({ mfa_token: step.json().mfa_token, recovery_code: codes[0] }) });
+    await send('mfa verify used token', { method: 'POST', url: '/auth/mfa/verify', ...json({ mfa_token: step.json().mfa_token, recovery_code: codes[1] }) });
+    await send('password grant mfa required', {
+      method: 'POST',
+      url: '/oauth/token',
+      payload: `grant_type=password&username=${mfaUser.username}&password=${encodeURIComponent(PASSWORD)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const authenticator = new SoftAuthenticator();
+    const creation = (await send('passkey options', { method: 'POST', url: '/auth/webauthn/register/options', ...json({ name: 'Key' }, mfaUser.auth) })).json();
+    const attestation = authenticator.create(creation.options, { origin: 'http://gatehouse.test' });
+    await send('passkey register', { method: 'POST', url: '/auth/webauthn/register/verify', ...json({ challenge_id: creation.challenge_id, attestation }, mfaUser.auth) });
+    await send('passkey register replay', { method: 'POST', url: '/auth/webauthn/register/verify', ...json({ challenge_id: creation.challenge_id, attestation }, mfaUser.auth) });
+    const request = (await send('passkey login options', { method: 'POST', url: '/auth/webauthn/login/options', ...json({}) })).json();
+    const assertion = authenticator.get(request.options, { origin: 'http://gatehouse.test' });
+    const passkey = await send('passkey login', { method: 'POST', url: '/auth/webauthn/login/verify', ...json({ challenge_id: request.challenge_id, assertion }) });
+    await send('passkey login replay', { method: 'POST', url: '/auth/webauthn/login/verify', ...json({ challenge_id: request.challenge_id, assertion }) });
+    const passkeyAuth = { authorization: `Bearer ${passkey.json().access_token}` };
+    await send('remove factor', { method: 'DELETE', url: `/auth/mfa/${totpId}`, headers: passkeyAuth });
+    await send('remove unknown factor', { method: 'DELETE', url: `/auth/mfa/${totpId}`, headers: passkeyAuth });
+    await send('admin mfa reset', { method: 'DELETE', url: `/users/${mfaUser.id}/mfa`, headers: admin.auth });
+    await send('mfa reset not admin', { method: 'DELETE', url: `/users/${mfaUser.id}/mfa`, headers: alice.auth });
+
     // Users
     await send('users', { method: 'GET', url: '/users?limit=2', headers: alice.auth });
     await send('users prefix', { method: 'GET', url: '/users?q=car', headers: admin.auth });
@@ -282,6 +319,9 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
       const send = client(t, contract);
       const user = await signUp(t);
       const other = await signUp(t);
+      const budgeted = await signUp(t);
+      // MFA-02's budget answers 429 on a pending factor's wrong codes.
+      const pending = (await t.app.inject({ method: 'POST', url: '/auth/mfa/totp', headers: budgeted.auth, payload: {} })).json().id;
       const probes: [string, string, object, Record<string, string>?][] = [
         ['POST', '/auth/register', { username: '', email: '', password: '' }],
         ['POST', '/auth/login', { login: 'nobody', password: 'x' }],
@@ -294,6 +334,14 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
         ['PATCH', `/users/${user.id}`, {}, user.auth],
         ['POST', '/auth/password', { current_password: 'x', new_password: 'y' }, user.auth],
         ['POST', '/auth/reauthenticate', { password: 'x' }, other.auth],
+        ['POST', '/auth/mfa/verify', { mfa_token: 'x', code: '123456' }],
+        ['POST', '/auth/webauthn/login/options', {}],
+        [
+          'POST',
+          '/auth/webauthn/login/verify',
+          { challenge_id: 'x', assertion: { id: 'x', rawId: 'x', type: 'public-key', response: { clientDataJSON: 'x', authenticatorData: 'x', signature: 'x' } } },
+        ],
+        ['POST', `/auth/mfa/totp/${pending}/confirm`, { code: '000000' }, budgeted.auth],
         ['POST', '/auth/email/verify', { token: 'x' }],
         ['POST', '/auth/password/forgot', { email: 'someone@example.com' }],
         ['POST', '/auth/password/reset', { token: 'x', new_password: 'y' }],

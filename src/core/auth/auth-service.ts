@@ -10,6 +10,7 @@ import { PASSWORD_MAX_BYTES, type PasswordPolicy } from './password-policy.js';
 import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from './session-service.js';
 import type { EmailService } from '../email/email-service.js';
 import { PASSWORD_ONLY } from './authentication.js';
+import { isMfaRequired, type SignInGate, type SignInResult } from '../mfa/sign-in-gate.js';
 
 /** Logging in and changing passwords. */
 export class AuthService {
@@ -24,13 +25,15 @@ export class AuthService {
     private readonly throttle: LoginThrottle | null,
     /** The email flows: the verification gate and the password-changed notice. */
     private readonly email: EmailService | null = null,
+    /** Asks for the second factor when the user has one (MFA-08); without it, the session starts. */
+    private readonly gate: SignInGate | null = null,
   ) {}
 
   /**
    * ENUM-01/02: an unknown login, a wrong password and a disabled account fail the same way, and
    * each spends one Argon2 verification, so neither the answer nor its timing tells them apart.
    */
-  async login(login: string, password: string, client: ClientContext, grant: ClientGrant): Promise<TokenGrant> {
+  async login(login: string, password: string, client: ClientContext, grant: ClientGrant): Promise<SignInResult> {
     const key = normalizeIdentifier(login);
     const user = key.includes('@') ? await this.users.findByEmail(key) : await this.users.findByUsername(key);
     // Keyed by the name as typed, known or not: a 429 reveals neither existence nor which email is whose.
@@ -55,7 +58,10 @@ export class AuthService {
     }
     // PWD-05: move old hashes to the current parameters while we hold the plain password.
     if (this.hasher.needsRehash(user.passwordHash)) await this.userService.setPasswordHash(user.id, await this.hasher.hash(password));
-    const tokens = await this.sessions.start(user, client, grant);
+    const result = this.gate ? await this.gate.complete(user, PASSWORD_ONLY, client, grant) : await this.sessions.start(user, client, grant);
+    // With a second factor the sign-in is not done yet: /auth/mfa/verify records its success.
+    if (isMfaRequired(result)) return result;
+    const tokens = result;
     await this.audit.record('login.succeeded', client, { actorId: user.id, subjectId: user.id, details: { session_id: tokens.sessionId, client_id: grant.clientId } });
     return tokens;
   }

@@ -1,7 +1,8 @@
+import { isMfaRequired, type SignInGate, type SignInResult } from '../mfa/sign-in-gate.js';
 import type { AuditLog, RequestContext } from '../audit.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import type { PasswordPolicy } from '../auth/password-policy.js';
-import type { ClientContext, ClientGrant, SessionService, TokenGrant } from '../auth/session-service.js';
+import type { ClientContext, ClientGrant, SessionService } from '../auth/session-service.js';
 import { AppError, ConflictError, InvalidEmailTokenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { EmailPurpose, EmailToken, QueuedMail, User } from '../model.js';
@@ -36,6 +37,8 @@ export interface EmailServiceDeps {
   readonly hasher: PasswordHasher;
   readonly policy: PasswordPolicy;
   readonly sessions: SessionService;
+  /** MFA-08: a sign-in by mail is one factor; with a second one enrolled, it is asked for. */
+  readonly gate?: SignInGate;
   readonly audit: AuditLog;
   readonly clock: Clock;
   readonly composer: MailComposer;
@@ -292,7 +295,7 @@ export class EmailService {
    * POST /auth/email/sign-in/verify. A code gets CODE_MAX_ATTEMPTS tries in all: each try takes one
    * atomically before the code is compared, so 50 concurrent guesses still get 5 (EMAIL-07).
    */
-  async completeSignIn(input: { email?: string; code?: string; token?: string }, client: ClientContext, grant: ClientGrant): Promise<TokenGrant & { amr: readonly string[] }> {
+  async completeSignIn(input: { email?: string; code?: string; token?: string }, client: ClientContext, grant: ClientGrant): Promise<SignInResult> {
     if (!this.settings.signIn) throw new NotFoundError('ERR_NOT_FOUND', 'Sign-in by email is not enabled on this service.');
     if (input.token !== undefined) {
       const { token, user } = await this.check(input.token, 'sign_in', client);
@@ -311,15 +314,17 @@ export class EmailService {
     return this.startSession(user, client, grant, AMR.code);
   }
 
-  private async startSession(user: User, client: ClientContext, grant: ClientGrant, amr: readonly string[]): Promise<TokenGrant & { amr: readonly string[] }> {
+  private async startSession(user: User, client: ClientContext, grant: ClientGrant, amr: readonly string[]): Promise<SignInResult> {
     const fresh = await this.reload(user.id);
-    const tokens = await this.deps.sessions.start(fresh, client, grant, { amr });
+    const result = this.deps.gate ? await this.deps.gate.complete(fresh, { amr }, client, grant) : await this.deps.sessions.start(fresh, client, grant, { amr });
+    if (isMfaRequired(result)) return result;
+    const tokens = result;
     await this.deps.audit.record('login.succeeded', client, {
       actorId: user.id,
       subjectId: user.id,
       details: { session_id: tokens.sessionId, client_id: grant.clientId, method: amr.join(',') },
     });
-    return { ...tokens, amr };
+    return tokens;
   }
 
   // ---- login gate ----------------------------------------------------------------------------

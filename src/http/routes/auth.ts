@@ -15,7 +15,8 @@ import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
 import { sessionView, userView } from '../views.js';
 import { updateOwnProfile } from '../profile.js';
 import { PendingEmailView } from '../schemas/email.js';
-import { ReauthenticateBody } from '../schemas/mfa.js';
+import { MfaRequiredResponse } from '../schemas/mfa.js';
+import { sendSignIn } from '../sign-in-response.js';
 import { assertRecentAuth, recentAuth } from '../plugins/recent-auth.js';
 
 /** One of `login`, `username`, `email` must name the account. */
@@ -63,12 +64,13 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
         summary: 'Exchange a username or email and password for tokens',
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: LoginBody,
-        response: { 200: Type.Ref(TokenResponse), ...problems(401, 403, 503) },
+        description: 'With a second factor enrolled the answer is 200 `mfa_required` with an `mfa_token` and no tokens: finish at POST /auth/mfa/verify (MFA-08).',
+        response: { 200: Type.Union([Type.Ref(TokenResponse), Type.Ref(MfaRequiredResponse)]), ...problems(401, 403, 503) },
       },
     },
     async (request, reply) => {
-      const grant = await services.auth.login(loginName(request.body), request.body.password, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
-      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
+      const result = await services.auth.login(loginName(request.body), request.body.password, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
+      return sendSignIn(reply, result, services.config);
     },
   );
 
@@ -159,30 +161,6 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     async (request, reply) => {
       await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
       return reply.code(204).send(null);
-    },
-  );
-
-  app.post(
-    '/auth/reauthenticate',
-    {
-      // Guessing the password with a stolen access token costs the same budget as logging in.
-      onRequest: rateLimit(services, RATE_RULES.login),
-      schema: {
-        tags: ['auth'],
-        summary: 'Prove presence again for a fresh auth_time (step-up, RFC 9470)',
-        description:
-          'Answers a token response whose access token carries a new `auth_time` (and the `amr` of this proof); the session keeps its refresh token. ' +
-          'Routes marked recent auth accept tokens whose `auth_time` is within REAUTH_MAX_AGE.',
-        security: bearer,
-        body: ReauthenticateBody,
-        response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 429, 503) },
-      },
-    },
-    async (request, reply) => {
-      const { password } = request.body;
-      if (password === undefined) throw ValidationError.field('password', 'is required');
-      const grant = await services.auth.reauthenticate(principalOf(request), password, contextOf(request));
-      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
     },
   );
 

@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox';
+import { MfaRequiredResponse } from '../schemas/mfa.js';
+import { sendSignIn } from '../sign-in-response.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ValidationError } from '../../core/errors.js';
 import { FIRST_PARTY_CLIENT_ID } from '../../core/oauth/clients.js';
@@ -6,7 +8,7 @@ import type { Services } from '../../services.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
-import { refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
+import { refuseCrossSite } from '../refresh-cookie.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { bearer, problems } from '../schemas/common.js';
 import { AcceptedView, EmailBody, NoBody, ResetBody, SignInVerifyBody, TokenBody } from '../schemas/email.js';
@@ -116,9 +118,10 @@ export const publicEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }
       schema: {
         tags: ['email'],
         summary: "Exchange a sign-in code (with the address) or the link's token for tokens",
-        description: 'A code takes 5 tries in all, however many come at once (EMAIL-07). 404 when sign-in by email is off.',
+        description:
+          'A code takes 5 tries in all, however many come at once (EMAIL-07). 404 when sign-in by email is off. With a second factor enrolled: 200 `mfa_required` (see POST /auth/login).',
         body: SignInVerifyBody,
-        response: { 200: Type.Ref(TokenResponse), ...problems(400, 403, 404) },
+        response: { 200: Type.Union([Type.Ref(TokenResponse), Type.Ref(MfaRequiredResponse)]), ...problems(400, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -127,7 +130,8 @@ export const publicEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }
       const grant = await email.completeSignIn(token !== undefined ? { token } : { email: address, code: code!.replace(/ /g, '') }, contextOf(request), {
         clientId: FIRST_PARTY_CLIENT_ID,
       });
-      return reply.headers(noStore).send({ ...tokenResponse(reply, grant, services.config), amr: [...grant.amr] });
+      // MFA-08: with a second factor enrolled, the mail proves one factor: mfa_required, no tokens.
+      return sendSignIn(reply, grant, services.config);
     },
   );
 };

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError, TooManyRequestsError, type ErrorKind } from '../../core/errors.js';
 import type { TokenGrant } from '../../core/auth/session-service.js';
+import { isMfaRequired } from '../../core/mfa/sign-in-gate.js';
 import { GRANT_TYPES, type GrantType } from '../../core/model.js';
 import type { Services } from '../../services.js';
 import { CLIENT_CHALLENGE, clientCredentialsOf } from '../client-auth.js';
@@ -159,7 +160,16 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       if (grantType === 'password') {
         if (!body.username || !body.password) throw new OAuthProblem(400, 'invalid_request', 'username and password are required.');
         const scope = services.clients.scopeFor(client, body.scope);
-        return sendTokens(reply, await services.auth.login(body.username, body.password, contextOf(request), { clientId: client.id, scope }), services.config);
+        const result = await services.auth.login(body.username, body.password, contextOf(request), { clientId: client.id, scope });
+        // MFA-08: the password alone yields no tokens when a second factor is enrolled.
+        if (isMfaRequired(result)) {
+          const description = 'A second factor is required: send mfa_token with it to /auth/mfa/verify.';
+          return reply
+            .code(400)
+            .headers(noStore)
+            .send({ error: 'mfa_required', error_description: description, mfa_token: result.mfaToken, methods: [...result.methods] });
+        }
+        return sendTokens(reply, result, services.config);
       }
       if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
       return sendTokens(reply, await services.sessions.refresh(body.refresh_token, contextOf(request), { clientId: client.id, scope: body.scope }), services.config);

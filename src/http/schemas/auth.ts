@@ -86,4 +86,12 @@ export const OAuthRevokeBody = Type.Object(
   { additionalProperties: true, description: 'Unrecognised parameters are ignored; those listed here may not be repeated.' },
 );
 
-export const OAuthError = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) }, { $id: 'OAuthError', description: 'RFC 6749 §5.2 error' });
+export const OAuthError = Type.Object(
+  {
+    error: Type.String(),
+    error_description: Type.Optional(Type.String()),
+    mfa_token: Type.Optional(Type.String({ description: 'with error mfa_required (password grant, second factor enrolled): finish at POST /auth/mfa/verify' })),
+    methods: Type.Optional(Type.Array(Type.String(), { description: 'with error mfa_required: totp, recovery_code, webauthn' })),
+  },
+  { $id: 'OAuthError', description: 'RFC 6749 §5.2 error' },
+);

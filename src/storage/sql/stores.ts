@@ -10,6 +10,9 @@ import { SqlKeyStore } from './key-store.js';
 import { SqlSessionStore } from './session-store.js';
 import { SqlSettingStore } from './setting-store.js';
 import { SqlUserStore } from './user-store.js';
+import { SqlFactorStore } from './factor-store.js';
+import { SqlRecoveryCodeStore } from './recovery-code-store.js';
+import { SqlChallengeStore } from './challenge-store.js';
 
 const FULL_REPORTED_MS = 30_000;
 
@@ -27,6 +30,9 @@ export function createSqlStorage(db: SqlDriver): SqlStorage {
     audit: new SqlAuditStore(db),
     emailTokens: new SqlEmailTokenStore(db),
     outbox: new SqlOutboxStore(db),
+    factors: new SqlFactorStore(db),
+    recoveryCodes: new SqlRecoveryCodeStore(db),
+    challenges: new SqlChallengeStore(db),
     ping: async (mode = 'read') => {
       await db.get('SELECT 1 AS ok');
       if (mode === 'write') {
