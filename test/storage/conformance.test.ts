@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/errors.js';
 import { newId } from '../../src/core/ids.js';
-import type { Item, RefreshTokenRecord, Session, User } from '../../src/core/model.js';
+import type { Item, MfaFactor, RefreshTokenRecord, Session, User } from '../../src/core/model.js';
 import type { Storage } from '../../src/core/ports.js';
 import { generateSigningKey } from '../../src/core/auth/key-ring.js';
 import { backends } from '../helpers/storage.js';
@@ -352,6 +352,107 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       // A range over ids (the admin console's time filter): `from` inclusive, `before` exclusive.
       expect((await storage.audit.list({ limit: 10, from: events[1]!.id, before: events[3]!.id })).items.map((e) => e.requestId)).toEqual(['r3', 'r2']);
       expect((await storage.audit.list({ limit: 1, from: events[1]!.id, userId: 'u1' })).items.map((e) => e.requestId)).toEqual(['r4']);
+    });
+  });
+
+  describe('second factors (MFA-01..07)', () => {
+    const factor = (userId: string, overrides: Partial<MfaFactor> = {}): MfaFactor => ({
+      id: newId(NOW),
+      userId,
+      type: 'totp',
+      name: 'Phone',
+      confirmed: false,
+      createdAt: NOW,
+      lastUsedAt: null,
+      secretSealed: 'v1.k.n.b',
+      lastStep: null,
+      credentialId: null,
+      publicKey: null,
+      signCount: null,
+      transports: [],
+      backupEligible: null,
+      backupState: null,
+      ...overrides,
+    });
+
+    it('MFA-01: a TOTP step is accepted once, and only when later than the last one', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const f = factor(u.id);
+      await storage.factors.create(f);
+      expect(await storage.factors.useStep(f.id, 100, NOW)).toBe(false); // pending
+      expect(await storage.factors.confirm(f.id, 100, NOW)).toBe(true);
+      expect(await storage.factors.confirm(f.id, 100, NOW)).toBe(false);
+      const results = await Promise.all([101, 101, 101].map((step) => storage.factors.useStep(f.id, step, NOW + 1)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await storage.factors.useStep(f.id, 100, NOW + 2)).toBe(false);
+      expect(await storage.factors.findById(f.id)).toMatchObject({ confirmed: true, lastStep: 101, lastUsedAt: NOW + 1 });
+    });
+
+    it('MFA-06: a credential belongs to one user; its counter moves by compare-and-swap; flags and transports are kept', async () => {
+      const [a, b] = [user(), user()];
+      await storage.users.create(a);
+      await storage.users.create(b);
+      const pk = factor(a.id, {
+        type: 'webauthn',
+        confirmed: true,
+        secretSealed: null,
+        credentialId: 'cred-1',
+        publicKey: 'pk',
+        signCount: 3,
+        transports: ['internal', 'hybrid'],
+        backupEligible: true,
+        backupState: false,
+      });
+      await storage.factors.create(pk);
+      await expect(storage.factors.create(factor(b.id, { type: 'webauthn', confirmed: true, credentialId: 'cred-1' }))).rejects.toBeInstanceOf(ConflictError);
+      expect(await storage.factors.findByCredentialId('cred-1')).toEqual(pk);
+      expect(await storage.factors.useCredential(pk.id, 3, { signCount: 4, backupState: true }, NOW + 5)).toBe(true);
+      expect(await storage.factors.useCredential(pk.id, 3, { signCount: 5, backupState: true }, NOW + 6)).toBe(false);
+      expect(await storage.factors.findById(pk.id)).toMatchObject({ signCount: 4, backupState: true, lastUsedAt: NOW + 5 });
+      expect((await storage.factors.listForUser(a.id)).map((f) => f.id)).toEqual([pk.id]);
+    });
+
+    it('MFA-03: recovery codes are used once, replaced together, and leave with the last factor', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const f = factor(u.id, { confirmed: true });
+      await storage.factors.create(f);
+      await storage.recoveryCodes.replace(u.id, ['h1', 'h2', 'h3'], NOW);
+      const uses = await Promise.all([1, 2, 3].map(() => storage.recoveryCodes.use(u.id, 'h1', NOW)));
+      expect(uses.filter(Boolean)).toHaveLength(1);
+      expect(await storage.recoveryCodes.countUnused(u.id)).toBe(2);
+      await storage.recoveryCodes.replace(u.id, ['h4'], NOW);
+      expect(await storage.recoveryCodes.use(u.id, 'h2', NOW)).toBe(false);
+      expect(await storage.recoveryCodes.countUnused(u.id)).toBe(1);
+      expect(await storage.factors.delete(f.id, 'someone-else')).toBe(false);
+      expect(await storage.factors.delete(f.id, u.id)).toBe(true);
+      expect(await storage.recoveryCodes.countUnused(u.id)).toBe(0);
+      await storage.factors.create(factor(u.id, { confirmed: true }));
+      await storage.recoveryCodes.replace(u.id, ['h5'], NOW);
+      expect(await storage.factors.deleteAllForUser(u.id)).toBe(1);
+      expect(await storage.recoveryCodes.countUnused(u.id)).toBe(0);
+    });
+
+    it('MFA-04/06: a challenge is consumed once and not after it expires; sessions record a new proof', async () => {
+      const u = user();
+      await storage.users.create(u);
+      const c = { id: 'ch-1', kind: 'mfa' as const, userId: u.id, secretHash: 'h', data: { amr: ['pwd'] }, expiresAt: NOW + 1000, createdAt: NOW };
+      await storage.challenges.create(c);
+      expect(await storage.challenges.find('ch-1', NOW)).toEqual(c);
+      expect(await storage.challenges.find('ch-1', NOW + 1000)).toBeNull();
+      expect((await Promise.all([1, 2].map(() => storage.challenges.consume('ch-1', NOW)))).filter(Boolean)).toHaveLength(1);
+      await storage.challenges.create({ ...c, id: 'ch-2' });
+      expect(await storage.challenges.consume('ch-2', NOW + 1000)).toBe(false);
+      expect(await storage.challenges.deleteExpired(NOW + 1000)).toBe(1);
+
+      const { session: s, token } = session(u.id);
+      await storage.sessions.create(s, token);
+      expect(await storage.sessions.findById(s.id)).toMatchObject({ authTime: NOW, amr: ['pwd'], acr: 'aal1' });
+      expect(await storage.sessions.recordAuthentication(s.id, { authTime: NOW + 9, amr: ['pwd', 'otp', 'mfa'], acr: 'aal2' })).toBe(true);
+      expect(await storage.sessions.findWithUser(s.id)).toMatchObject({ session: { authTime: NOW + 9, amr: ['pwd', 'otp', 'mfa'], acr: 'aal2' } });
+      await storage.sessions.revoke(s.id, NOW);
+      expect(await storage.sessions.recordAuthentication(s.id, { authTime: NOW + 10, amr: ['pwd'], acr: 'aal1' })).toBe(false);
     });
   });
 
