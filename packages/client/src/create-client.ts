@@ -4,8 +4,12 @@ import { Emitter } from './lib/emitter.js';
 import type {
   ClientEvents,
   ClientOptions,
+  FactorProof,
   GatehouseClient,
   LogoutScope,
+  PasskeyAssertion,
+  PasskeyOptions,
+  PresenceProof,
   SignInInput,
   SignInResult,
   SignUpInput,
@@ -81,7 +85,8 @@ export function createClient(options: ClientOptions): GatehouseClient {
 
   /** This client's new token response: kept, handed to the other tabs, announced. */
   async function accept(body: TokenResponse, how: SignedInHow): Promise<void> {
-    if (!cookieMode) {
+    // A reauthentication answers no refresh token: the session keeps the one it has.
+    if (!cookieMode && how !== 'reauthenticated') {
       // A service in browser mode sends no refresh token: the session then ends with this access token.
       if (body.refresh_token) await storage.setItem(storageKey, body.refresh_token);
       else await storage.removeItem(storageKey);
@@ -220,6 +225,19 @@ export function createClient(options: ClientOptions): GatehouseClient {
     return fetchImpl(new Request(request, { headers }));
   }
 
+  /** A sign-in's answer: tokens (accepted here), or the second step to take. */
+  async function signInAnswer(res: Response): Promise<SignInResult> {
+    if (!res.ok) throw await errorFromResponse(res);
+    const body = await jsonOf(res);
+    if (isMfaStep(body)) {
+      const webauthn = body.webauthn ? { challengeId: body.webauthn.challenge_id, options: body.webauthn.options } : null;
+      return { status: 'mfa-required', mfaToken: body.mfa_token, methods: body.methods, webauthn };
+    }
+    if (!isTokenResponse(body)) throw unexpected(res.status);
+    await accept(body, 'sign-in');
+    return { status: 'signed-in', user: body.user };
+  }
+
   return {
     get user() {
       return user;
@@ -233,12 +251,36 @@ export function createClient(options: ClientOptions): GatehouseClient {
       return tabs.exclusive(async (): Promise<SignInResult> => {
         const res = await call('/auth/login', { method: 'POST', json: { login, password } });
         if (!res.ok) throw await errorFromResponse(res);
-        const body = await jsonOf(res);
-        if (isMfaStep(body)) return { status: 'mfa-required', mfaToken: body.mfa_token, methods: body.methods };
-        if (!isTokenResponse(body)) throw unexpected(res.status);
-        await accept(body, 'sign-in');
-        return { status: 'signed-in', user: body.user };
+        return signInAnswer(res);
       });
+    },
+
+    async completeSignIn(input): Promise<SignInResult> {
+      const { mfaToken, ...proof } = input;
+      await inflight?.catch(() => null);
+      return tabs.exclusive(async () => signInAnswer(await call('/auth/mfa/verify', { method: 'POST', json: { mfa_token: mfaToken, ...proofBody(proof) } })));
+    },
+
+    async passkeyOptions(mfaToken?: string): Promise<PasskeyOptions> {
+      const res = await call('/auth/webauthn/login/options', { method: 'POST', json: mfaToken === undefined ? {} : { mfa_token: mfaToken } });
+      if (!res.ok) throw await errorFromResponse(res);
+      const body = (await jsonOf(res)) as { challenge_id: string; options: Record<string, unknown> };
+      return { challengeId: body.challenge_id, options: body.options };
+    },
+
+    async signInWithPasskey({ challengeId, assertion }: PasskeyAssertion): Promise<SignInResult> {
+      await inflight?.catch(() => null);
+      return tabs.exclusive(async () => signInAnswer(await call('/auth/webauthn/login/verify', { method: 'POST', json: { challenge_id: challengeId, assertion } })));
+    },
+
+    async reauthenticate(proof: PresenceProof): Promise<void> {
+      const token = await getAccessToken();
+      if (token === null) throw signedOut();
+      const res = await call('/auth/reauthenticate', { method: 'POST', json: 'password' in proof ? { password: proof.password } : proofBody(proof), token });
+      if (!res.ok) throw await errorFromResponse(res);
+      const body = await jsonOf(res);
+      if (!isTokenResponse(body)) throw unexpected(res.status);
+      await accept(body, 'reauthenticated');
     },
 
     async signUp(input: SignUpInput): Promise<User> {
@@ -326,8 +368,15 @@ function isTokenResponse(body: unknown): body is TokenResponse {
   return typeof b === 'object' && b !== null && typeof b.access_token === 'string' && typeof b.expires_in === 'number' && typeof b.user === 'object' && b.user !== null;
 }
 
-// API.md "Second factors": `{ mfa_required: true, mfa_token, methods }` in place of tokens.
-function isMfaStep(body: unknown): body is { mfa_required: true; mfa_token: string; methods: string[] } {
+/** The body fields of one factor proof (API.md "Second factors and step-up"). */
+function proofBody(proof: FactorProof): Record<string, unknown> {
+  if ('code' in proof) return { code: proof.code };
+  if ('recoveryCode' in proof) return { recovery_code: proof.recoveryCode };
+  return { challenge_id: proof.challengeId, assertion: proof.assertion };
+}
+
+// API.md "Second factors": `{ mfa_required: true, mfa_token, methods, webauthn? }` in place of tokens.
+function isMfaStep(body: unknown): body is { mfa_required: true; mfa_token: string; methods: string[]; webauthn?: { challenge_id: string; options: Record<string, unknown> } } {
   const b = body as { mfa_required?: unknown; mfa_token?: unknown; methods?: unknown } | null;
   return typeof b === 'object' && b !== null && b.mfa_required === true && typeof b.mfa_token === 'string' && Array.isArray(b.methods);
 }

@@ -3,8 +3,12 @@ export { CLIENT_ERROR_CODES, GatehouseError, type ClientErrorCode, type ErrorCod
 export type {
   ClientEvents,
   ClientOptions,
+  FactorProof,
   GatehouseClient,
   LogoutScope,
+  PasskeyAssertion,
+  PasskeyOptions,
+  PresenceProof,
   Problem,
   SignedInHow,
   SignedOutReason,

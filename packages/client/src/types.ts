@@ -19,8 +19,31 @@ export interface SignInInput {
  */
 export type SignInResult =
   | { readonly status: 'signed-in'; readonly user: User }
-  /** The account has a second factor: continue with `mfaToken` (single-use, 5 minutes) and one of `methods`. */
-  | { readonly status: 'mfa-required'; readonly mfaToken: string; readonly methods: readonly string[] };
+  /**
+   * The account has a second factor: continue with completeSignIn({ mfaToken, ... }) (single-use,
+   * 5 minutes) and one of `methods` (`totp`, `recovery_code`, `webauthn`). With passkeys, `webauthn`
+   * holds the options for navigator.credentials.get (e.g. @simplewebauthn/browser's startAuthentication).
+   */
+  | { readonly status: 'mfa-required'; readonly mfaToken: string; readonly methods: readonly string[]; readonly webauthn: PasskeyOptions | null };
+
+/** WebAuthn options from Gatehouse, with the id of the challenge they carry. */
+export interface PasskeyOptions {
+  readonly challengeId: string;
+  /** PublicKeyCredentialRequestOptionsJSON (or CreationOptionsJSON when registering). */
+  readonly options: Record<string, unknown>;
+}
+
+/** A passkey's answer: the PublicKeyCredential as JSON (what startAuthentication returns), with its challenge id. */
+export interface PasskeyAssertion {
+  readonly challengeId: string;
+  readonly assertion: Record<string, unknown>;
+}
+
+/** One proof of a second factor, or of presence again. */
+export type FactorProof = { readonly code: string } | { readonly recoveryCode: string } | PasskeyAssertion;
+
+/** A proof of presence for reauthenticate(): the password, or a factor. */
+export type PresenceProof = { readonly password: string } | FactorProof;
 
 /**
  * Where memory mode keeps the refresh token between runs: the Web Storage shape, so `sessionStorage`,
@@ -58,7 +81,8 @@ export interface ClientOptions {
   readonly now?: () => number;
 }
 
-export type SignedInHow = 'sign-in' | 'restored' | 'other-tab';
+/** `reauthenticated`: a new proof of presence in the same session (its `refreshed` event, not `signed-in`). */
+export type SignedInHow = 'sign-in' | 'restored' | 'other-tab' | 'reauthenticated';
 export type SignedOutReason = 'sign-out' | 'session-ended' | 'other-tab';
 
 export interface ClientEvents {
@@ -73,6 +97,24 @@ export interface ClientEvents {
 export interface GatehouseClient {
   /** Password sign-in. Throws GatehouseError (`ERR_AUTH_INVALID_CREDENTIALS`, `ERR_RATE_LIMITED`, ...). */
   signIn(input: SignInInput): Promise<SignInResult>;
+  /**
+   * The second step after `mfa-required`: the `mfaToken` with a TOTP code, a recovery code or a
+   * passkey assertion. Throws `ERR_MFA_INVALID_CODE`, `ERR_MFA_TOKEN_INVALID`, `ERR_RATE_LIMITED`, ...
+   */
+  completeSignIn(input: { readonly mfaToken: string } & FactorProof): Promise<SignInResult>;
+  /**
+   * Options for navigator.credentials.get: discoverable passkeys (no username), or with `mfaToken`
+   * the user's passkeys for the second step.
+   */
+  passkeyOptions(mfaToken?: string): Promise<PasskeyOptions>;
+  /** Signs in with a passkey alone (no username, no password). Throws `ERR_WEBAUTHN_REFUSED`. */
+  signInWithPasskey(input: PasskeyAssertion): Promise<SignInResult>;
+  /**
+   * Proves presence again for routes that want a recent sign-in (a fetch answered 401 with
+   * `WWW-Authenticate: Bearer error="insufficient_user_authentication"`): the new access token
+   * carries a fresh `auth_time`; the session and its refresh token stay.
+   */
+  reauthenticate(proof: PresenceProof): Promise<void>;
   /** Creates an account (it does not sign in). Throws `ERR_USER_CONFLICT`, `ERR_VALIDATION`, ... */
   signUp(input: SignUpInput): Promise<User>;
   /**
