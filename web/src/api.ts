@@ -4,6 +4,7 @@
  * tabs) is the only thing that touches credentials.
  */
 import { createClient, GatehouseError, type GatehouseClient, type SignInResult, type User } from '@gatehouse/client';
+import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
 import type { UiSettings } from './settings';
 
 export { GatehouseError };
@@ -43,6 +44,26 @@ export interface AuditQuery {
   readonly limit?: number;
 }
 
+export interface Factor {
+  readonly id: string;
+  readonly type: 'totp' | 'webauthn';
+  readonly name: string;
+  readonly created_at: string;
+  readonly last_used_at: string | null;
+  readonly backup_eligible?: boolean;
+  readonly backup_state?: boolean;
+}
+
+export interface TotpEnrolment {
+  readonly id: string;
+  readonly secret: string;
+  readonly otpauth_uri: string;
+  readonly qr_svg: string;
+}
+
+/** Told when a route wanted a fresh sign-in (RFC 9470): the account page then asks to confirm it is you. */
+export const STEP_UP_EVENT = 'gatehouse:step-up';
+
 export type UserPatch = Partial<Pick<User, 'name' | 'username' | 'email' | 'role' | 'disabled'>>;
 
 function query(params: Record<string, string | number | undefined>): string {
@@ -64,7 +85,11 @@ export function createApi(settings: UiSettings) {
       init.body = JSON.stringify(body);
     }
     const res = await client.fetch(path, init);
-    if (!res.ok) throw await toError(res);
+    if (!res.ok) {
+      const error = await toError(res);
+      if (error.code === 'ERR_AUTH_STEP_UP_REQUIRED') window.dispatchEvent(new CustomEvent(STEP_UP_EVENT));
+      throw error;
+    }
     return (res.status === 204 ? undefined : await res.json()) as T;
   }
 
@@ -80,9 +105,35 @@ export function createApi(settings: UiSettings) {
     return (res.status === 204 ? undefined : await res.json()) as T;
   }
 
+  /** The browser's passkey ceremony for request options from Gatehouse. */
+  const assert = async (options: { challengeId: string; options: Record<string, unknown> }) => ({
+    challengeId: options.challengeId,
+    assertion: (await startAuthentication({ optionsJSON: options.options as never })) as unknown as Record<string, unknown>,
+  });
+
   return {
     client,
     signIn: (login: string, password: string): Promise<SignInResult> => client.signIn({ login, password }),
+    /** The second step: a code from the app (or a recovery code). */
+    completeSignIn: (mfaToken: string, code: string, recovery: boolean) =>
+      client.completeSignIn(recovery ? { mfaToken, recoveryCode: code } : { mfaToken, code: code.replace(/\s/g, '') }),
+    /** The second step with a passkey: the options came with the first step (fresh ones for a retry). */
+    completeSignInWithPasskey: async (mfaToken: string) => client.completeSignIn({ mfaToken, ...(await assert(await client.passkeyOptions(mfaToken))) }),
+    /** Sign in with a passkey alone: the browser offers the passkeys it holds for this site, no username asked. */
+    signInWithPasskey: async () => client.signInWithPasskey(await assert(await client.passkeyOptions())),
+    reauthenticate: (password: string) => client.reauthenticate({ password }),
+    reauthenticateWithPasskey: async () => client.reauthenticate(await assert(await client.passkeyOptions())),
+    factors: () => call<{ items: Factor[]; recovery_codes_left: number }>('GET', '/auth/mfa'),
+    startTotp: (name?: string) => call<TotpEnrolment>('POST', '/auth/mfa/totp', name ? { name } : {}),
+    confirmTotp: (id: string, code: string) => call<{ recovery_codes?: string[] }>('POST', `/auth/mfa/totp/${encodeURIComponent(id)}/confirm`, { code: code.replace(/\s/g, '') }),
+    removeFactor: (id: string) => call<void>('DELETE', `/auth/mfa/${encodeURIComponent(id)}`),
+    newRecoveryCodes: () => call<{ recovery_codes: string[] }>('POST', '/auth/mfa/recovery-codes'),
+    /** Creates a passkey on this device: Gatehouse's options, the browser's ceremony, Gatehouse stores it. */
+    async addPasskey(name?: string): Promise<Factor> {
+      const options = await call<{ challenge_id: string; options: Record<string, unknown> }>('POST', '/auth/webauthn/register/options', name ? { name } : {});
+      const attestation = await startRegistration({ optionsJSON: options.options as never });
+      return call<Factor>('POST', '/auth/webauthn/register/verify', { challenge_id: options.challenge_id, attestation });
+    },
     signUp: (input: { username: string; email: string; password: string; name?: string }) => client.signUp(input),
     signOut: (scope: 'local' | 'others' | 'global' = 'local') => client.signOut(scope),
     /** The signed-in user, or null (after trying the refresh cookie in cookie mode). */

@@ -15,6 +15,9 @@ export interface Failure {
  * was wrong or whether the account exists (the API answers them all alike: ENUM-01).
  */
 export function describeError(error: unknown, labels: Readonly<Record<string, string>> = {}): Failure {
+  // The browser's WebAuthn prompt closed or timed out (NotAllowedError), or no passkey was there.
+  if (error instanceof Error && (error.name === 'NotAllowedError' || error.name === 'AbortError'))
+    return { message: messages.errors.passkeyCancelled, fields: {}, retryAfter: null };
   if (!(error instanceof GatehouseError)) return { message: messages.errors.unexpected, fields: {}, retryAfter: null };
   const plain = (message: string, retryAfter: number | null = null): Failure => ({ message, fields: {}, retryAfter });
   switch (error.code) {
@@ -34,6 +37,17 @@ export function describeError(error: unknown, labels: Readonly<Record<string, st
       return plain(messages.errors.forbidden);
     case 'ERR_USER_LAST_ADMIN':
       return plain(messages.errors.lastAdmin);
+    case 'ERR_MFA_INVALID_CODE':
+      return plain(messages.errors.wrongCode);
+    case 'ERR_MFA_TOKEN_INVALID':
+      return plain(messages.errors.mfaExpired);
+    case 'ERR_AUTH_STEP_UP_REQUIRED':
+      return plain(messages.errors.stepUp);
+    case 'ERR_LAST_SIGN_IN_METHOD':
+      return plain(messages.errors.lastSignInMethod);
+    case 'ERR_WEBAUTHN_REFUSED':
+    case 'ERR_WEBAUTHN_INVALID':
+      return plain(messages.errors.passkeyRefused);
     case 'ERR_BUSY':
       return plain(messages.errors.busy, error.retryAfter);
     case 'ERR_CLIENT_NETWORK':

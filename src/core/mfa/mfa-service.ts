@@ -90,8 +90,8 @@ export class MfaService implements SignInGate {
   }
 
   /**
-   * POST /auth/mfa/totp/:id/confirm: a first code proves the app holds the seed. The first factor
-   * of an account comes with ten recovery codes (shown once); later ones return none.
+   * POST /auth/mfa/totp/:id/confirm: a first code proves the app holds the seed. An account without
+   * recovery codes gets ten with it (shown once); later apps return none.
    */
   async confirmTotp(user: User, factorId: string, code: string, context: RequestContext): Promise<{ recoveryCodes: string[] | null }> {
     const factor = await this.deps.factors.findById(factorId);
@@ -102,11 +102,12 @@ export class MfaService implements SignInGate {
       await this.deps.audit.record('mfa.failed', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, method: 'totp', step: 'enrolment' } });
       throw ValidationError.field('code', 'is not the current code of the authenticator app');
     }
-    const hadFactor = (await this.list(user.id)).length > 0;
+    // The first app comes with recovery codes (a passkey enrolled before it brought none).
+    const hadCodes = (await this.deps.recoveryCodes.countUnused(user.id)) > 0;
     if (!(await this.deps.factors.confirm(factor.id, step, this.deps.clock.now()))) throw new NotFoundError('ERR_MFA_NOT_FOUND');
     await this.deps.budget.succeed(user.id);
     await this.deps.audit.record('mfa.enrolled', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, type: 'totp' } });
-    return { recoveryCodes: hadFactor ? null : await this.issueRecoveryCodes(user, context) };
+    return { recoveryCodes: hadCodes ? null : await this.issueRecoveryCodes(user, context) };
   }
 
   /** POST /auth/mfa/recovery-codes: ten new codes; the old ones stop working (MFA-03). */

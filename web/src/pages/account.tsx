@@ -3,6 +3,7 @@ import type { Api, Session, User } from '../api';
 import { Field, FormNotices, Submit, missing, useForm } from '../components/form';
 import { describeDevice, formatTime } from '../format';
 import { messages } from '../messages';
+import { Factors, StepUp } from './account-factors';
 
 const t = messages.account;
 
@@ -12,19 +13,13 @@ export function AccountPage({ api, user, onUser, onSignedOut }: { api: Api; user
   return (
     <div class="stack">
       <h1>{t.title}</h1>
+      <StepUp api={api} />
       <Profile api={api} user={user} onUser={onUser} />
       <EmailStatus api={api} user={user} />
       <Password api={api} username={user.username} onChanged={() => setSessionsVersion((v) => v + 1)} />
       <Sessions api={api} version={sessionsVersion} onSignedOut={onSignedOut} />
-      {/* Ready for the second-factor, passkey and identity-provider work that follows. */}
-      <section class="card" aria-labelledby="mfa-title" id="second-factors">
-        <h2 id="mfa-title">{t.secondFactors}</h2>
-        <p class="muted">{t.comingSoon}</p>
-      </section>
-      <section class="card" aria-labelledby="passkeys-title" id="passkeys">
-        <h2 id="passkeys-title">{t.passkeys}</h2>
-        <p class="muted">{t.comingSoon}</p>
-      </section>
+      <Factors api={api} />
+      {/* Ready for the identity-provider work that follows. */}
       <section class="card" aria-labelledby="identities-title" id="identities">
         <h2 id="identities-title">{t.linkedIdentities}</h2>
         <p class="muted">{t.comingSoon}</p>
