@@ -26,7 +26,8 @@ export function loadMfaConfig(env: Env, publicUrl: string, problems: string[]): 
     problems.push(`REAUTH_MAX_AGE must be a duration from 1s to 24h such as 5m (got "${rawAge}")`);
     reauthMaxAgeMs = 300_000;
   }
-  const url = new URL(publicUrl);
+  // An invalid PORT leaves an unparsable fallback PUBLIC_URL; that problem is reported already.
+  const url = URL.canParse(publicUrl) ? new URL(publicUrl) : new URL('http://localhost');
   const rpId = env.WEBAUTHN_RP_ID?.trim().toLowerCase() || url.hostname;
   // WebAuthn §5.1.4.1: the RP ID must be the origin's host or a registrable suffix of it.
   if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) problems.push(`WEBAUTHN_RP_ID must be the host of PUBLIC_URL or a parent domain of it (got "${rpId}")`);

@@ -213,3 +213,38 @@ describe('mail configuration', () => {
     expect(smtpOptions({ smtpUrl: 'smtp://relay:25', smtpUser: null, smtpPassword: null })).not.toHaveProperty('auth');
   });
 });
+
+describe('second factors and step-up configuration', () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig({ DATABASE_URL: 'sqlite::memory:', ...env });
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+
+  it('MFA_REQUIRED, REAUTH_MAX_AGE and WEBAUTHN_RP_ID have their defaults and are validated with the rest', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite::memory:', PUBLIC_URL: 'https://auth.example.com' }).mfa).toEqual({
+      required: 'off',
+      reauthMaxAgeMs: 300_000,
+      rpId: 'auth.example.com',
+      origins: ['https://auth.example.com'],
+    });
+    const set = loadConfig({
+      DATABASE_URL: 'sqlite::memory:',
+      PUBLIC_URL: 'https://auth.example.com',
+      MFA_REQUIRED: 'admins',
+      REAUTH_MAX_AGE: '10m',
+      WEBAUTHN_RP_ID: 'example.com',
+    }).mfa;
+    expect(set).toMatchObject({ required: 'admins', reauthMaxAgeMs: 600_000, rpId: 'example.com' });
+    expect(problems({ MFA_REQUIRED: 'sometimes' })[0]).toMatch(/^MFA_REQUIRED must be off, admins or all/);
+    expect(problems({ REAUTH_MAX_AGE: '0s' })[0]).toMatch(/^REAUTH_MAX_AGE/);
+    expect(problems({ REAUTH_MAX_AGE: '2d' })[0]).toMatch(/^REAUTH_MAX_AGE/);
+    // WebAuthn: the RP ID is the origin's host or a parent domain of it, nothing else.
+    expect(problems({ PUBLIC_URL: 'https://auth.example.com', WEBAUTHN_RP_ID: 'evil.com' })[0]).toMatch(/^WEBAUTHN_RP_ID/);
+    expect(problems({ PUBLIC_URL: 'https://auth.example.com', WEBAUTHN_RP_ID: 'ample.com' })[0]).toMatch(/^WEBAUTHN_RP_ID/);
+    expect(problems({ MFA_REQUIRED: 'x', REAUTH_MAX_AGE: 'soon', PORT: '-1' })).toHaveLength(3);
+  });
+});
