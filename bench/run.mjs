@@ -21,6 +21,7 @@
 
 import { expectStatus, jsonRequest } from './lib/http.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
+import { measureSecondFactors } from './lib/mfa.mjs';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
@@ -453,6 +454,7 @@ async function main() {
   }
 
   const raws = new Map();
+  const row = new Map();
   const record = (t, raw) => raws.set(t, [...(raws.get(t) ?? []), raw]);
   for (const [name, a, b] of getPairs) {
     if (ONLY && !ONLY.has(name)) continue;
@@ -576,13 +578,37 @@ async function main() {
     `raw Argon2id: ${argon2Slots.perSecond.toFixed(1)}/s (${argon2Slots.perCpuSecond.toFixed(1)} per CPU-second) ${HASH_SLOTS} at a time; ${argon2AllCores.perSecond.toFixed(1)}/s on every core`,
   );
 
+  // In process: a TOTP code is good once per user and step, a passkey challenge once (see lib/mfa.mjs).
+  const mfaCount = Math.max(200, Math.floor(DURATION * 150));
+  log(`second factors: ${mfaCount} TOTP verifications and ${mfaCount} passkey assertions, in process, ${POST_CONNECTIONS} at a time`);
+  const mfa = await measureSecondFactors({ distDir: path.join(repoDir, 'dist'), count: mfaCount, concurrency: POST_CONNECTIONS });
+  for (const [key, route, m] of [
+    ['totp verify', 'TOTP verify (in process)', mfa.totp],
+    ['passkey verify', 'Passkey assertion verify (in process)', mfa.passkey],
+  ]) {
+    row.set(key, {
+      key,
+      route,
+      server: 'gatehouse services',
+      connections: POST_CONNECTIONS,
+      measured_seconds: Math.round(m.seconds * 100) / 100,
+      requests: m.operations,
+      requests_per_sec: m.per_sec,
+      requests_per_cpu_second: null,
+      latency_p50_ms: m.p50_ms,
+      latency_p99_ms: m.p99_ms,
+      non_2xx: m.failed,
+      errors: 0,
+      timeouts: 0,
+    });
+  }
+
   const rssAfterRuns = rssMb(gatehouse.pid);
   log(`live sessions: ${fmt(SESSIONS)} put in the database and each used once`);
   const live = await fillSessions(gatehouse, tokens.access_token, SESSIONS);
   const rssLive = rssMb(gatehouse.pid);
 
   // --- rows, ratios, targets ---
-  const row = new Map();
   for (const [t, r] of raws) row.set(t.key, summarise(t, r));
   const ratio = (key, refKey, refLabel) => {
     const r = row.get(key);
@@ -650,6 +676,8 @@ async function main() {
     'gatehouse login',
     'floor items',
     'gatehouse items',
+    'totp verify',
+    'passkey verify',
   ];
   const rows = order.map((k) => row.get(k)).filter(Boolean);
   const flagged = rows.filter((r) => r.non_2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.refresh_requests_without_chain > 0 || r.refresh_repeated_tokens > 0);
