@@ -171,7 +171,7 @@ export async function createServices(config: Config, storage: Storage, options: 
       budget: new MfaAttemptBudget(counters, clock),
       passkeys,
     },
-    { issuer: config.ui.title },
+    { issuer: config.ui.title, required: config.mfa.required },
   );
   // Reads of users and items are cached by the same rule as sessions: dropped at once here, through
   // the bus elsewhere, and never older than SESSION_CACHE_TTL.

@@ -91,6 +91,7 @@ export const ERRORS = {
   ERR_MFA_NOT_FOUND: { kind: 'not_found', message: 'The factor was not found.' },
   ERR_WEBAUTHN_REFUSED: { kind: 'invalid_credentials', message: 'The passkey could not be verified.' },
   ERR_WEBAUTHN_INVALID: { kind: 'invalid_input', message: 'The passkey registration could not be verified.' },
+  ERR_MFA_ENROLMENT_REQUIRED: { kind: 'forbidden', message: 'Add a second factor (an authenticator app or a passkey) first.' },
 } as const satisfies Record<string, { readonly kind: ErrorKind; readonly message: string }>;
 
 /** A declared code: throwing any other string does not compile. */

@@ -261,4 +261,27 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
     const audit = await t.services.audit.list({ limit: 5, userId: user.id, type: 'mfa.reset' });
     expect(audit.items[0]).toMatchObject({ actorId: admin.id, subjectId: user.id, details: { factors: 1 } });
   });
+
+  it('MFA_REQUIRED=admins: an admin without a factor gets a session good only for enrolling one; enrolling frees it', async () => {
+    const strict = await buildTestApp({ MFA_REQUIRED: 'admins' });
+    try {
+      const admin = await signUp(strict, { admin: true });
+      expect(claimsOf(admin.accessToken)).toMatchObject({ acr: 'enrol', amr: ['pwd'] });
+      const refused = await strict.app.inject({ method: 'GET', url: '/users', headers: admin.auth });
+      expect(refused.statusCode).toBe(403);
+      expect(problemOf(refused).code).toBe('ERR_MFA_ENROLMENT_REQUIRED');
+      expect((await strict.app.inject({ method: 'GET', url: '/auth/me', headers: admin.auth })).statusCode).toBe(200);
+      // Users who are not admins are not held.
+      const user = await signUp(strict);
+      expect((await strict.app.inject({ method: 'GET', url: '/users', headers: user.auth })).statusCode).toBe(200);
+
+      await enrolTotp(strict, admin);
+      // The same access token now works: the session itself was upgraded.
+      expect((await strict.app.inject({ method: 'GET', url: '/users', headers: admin.auth })).statusCode).toBe(200);
+      const next = await strict.app.inject({ method: 'POST', url: '/auth/login', payload: { login: admin.username, password: PASSWORD } });
+      expect(next.json()).toMatchObject({ mfa_required: true });
+    } finally {
+      await strict.close();
+    }
+  });
 });

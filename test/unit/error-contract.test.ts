@@ -75,6 +75,7 @@ const STATUS_BEFORE: Record<ErrorCode, number> = {
   ERR_MFA_NOT_FOUND: 404,
   ERR_WEBAUTHN_REFUSED: 401,
   ERR_WEBAUTHN_INVALID: 400,
+  ERR_MFA_ENROLMENT_REQUIRED: 403,
 };
 
 /** RFC 6749 §5.2's error values: nothing else may reach an OAuth client. */

@@ -43,6 +43,8 @@ export function describeError(error: unknown, labels: Readonly<Record<string, st
       return plain(messages.errors.mfaExpired);
     case 'ERR_AUTH_STEP_UP_REQUIRED':
       return plain(messages.errors.stepUp);
+    case 'ERR_MFA_ENROLMENT_REQUIRED':
+      return plain(messages.errors.enrolmentRequired);
     case 'ERR_LAST_SIGN_IN_METHOD':
       return plain(messages.errors.lastSignInMethod);
     case 'ERR_WEBAUTHN_REFUSED':

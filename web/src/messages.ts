@@ -241,6 +241,7 @@ export const messages = {
     wrongCode: 'That code is not right, or was used already.',
     mfaExpired: 'That sign-in took too long. Start over.',
     stepUp: 'This change needs a recent sign-in: confirm it is you first.',
+    enrolmentRequired: 'This service asks you to add a second factor first: an authenticator app or a passkey, below.',
     lastSignInMethod: 'This is the last way to sign in to your account: add another one first.',
     passkeyRefused: 'The passkey could not be used. Try again, or sign in another way.',
     passkeyCancelled: 'The passkey prompt was closed.',

@@ -17,8 +17,11 @@ export const AMR = {
   multiFactor: 'mfa',
 } as const;
 
-/** NIST SP 800-63B assurance levels, as `acr` values. */
-export const ACR = { oneFactor: 'aal1', twoFactors: 'aal2' } as const;
+/**
+ * NIST SP 800-63B assurance levels, as `acr` values, and `enrol`: a session of a user whom
+ * MFA_REQUIRED obliges to add a second factor, good for nothing else until they do.
+ */
+export const ACR = { oneFactor: 'aal1', twoFactors: 'aal2', enrolmentRequired: 'enrol' } as const;
 
 /** What a session records of a proof. */
 export interface Authentication {

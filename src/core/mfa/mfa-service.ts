@@ -1,5 +1,5 @@
 import type { AuditLog, RequestContext } from '../audit.js';
-import { AMR, combineMethods, type Authentication } from '../auth/authentication.js';
+import { ACR, AMR, combineMethods, type Authentication } from '../auth/authentication.js';
 import { formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, secretMatches } from '../auth/refresh-tokens.js';
 import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from '../auth/session-service.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -36,6 +36,8 @@ export interface MfaDeps {
 export interface MfaSettings {
   /** The issuer shown in authenticator apps (UI_TITLE). */
   readonly issuer: string;
+  /** MFA_REQUIRED: whose sign-in without a factor starts a session good only for enrolling one. */
+  readonly required: 'off' | 'admins' | 'all';
 }
 
 /** What a pending TOTP enrolment shows, once. */
@@ -110,6 +112,20 @@ export class MfaService implements SignInGate {
     return { recoveryCodes: hadCodes ? null : await this.issueRecoveryCodes(user, context) };
   }
 
+  private mustEnrol(user: User): boolean {
+    return this.settings.required === 'all' || (this.settings.required === 'admins' && user.role === 'admin');
+  }
+
+  /**
+   * A factor was just added in a session that MFA_REQUIRED held to enrolment: the factor's proof
+   * joins the password's, and the session is a full one from now on (its current tokens included,
+   * since every request reads the session).
+   */
+  async finishEnrolment(principal: Principal, method: readonly string[]): Promise<void> {
+    if (principal.session.acr !== ACR.enrolmentRequired) return;
+    await this.deps.sessions.reauthenticated(principal, { amr: combineMethods(principal.session.amr, method) });
+  }
+
   /** POST /auth/mfa/recovery-codes: ten new codes; the old ones stop working (MFA-03). */
   async issueRecoveryCodes(user: User, context: RequestContext): Promise<string[]> {
     const codes = newRecoveryCodes();
@@ -142,6 +158,11 @@ export class MfaService implements SignInGate {
    */
   async complete(user: User, auth: Authentication, client: ClientContext, grant: ClientGrant): Promise<SignInResult> {
     const factors = await this.list(user.id);
+    if (factors.length === 0 && this.mustEnrol(user)) {
+      // MFA_REQUIRED: signed in, but every route but enrolment answers 403 until a factor is added.
+      await this.deps.audit.record('mfa.challenged', client, { subjectId: user.id, details: { methods: 'enrolment', first: auth.amr.join(',') } });
+      return this.deps.sessions.start(user, client, grant, { amr: auth.amr, acr: ACR.enrolmentRequired });
+    }
     if (factors.length === 0 || auth.amr.includes(AMR.multiFactor)) return this.deps.sessions.start(user, client, grant, auth);
     const now = this.deps.clock.now();
     const token = newRefreshToken();

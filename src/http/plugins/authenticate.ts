@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, ForbiddenError, UnauthenticatedError } from '../../core/errors.js';
 import type { Principal } from '../../core/auth/session-service.js';
+import { ACR } from '../../core/auth/authentication.js';
 import type { Services } from '../../services.js';
 
 declare module 'fastify' {
@@ -67,13 +68,31 @@ export function requireAuthentication(scope: FastifyInstance, services: Services
     if (principal instanceof Promise) {
       principal.then((p) => {
         request.principal = p;
-        done();
+        done(enrolmentRefusal(request, p));
       }, done);
     } else {
       request.principal = principal;
-      done();
+      done(enrolmentRefusal(request, principal));
     }
   });
+}
+
+/** What a session held to enrolment (MFA_REQUIRED) may still do: see itself, enrol, sign out. */
+const ENROLMENT_ROUTES = new Set([
+  'GET /auth/me',
+  'GET /auth/mfa',
+  'POST /auth/mfa/totp',
+  'POST /auth/mfa/totp/:id/confirm',
+  'POST /auth/webauthn/register/options',
+  'POST /auth/webauthn/register/verify',
+  'POST /auth/reauthenticate',
+  'POST /auth/logout',
+]);
+
+/** MFA_REQUIRED: a user who must add a second factor can do nothing else with the session first. */
+function enrolmentRefusal(request: FastifyRequest, principal: Principal): Error | undefined {
+  if (principal.session.acr !== ACR.enrolmentRequired || ENROLMENT_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return undefined;
+  return new ForbiddenError('Add a second factor (an authenticator app or a passkey) first: POST /auth/mfa/totp or /auth/webauthn/register/options.', 'ERR_MFA_ENROLMENT_REQUIRED');
 }
 
 /** The caller; fails closed should a route ever run without the hook (AC-06). */

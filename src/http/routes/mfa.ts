@@ -177,7 +177,9 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       },
     },
     async (request, reply) => {
-      const result = await services.mfa.confirmTotp(principalOf(request).user, request.params.id, request.body.code.replace(/ /g, ''), contextOf(request));
+      const principal = principalOf(request);
+      const result = await services.mfa.confirmTotp(principal.user, request.params.id, request.body.code.replace(/ /g, ''), contextOf(request));
+      await services.mfa.finishEnrolment(principal, ['otp']);
       return reply.headers(noStore).send(result.recoveryCodes ? { recovery_codes: result.recoveryCodes } : {});
     },
   );
@@ -244,12 +246,9 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       },
     },
     async (request, reply) => {
-      const factor = await services.passkeys.register(
-        principalOf(request).user,
-        request.body.challenge_id,
-        request.body.attestation as RegistrationResponseJSON,
-        contextOf(request),
-      );
+      const principal = principalOf(request);
+      const factor = await services.passkeys.register(principal.user, request.body.challenge_id, request.body.attestation as RegistrationResponseJSON, contextOf(request));
+      await services.mfa.finishEnrolment(principal, ['hwk', 'user']);
       return reply.code(201).send(factorView(factor));
     },
   );
