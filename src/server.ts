@@ -102,6 +102,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     storage.emailTokens
       .deleteEndedBefore(services.clock.now() - 86_400_000)
       .catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning email tokens failed'));
+    // Expired second steps and passkey challenges (anyone may ask for options, so they must not pile up).
+    storage.challenges.deleteExpired(services.clock.now()).catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning sign-in challenges failed'));
   }, 3_600_000);
   prune.unref();
 

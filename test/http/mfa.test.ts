@@ -156,7 +156,7 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
 
   it('MFA-04: the mfa_token is single-use, lives 5 minutes, is bound to its user and password, and is no access token', async () => {
     const user = await signUp(t);
-    const { secret } = await enrolTotp(t, user);
+    const { secret, recoveryCodes } = await enrolTotp(t, user);
     nextStep();
     const token = await firstStep(user);
     expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
@@ -174,7 +174,7 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
 
     // Bound to the password step: a password changed since voids it.
     const pending = await firstStep(user);
-    const reauth = await post('/auth/reauthenticate', { password: PASSWORD }, user.auth);
+    const reauth = await post('/auth/reauthenticate', { recovery_code: recoveryCodes[0]! }, user.auth);
     const changed = await post('/auth/password', { current_password: PASSWORD, new_password: 'a brand new passphrase' }, { authorization: `Bearer ${reauth.json().access_token}` });
     expect(changed.statusCode).toBe(204);
     nextStep();
@@ -229,13 +229,13 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
 
   it('MFA-07: enrolling and removing need recent auth; removal is audited and the factor stops being asked for', async () => {
     const user = await signUp(t);
-    const { id } = await enrolTotp(t, user);
+    const { id, recoveryCodes } = await enrolTotp(t, user);
     t.clock.advance(6 * MINUTE);
     expect((await post('/auth/mfa/totp', {}, user.auth)).statusCode).toBe(401);
     const stale = await t.app.inject({ method: 'DELETE', url: `/auth/mfa/${id}`, headers: user.auth });
     expect(stale.statusCode).toBe(401);
     expect(stale.headers['www-authenticate']).toBe('Bearer error="insufficient_user_authentication", max_age=300');
-    const reauth = await post('/auth/reauthenticate', { password: PASSWORD }, user.auth);
+    const reauth = await post('/auth/reauthenticate', { recovery_code: recoveryCodes[0]! }, user.auth);
     const fresh = { authorization: `Bearer ${reauth.json().access_token}` };
     const other = await signUp(t);
     expect((await t.app.inject({ method: 'DELETE', url: `/auth/mfa/${id}`, headers: other.auth })).statusCode).toBe(404);
@@ -283,5 +283,24 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('only an id names a factor: DELETE on the other /auth/mfa paths is no route, and the document says /auth/mfa/{id}', async () => {
+    for (const url of ['/auth/mfa/totp', '/auth/mfa/verify', '/auth/mfa/recovery-codes']) expect((await t.app.inject({ method: 'DELETE', url })).statusCode, url).toBe(404);
+    for (const url of ['/auth/mfa/00000000-0000-7000-8000-000000000000', '/auth/mfa/not-an-id']) expect((await t.app.inject({ method: 'DELETE', url })).statusCode, url).toBe(401);
+    const paths = Object.keys((await t.app.inject({ method: 'GET', url: '/openapi.json' })).json().paths);
+    expect(paths).toContain('/auth/mfa/{id}');
+  });
+
+  it('MFA-05: with a second factor, the password alone does not reauthenticate', async () => {
+    const user = await signUp(t);
+    const { secret } = await enrolTotp(t, user);
+    const res = await post('/auth/reauthenticate', { password: PASSWORD }, user.auth);
+    expect(res.statusCode).toBe(400);
+    expect(problemOf(res).errors?.[0]?.field).toBe('password');
+    t.clock.advance(MINUTE);
+    const withCode = await post('/auth/reauthenticate', { code: totpCode(secret, t.clock.now()) }, user.auth);
+    expect(withCode.statusCode).toBe(200);
+    expect(claimsOf(withCode.json().access_token)).toMatchObject({ amr: ['otp'], auth_time: Math.floor(t.clock.now() / 1000) });
   });
 });

@@ -121,7 +121,8 @@ export function createApi(settings: UiSettings) {
     completeSignInWithPasskey: async (mfaToken: string) => client.completeSignIn({ mfaToken, ...(await assert(await client.passkeyOptions(mfaToken))) }),
     /** Sign in with a passkey alone: the browser offers the passkeys it holds for this site, no username asked. */
     signInWithPasskey: async () => client.signInWithPasskey(await assert(await client.passkeyOptions())),
-    reauthenticate: (password: string) => client.reauthenticate({ password }),
+    /** The password, or (for an account with a second factor) a code from the app or a recovery code. */
+    reauthenticate: (proof: { password: string } | { code: string } | { recoveryCode: string }) => client.reauthenticate(proof),
     reauthenticateWithPasskey: async () => client.reauthenticate(await assert(await client.passkeyOptions())),
     factors: () => call<{ items: Factor[]; recovery_codes_left: number }>('GET', '/auth/mfa'),
     startTotp: (name?: string) => call<TotpEnrolment>('POST', '/auth/mfa/totp', name ? { name } : {}),

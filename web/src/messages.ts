@@ -143,8 +143,10 @@ export const messages = {
     passkeyAdded: 'Passkey added.',
     synced: 'synced',
     stepUpTitle: 'Confirm it is you',
-    stepUpIntro: 'This change needs a recent sign-in. Enter your password (or use a passkey), then try again.',
+    stepUpIntro:
+      'This change needs a recent sign-in. Enter your password, or if you have a second factor a code from your app (or a recovery code), or use a passkey; then try again.',
     stepUpPassword: 'Password',
+    stepUpCode: 'Or a code from your authenticator app',
     stepUpSubmit: 'Confirm',
     stepUpDone: 'Confirmed. Try the change again.',
     linkedIdentities: 'Linked identities',

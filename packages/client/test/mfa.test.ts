@@ -56,12 +56,14 @@ describe('@gatehouse/client: second factors and reauthentication (MFA-04, MFA-05
     expect(claims(token)).toMatchObject({ amr: ['pwd', 'otp', 'mfa'], acr: 'aal2' });
     await expect(second.completeSignIn({ mfaToken: step.mfaToken, recoveryCode: recovery_codes[1]! })).rejects.toMatchObject({ code: 'ERR_MFA_TOKEN_INVALID' });
 
-    await second.reauthenticate({ password: account.password });
+    // With a second factor the password alone does not reauthenticate; a factor does.
+    await expect(second.reauthenticate({ password: account.password })).rejects.toMatchObject({ code: 'ERR_VALIDATION', status: 400 });
+    await expect(second.reauthenticate({ recoveryCode: 'AAAA-AAAA-AAAA' })).rejects.toMatchObject({ code: 'ERR_MFA_INVALID_CODE' });
+    await second.reauthenticate({ recoveryCode: recovery_codes[2]! });
     const fresh = (await second.getAccessToken())!;
     expect(fresh).not.toBe(token);
     expect(claims(fresh).auth_time).toBeGreaterThanOrEqual(claims(token).auth_time!);
-    expect(claims(fresh).amr).toEqual(['pwd']);
-    await expect(second.reauthenticate({ password: 'not the password' })).rejects.toMatchObject({ code: 'ERR_AUTH_INVALID_CREDENTIALS' });
+    expect(claims(fresh).amr).toEqual(['otp']);
     // The session's refresh token was kept: a refresh still works and carries the new proof.
     const me = await second.fetch('/auth/me');
     expect(me.status).toBe(200);

@@ -81,6 +81,9 @@ export class AuthService {
    */
   async reauthenticate(principal: Principal, password: string, client: ClientContext = {}): Promise<Omit<TokenGrant, 'refreshToken'>> {
     const { user } = principal;
+    // A phished password and a stolen token together must not reach what step-up guards (removing
+    // the factors, changing the password): with a second factor, presence is proven with it.
+    if (await this.gate?.hasSecondFactor(user)) throw ValidationError.field('password', 'this account has a second factor: send code, recovery_code or a passkey assertion');
     await this.throttle?.begin(`password:${user.id}`, client.ip);
     if (!(await this.passwordMatches(user, password))) {
       await this.audit.record('reauth.failed', client, { actorId: user.id, subjectId: user.id, details: { method: 'pwd' } });

@@ -186,6 +186,10 @@ export class MfaService implements SignInGate {
     return required;
   }
 
+  async hasSecondFactor(user: User): Promise<boolean> {
+    return (await this.list(user.id)).length > 0;
+  }
+
   /** Recovery codes the user has not used. */
   recoveryCodesLeft(userId: string): Promise<number> {
     return this.deps.recoveryCodes.countUnused(userId);

@@ -33,4 +33,6 @@ export function isMfaRequired(result: SignInResult): result is MfaRequired {
  */
 export interface SignInGate {
   complete(user: User, auth: Authentication, client: ClientContext, grant: ClientGrant): Promise<SignInResult>;
+  /** Whether the user has a second factor (then a password alone does not prove presence again). */
+  hasSecondFactor(user: User): Promise<boolean>;
 }

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import QRCode from 'qrcode';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { ValidationError } from '../../core/errors.js';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
 import type { FactorProof } from '../../core/mfa/mfa-service.js';
 import type { MfaFactor } from '../../core/model.js';
 import { FIRST_PARTY_CLIENT_ID } from '../../core/oauth/clients.js';
@@ -61,6 +61,13 @@ function proofOf(body: { code?: string; recovery_code?: string; challenge_id?: s
 
 /** The second step of a sign-in and passkey sign-in: reached without an access token. */
 export const publicMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  // DELETE /auth/mfa/:id would take these paths for a factor id and ask for a token; they name no
+  // factor, so DELETE on them is no route (404), as an unsupported method is anywhere else.
+  for (const path of ['/auth/mfa/totp', '/auth/mfa/verify', '/auth/mfa/recovery-codes']) {
+    app.delete(path, { schema: { hide: true } }, async () => {
+      throw new NotFoundError('ERR_NOT_FOUND', `No route DELETE ${path}.`);
+    });
+  }
   // WEB-01: these routes set the refresh cookie in browser mode, like a login.
   const sameSite = refuseCrossSite(services.config);
 

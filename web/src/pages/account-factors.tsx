@@ -10,7 +10,8 @@ const t = messages.account;
 export function StepUp({ api }: { api: Api }) {
   const [needed, setNeeded] = useState(false);
   const [password, setPassword] = useState('');
-  const form = useForm({ password: t.stepUpPassword });
+  const [code, setCode] = useState('');
+  const form = useForm({ password: t.stepUpPassword, code: t.stepUpCode });
   useEffect(() => {
     const show = () => setNeeded(true);
     window.addEventListener(STEP_UP_EVENT, show);
@@ -23,14 +24,17 @@ export function StepUp({ api }: { api: Api }) {
 
   const done = () => {
     setPassword('');
+    setCode('');
     setNeeded(false);
     return t.stepUpDone;
   };
   const submit = (event: Event) => {
     event.preventDefault();
-    if (!password) return form.fail(messages.form.required(t.stepUpPassword), { password: messages.form.required(t.stepUpPassword) });
+    const typed = code.trim();
+    if (!password && !typed) return form.fail(messages.form.required(t.stepUpPassword), { password: messages.form.required(t.stepUpPassword) });
     void form.run(async () => {
-      await api.reauthenticate(password);
+      // An account with a second factor proves presence with it: six digits are an app's code, anything else a recovery code.
+      await api.reauthenticate(typed ? (/^\d{6}$/.test(typed.replace(/\s/g, '')) ? { code: typed.replace(/\s/g, '') } : { recoveryCode: typed }) : { password });
       return done();
     });
   };
@@ -42,6 +46,7 @@ export function StepUp({ api }: { api: Api }) {
         <form onSubmit={submit} noValidate>
           <p>{t.stepUpIntro}</p>
           <Field id="step-up-password" label={t.stepUpPassword} type="password" value={password} onInput={setPassword} autocomplete="current-password" autofocus />
+          <Field id="step-up-code" label={t.stepUpCode} value={code} onInput={setCode} autocomplete="one-time-code" />
           <div class="actions">
             <Submit form={form} label={t.stepUpSubmit} />
             <button
