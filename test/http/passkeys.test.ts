@@ -113,6 +113,9 @@ describe('passkeys over HTTP with a software authenticator (MFA-06, MFA-07)', ()
     const ok = await post('/auth/mfa/verify', { mfa_token: step.mfa_token, challenge_id: retry.challenge_id, assertion: aliceKey.get(retry.options, { origin: ORIGIN }) });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().amr).toEqual(['pwd', 'hwk', 'user', 'mfa']);
+    const used = await t.services.audit.list({ limit: 5, userId: alice.id, type: 'mfa.succeeded' });
+    expect(used.items[0]?.details).toMatchObject({ method: 'webauthn' });
+    expect((await t.services.audit.list({ limit: 5, userId: alice.id, type: 'passkey.login_failed' })).items).toHaveLength(1);
 
     // Reauthentication with the passkey.
     t.clock.advance(6 * 60_000);

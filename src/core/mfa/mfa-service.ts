@@ -245,7 +245,9 @@ export class MfaService implements SignInGate {
   /** Checks one proof of the user's second factor; the RFC 8176 methods it stands for, or throws. */
   private async checkProof(user: User, proof: FactorProof, client: ClientContext): Promise<string[]> {
     if ('assertion' in proof) {
-      await this.deps.passkeys.verify(proof.assertion, user.id, client);
+      // A failure is audited by the passkey check itself (passkey.login_failed, counter_regressed).
+      const { factor } = await this.deps.passkeys.verify(proof.assertion, user.id, client);
+      await this.deps.audit.record('mfa.succeeded', client, { actorId: user.id, subjectId: user.id, details: { method: 'webauthn', factor_id: factor.id } });
       return [AMR.hardwareKey, AMR.user];
     }
     await this.deps.budget.take(user.id);
