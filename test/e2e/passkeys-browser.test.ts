@@ -196,4 +196,55 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
       await context.close();
     }
   });
+
+  it('MFA-05: a change that wants a recent sign-in asks to confirm it is you, then goes through', async () => {
+    // A server of its own whose window is one second, so a sign-in is "old" after a short wait.
+    const port = await freePort();
+    const origin = `http://localhost:${port}`;
+    const strict = await startServerProcess({
+      PORT: String(port),
+      PUBLIC_URL: origin,
+      DATABASE_URL: `sqlite:${join(dir, 'step-up.db')}`,
+      REFRESH_COOKIE: 'true',
+      RATE_LIMIT: 'off',
+      REAUTH_MAX_AGE: '1s',
+    });
+    const { context, page } = await device();
+    try {
+      expect(
+        (
+          await fetch(`${strict.url}/auth/register`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'rhea', email: 'rhea@example.com', password: PASSWORD }),
+          })
+        ).status,
+      ).toBe(201);
+      await page.goto(`${origin}/ui/login`);
+      await page.getByLabel('Username or email').fill('rhea');
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await signedIn(page);
+      // auth_time is in whole seconds: past 2 s it is older than the 1 s window.
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const change = async () => {
+        await page.locator('#current_password').fill(PASSWORD);
+        await page.locator('#new_password').fill('a new and longer passphrase');
+        await page.locator('#confirm_password').fill('a new and longer passphrase');
+        await page.getByRole('button', { name: 'Change password' }).click();
+      };
+      await change();
+      await page.locator('#step-up').waitFor();
+      await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(/needs a recent sign-in/);
+      await page.screenshot({ path: join(SHOTS, 'mfa-step-up.png'), fullPage: true });
+      await page.locator('#step-up-password').fill(PASSWORD);
+      await page.locator('#step-up').getByRole('button', { name: 'Confirm', exact: true }).click();
+      await page.locator('#step-up').getByText('Confirmed. Try the change again.').waitFor();
+      await change();
+      await page.getByText('Password changed. Your other sessions were signed out.').waitFor();
+    } finally {
+      await context.close();
+      await strict.stop();
+    }
+  });
 });
