@@ -13,6 +13,8 @@ import { SecretBox } from './core/crypto/secret-box.js';
 import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
+import { FederationService } from './core/federation/federation-service.js';
+import { ProviderRegistry } from './core/federation/providers.js';
 import { ClientRegistry } from './core/oauth/clients.js';
 import { systemClock, type ClientStore, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
@@ -41,6 +43,9 @@ export interface Services {
   readonly email: EmailService;
   /** Seals the stored secrets Gatehouse must read back (TOTP seeds, upstream client secrets). */
   readonly secrets: SecretBox;
+  /** Sign-in through other identity providers, linked identities, and the providers themselves. */
+  readonly federation: FederationService;
+  readonly providers: ProviderRegistry;
   /** Registers a listener told whenever this process queued mail (the sender wakes on it). */
   onMailQueued(listener: () => void): void;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
@@ -207,6 +212,12 @@ export async function createServices(config: Config, storage: Storage, options: 
     } else if (message.kind === 'items') items.forget(message.names);
     else void reloadKeys().catch(() => {});
   });
+  // Upstream providers get as long as a database statement to answer.
+  const providers = new ProviderRegistry(config.ssoProviders, storage.providers, secrets, clock, config.timeouts.dbStatementMs);
+  const federation = new FederationService(
+    { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email },
+    { publicUrl: config.publicUrl },
+  );
   const services: Services = {
     config,
     storage,
@@ -222,6 +233,8 @@ export async function createServices(config: Config, storage: Storage, options: 
     counters,
     email,
     secrets,
+    federation,
+    providers,
     onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
     dependencies: options.dependencies ?? [],

@@ -6,6 +6,7 @@ import { describeWeakSecret } from './secret-strength.js';
 
 export { describeWeakSecret };
 import { loadUiConfig, type UiConfig } from './ui.js';
+import { loadSsoProviders, type SsoProviderConfig } from './sso.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -68,6 +69,8 @@ export interface Config {
    * all open. Empty: one key is generated and kept in the database, like the signing keys.
    */
   readonly secretsKeys: readonly Buffer[];
+  /** SSO_PROVIDERS: upstream identity providers from the environment (see sso.ts). */
+  readonly ssoProviders: readonly SsoProviderConfig[];
 
   // --- Dependency deadlines, start-up and shutdown (issue 9) ---
   readonly timeouts: Timeouts;
@@ -214,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const timeouts = readTimeouts(duration, problems);
   const secretsKeys = parseSecretsKeys(env.SECRETS_KEY?.trim() || null, problems);
+  const ssoProviders = loadSsoProviders(env.SSO_PROVIDERS, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -251,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
     timeouts,
     ui,
     secretsKeys: Object.freeze(secretsKeys),
+    ssoProviders,
   });
 }
 

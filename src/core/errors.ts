@@ -84,6 +84,16 @@ export const ERRORS = {
   ERR_EMAIL_UNVERIFIED: { kind: 'unverified', message: 'Verify your email address first.' },
   ERR_TOKEN_INVALID: { kind: 'invalid_input', message: 'The link or code is invalid or has expired. Ask for a new one.' },
   ERR_MIGRATION_CHANGED: { kind: 'internal', message: 'An applied migration changed since it was applied.' },
+  ERR_SSO_PROVIDER_NOT_FOUND: { kind: 'not_found', message: 'No identity provider has that id.' },
+  ERR_SSO_PROVIDER_CONFLICT: { kind: 'conflict', message: 'An identity provider with that id exists.' },
+  ERR_SSO_FLOW_INVALID: { kind: 'invalid_input', message: 'This sign-in attempt is unknown, used or expired. Start again.' },
+  ERR_SSO_REFUSED: { kind: 'forbidden', message: 'The identity provider did not confirm who you are.' },
+  ERR_SSO_NO_EMAIL: { kind: 'forbidden', message: 'The identity provider gave no usable email address.' },
+  ERR_SSO_LINK_REQUIRED: { kind: 'conflict', message: 'An account with this email address exists: sign in to it, then link this provider from your account page.' },
+  ERR_SSO_IDENTITY_TAKEN: { kind: 'conflict', message: 'That account at the identity provider is linked to another user.' },
+  ERR_SSO_IDENTITY_NOT_FOUND: { kind: 'not_found', message: 'No such linked identity.' },
+  ERR_SSO_LAST_METHOD: { kind: 'conflict', message: 'This is your last way to sign in: add a password or another provider first.' },
+  ERR_SSO_UNAVAILABLE: { kind: 'unavailable', message: 'The identity provider is not answering; try again later.' },
 } as const satisfies Record<string, { readonly kind: ErrorKind; readonly message: string }>;
 
 /** A declared code: throwing any other string does not compile. */

@@ -11,9 +11,32 @@ export interface User {
   readonly disabled: boolean;
   /** The address was proven to reach the user (a link sent to it was followed). */
   readonly emailVerified: boolean;
+  /** Argon2id hash; NO_PASSWORD for an account created through another identity provider. */
   readonly passwordHash: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/** The stored hash of an account that has no password (made by signing in through a provider). */
+export const NO_PASSWORD = '';
+
+/** Whether the account can sign in with a password at all. */
+export const hasPassword = (user: User): boolean => user.passwordHash !== NO_PASSWORD;
+
+/**
+ * An account at another identity provider linked to a user: `subject` is the provider's stable id
+ * for it (the ID token's `sub`, GitHub's numeric user id), never the address, which can change hands.
+ */
+export interface LinkedIdentity {
+  readonly id: string;
+  readonly userId: string;
+  /** The provider's configured id (`google`, `github`, ...). */
+  readonly provider: string;
+  readonly subject: string;
+  /** The address the provider gave when last used (shown to the user; never used to find the account). */
+  readonly email: string | null;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
 }
 
 export interface Session {
@@ -123,6 +146,10 @@ export const AUDIT_TYPES = [
   'email.token_refused',
   'password.reset',
   'mail.failed',
+  'sso.signed_in',
+  'sso.linked',
+  'sso.unlinked',
+  'sso.refused',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
