@@ -15,6 +15,17 @@ function isUnreachable(error: unknown): boolean {
   return false;
 }
 
+/** The error and its causes in a line, for the log and the audit trail (never for the browser). */
+function describeChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (!(e instanceof Error)) break;
+    const code = (e as { code?: unknown }).code;
+    parts.push(`${e.message}${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
+  return parts.join(': ') || String(error);
+}
+
 /**
  * What a failure talking to a provider means for the user: it is away (try later), it said no
  * (the user cancelled), or its answer did not pass the checks (FED-01: refused, whatever the
@@ -22,7 +33,7 @@ function isUnreachable(error: unknown): boolean {
  */
 export function classifyUpstreamError(error: unknown): FederationError {
   if (error instanceof FederationError) return error;
-  const detail = error instanceof Error ? `${error.name}: ${error.message}${(error as { code?: string }).code ? ` (${(error as { code?: string }).code})` : ''}` : String(error);
+  const detail = describeChain(error);
   if (error instanceof oidc.AuthorizationResponseError) return new FederationError('denied', 'The sign-in was cancelled or refused at the identity provider.', detail);
   if (isUnreachable(error)) return new FederationError('unavailable', undefined, detail);
   return new FederationError('token', undefined, detail);

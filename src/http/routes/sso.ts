@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { FederationError } from '../../core/federation/errors.js';
 import type { LinkedIdentity } from '../../core/model.js';
@@ -8,7 +8,7 @@ import type { Services } from '../../services.js';
 import { contextOf } from '../context.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
-import { setRefreshCookie, tokenResponse } from '../refresh-cookie.js';
+import { readCookie, setRefreshCookie, tokenResponse } from '../refresh-cookie.js';
 import { bearer, problems } from '../schemas/common.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { CallbackQuery, IdentityList, IdentityParams, IdentityView, LinkStartView, ProviderList, ProviderParams, StartQuery } from '../schemas/sso.js';
@@ -24,14 +24,6 @@ const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
  */
 function flowCookie(provider: string, value: string, maxAgeSeconds: number): string {
   return `${FLOW_COOKIE}=${value}; Path=/auth/sso/${provider}/; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`;
-}
-
-function readFlowCookie(request: FastifyRequest): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === FLOW_COOKIE) return value.join('=');
-  }
-  return undefined;
 }
 
 /** Browser mode with the hosted pages: the callback leads the browser on instead of answering JSON. */
@@ -114,7 +106,7 @@ export const publicSsoRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
       const { provider } = request.params;
       const url = new URL(request.url, config.publicUrl);
       try {
-        const result = await federation.complete(provider, url, readFlowCookie(request), contextOf(request));
+        const result = await federation.complete(provider, url, readCookie(request, FLOW_COOKIE), contextOf(request));
         reply.header('set-cookie', flowCookie(provider, '', 0)).headers(noStore);
         if (result.kind === 'linked') {
           if (browserMode(config)) return reply.redirect(landing('/ui/account', { linked: provider }), 303);
