@@ -8,6 +8,7 @@ import { KeyService, type KeySettings } from './core/auth/key-service.js';
 import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
 import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
+import { SignInMethods } from './core/auth/sign-in-methods.js';
 import { createHash } from 'node:crypto';
 import { SecretBox } from './core/crypto/secret-box.js';
 import { randomToken } from './core/ids.js';
@@ -46,6 +47,11 @@ export interface Services {
   /** Sign-in through other identity providers, linked identities, and the providers themselves. */
   readonly federation: FederationService;
   readonly providers: ProviderRegistry;
+  /**
+   * The ways each user can sign in (password, passkeys, ...): an area that adds one registers it
+   * with `signInMethods.add(...)`, and removing the last is refused (MFA-07).
+   */
+  readonly signInMethods: SignInMethods;
   /** Registers a listener told whenever this process queued mail (the sender wakes on it). */
   onMailQueued(listener: () => void): void;
   /** Re-reads the signing keys from storage (after a rotation by another process). */
@@ -212,10 +218,11 @@ export async function createServices(config: Config, storage: Storage, options: 
     } else if (message.kind === 'items') items.forget(message.names);
     else void reloadKeys().catch(() => {});
   });
+  const signInMethods = new SignInMethods();
   // Upstream providers get as long as a database statement to answer.
   const providers = new ProviderRegistry(config.ssoProviders, storage.providers, secrets, clock, config.timeouts.dbStatementMs);
   const federation = new FederationService(
-    { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email },
+    { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email, signInMethods },
     { publicUrl: config.publicUrl },
   );
   const services: Services = {
@@ -235,6 +242,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     secrets,
     federation,
     providers,
+    signInMethods,
     onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
     dependencies: options.dependencies ?? [],

@@ -7,6 +7,7 @@ import { describeWeakSecret } from './secret-strength.js';
 export { describeWeakSecret };
 import { loadUiConfig, type UiConfig } from './ui.js';
 import { loadSsoProviders, type SsoProviderConfig } from './sso.js';
+import { loadMfaConfig, type MfaConfig } from './mfa.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
@@ -64,6 +65,8 @@ export interface Config {
   readonly mail: MailConfig;
   /** Hosted pages under /ui (see ui.ts). */
   readonly ui: UiConfig;
+  /** Second factors, passkeys and step-up (see mfa.ts). */
+  readonly mfa: MfaConfig;
   /**
    * SECRETS_KEY: keys (32 bytes each) that seal stored secrets such as TOTP seeds; the first seals,
    * all open. Empty: one key is generated and kept in the database, like the signing keys.
@@ -214,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
   const userDirectory = flag('USER_DIRECTORY', true);
   const trustProxy = parseTrustProxy(text('TRUST_PROXY', 'off'), problems);
   const ui = loadUiConfig(env, flag, problems);
+  const mfa = loadMfaConfig(env, publicUrl, problems);
 
   const timeouts = readTimeouts(duration, problems);
   const secretsKeys = parseSecretsKeys(env.SECRETS_KEY?.trim() || null, problems);
@@ -254,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     mail,
     timeouts,
     ui,
+    mfa,
     secretsKeys: Object.freeze(secretsKeys),
     ssoProviders,
   });

@@ -92,8 +92,14 @@ export const ERRORS = {
   ERR_SSO_LINK_REQUIRED: { kind: 'conflict', message: 'An account with this email address exists: sign in to it, then link this provider from your account page.' },
   ERR_SSO_IDENTITY_TAKEN: { kind: 'conflict', message: 'That account at the identity provider is linked to another user.' },
   ERR_SSO_IDENTITY_NOT_FOUND: { kind: 'not_found', message: 'No such linked identity.' },
-  ERR_SSO_LAST_METHOD: { kind: 'conflict', message: 'This is your last way to sign in: add a password or another provider first.' },
   ERR_SSO_UNAVAILABLE: { kind: 'unavailable', message: 'The identity provider is not answering; try again later.' },
+  ERR_AUTH_STEP_UP_REQUIRED: { kind: 'unauthenticated', message: 'Confirm it is you: sign in again or reauthenticate, then retry.' },
+  ERR_LAST_SIGN_IN_METHOD: { kind: 'conflict', message: 'This is the last way to sign in to the account; add another before removing it.' },
+  ERR_MFA_INVALID_CODE: { kind: 'invalid_credentials', message: 'The code is incorrect or was already used.' },
+  ERR_MFA_TOKEN_INVALID: { kind: 'invalid_credentials', message: 'The sign-in step has expired or was already completed; sign in again.' },
+  ERR_MFA_NOT_FOUND: { kind: 'not_found', message: 'The factor was not found.' },
+  ERR_WEBAUTHN_REFUSED: { kind: 'invalid_credentials', message: 'The passkey could not be verified.' },
+  ERR_WEBAUTHN_INVALID: { kind: 'invalid_input', message: 'The passkey registration could not be verified.' },
 } as const satisfies Record<string, { readonly kind: ErrorKind; readonly message: string }>;
 
 /** A declared code: throwing any other string does not compile. */
@@ -167,6 +173,23 @@ export class ForbiddenError extends AppError {
   declare readonly code: CodeOf<'forbidden'>;
   constructor(message?: string, code: CodeOf<'forbidden'> = 'ERR_FORBIDDEN') {
     super(code, message);
+  }
+}
+
+/**
+ * MFA-05, RFC 9470: the access token is valid, but the user proved who they are too long ago for
+ * this route; a new proof (POST /auth/reauthenticate) lets the request through.
+ */
+export class StepUpRequiredError extends AppError {
+  constructor(readonly maxAgeSeconds: number) {
+    super('ERR_AUTH_STEP_UP_REQUIRED');
+  }
+}
+
+/** MFA-07: removing this would leave the account with no way to sign in. */
+export class LastSignInMethodError extends AppError {
+  constructor() {
+    super('ERR_LAST_SIGN_IN_METHOD');
   }
 }
 

@@ -11,17 +11,10 @@ export interface User {
   readonly disabled: boolean;
   /** The address was proven to reach the user (a link sent to it was followed). */
   readonly emailVerified: boolean;
-  /** Argon2id hash; NO_PASSWORD for an account created through another identity provider. */
   readonly passwordHash: string;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
-
-/** The stored hash of an account that has no password (made by signing in through a provider). */
-export const NO_PASSWORD = '';
-
-/** Whether the account can sign in with a password at all. */
-export const hasPassword = (user: User): boolean => user.passwordHash !== NO_PASSWORD;
 
 /**
  * An account at another identity provider linked to a user: `subject` is the provider's stable id
@@ -57,6 +50,12 @@ export interface Session {
   readonly clientId: string;
   /** The scope granted at login, space-separated ('' for none); a refresh never widens it. */
   readonly scope: string;
+  /** When the user last proved who they are in this session (login or reauthentication), epoch ms. */
+  readonly authTime: number;
+  /** How they proved it: RFC 8176 method values (`pwd`, `otp`, `hwk`, `user`, `mfa`, ...). */
+  readonly amr: readonly string[];
+  /** The assurance level that proof reached (`aal1`: one factor, `aal2`: two). */
+  readonly acr: string;
 }
 
 /**
@@ -150,6 +149,18 @@ export const AUDIT_TYPES = [
   'sso.linked',
   'sso.unlinked',
   'sso.refused',
+  'reauth.succeeded',
+  'reauth.failed',
+  'mfa.enrolled',
+  'mfa.removed',
+  'mfa.reset',
+  'mfa.challenged',
+  'mfa.succeeded',
+  'mfa.failed',
+  'mfa.recovery_codes_generated',
+  'passkey.login_succeeded',
+  'passkey.login_failed',
+  'passkey.counter_regressed',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

@@ -175,6 +175,8 @@ export interface SessionStore {
    */
   rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean>;
   listActiveForUser(userId: string, now: number): Promise<Session[]>;
+  /** A fresh proof of presence in a live session (reauthentication); false when the session ended. */
+  recordAuthentication(id: string, auth: { authTime: number; amr: readonly string[]; acr: string }): Promise<boolean>;
   revoke(id: string, at: number): Promise<boolean>;
   /** Deletes sessions (with their refresh tokens) that expired or were revoked before `before`. */
   deleteEndedBefore(before: number): Promise<number>;

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import type { Config } from '../config/index.js';
 import { ForbiddenError } from '../core/errors.js';
 import type { TokenGrant } from '../core/auth/session-service.js';
-import { tokenView } from './views.js';
+import { tokenView, type AccessGrant } from './views.js';
 
 export const REFRESH_COOKIE = 'gatehouse_refresh';
 // Sent only with requests to the routes that use it, never to the rest of the API.
@@ -26,8 +26,8 @@ export function clearRefreshCookie(reply: FastifyReply): void {
  * In browser mode the refresh token goes into the cookie and only there: a page script (or an XSS
  * payload) never sees it.
  */
-export function tokenResponse(reply: FastifyReply, grant: TokenGrant, config: Config) {
-  if (config.refreshCookie) setRefreshCookie(reply, grant);
+export function tokenResponse(reply: FastifyReply, grant: AccessGrant, config: Config) {
+  if (config.refreshCookie && grant.refreshToken !== undefined) setRefreshCookie(reply, grant as TokenGrant);
   return tokenView(grant, { refreshInCookie: config.refreshCookie });
 }
 

@@ -2,6 +2,9 @@ import type { TokenGrant } from '../core/auth/session-service.js';
 import { centsToPrice } from '../core/items/item-service.js';
 import type { Item, Session, User } from '../core/model.js';
 
+/** A token grant; a reauthentication's has no refresh token (the session keeps its own). */
+export type AccessGrant = Omit<TokenGrant, 'refreshToken'> & { readonly refreshToken?: string };
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 type UserView = ReturnType<typeof buildUserView>;
@@ -81,14 +84,15 @@ export function sessionView(session: Session, currentId: string) {
 }
 
 /** The token response; in browser mode the refresh token travels only in its HttpOnly cookie. */
-export function tokenView(grant: TokenGrant, options: { refreshInCookie?: boolean } = {}) {
+export function tokenView(grant: AccessGrant, options: { refreshInCookie?: boolean } = {}) {
   return {
     access_token: grant.accessToken,
     token_type: 'Bearer' as const,
     expires_in: grant.expiresIn,
-    ...(options.refreshInCookie ? {} : { refresh_token: grant.refreshToken }),
+    ...(options.refreshInCookie || grant.refreshToken === undefined ? {} : { refresh_token: grant.refreshToken }),
     refresh_expires_in: grant.refreshExpiresIn,
     scope: grant.scope,
     user: userView(grant.user, grant.user),
+    amr: [...grant.amr],
   };
 }

@@ -114,3 +114,8 @@ export async function allPages<T>(list: (after: string | undefined) => Promise<P
 /** Every stored user / item, straight from the services (no HTTP view in between). */
 export const allUsers = (t: TestApp): Promise<User[]> => allPages((after) => t.services.users.list({ limit: 100, after }));
 export const allItems = (t: TestApp): Promise<Item[]> => allPages((after) => t.services.items.list({ limit: 100, after }));
+
+/** The payload of a JWS, unverified: for reading claims a test just received from the service. */
+export function claimsOf(token: string): Record<string, unknown> & { auth_time?: number; amr?: string[]; acr?: string } {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+}

@@ -174,6 +174,9 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('revoke own session', { method: 'DELETE', url: `/auth/sessions/${otherSession}`, headers: alice.auth });
     await send('revoke unknown session', { method: 'DELETE', url: '/auth/sessions/00000000-0000-0000-0000-000000000000', headers: alice.auth });
     await send('revoke bad id', { method: 'DELETE', url: '/auth/sessions/not%20an%20id', headers: alice.auth });
+    await send('reauthenticate', { method: 'POST', url: '/auth/reauthenticate', ...json({ password: PASSWORD }, bob.auth) });
+    await send('reauthenticate wrong password', { method: 'POST', url: '/auth/reauthenticate', ...json({ password: 'not it at all' }, bob.auth) });
+    await send('reauthenticate nothing', { method: 'POST', url: '/auth/reauthenticate', ...json({}, bob.auth) });
     await send('password change', { method: 'POST', url: '/auth/password', ...json({ current_password: PASSWORD, new_password: `${PASSWORD}!` }, bob.auth) });
     await send('password wrong current', { method: 'POST', url: '/auth/password', ...json({ current_password: 'not it at all', new_password: `${PASSWORD}?` }, bob.auth) });
     await send('password too short', { method: 'POST', url: '/auth/password', ...json({ current_password: `${PASSWORD}!`, new_password: 'short' }, bob.auth) });
@@ -327,6 +330,7 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
         ['PATCH', '/auth/me', {}, user.auth],
         ['PATCH', `/users/${user.id}`, {}, user.auth],
         ['POST', '/auth/password', { current_password: 'x', new_password: 'y' }, user.auth],
+        ['POST', '/auth/reauthenticate', { password: 'x' }, other.auth],
         ['POST', '/auth/email/verify', { token: 'x' }],
         ['POST', '/auth/password/forgot', { email: 'someone@example.com' }],
         ['POST', '/auth/password/reset', { token: 'x', new_password: 'y' }],

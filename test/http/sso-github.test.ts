@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_PASSWORD } from '../../src/core/auth/sign-in-methods.js';
 import { buildTestApp, problemOf, type TestApp } from '../helpers/app.js';
 import { flowCookieOf, signInThrough } from '../helpers/sso.js';
 
@@ -110,7 +111,7 @@ describe('GitHub preset (OAuth 2.0 + user and emails API), against a local GitHu
     const res = await signInThrough(t, 'github');
     expect(res.statusCode, res.body).toBe(200);
     const user = (await t.storage.users.findByEmail('octocat@verified.example'))!;
-    expect(user).toMatchObject({ username: 'octocat', name: 'The Octocat', emailVerified: true, passwordHash: '' });
+    expect(user).toMatchObject({ username: 'octocat', name: 'The Octocat', emailVerified: true, passwordHash: NO_PASSWORD });
     expect(await t.storage.users.findByEmail('octo@unverified.example')).toBeNull();
     expect((await t.storage.identities.findBySubject('github', '583231'))?.userId).toBe(user.id);
     expect(verifiers.at(-1)).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_PASSWORD } from '../../src/core/auth/sign-in-methods.js';
 import { decode } from '../helpers/forge.js';
 import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp } from '../helpers/app.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/oidc-upstream.js';
@@ -73,7 +74,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     const sub = decode(body.access_token.split('.')[1]!).sub;
     expect(sub).toBe(body.user.id);
     const user = (await userByEmail('alice@example.com'))!;
-    expect(user).toMatchObject({ username: 'alice', emailVerified: true, passwordHash: '', name: 'Alice Upstream' });
+    expect(user).toMatchObject({ username: 'alice', emailVerified: true, passwordHash: NO_PASSWORD, name: 'Alice Upstream' });
     const me = await t.app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${body.access_token}` } });
     expect(me.statusCode).toBe(200);
 
@@ -181,7 +182,9 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     const stale = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: bob.refreshToken } });
     const staleAuth = { authorization: `Bearer ${(stale.json() as { access_token: string }).access_token}` };
     const refused = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${identity!.id}`, headers: staleAuth });
-    expect([401, 403]).toContain(refused.statusCode);
+    expect(refused.statusCode).toBe(401);
+    expect(problemOf(refused).code).toBe('ERR_AUTH_STEP_UP_REQUIRED');
+    expect(String(refused.headers['www-authenticate'])).toContain('insufficient_user_authentication');
     expect(await t.storage.identities.listForUser(bob.id)).toHaveLength(1);
 
     const fresh = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: 'bob', password: PASSWORD } });
@@ -196,7 +199,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     const [only] = await t.storage.identities.listForUser(alice.user.id);
     const last = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${only!.id}`, headers: { authorization: `Bearer ${alice.access_token}` } });
     expect(last.statusCode).toBe(409);
-    expect(problemOf(last).code).toBe('ERR_SSO_LAST_METHOD');
+    expect(problemOf(last).code).toBe('ERR_LAST_SIGN_IN_METHOD');
     expect(await t.storage.identities.listForUser(alice.user.id)).toHaveLength(1);
   });
 

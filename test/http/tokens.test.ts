@@ -89,7 +89,7 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
   it('issues an at+jwt access token with kid, signed with the configured alg', () => {
     expect(realHeader).toMatchObject({ alg, typ: 'at+jwt' });
     expect(typeof kid).toBe('string');
-    expect(Object.keys(realPayload).sort()).toEqual(['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
+    expect(Object.keys(realPayload).sort()).toEqual(['acr', 'amr', 'aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'role', 'scope', 'sid', 'sub']);
     expect(realPayload).toMatchObject({ iss: t.config.jwt.issuer, aud: t.config.jwt.audience, sub: user.id, role: 'user', client_id: 'gatehouse', scope: '' });
   });
 

@@ -20,8 +20,12 @@ export interface AccessClaims {
   readonly client_id: string;
   /** RFC 9068 §2.2.3: the granted scope, space-separated ('' when nothing was granted). */
   readonly scope: string;
-  /** When the user logged in to the session (seconds); a refresh keeps it. */
+  /** When the user last proved who they are in the session (seconds); a refresh keeps it. */
   readonly auth_time?: number;
+  /** RFC 8176 methods of that proof; a refresh keeps them. */
+  readonly amr?: readonly string[];
+  /** The assurance level of that proof (`aal1`, `aal2`). */
+  readonly acr?: string;
 }
 
 /** What issue() needs to know of the session a token is for. */
@@ -31,8 +35,10 @@ export interface AccessSubject {
   readonly role: Role;
   readonly clientId: string;
   readonly scope: string;
-  /** The login time of the session (epoch ms). */
+  /** When the user last proved who they are in the session (epoch ms). */
   readonly authTime: number;
+  readonly amr?: readonly string[];
+  readonly acr?: string;
   /** The session's absolute end (epoch ms): the token never outlives it (SES-07). */
   readonly notAfter: number;
 }
@@ -111,6 +117,8 @@ export class AccessTokens {
       client_id: subject.clientId,
       scope: subject.scope,
       auth_time: Math.floor(subject.authTime / 1000),
+      ...(subject.amr ? { amr: [...subject.amr] } : {}),
+      ...(subject.acr ? { acr: subject.acr } : {}),
     };
     return { token: signJws(this.ring.signingKey, { typ: 'at+jwt' }, { ...claims }), expiresIn: exp - iat };
   }
@@ -163,6 +171,8 @@ export class AccessTokens {
     if (!ROLES.includes(p.role as Role)) throw invalid('role is missing');
     if (p.client_id !== undefined && (typeof p.client_id !== 'string' || p.client_id === '')) throw invalid('client_id is not a string');
     if (p.scope !== undefined && typeof p.scope !== 'string') throw invalid('scope is not a string');
+    if (p.amr !== undefined && (!Array.isArray(p.amr) || !p.amr.every((m) => typeof m === 'string'))) throw invalid('amr is not a list of strings');
+    if (p.acr !== undefined && typeof p.acr !== 'string') throw invalid('acr is not a string');
     if (p.auth_time !== undefined && (!isTime(p.auth_time) || p.auth_time * 1000 - this.settings.leewayMs > now)) throw invalid('auth_time is not a past time');
     return {
       iss: p.iss,
@@ -178,6 +188,8 @@ export class AccessTokens {
       client_id: (p.client_id as string | undefined) ?? FIRST_PARTY_CLIENT_ID,
       scope: (p.scope as string | undefined) ?? '',
       ...(p.auth_time !== undefined ? { auth_time: p.auth_time as number } : {}),
+      ...(p.amr !== undefined ? { amr: p.amr as string[] } : {}),
+      ...(p.acr !== undefined ? { acr: p.acr as string } : {}),
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit.js';
 import { InvalidCredentialsError, ValidationError } from '../errors.js';
-import { hasPassword, type User } from '../model.js';
+import type { User } from '../model.js';
+import { hasPassword } from './sign-in-methods.js';
 import { isWellFormed, normalizeIdentifier } from '../normalize.js';
 import type { UserStore } from '../ports.js';
 import type { UserService } from '../users/user-service.js';
@@ -9,6 +10,7 @@ import type { PasswordHasher } from './password-hasher.js';
 import { PASSWORD_MAX_BYTES, type PasswordPolicy } from './password-policy.js';
 import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from './session-service.js';
 import type { EmailService } from '../email/email-service.js';
+import { PASSWORD_ONLY } from './authentication.js';
 
 /** Logging in and changing passwords. */
 export class AuthService {
@@ -68,6 +70,23 @@ export class AuthService {
     if (!user || !hasPassword(user)) return this.hasher.verifyDummy(password);
     const matches = await this.hasher.verify(user.passwordHash, password);
     return matches && !user.disabled;
+  }
+
+  /**
+   * MFA-05: the password again, for a fresh `auth_time` in the caller's session (RFC 9470 step-up).
+   * A stolen access token must not become a way to guess the password: same throttle as logins.
+   */
+  async reauthenticate(principal: Principal, password: string, client: ClientContext = {}): Promise<Omit<TokenGrant, 'refreshToken'>> {
+    const { user } = principal;
+    await this.throttle?.begin(`password:${user.id}`, client.ip);
+    if (!(await this.passwordMatches(user, password))) {
+      await this.audit.record('reauth.failed', client, { actorId: user.id, subjectId: user.id, details: { method: 'pwd' } });
+      throw new InvalidCredentialsError();
+    }
+    await this.throttle?.succeed(`password:${user.id}`, client.ip);
+    const grant = await this.sessions.reauthenticated(principal, PASSWORD_ONLY);
+    await this.audit.record('reauth.succeeded', client, { actorId: user.id, subjectId: user.id, details: { session_id: principal.session.id, method: 'pwd' } });
+    return grant;
   }
 
   /** PWD-04: the current password is required; SES-04: every other session ends. */

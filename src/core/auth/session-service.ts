@@ -6,6 +6,7 @@ import type { Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
 import { PrincipalCache } from './principal-cache.js';
+import { PASSWORD_ONLY, acrOf, type Authentication } from './authentication.js';
 import { deriveSuccessor, formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, secretMatches, type RefreshTokenParts } from './refresh-tokens.js';
 
 export type ClientContext = RequestContext;
@@ -20,6 +21,8 @@ export interface TokenGrant {
   readonly sessionId: string;
   /** The scope the access token carries, space-separated ('' for none). */
   readonly scope: string;
+  /** RFC 8176 methods of the session's last proof of presence. */
+  readonly amr: readonly string[];
 }
 
 /** For which OAuth client a session is started or refreshed, and what scope it asks for. */
@@ -86,8 +89,11 @@ export class SessionService {
     this.options.onEvent?.(event);
   }
 
-  /** SES-01: every login gets a new session and fresh tokens, bound to the client it was for (SES-08). */
-  async start(user: User, client: ClientContext, grant: ClientGrant): Promise<TokenGrant> {
+  /**
+   * SES-01: every login gets a new session and fresh tokens, bound to the client it was for (SES-08).
+   * `auth` says how the user proved who they are; it travels in every access token of the session.
+   */
+  async start(user: User, client: ClientContext, grant: ClientGrant, auth: Authentication = PASSWORD_ONLY): Promise<TokenGrant> {
     const now = this.clock.now();
     const refresh = newRefreshToken();
     const session: Session = {
@@ -103,6 +109,9 @@ export class SessionService {
       rotatedAt: null,
       clientId: grant.clientId,
       scope: grant.scope ?? '',
+      authTime: now,
+      amr: [...auth.amr],
+      acr: auth.acr ?? acrOf(auth.amr),
     };
     await this.store.create(session, { id: refresh.id, sessionId: session.id, secretHash: hashSecret(refresh.secret), parentId: null, createdAt: now });
     return this.grant(user, session, refresh, now, session.scope);
@@ -223,6 +232,20 @@ export class SessionService {
     return { user: found.user, session: found.session, claims };
   }
 
+  /**
+   * MFA-05: the caller proved their presence again (POST /auth/reauthenticate). The session's
+   * `auth_time` moves to now and its methods become the new proof's; the answer is a new access
+   * token saying so. The refresh token is left as it is, so another tab holding it is not taken
+   * for a thief, and its next refresh carries the new time too.
+   */
+  async reauthenticated(principal: Principal, auth: Authentication): Promise<Omit<TokenGrant, 'refreshToken'>> {
+    const now = this.clock.now();
+    const proof = { authTime: now, amr: [...auth.amr], acr: auth.acr ?? acrOf(auth.amr) };
+    if (!(await this.store.recordAuthentication(principal.session.id, proof))) throw new UnauthenticatedError('revoked', 'The session has ended.');
+    this.principals.forgetSessions([principal.session.id]);
+    return this.access(principal.user, { ...principal.session, ...proof }, now, principal.claims.scope);
+  }
+
   /** SES-03: revocation is server-side; the session's access tokens stop at once. */
   async logout(principal: Principal, scope: LogoutScope, client: ClientContext = {}): Promise<void> {
     const now = this.clock.now();
@@ -278,23 +301,30 @@ export class SessionService {
   }
 
   private grant(user: User, session: Session, refresh: RefreshTokenParts, now: number, scope: string): TokenGrant {
+    return { ...this.access(user, session, now, scope), refreshToken: formatRefreshToken(refresh) };
+  }
+
+  /** A token response without the refresh token: an access token for the session as it stands. */
+  private access(user: User, session: Session, now: number, scope: string): Omit<TokenGrant, 'refreshToken'> {
     const access = this.tokens.mint({
       userId: user.id,
       sessionId: session.id,
       role: user.role,
       clientId: session.clientId,
       scope,
-      authTime: session.createdAt,
+      authTime: session.authTime,
+      amr: session.amr,
+      acr: session.acr,
       notAfter: session.expiresAt,
     });
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,
       scope,
-      refreshToken: formatRefreshToken(refresh),
       refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt - now) / 1000)),
       user,
       sessionId: session.id,
+      amr: session.amr,
     };
   }
 }

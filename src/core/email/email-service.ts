@@ -313,7 +313,7 @@ export class EmailService {
 
   private async startSession(user: User, client: ClientContext, grant: ClientGrant, amr: readonly string[]): Promise<TokenGrant & { amr: readonly string[] }> {
     const fresh = await this.reload(user.id);
-    const tokens = await this.deps.sessions.start(fresh, client, grant);
+    const tokens = await this.deps.sessions.start(fresh, client, grant, { amr });
     await this.deps.audit.record('login.succeeded', client, {
       actorId: user.id,
       subjectId: user.id,

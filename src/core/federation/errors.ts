@@ -13,7 +13,7 @@ const CODE_OF: Record<RefusalReason, ErrorCode> = {
   identity_taken: 'ERR_SSO_IDENTITY_TAKEN',
   disabled: 'ERR_SSO_REFUSED',
   unavailable: 'ERR_SSO_UNAVAILABLE',
-  last_method: 'ERR_SSO_LAST_METHOD',
+  last_method: 'ERR_LAST_SIGN_IN_METHOD',
 };
 
 /**

@@ -1,10 +1,11 @@
 import type { AuditLog, RequestContext } from '../audit.js';
 import type { ClientContext, SessionService, TokenGrant } from '../auth/session-service.js';
+import type { SignInMethods } from '../auth/sign-in-methods.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { EmailService } from '../email/email-service.js';
-import { NotFoundError } from '../errors.js';
+import { LastSignInMethodError, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
-import { hasPassword, type LinkedIdentity, type User } from '../model.js';
+import type { LinkedIdentity, User } from '../model.js';
 import { canonicalEmail, emailProblem } from '../normalize.js';
 import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 import type { Clock, CounterStore, IdentityStore, UserStore } from '../ports.js';
@@ -27,6 +28,8 @@ export interface FederationDeps {
   /** Marks flows used (shared between instances when Redis is configured). */
   readonly counters: CounterStore;
   readonly email: EmailService | null;
+  /** Every way to sign in a user has (this service registers linked identities with it). */
+  readonly signInMethods: SignInMethods;
 }
 
 /** What a completed callback did. */
@@ -48,7 +51,11 @@ export class FederationService {
   constructor(
     private readonly deps: FederationDeps,
     private readonly settings: { readonly publicUrl: string },
-  ) {}
+  ) {
+    // Each linked identity is a way to sign in: unlinking (or removing a password or passkey) may
+    // not take away the last one (MFA-07).
+    deps.signInMethods.add(async (user) => (await deps.identities.listForUser(user.id)).map((i) => ({ kind: 'identity', id: i.id })));
+  }
 
   /** The callback URL registered at the provider. */
   redirectUri(providerId: string): string {
@@ -139,7 +146,9 @@ export class FederationService {
     }
     if (!user || user.disabled) throw new FederationError('disabled', 'This account is disabled.');
     this.deps.email?.assertMaySignIn(user);
-    const grant = await this.deps.sessions.start(user, context, { clientId: FIRST_PARTY_CLIENT_ID });
+    // The proof happened at the provider: no RFC 8176 method of ours names it, so none is claimed
+    // (in particular not `pwd`). auth_time is now, so a fresh federated sign-in counts as recent.
+    const grant = await this.deps.sessions.start(user, context, { clientId: FIRST_PARTY_CLIENT_ID }, { amr: [] });
     await this.deps.audit.record('sso.signed_in', context, { actorId: user.id, subjectId: user.id, details: { provider: provider.id, session_id: grant.sessionId, created } });
     return { kind: 'signed-in', grant, created };
   }
@@ -175,22 +184,15 @@ export class FederationService {
     return this.deps.identities.listForUser(userId);
   }
 
-  /**
-   * The ways this user can sign in that federation knows of: a password, and each linked identity.
-   * An unlink never takes the last one away.
-   */
-  async signInMethods(user: User): Promise<number> {
-    return (hasPassword(user) ? 1 : 0) + (await this.deps.identities.listForUser(user.id)).length;
-  }
-
   /** DELETE /auth/identities/:id (the route checks recent authentication first). */
-  async unlink(user: User, identityId: string, context: RequestContext, otherMethods = 0): Promise<void> {
+  async unlink(user: User, identityId: string, context: RequestContext): Promise<void> {
     const mine = await this.deps.identities.listForUser(user.id);
     const identity = mine.find((i) => i.id === identityId);
     if (!identity) throw new NotFoundError('ERR_SSO_IDENTITY_NOT_FOUND');
-    if ((await this.signInMethods(user)) + otherMethods <= 1) {
-      const error = new FederationError('last_method');
-      await this.refused(identity.provider, error, context, user.id);
+    try {
+      await this.deps.signInMethods.assertMayRemove(user, (m) => m.kind === 'identity' && m.id === identityId);
+    } catch (error) {
+      if (error instanceof LastSignInMethodError) await this.refused(identity.provider, new FederationError('last_method'), context, user.id);
       throw error;
     }
     if (!(await this.deps.identities.unlink(user.id, identityId))) throw new NotFoundError('ERR_SSO_IDENTITY_NOT_FOUND');

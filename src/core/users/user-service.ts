@@ -1,7 +1,8 @@
 import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
 import { newId } from '../ids.js';
-import { NO_PASSWORD, type LinkedIdentity, type Page, type Role, type User } from '../model.js';
+import type { LinkedIdentity, Page, Role, User } from '../model.js';
+import { NO_PASSWORD } from '../auth/sign-in-methods.js';
 import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, normalizeIdentifier, usernameProblem, usernameSkeleton } from '../normalize.js';
 import type { Clock, MailEffects, SessionStore, UserChanges, UserStore } from '../ports.js';
 import type { PasswordPolicy } from '../auth/password-policy.js';

@@ -5,6 +5,7 @@ import {
   BusyError,
   ConflictError,
   kindOf,
+  StepUpRequiredError,
   TooManyRequestsError,
   UnauthenticatedError,
   UnavailableError,
@@ -88,6 +89,8 @@ export function problem(code: ErrorCode, detail: string, errors?: FieldError[], 
 
 /** RFC 6750 §3: how a protected resource says what is wrong with the bearer token. */
 export function wwwAuthenticate(error: AppError | null): string {
+  // RFC 9470 §3: the token is good, its authentication event is too old for this resource.
+  if (error instanceof StepUpRequiredError) return `Bearer error="insufficient_user_authentication", max_age=${error.maxAgeSeconds}`;
   if (error instanceof UnauthenticatedError && error.problem !== 'missing') {
     return `Bearer realm="gatehouse", error="invalid_token", error_description="${error.problem === 'expired' ? 'The access token expired' : 'The access token is invalid'}"`;
   }

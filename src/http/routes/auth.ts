@@ -15,6 +15,8 @@ import { RegisterBody, UpdateMeBody, UserView } from '../schemas/users.js';
 import { sessionView, userView } from '../views.js';
 import { updateOwnProfile } from '../profile.js';
 import { PendingEmailView } from '../schemas/email.js';
+import { ReauthenticateBody } from '../schemas/mfa.js';
+import { assertRecentAuth, recentAuth } from '../plugins/recent-auth.js';
 
 /** One of `login`, `username`, `email` must name the account. */
 function loginName(body: { login?: string; username?: string; email?: string }): string {
@@ -122,7 +124,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         tags: ['auth'],
         summary: "Change the caller's profile",
         description:
-          'A new `email` is confirmed first: 202 `{ pending_email }`, a link to the new address and a notice to the old; it applies when the link is followed (unless EMAIL_VERIFICATION=off). Other fields change at once.',
+          'A new `email` is confirmed first: 202 `{ pending_email }`, a link to the new address and a notice to the old; it applies when the link is followed (unless EMAIL_VERIFICATION=off). Other fields change at once. ' +
+          'Changing the email needs recent authentication (401 insufficient_user_authentication otherwise: POST /auth/reauthenticate).',
         security: bearer,
         body: UpdateMeBody,
         response: { 200: Type.Ref(UserView), 202: PendingEmailView, ...problems(400, 401, 409) },
@@ -130,6 +133,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request, reply) => {
       const { user } = principalOf(request);
+      // MFA-05: whoever controls the address controls password resets: a change needs a fresh proof.
+      if (request.body.email !== undefined && request.body.email !== user.email) assertRecentAuth(services, request);
       const result = await updateOwnProfile(services, user, request.body, contextOf(request));
       if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
       return userView(result.user, result.user);
@@ -141,9 +146,11 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/auth/password',
     {
       onRequest: rateLimit(services, RATE_RULES.login),
+      preHandler: recentAuth(services),
       schema: {
         tags: ['auth'],
         summary: 'Change the password; every other session ends',
+        description: 'Needs recent authentication (REAUTH_MAX_AGE): otherwise 401 insufficient_user_authentication (RFC 9470).',
         security: bearer,
         body: PasswordBody,
         response: { 204: Type.Null(), ...problems(400, 401, 503) },
@@ -152,6 +159,30 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     async (request, reply) => {
       await services.auth.changePassword(principalOf(request), request.body.current_password, request.body.new_password, contextOf(request));
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/reauthenticate',
+    {
+      // Guessing the password with a stolen access token costs the same budget as logging in.
+      onRequest: rateLimit(services, RATE_RULES.login),
+      schema: {
+        tags: ['auth'],
+        summary: 'Prove presence again for a fresh auth_time (step-up, RFC 9470)',
+        description:
+          'Answers a token response whose access token carries a new `auth_time` (and the `amr` of this proof); the session keeps its refresh token. ' +
+          'Routes marked recent auth accept tokens whose `auth_time` is within REAUTH_MAX_AGE.',
+        security: bearer,
+        body: ReauthenticateBody,
+        response: { 200: Type.Ref(TokenResponse), ...problems(400, 401, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { password } = request.body;
+      if (password === undefined) throw ValidationError.field('password', 'is required');
+      const grant = await services.auth.reauthenticate(principalOf(request), password, contextOf(request));
+      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
     },
   );
 

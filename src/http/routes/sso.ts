@@ -12,7 +12,7 @@ import { readCookie, setRefreshCookie, tokenResponse } from '../refresh-cookie.j
 import { bearer, problems } from '../schemas/common.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { CallbackQuery, IdentityList, IdentityParams, IdentityView, LinkStartView, ProviderList, ProviderParams, StartQuery } from '../schemas/sso.js';
-import { assertRecentAuth } from '../recent-auth.js';
+import { recentAuth } from '../plugins/recent-auth.js';
 
 const FLOW_COOKIE = 'gatehouse_sso';
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -158,6 +158,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
   app.delete(
     '/auth/identities/:id',
     {
+      // A stolen access token, or a device left signed in, must not remove the owner's ways back in.
+      preHandler: recentAuth(services),
       schema: {
         tags: ['sso'],
         summary: 'Unlink an identity (recent sign-in required; never the last way to sign in)',
@@ -167,9 +169,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      assertRecentAuth(principal, services);
-      await federation.unlink(principal.user, request.params.id, contextOf(request));
+      await federation.unlink(principalOf(request).user, request.params.id, contextOf(request));
       return reply.code(204).send(null);
     },
   );

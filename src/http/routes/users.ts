@@ -14,6 +14,7 @@ import { directoryView, userView } from '../views.js';
 const DIRECTORY_PAGE = pageOf(UserDirectoryEntryInline);
 import { updateOwnProfile } from '../profile.js';
 import { PendingEmailView } from '../schemas/email.js';
+import { assertRecentAuth } from '../plugins/recent-auth.js';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
@@ -113,6 +114,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     async (request, reply) => {
       const actor = principalOf(request).user;
       if (actor.id === request.params.id) {
+        // MFA-05: the address is how a password is recovered: changing one's own needs a fresh proof.
+        if (request.body.email !== undefined && request.body.email !== actor.email) assertRecentAuth(services, request);
         const result = await updateOwnProfile(services, actor, request.body, contextOf(request));
         if (result.pendingEmail !== null) return reply.code(202).send({ pending_email: result.pendingEmail });
         return userView(result.user, result.user);
@@ -127,13 +130,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       schema: {
         tags: ['users'],
         summary: 'Delete a user (the user or an admin); their sessions end',
+        description: 'Deleting your own account needs recent authentication (401 insufficient_user_authentication otherwise: POST /auth/reauthenticate).',
         security: bearer,
         params: UserParams,
         response: { 204: Type.Null(), ...problems(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      await services.users.delete(principalOf(request).user, request.params.id, contextOf(request));
+      const actor = principalOf(request).user;
+      // MFA-05: deleting one's own account cannot be undone: not on the strength of an old token.
+      if (actor.id === request.params.id) assertRecentAuth(services, request);
+      await services.users.delete(actor, request.params.id, contextOf(request));
       return reply.code(204).send(null);
     },
   );

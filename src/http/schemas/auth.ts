@@ -27,7 +27,11 @@ export const TokenResponse = Type.Object(
     refresh_expires_in: Type.Integer({ description: 'seconds until the session ends' }),
     scope: Type.String({ description: 'the granted scope, space-separated; empty when nothing was granted (RFC 6749 §5.1)' }),
     user: Type.Ref(UserView),
-    amr: Type.Optional(Type.Array(Type.String(), { description: 'RFC 8176 methods of a sign-in by email: ["otp"] (code) or ["email"] (link)' })),
+    amr: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'RFC 8176 methods of the sign-in: ["pwd"], ["pwd","otp","mfa"], ["hwk","user"] (passkey), ["otp"] or ["email"] (by email); also in the access token',
+      }),
+    ),
   },
   { $id: 'TokenResponse' },
 );

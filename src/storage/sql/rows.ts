@@ -54,8 +54,11 @@ export interface SessionRow {
   rotated_at: number | null;
   client_id: string;
   scope: string;
+  auth_time: number | null;
+  amr: string;
+  acr: string;
 }
-export const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at, client_id, scope';
+export const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at, client_id, scope, auth_time, amr, acr';
 export const toSession = (r: SessionRow): Session => ({
   id: r.id,
   userId: r.user_id,
@@ -69,11 +72,15 @@ export const toSession = (r: SessionRow): Session => ({
   rotatedAt: r.rotated_at,
   clientId: r.client_id,
   scope: r.scope,
+  // Sessions from before 0006 were password logins at their creation.
+  authTime: r.auth_time ?? r.created_at,
+  amr: r.amr.split(' ').filter(Boolean),
+  acr: r.acr,
 });
 
 /** A session joined with its user (`s`, `u`); the user's clashing columns carry a `u_` prefix. */
 export type SessionUserRow = SessionRow & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_id: string; u_created_at: number; u_updated_at: number };
-export const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope,
+export const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope, s.auth_time, s.amr, s.acr,
   u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.email_verified, u.password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at`;
 export const toSessionAndUser = (row: SessionUserRow): { session: Session; user: User } => ({
   session: toSession(row),

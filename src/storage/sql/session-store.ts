@@ -20,8 +20,24 @@ export class SqlSessionStore implements SessionStore {
   async create(s: Session, first: RefreshTokenRecord): Promise<void> {
     await this.db.batch([
       {
-        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        params: [s.id, s.userId, s.createdAt, s.lastUsedAt, s.expiresAt, s.revokedAt, s.userAgent, s.ip, s.refreshId, s.rotatedAt, s.clientId, s.scope],
+        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        params: [
+          s.id,
+          s.userId,
+          s.createdAt,
+          s.lastUsedAt,
+          s.expiresAt,
+          s.revokedAt,
+          s.userAgent,
+          s.ip,
+          s.refreshId,
+          s.rotatedAt,
+          s.clientId,
+          s.scope,
+          s.authTime,
+          s.amr.join(' '),
+          s.acr,
+        ],
       },
       {
         sql: `INSERT INTO refresh_tokens (${REFRESH_COLUMNS}) VALUES (?, ?, ?, ?, ?)`,
@@ -71,6 +87,11 @@ export class SqlSessionStore implements SessionStore {
         params: [next.id, next.sessionId, next.secretHash, next.parentId, next.createdAt],
       },
     ]);
+  }
+
+  async recordAuthentication(id: string, auth: { authTime: number; amr: readonly string[]; acr: string }): Promise<boolean> {
+    const changed = await this.db.run('UPDATE sessions SET auth_time = ?, amr = ?, acr = ? WHERE id = ? AND revoked_at IS NULL', [auth.authTime, auth.amr.join(' '), auth.acr, id]);
+    return changed > 0;
   }
 
   async listActiveForUser(userId: string, now: number): Promise<Session[]> {

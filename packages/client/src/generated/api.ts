@@ -248,7 +248,7 @@ export interface paths {
         head?: never;
         /**
          * Change the caller's profile
-         * @description A new `email` is confirmed first: 202 `{ pending_email }`, a link to the new address and a notice to the old; it applies when the link is followed (unless EMAIL_VERIFICATION=off). Other fields change at once.
+         * @description A new `email` is confirmed first: 202 `{ pending_email }`, a link to the new address and a notice to the old; it applies when the link is followed (unless EMAIL_VERIFICATION=off). Other fields change at once. Changing the email needs recent authentication (401 insufficient_user_authentication otherwise: POST /auth/reauthenticate).
          */
         patch: operations["patchAuthMe"];
         trace?: never;
@@ -262,7 +262,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the password; every other session ends */
+        /**
+         * Change the password; every other session ends
+         * @description Needs recent authentication (REAUTH_MAX_AGE): otherwise 401 insufficient_user_authentication (RFC 9470).
+         */
         post: operations["postAuthPassword"];
         delete?: never;
         options?: never;
@@ -318,6 +321,26 @@ export interface paths {
         get: operations["getAuthProviders"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/reauthenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove presence again for a fresh auth_time (step-up, RFC 9470)
+         * @description Answers a token response whose access token carries a new `auth_time` (and the `amr` of this proof); the session keeps its refresh token. Routes marked recent auth accept tokens whose `auth_time` is within REAUTH_MAX_AGE.
+         */
+        post: operations["postAuthReauthenticate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -596,7 +619,10 @@ export interface paths {
         get: operations["getUsersById"];
         put?: never;
         post?: never;
-        /** Delete a user (the user or an admin); their sessions end */
+        /**
+         * Delete a user (the user or an admin); their sessions end
+         * @description Deleting your own account needs recent authentication (401 insufficient_user_authentication otherwise: POST /auth/reauthenticate).
+         */
         delete: operations["deleteUsersById"];
         options?: never;
         head?: never;
@@ -659,7 +685,7 @@ export interface components {
         };
         TokenResponse: {
             access_token: string;
-            /** @description RFC 8176 methods of a sign-in by email: ["otp"] (code) or ["email"] (link) */
+            /** @description RFC 8176 methods of the sign-in: ["pwd"], ["pwd","otp","mfa"], ["hwk","user"] (passkey), ["otp"] or ["email"] (by email); also in the access token */
             amr?: string[];
             /** @description seconds until the access token expires; never past the session end (SES-07) */
             expires_in: number;
@@ -812,7 +838,7 @@ export interface operations {
                 limit?: number;
                 /** @description only events at or after this instant (RFC 3339 date-time) */
                 since?: string;
-                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused";
+                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed";
                 /** @description only events before this instant (RFC 3339 date-time) */
                 until?: string;
                 user?: string;
@@ -1998,6 +2024,102 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAuthReauthenticate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Any characters, at most 1024 of them; a new password must be 8..1024 bytes once encoded as UTF-8 (else 400 ERR_VALIDATION). */
+                    password?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget is back */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Busy or not ready: try again after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the server is busy) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
