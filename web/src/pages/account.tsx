@@ -3,6 +3,7 @@ import type { Api, Session, User } from '../api';
 import { Field, FormNotices, Submit, missing, useForm } from '../components/form';
 import { describeDevice, formatTime } from '../format';
 import { messages } from '../messages';
+import { LinkedIdentities } from './identities';
 
 const t = messages.account;
 
@@ -25,10 +26,7 @@ export function AccountPage({ api, user, onUser, onSignedOut }: { api: Api; user
         <h2 id="passkeys-title">{t.passkeys}</h2>
         <p class="muted">{t.comingSoon}</p>
       </section>
-      <section class="card" aria-labelledby="identities-title" id="identities">
-        <h2 id="identities-title">{t.linkedIdentities}</h2>
-        <p class="muted">{t.comingSoon}</p>
-      </section>
+      <LinkedIdentities api={api} />
       <DeleteAccount api={api} user={user} onDeleted={onSignedOut} />
     </div>
   );

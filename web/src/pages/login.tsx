@@ -3,6 +3,7 @@ import type { Api, User } from '../api';
 import { Field, FormNotices, Submit, missing, useForm } from '../components/form';
 import { messages } from '../messages';
 import { onLinkClick } from '../router';
+import { ProviderButtons, SsoError } from '../components/providers';
 
 const t = messages.login;
 const LABELS = { login: t.login, password: t.password };
@@ -31,6 +32,7 @@ export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSigne
   return (
     <section class="card card--narrow" aria-labelledby="login-title">
       <h1 id="login-title">{t.title}</h1>
+      <SsoError />
       <form onSubmit={submit} noValidate>
         <FormNotices form={form} />
         <Field id="login" label={t.login} value={login} onInput={setLogin} autocomplete="username" required autofocus error={form.failure?.fields.login} />
@@ -46,6 +48,7 @@ export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSigne
         />
         <Submit form={form} label={t.submit} busyLabel={t.submitting} />
       </form>
+      <ProviderButtons api={api} redirectTo={new URLSearchParams(location.search).get('redirect_to')} />
       <p class="aside">
         <a href="/ui/forgot" onClick={onLinkClick} id="forgot-link">
           {messages.forgot.forgotLink}
