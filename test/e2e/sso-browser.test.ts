@@ -159,11 +159,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
     const page = await context.newPage();
     try {
       upstream.signInAs('up-late');
-      // The provider goes away after the user approved, just as the browser comes back.
-      await page.route('**/auth/sso/idp/callback**', async (route) => {
-        await upstream.close();
-        await route.continue();
-      });
+      // The provider goes away right after the user approved, as the browser comes back.
+      upstream.failAfterNextCode();
       await continueWith(page);
       await page.waitForURL(/\/ui\/login\?sso_error=ERR_SSO_UNAVAILABLE$/);
       await expect(page.locator('#sso-error').textContent()).resolves.toBe('The other service is not answering right now. Nothing was changed; try again in a few minutes.');

@@ -21,6 +21,8 @@ export interface OidcUpstream {
   signInAs(accountId: string): void;
   /** Requests to the JWKS since start (or since reset). */
   jwksRequests: number;
+  /** Goes down right after it next hands the browser a code (the browser then comes back to a dead provider). */
+  failAfterNextCode(): void;
   /** Stops it and starts it again on the same port, with new signing keys (rotated). */
   restartWithNewKeys(): Promise<void>;
   close(): Promise<void>;
@@ -43,7 +45,7 @@ export async function startOidcUpstream(options: { accounts: readonly UpstreamAc
   let jwks = newJwks();
   let server: Server;
   let port = options.port ?? 0;
-  const state = { jwksRequests: 0 };
+  const state = { jwksRequests: 0, failAfterCode: false };
 
   const start = async () => {
     const issuer = `http://127.0.0.1:${port}`;
@@ -68,6 +70,13 @@ export async function startOidcUpstream(options: { accounts: readonly UpstreamAc
     const handler = provider.callback();
     server = createServer(async (req, res) => {
       if (req.url === '/jwks') state.jwksRequests++;
+      res.on('finish', () => {
+        const location = res.getHeader('location');
+        if (state.failAfterCode && typeof location === 'string' && /[?&]code=/.test(location)) {
+          state.failAfterCode = false;
+          void stop();
+        }
+      });
       const interaction = /^\/interaction\/([^/?]+)/.exec(req.url ?? '');
       if (!interaction) return handler(req, res);
       try {
@@ -110,6 +119,7 @@ export async function startOidcUpstream(options: { accounts: readonly UpstreamAc
     clientId,
     clientSecret,
     signInAs: (id) => (current = id),
+    failAfterNextCode: () => (state.failAfterCode = true),
     get jwksRequests() {
       return state.jwksRequests;
     },

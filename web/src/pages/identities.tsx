@@ -44,7 +44,7 @@ export function LinkedIdentities({ api }: { api: Api }) {
       <h2 id="identities-title">{messages.account.linkedIdentities}</h2>
       <p class="muted">{t.identitiesIntro}</p>
       <SsoError />
-      {linkedNow && <Notice kind="success">{t.linked(nameOf(linkedNow))}</Notice>}
+      {linkedNow && providers.length > 0 && <Notice kind="success">{t.linked(nameOf(linkedNow))}</Notice>}
       <FormNotices form={list} />
       <FormNotices form={form} />
       {identities && identities.length === 0 && <p class="muted">{t.noIdentities}</p>}
