@@ -23,6 +23,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
         { id: 'up-mallory', email: 'victim@example.com', emailVerified: false, preferredUsername: 'mallory' },
         { id: 'up-vera', email: 'vera@example.com', emailVerified: true, preferredUsername: 'vera' },
         { id: 'up-newbie', email: 'newbie@example.com', emailVerified: false, preferredUsername: 'newbie' },
+        { id: 'up-lookalike', email: 'lookalike@example.com', emailVerified: true, preferredUsername: '\u0430lice' },
       ],
       redirectUris: [CALLBACK],
     });
@@ -141,6 +142,14 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect((await auditOf('sso.linked')).some((e) => e.subjectId === vera.id && e.details.automatic === true)).toBe(true);
   });
 
+  it('ID-04: a derived username is never a look-alike of a taken one', async () => {
+    // "аlice" with a Cyrillic а: its skeleton is alice's, who signed up above.
+    upstream.signInAs('up-lookalike');
+    const res = await signInThrough(t, 'upstream');
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as { user: { username: string } }).user.username).toBe('lookalike');
+  });
+
   it('an unverified upstream address with no local account makes a user whose address is unverified', async () => {
     upstream.signInAs('up-newbie');
     const res = await signInThrough(t, 'upstream');
@@ -231,7 +240,12 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect((await signInThrough(t, 'upstream')).statusCode).toBe(200);
     upstream.jwksRequests = 0;
     await upstream.restartWithNewKeys();
-    // The library refetches an unknown kid at most once a minute: step past that window.
+    // FED-03: re-fetches are rate limited: within a minute of the last fetch an unknown kid is
+    // refused without asking the provider (a flood of forged kids cannot make us hammer it).
+    const early = await signInThrough(t, 'upstream');
+    expect(early.statusCode).toBe(403);
+    expect(upstream.jwksRequests).toBe(0);
+    // Past the minute: one fetch, and the new key is used from then on.
     const realNow = Date.now;
     const shift = 61_000;
     Date.now = () => realNow() + shift;
