@@ -85,6 +85,9 @@ export interface ServiceOptions {
   readonly dependencies?: readonly DependencyCheck[];
 }
 
+/** How long an upstream identity provider may take to answer one request (discovery, token, API). */
+const UPSTREAM_TIMEOUT_MS = 10_000;
+
 let common: ReadonlySet<string> | null = null;
 /** Read once per process, however many service sets a test builds. */
 function commonPasswords(): ReadonlySet<string> {
@@ -219,8 +222,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     else void reloadKeys().catch(() => {});
   });
   const signInMethods = new SignInMethods();
-  // Upstream providers get as long as a database statement to answer.
-  const providers = new ProviderRegistry(config.ssoProviders, storage.providers, secrets, clock, config.timeouts.dbStatementMs);
+  const providers = new ProviderRegistry(config.ssoProviders, storage.providers, secrets, clock, UPSTREAM_TIMEOUT_MS);
   const federation = new FederationService(
     { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email, signInMethods },
     { publicUrl: config.publicUrl },

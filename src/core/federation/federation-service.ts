@@ -3,7 +3,7 @@ import type { ClientContext, SessionService, TokenGrant } from '../auth/session-
 import type { SignInMethods } from '../auth/sign-in-methods.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { EmailService } from '../email/email-service.js';
-import { LastSignInMethodError, NotFoundError } from '../errors.js';
+import { AppError, LastSignInMethodError, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { LinkedIdentity, User } from '../model.js';
 import { canonicalEmail, emailProblem } from '../normalize.js';
@@ -94,19 +94,19 @@ export class FederationService {
       if (flow.linkUserId) return { kind: 'linked', identity: await this.link(flow.linkUserId, provider, profile, context), redirectTo: flow.redirectTo };
       return { ...(await this.signIn(provider, profile, context)), redirectTo: flow.redirectTo };
     } catch (error) {
-      if (error instanceof FederationError) {
-        error.linking = flow?.linkUserId != null;
-        await this.refused(providerId, error, context, flow?.linkUserId ?? null);
-      }
+      if (error instanceof FederationError) error.linking = flow?.linkUserId != null;
+      // Every refusal is audited, ours and the rest of the service's (a taken name, an unverified address).
+      if (error instanceof AppError) await this.refused(providerId, error, context, flow?.linkUserId ?? null);
       throw error;
     }
   }
 
-  private async refused(provider: string, error: FederationError, context: RequestContext, userId: string | null): Promise<void> {
+  private async refused(provider: string, error: AppError, context: RequestContext, userId: string | null): Promise<void> {
+    const [reason, detail] = error instanceof FederationError ? [error.reason, error.detail] : [error.code, null];
     await this.deps.audit.record('sso.refused', context, {
       actorId: userId,
       subjectId: userId,
-      details: { provider: provider.slice(0, 40), reason: error.reason, detail: error.detail?.slice(0, 200) ?? null },
+      details: { provider: provider.slice(0, 40), reason, detail: detail?.slice(0, 200) ?? null },
     });
   }
 

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config/index.js';
+import { AppError } from '../../core/errors.js';
 import { FederationError } from '../../core/federation/errors.js';
 import type { LinkedIdentity } from '../../core/model.js';
 import type { Services } from '../../services.js';
@@ -41,9 +42,11 @@ function landing(page: '/ui/login' | '/ui/account', params: Record<string, strin
 
 /** A refused flow in browser mode: the page that started it says why, in words; else problem+json. */
 function refuse(reply: FastifyReply, config: Config, provider: string, error: unknown): FastifyReply {
-  if (!(error instanceof FederationError) || !browserMode(config)) throw error;
+  // Only the service's own refusals become a page; anything unexpected is a 500 as everywhere.
+  if (!(error instanceof AppError) || error.kind === 'internal' || !browserMode(config)) throw error;
   reply.header('set-cookie', flowCookie(provider, '', 0));
-  return reply.headers(noStore).redirect(landing(error.linking ? '/ui/account' : '/ui/login', { sso_error: error.code }), 303);
+  const linking = error instanceof FederationError && error.linking;
+  return reply.headers(noStore).redirect(landing(linking ? '/ui/account' : '/ui/login', { sso_error: error.code }), 303);
 }
 
 const identityView = (i: LinkedIdentity) => ({
