@@ -54,6 +54,7 @@ export async function startOidcUpstream(options: { accounts: readonly UpstreamAc
       jwks,
       cookies: { keys: ['upstream-test-cookie-key'] },
       pkce: { required: () => true },
+      ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
       features: { devInteractions: { enabled: false } },
       interactions: { url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}` },

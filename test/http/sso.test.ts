@@ -195,6 +195,11 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(problemOf(refused).code).toBe('ERR_AUTH_STEP_UP_REQUIRED');
     expect(String(refused.headers['www-authenticate'])).toContain('insufficient_user_authentication');
     expect(await t.storage.identities.listForUser(bob.id)).toHaveLength(1);
+    // Nor to link one more (a stolen token must not add the thief's own way in).
+    const staleLink = await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: staleAuth });
+    expect(staleLink.statusCode).toBe(401);
+    expect(problemOf(staleLink).code).toBe('ERR_AUTH_STEP_UP_REQUIRED');
+    expect(staleLink.headers['set-cookie']).toBeUndefined();
 
     const fresh = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: 'bob', password: PASSWORD } });
     const freshAuth = { authorization: `Bearer ${(fresh.json() as { access_token: string }).access_token}` };

@@ -193,7 +193,7 @@ export const messages = {
     unlinkLabel: (provider: string, email: string) => `Unlink ${provider} (${email})`,
     unlinked: 'Unlinked.',
     linkedSince: 'Linked',
-    reauthenticate: 'For your safety this needs a recent sign-in: sign out, sign in again, then unlink.',
+    reauthenticate: 'For your safety this needs a recent sign-in: sign out, sign in again, then try again.',
     // One sentence per refusal code of the federated sign-in (sso_error in the address).
     errors: {
       ERR_SSO_FLOW_INVALID: 'This sign-in attempt expired or was already used. Start again.',

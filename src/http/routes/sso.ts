@@ -136,9 +136,11 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     '/auth/sso/:provider/link',
     {
       onRequest: rateLimit(services, RATE_RULES.login),
+      // A stolen access token must not become a way to add the thief's own way in.
+      preHandler: recentAuth(services),
       schema: {
         tags: ['sso'],
-        summary: 'Start linking an account at this provider to the caller (from the account page)',
+        summary: 'Start linking an account at this provider to the caller (from the account page; recent sign-in required)',
         description: 'Sets the flow cookie and answers where to send the browser; the callback links and leads back to /ui/account.',
         security: bearer,
         params: ProviderParams,

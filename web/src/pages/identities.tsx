@@ -21,19 +21,26 @@ export function LinkedIdentities({ api }: { api: Api }) {
     });
   useEffect(() => void load(), []);
 
+  // Linking and unlinking want a recent sign-in (RFC 9470 step-up): said in words that lead somewhere.
+  const recent = async (action: () => Promise<void>): Promise<boolean> => {
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      if (error instanceof GatehouseError && error.code === 'ERR_AUTH_STEP_UP_REQUIRED') {
+        form.fail(t.reauthenticate);
+        return false;
+      }
+      throw error;
+    }
+  };
   const link = (provider: string) =>
     void form.run(async () => {
-      location.assign((await api.linkIdentity(provider)).authorization_url);
+      await recent(async () => location.assign((await api.linkIdentity(provider)).authorization_url));
     });
   const unlink = (id: string) =>
     void form.run(async () => {
-      try {
-        await api.unlinkIdentity(id);
-      } catch (error) {
-        // RFC 9470 step-up: said in words that lead somewhere.
-        if (error instanceof GatehouseError && error.code === 'ERR_AUTH_STEP_UP_REQUIRED') return form.fail(t.reauthenticate);
-        throw error;
-      }
+      if (!(await recent(() => api.unlinkIdentity(id)))) return;
       await load();
       return t.unlinked;
     });

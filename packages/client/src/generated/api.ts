@@ -445,7 +445,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start linking an account at this provider to the caller (from the account page)
+         * Start linking an account at this provider to the caller (from the account page; recent sign-in required)
          * @description Sets the flow cookie and answers where to send the browser; the callback links and leads back to /ui/account.
          */
         post: operations["postAuthSsoByProviderLink"];
