@@ -113,16 +113,17 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
     expect((await usersNamed('ada')).map((u) => u.id)).toEqual([subs[0]]);
   });
 
-  it('FED-02: the unverified upstream address of a local account never signs into it; the page says what to do', async () => {
+  it('FED-02: the unverified upstream address of a local account never signs into it; the page says why', async () => {
     expect((await api('/auth/register', { method: 'POST', body: { username: 'victim', email: 'victim@example.com', password: PASSWORD }, token: '' })).status).toBe(201);
     const context = await browser.newContext();
     const page = await context.newPage();
     try {
       upstream.signInAs('up-mallory');
       await continueWith(page);
-      await page.waitForURL(/\/ui\/login\?sso_error=ERR_SSO_LINK_REQUIRED$/);
-      await expect(page.locator('#sso-error').textContent()).resolves.toMatch(/already exists\. Sign in to it with your password, then link/);
-      await page.screenshot({ path: join(SHOTS, 'sso-link-required.png'), fullPage: true });
+      // Refused as if no account had that address (no oracle).
+      await page.waitForURL(/\/ui\/login\?sso_error=ERR_SSO_NO_EMAIL$/);
+      await expect(page.locator('#sso-error').textContent()).resolves.toMatch(/did not give a verified email address/);
+      await page.screenshot({ path: join(SHOTS, 'sso-unverified-refused.png'), fullPage: true });
       expect(await accessTokenOf(page)).toBeNull();
     } finally {
       await context.close();

@@ -116,14 +116,14 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     await t.storage.users.update(victim.id, { email: 'victim@example.com', updatedAt: Date.now() });
     upstream.signInAs('up-mallory');
     const res = await signInThrough(t, 'upstream');
-    expect(res.statusCode).toBe(409);
-    expect(problemOf(res).code).toBe('ERR_SSO_LINK_REQUIRED');
+    expect(res.statusCode).toBe(403);
+    expect(problemOf(res).code).toBe('ERR_SSO_NO_EMAIL');
     expect(res.body).not.toContain('access_token');
     expect(await t.storage.identities.listForUser(victim.id)).toEqual([]);
     expect(await t.storage.identities.findBySubject('upstream', 'up-mallory')).toBeNull();
     const sessions = await t.storage.sessions.listActiveForUser(victim.id, Date.now());
     expect(sessions).toHaveLength(1); // only the password login of signUp
-    expect((await auditOf('sso.refused')).some((e) => e.details.reason === 'unverified_address')).toBe(true);
+    expect((await auditOf('sso.refused')).some((e) => e.details.reason === 'no_email' && e.details.detail === 'upstream address not verified')).toBe(true);
   });
 
   it('FED-02: a verified upstream address joins the local account only when the local address is verified too', async () => {
@@ -150,11 +150,20 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect((res.json() as { user: { username: string } }).user.username).toBe('lookalike');
   });
 
-  it('an unverified upstream address with no local account makes a user whose address is unverified', async () => {
+  it('FED-02: an unverified upstream address with no local account makes no user either, with the same answer as when one exists (no pre-created account, no oracle)', async () => {
+    const users = (await t.services.users.list({ limit: 100 })).items.length;
     upstream.signInAs('up-newbie');
     const res = await signInThrough(t, 'upstream');
-    expect(res.statusCode).toBe(200);
-    expect(await userByEmail('newbie@example.com')).toMatchObject({ username: 'newbie', emailVerified: false });
+    expect(res.statusCode).toBe(403);
+    upstream.signInAs('up-mallory'); // victim@example.com has a local account
+    const existing = await signInThrough(t, 'upstream');
+    const { instance: _a, ...free } = problemOf(res) as unknown as Record<string, unknown>;
+    const { instance: _b, ...taken } = problemOf(existing) as unknown as Record<string, unknown>;
+    expect(free).toEqual(taken);
+    expect(free.code).toBe('ERR_SSO_NO_EMAIL');
+    expect(await userByEmail('newbie@example.com')).toBeNull();
+    expect(await t.storage.identities.findBySubject('upstream', 'up-newbie')).toBeNull();
+    expect((await t.services.users.list({ limit: 100 })).items.length).toBe(users);
   });
 
   it('links from the account page, lists identities, unlinks with recent auth, never the last way to sign in', async () => {

@@ -1,14 +1,13 @@
 import { AppError, type ErrorCode } from '../errors.js';
 
 /** Why a federated sign-in was refused, as the audit trail records it. */
-export type RefusalReason = 'flow' | 'denied' | 'token' | 'no_email' | 'unverified_address' | 'link_required' | 'identity_taken' | 'disabled' | 'unavailable' | 'last_method';
+export type RefusalReason = 'flow' | 'denied' | 'token' | 'no_email' | 'link_required' | 'identity_taken' | 'disabled' | 'unavailable' | 'last_method';
 
 const CODE_OF: Record<RefusalReason, ErrorCode> = {
   flow: 'ERR_SSO_FLOW_INVALID',
   denied: 'ERR_SSO_REFUSED',
   token: 'ERR_SSO_REFUSED',
   no_email: 'ERR_SSO_NO_EMAIL',
-  unverified_address: 'ERR_SSO_LINK_REQUIRED',
   link_required: 'ERR_SSO_LINK_REQUIRED',
   identity_taken: 'ERR_SSO_IDENTITY_TAKEN',
   disabled: 'ERR_SSO_REFUSED',

@@ -121,10 +121,11 @@ export class FederationService {
     } else {
       const email = profile.email === null ? null : canonicalEmail(profile.email);
       if (email === null || emailProblem(profile.email!, email) !== null) throw new FederationError('no_email');
+      // FED-02: an address the provider did not verify is refused before any lookup, with one answer
+      // whether or not a local account has it: no pre-created account waiting for its owner, no oracle.
+      if (!profile.emailVerified) throw new FederationError('no_email', undefined, 'upstream address not verified');
       user = await this.deps.users.findByEmail(email);
       if (user) {
-        // FED-02: an address only the upstream account claims never opens the local account.
-        if (!profile.emailVerified) throw new FederationError('unverified_address', undefined, 'upstream address not verified');
         if (!user.emailVerified) throw new FederationError('link_required', undefined, 'local address not verified');
         if (user.disabled) throw new FederationError('disabled', 'This account is disabled.');
         const identity = this.identity(user.id, provider, profile, now);
@@ -137,7 +138,7 @@ export class FederationService {
       } else {
         const { id, ...identity } = this.identity('', provider, profile, now);
         user = await this.deps.userService.createFromProvider(
-          { usernames: usernameCandidates(profile.usernameHints, email, profile.name), email, name: profile.name, emailVerified: profile.emailVerified },
+          { usernames: usernameCandidates(profile.usernameHints, email, profile.name), email, name: profile.name, emailVerified: true },
           { id, provider: identity.provider, subject: identity.subject, email: identity.email },
           context,
         );
