@@ -60,7 +60,7 @@ export interface IdentityStore {
   /** Oldest first. */
   listForUser(userId: string): Promise<LinkedIdentity[]>;
   /** Throws ConflictError (ERR_SSO_IDENTITY_TAKEN) when that upstream account is linked already. */
-  link(identity: LinkedIdentity): Promise<void>;
+  link(identity: LinkedIdentity, effects?: MailEffects): Promise<void>;
   /** Records a sign-in through it, and the address the provider gave this time. */
   touch(id: string, at: number, email: string | null): Promise<void>;
   /** Removes one of the user's identities; false when the user has no such identity. */

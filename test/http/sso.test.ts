@@ -3,6 +3,7 @@ import { NO_PASSWORD } from '../../src/core/auth/sign-in-methods.js';
 import { decode } from '../helpers/forge.js';
 import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp } from '../helpers/app.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/oidc-upstream.js';
+import { queued } from '../helpers/mail.js';
 import { flowCookieOf, followUpstream, signInThrough } from '../helpers/sso.js';
 
 const CALLBACK = 'http://gatehouse.test/auth/sso/upstream/callback';
@@ -140,6 +141,11 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect((joined.json() as { user: { id: string } }).user.id).toBe(vera.id);
     expect((await t.storage.identities.listForUser(vera.id)).map((i) => i.subject)).toEqual(['up-vera']);
     expect((await auditOf('sso.linked')).some((e) => e.subjectId === vera.id && e.details.automatic === true)).toBe(true);
+    // A new way in is never silent: the account's address hears of it.
+    const [notice, ...more] = await queued(t, { to: 'vera@example.com', kind: 'identity_linked' });
+    expect(more).toEqual([]);
+    expect(notice!.text).toContain('Test IdP');
+    expect(notice!.text).toContain('http://gatehouse.test/ui/account');
   });
 
   it('ID-04: a derived username is never a look-alike of a taken one', async () => {
@@ -176,6 +182,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(linked.statusCode, linked.body).toBe(200);
     expect(linked.json()).toMatchObject({ linked: { provider: 'upstream', email: 'victim@example.com' } });
     expect((await auditOf('sso.linked')).some((e) => e.subjectId === bob.id && e.details.automatic === false)).toBe(true);
+    expect((await queued(t, { to: bob.email, kind: 'identity_linked' })).map((m) => m.subject)).toEqual(['A new way to sign in to your Gatehouse account']);
 
     // Now the upstream account signs in to bob (linked by bob himself, so the address does not matter).
     const signIn = await signInThrough(t, 'upstream');
@@ -224,6 +231,21 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(last.statusCode).toBe(409);
     expect(problemOf(last).code).toBe('ERR_LAST_SIGN_IN_METHOD');
     expect(await t.storage.identities.listForUser(alice.user.id)).toHaveLength(1);
+  });
+
+  it('FED-02: a link is bound to the session that started it: signed out (or revoked) before the callback, nothing is linked and no mail goes out', async () => {
+    const dora = await signUp(t, { username: 'dora' });
+    upstream.signInAs('up-newbie'); // linked to nobody
+    const start = await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: dora.auth });
+    expect(start.statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: '/auth/logout', headers: dora.auth })).statusCode).toBe(204);
+    const res = await signInThrough(t, 'upstream', { start });
+    expect(res.statusCode).toBe(400);
+    expect(problemOf(res).code).toBe('ERR_SSO_FLOW_INVALID');
+    expect(await t.storage.identities.listForUser(dora.id)).toEqual([]);
+    expect(await queued(t, { to: dora.email, kind: 'identity_linked' })).toEqual([]);
+    expect(await t.storage.identities.findBySubject('upstream', 'up-newbie')).toBeNull();
+    expect((await auditOf('sso.refused')).some((e) => e.subjectId === dora.id && e.details.detail === 'the session that started the link ended')).toBe(true);
   });
 
   it('FED-01: a replayed callback, a tampered state, another provider’s flow or no flow cookie are refused', async () => {

@@ -8,7 +8,7 @@ import { newId } from '../ids.js';
 import type { LinkedIdentity, User } from '../model.js';
 import { canonicalEmail, emailProblem } from '../normalize.js';
 import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
-import type { Clock, CounterStore, IdentityStore, UserStore } from '../ports.js';
+import type { Clock, CounterStore, IdentityStore, MailEffects, UserStore } from '../ports.js';
 import type { UserService } from '../users/user-service.js';
 import { FederationError } from './errors.js';
 import { FLOW_TTL_MS, newFlow, openFlow, sealFlow, type Flow } from './flow.js';
@@ -71,7 +71,7 @@ export class FederationService {
    * Begins a flow: the URL to send the browser to, and the sealed flow for its cookie. With
    * `linkUserId` (from the account page), the callback links instead of signing in.
    */
-  async start(providerId: string, options: { redirectTo: string | null; linkUserId: string | null }): Promise<{ url: string; flow: string }> {
+  async start(providerId: string, options: { redirectTo: string | null; linkUserId: string | null; linkSessionId: string | null }): Promise<{ url: string; flow: string }> {
     const provider = await this.deps.providers.get(providerId);
     const flow = newFlow(provider.id, this.deps.clock.now(), options);
     const url = await this.deps.providers.upstream(provider).authorizationUrl(this.redirectUri(provider.id), flow);
@@ -91,7 +91,7 @@ export class FederationService {
       // FED-01: the answer must belong to the flow this browser started (login CSRF, mix-up).
       if (callbackUrl.searchParams.get('state') !== flow.state) throw new FederationError('flow', undefined, 'state mismatch');
       const profile = await this.deps.providers.upstream(provider).finish(callbackUrl, this.redirectUri(provider.id), flow);
-      if (flow.linkUserId) return { kind: 'linked', identity: await this.link(flow.linkUserId, provider, profile, context), redirectTo: flow.redirectTo };
+      if (flow.linkUserId) return { kind: 'linked', identity: await this.link(flow, provider, profile, context), redirectTo: flow.redirectTo };
       return { ...(await this.signIn(provider, profile, context)), redirectTo: flow.redirectTo };
     } catch (error) {
       if (error instanceof FederationError) error.linking = flow?.linkUserId != null;
@@ -129,7 +129,8 @@ export class FederationService {
         if (!user.emailVerified) throw new FederationError('link_required', undefined, 'local address not verified');
         if (user.disabled) throw new FederationError('disabled', 'This account is disabled.');
         const identity = this.identity(user.id, provider, profile, now);
-        await this.deps.identities.link(identity);
+        await this.deps.identities.link(identity, this.linkedNotice(user, provider));
+        this.deps.email?.afterQueued();
         await this.deps.audit.record('sso.linked', context, {
           actorId: user.id,
           subjectId: user.id,
@@ -155,9 +156,14 @@ export class FederationService {
   }
 
   /** Started from the account page: the signed-in user proved both accounts, so the addresses do not matter. */
-  private async link(userId: string, provider: ProviderConfig, profile: UpstreamProfile, context: RequestContext): Promise<LinkedIdentity> {
-    const user = await this.deps.users.findById(userId);
+  private async link(flow: Flow, provider: ProviderConfig, profile: UpstreamProfile, context: RequestContext): Promise<LinkedIdentity> {
+    const user = await this.deps.users.findById(flow.linkUserId!);
     if (!user || user.disabled) throw new FederationError('disabled', 'This account is disabled.');
+    // The link belongs to the session that asked for it: signed out (or revoked after a theft) in
+    // the meantime, the flow links nothing.
+    if (!flow.linkSessionId || !(await this.deps.sessions.isSessionLive(flow.linkSessionId, user.id))) {
+      throw new FederationError('flow', undefined, 'the session that started the link ended');
+    }
     const now = this.deps.clock.now();
     const known = await this.deps.identities.findBySubject(provider.id, profile.subject);
     if (known && known.userId !== user.id) throw new FederationError('identity_taken');
@@ -167,13 +173,19 @@ export class FederationService {
     }
     const identity = this.identity(user.id, provider, profile, now);
     try {
-      await this.deps.identities.link(identity);
+      await this.deps.identities.link(identity, this.linkedNotice(user, provider));
     } catch (error) {
       if ((error as { code?: string }).code === 'ERR_SSO_IDENTITY_TAKEN') throw new FederationError('identity_taken');
       throw error;
     }
+    this.deps.email?.afterQueued();
     await this.deps.audit.record('sso.linked', context, { actorId: user.id, subjectId: user.id, details: { provider: provider.id, identity_id: identity.id, automatic: false } });
     return identity;
+  }
+
+  /** A new way into the account is never silent: its address hears of it, in the link's transaction. */
+  private linkedNotice(user: User, provider: ProviderConfig): MailEffects | undefined {
+    return this.deps.email ? { mail: [this.deps.email.identityLinkedNotice(user, provider.name)] } : undefined;
   }
 
   private identity(userId: string, provider: ProviderConfig, profile: UpstreamProfile, now: number): LinkedIdentity {

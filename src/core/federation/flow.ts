@@ -15,11 +15,13 @@ export interface Flow extends FlowChecks {
   readonly redirectTo: string | null;
   /** Set when started from the account page: the upstream account is linked to this user. */
   readonly linkUserId: string | null;
+  /** The session that started the link: it must still be live at the callback (a link outlives no sign-out). */
+  readonly linkSessionId: string | null;
 }
 
 const random = () => randomBytes(32).toString('base64url');
 
-export function newFlow(provider: string, now: number, options: { redirectTo: string | null; linkUserId: string | null }): Flow {
+export function newFlow(provider: string, now: number, options: { redirectTo: string | null; linkUserId: string | null; linkSessionId: string | null }): Flow {
   return { id: random(), provider, state: random(), nonce: random(), codeVerifier: random(), expiresAt: now + FLOW_TTL_MS, ...options };
 }
 

@@ -80,7 +80,7 @@ export const publicSsoRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     async (request, reply) => {
       const { provider } = request.params;
       try {
-        const { url, flow } = await federation.start(provider, { redirectTo: request.query.redirect_to ?? null, linkUserId: null });
+        const { url, flow } = await federation.start(provider, { redirectTo: request.query.redirect_to ?? null, linkUserId: null, linkSessionId: null });
         return reply
           .header('set-cookie', flowCookie(provider, flow, 600))
           .headers(noStore)
@@ -149,7 +149,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     },
     async (request, reply) => {
       const { provider } = request.params;
-      const { url, flow } = await federation.start(provider, { redirectTo: null, linkUserId: principalOf(request).user.id });
+      const { user, session } = principalOf(request);
+      const { url, flow } = await federation.start(provider, { redirectTo: null, linkUserId: user.id, linkSessionId: session.id });
       return reply.header('set-cookie', flowCookie(provider, flow, 600)).send({ authorization_url: url });
     },
   );

@@ -1,7 +1,8 @@
 import { ConflictError } from '../../core/errors.js';
 import type { LinkedIdentity } from '../../core/model.js';
-import type { IdentityStore } from '../../core/ports.js';
+import type { IdentityStore, MailEffects } from '../../core/ports.js';
 import type { SqlDriver, Statement } from './driver.js';
+import { effectStatements } from './mail-statements.js';
 import { mapConflict } from './query.js';
 
 interface IdentityRow {
@@ -43,9 +44,9 @@ export class SqlIdentityStore implements IdentityStore {
     return (await this.db.all<IdentityRow>(`SELECT ${COLUMNS} FROM user_identities WHERE user_id = ? ORDER BY id`, [userId])).map(toIdentity);
   }
 
-  async link(identity: LinkedIdentity): Promise<void> {
-    const insert = insertIdentity(identity);
-    await mapConflict(this.db.run(insert.sql, insert.params), identityTaken);
+  /** With `effects`, the notice mail is queued in the same transaction as the link (outbox). */
+  async link(identity: LinkedIdentity, effects?: MailEffects): Promise<void> {
+    await mapConflict(this.db.batch([insertIdentity(identity), ...effectStatements(effects)]), identityTaken);
   }
 
   async touch(id: string, at: number, email: string | null): Promise<void> {
