@@ -17,6 +17,8 @@ import { SecretBox } from './core/crypto/secret-box.js';
 import { randomToken } from './core/ids.js';
 import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
+import { FederationService } from './core/federation/federation-service.js';
+import { ProviderRegistry } from './core/federation/providers.js';
 import { ClientRegistry } from './core/oauth/clients.js';
 import { systemClock, type ClientStore, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
@@ -45,6 +47,9 @@ export interface Services {
   readonly email: EmailService;
   /** Seals the stored secrets Gatehouse must read back (TOTP seeds, upstream client secrets). */
   readonly secrets: SecretBox;
+  /** Sign-in through other identity providers, linked identities, and the providers themselves. */
+  readonly federation: FederationService;
+  readonly providers: ProviderRegistry;
   /**
    * The ways each user can sign in (password, passkeys, ...): an area that adds one registers it
    * with `signInMethods.add(...)`, and removing the last is refused (MFA-07).
@@ -86,6 +91,9 @@ export interface ServiceOptions {
   /** Dependencies besides storage that /ready reports. */
   readonly dependencies?: readonly DependencyCheck[];
 }
+
+/** How long an upstream identity provider may take to answer one request (discovery, token, API). */
+const UPSTREAM_TIMEOUT_MS = 10_000;
 
 let common: ReadonlySet<string> | null = null;
 /** Read once per process, however many service sets a test builds. */
@@ -241,6 +249,11 @@ export async function createServices(config: Config, storage: Storage, options: 
     } else if (message.kind === 'items') items.forget(message.names);
     else void reloadKeys().catch(() => {});
   });
+  const providers = new ProviderRegistry(config.ssoProviders, storage.providers, secrets, clock, UPSTREAM_TIMEOUT_MS);
+  const federation = new FederationService(
+    { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email, signInMethods },
+    { publicUrl: config.publicUrl },
+  );
   const services: Services = {
     config,
     storage,
@@ -259,6 +272,8 @@ export async function createServices(config: Config, storage: Storage, options: 
     signInMethods,
     mfa,
     passkeys,
+    federation,
+    providers,
     onMailQueued: (listener) => void mailListeners.add(listener),
     reloadKeys,
     dependencies: options.dependencies ?? [],

@@ -14,6 +14,7 @@ import { createServices, type Services } from '../services.js';
 import { migrate, migrationStatus, openDriver, openStorage } from '../storage/open.js';
 import { connectShared } from '../storage/redis/connect.js';
 import { readPassword } from './password-input.js';
+import { resolveSsoProvider } from '../config/sso.js';
 import { MigrationChangedError, type MigrationStatus } from '../storage/sql/migration-check.js';
 import { headerSafe } from '../core/email/compose.js';
 import { smtpOptions, SmtpTransport } from '../mail/smtp-transport.js';
@@ -42,6 +43,13 @@ Usage:
                                                     server's reply, or exactly why it failed
   gatehouse mail outbox [-n N]                      the last N queued messages (in development, with
                                                     their links: this is the development outbox)
+  gatehouse providers list                          identity providers (SSO_PROVIDERS and stored ones)
+  gatehouse providers add <id> --preset P --client-id ID [--issuer URL] [--name N] [--tenant T]
+        [--scopes "a b"] [--authorization-endpoint URL] [--token-endpoint URL] [--api-url URL]
+                                                    store a provider (P: google, microsoft, gitlab,
+                                                    github, oidc); the client secret is read from a
+                                                    prompt or standard input and stored encrypted
+  gatehouse providers remove <id>
   gatehouse prune                                   delete sessions that ended over a week ago (the
                                                     service also does this every hour)
 
@@ -248,6 +256,73 @@ async function auditCommand(config: Config, args: string[]): Promise<void> {
   });
 }
 
+async function providersCommand(config: Config, args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  const text = { type: 'string' } as const;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: {
+      preset: text,
+      'client-id': text,
+      issuer: text,
+      name: text,
+      tenant: text,
+      scopes: text,
+      'authorization-endpoint': text,
+      'token-endpoint': text,
+      'api-url': text,
+    },
+    allowPositionals: true,
+  });
+  await withServices(config, async ({ providers }) => {
+    switch (action) {
+      case 'list': {
+        const all = await providers.list();
+        if (all.length === 0) console.log('no identity providers configured');
+        for (const p of all) {
+          const where = p.type === 'github' ? p.apiUrl : p.issuer;
+          console.log(`${p.id}\t${p.type}\t${p.name}\t${where}\tclient ${p.clientId}\t${p.hasSecret ? 'secret set' : 'no secret'}\t(${p.source})`);
+        }
+        return;
+      }
+      case 'add': {
+        const [id] = positionals;
+        if (!id || !values.preset || !values['client-id']) throw new UsageError('providers add needs <id>, --preset and --client-id');
+        // Never from argv: it would sit in the shell history and in `ps` for everyone to read.
+        const secret = await readPassword(`Client secret for ${id} (empty for none): `);
+        const problems: string[] = [];
+        const input = {
+          id,
+          preset: values.preset,
+          client_id: values['client-id'],
+          client_secret: secret || undefined,
+          issuer: values.issuer,
+          name: values.name,
+          tenant: values.tenant,
+          scopes: values.scopes,
+          authorization_endpoint: values['authorization-endpoint'],
+          token_endpoint: values['token-endpoint'],
+          api_url: values['api-url'],
+        };
+        const resolved = resolveSsoProvider(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)), `provider ${id}`, problems);
+        if (!resolved) throw new CliError(problems.join('; '));
+        const { clientSecret, preset: _preset, ...settings } = resolved;
+        await providers.add(settings, clientSecret);
+        console.log(`added ${resolved.id} (${resolved.name}); callback URL to register at the provider: ${config.publicUrl}/auth/sso/${resolved.id}/callback`);
+        return;
+      }
+      case 'remove': {
+        if (!positionals[0]) throw new UsageError('providers remove needs <id>');
+        await providers.remove(positionals[0]);
+        console.log(`removed ${positionals[0]}`);
+        return;
+      }
+      default:
+        throw new UsageError(`unknown providers command "${action ?? ''}"`);
+    }
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
@@ -292,6 +367,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'mail':
         await mailCommand(config, args);
+        return 0;
+      case 'providers':
+        await providersCommand(config, args);
         return 0;
       case 'prune':
         await withServices(config, async ({ sessions }) => console.log(`deleted ${await sessions.prune()} ended sessions`));

@@ -6,6 +6,7 @@ import { describeWeakSecret } from './secret-strength.js';
 
 export { describeWeakSecret };
 import { loadUiConfig, type UiConfig } from './ui.js';
+import { loadSsoProviders, type SsoProviderConfig } from './sso.js';
 import { loadMfaConfig, type MfaConfig } from './mfa.js';
 
 export type JwtAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
@@ -71,6 +72,8 @@ export interface Config {
    * all open. Empty: one key is generated and kept in the database, like the signing keys.
    */
   readonly secretsKeys: readonly Buffer[];
+  /** SSO_PROVIDERS: upstream identity providers from the environment (see sso.ts). */
+  readonly ssoProviders: readonly SsoProviderConfig[];
 
   // --- Dependency deadlines, start-up and shutdown (issue 9) ---
   readonly timeouts: Timeouts;
@@ -218,6 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const timeouts = readTimeouts(duration, problems);
   const secretsKeys = parseSecretsKeys(env.SECRETS_KEY?.trim() || null, problems);
+  const ssoProviders = loadSsoProviders(env.SSO_PROVIDERS, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -256,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     ui,
     mfa,
     secretsKeys: Object.freeze(secretsKeys),
+    ssoProviders,
   });
 }
 

@@ -16,6 +16,22 @@ export interface User {
   readonly updatedAt: number;
 }
 
+/**
+ * An account at another identity provider linked to a user: `subject` is the provider's stable id
+ * for it (the ID token's `sub`, GitHub's numeric user id), never the address, which can change hands.
+ */
+export interface LinkedIdentity {
+  readonly id: string;
+  readonly userId: string;
+  /** The provider's configured id (`google`, `github`, ...). */
+  readonly provider: string;
+  readonly subject: string;
+  /** The address the provider gave when last used (shown to the user; never used to find the account). */
+  readonly email: string | null;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+}
+
 export interface Session {
   readonly id: string;
   readonly userId: string;
@@ -129,6 +145,10 @@ export const AUDIT_TYPES = [
   'email.token_refused',
   'password.reset',
   'mail.failed',
+  'sso.signed_in',
+  'sso.linked',
+  'sso.unlinked',
+  'sso.refused',
   'reauth.succeeded',
   'reauth.failed',
   'mfa.enrolled',

@@ -6,6 +6,7 @@ import type {
   EmailPurpose,
   EmailToken,
   Item,
+  LinkedIdentity,
   OAuthClient,
   OutboxEntry,
   Page,
@@ -22,8 +23,11 @@ import type {
  * break a uniqueness rule throw `ConflictError`. Implementations live in src/storage.
  */
 export interface UserStore {
-  /** Creates the user; `effects` (a verification token and its mail) are written in the same transaction. */
-  create(user: User, effects?: MailEffects): Promise<void>;
+  /**
+   * Creates the user; `effects` (a verification token and its mail) and `identity` (the upstream
+   * account it was made from) are written in the same transaction: all of it, or nothing (FED-03).
+   */
+  create(user: User, effects?: MailEffects, identity?: LinkedIdentity): Promise<void>;
   findById(id: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
@@ -50,6 +54,35 @@ export interface UserStore {
   /** Ordered by username; `after` is the last username of the previous page. */
   list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>>;
   countAdmins(): Promise<number>;
+}
+
+/** Upstream accounts linked to users (federated sign-in). */
+export interface IdentityStore {
+  findBySubject(provider: string, subject: string): Promise<LinkedIdentity | null>;
+  /** Oldest first. */
+  listForUser(userId: string): Promise<LinkedIdentity[]>;
+  /** Throws ConflictError (ERR_SSO_IDENTITY_TAKEN) when that upstream account is linked already. */
+  link(identity: LinkedIdentity, effects?: MailEffects): Promise<void>;
+  /** Records a sign-in through it, and the address the provider gave this time. */
+  touch(id: string, at: number, email: string | null): Promise<void>;
+  /** Removes one of the user's identities; false when the user has no such identity. */
+  unlink(userId: string, id: string): Promise<boolean>;
+}
+
+/** A provider added with `gatehouse providers add`; its client secret sealed with the SecretBox. */
+export interface StoredProvider {
+  readonly id: string;
+  /** The provider's settings without the secret, as JSON. */
+  readonly settings: string;
+  readonly clientSecretSealed: string | null;
+  readonly createdAt: number;
+}
+
+export interface ProviderStore {
+  list(): Promise<StoredProvider[]>;
+  /** Throws ConflictError (ERR_SSO_PROVIDER_CONFLICT) when the id is taken. */
+  add(provider: StoredProvider): Promise<void>;
+  remove(id: string): Promise<boolean>;
 }
 
 export interface AdminGuard {
@@ -288,6 +321,8 @@ export interface Storage {
   readonly factors: FactorStore;
   readonly recoveryCodes: RecoveryCodeStore;
   readonly challenges: ChallengeStore;
+  readonly identities: IdentityStore;
+  readonly providers: ProviderStore;
   /**
    * Answers when the database does; used by /ready. `write` also proves it takes a write now
    * (a full disk or a long-held lock fail it); throws UnavailableError past the deadline.

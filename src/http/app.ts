@@ -22,6 +22,7 @@ import { accountEmailRoutes, publicEmailRoutes } from './routes/email.js';
 import { itemRoutes } from './routes/items.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { uiRoutes } from './routes/ui.js';
+import { identityRoutes, publicSsoRoutes } from './routes/sso.js';
 import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
 import { MfaRequiredResponse } from './schemas/mfa.js';
@@ -119,6 +120,8 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(accountRoutes, { services });
   await app.register(accountMfaRoutes, { services });
   await app.register(accountEmailRoutes, { services });
+  await app.register(publicSsoRoutes, { services });
+  await app.register(identityRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(itemRoutes, { services });
   await app.register(adminRoutes, { services });

@@ -31,14 +31,19 @@ export function tokenResponse(reply: FastifyReply, grant: AccessGrant, config: C
   return tokenView(grant, { refreshInCookie: config.refreshCookie });
 }
 
-export function readRefreshCookie(request: FastifyRequest): string | undefined {
+/** One cookie of the request by name (the refresh cookie, the federated sign-in's flow cookie). */
+export function readCookie(request: FastifyRequest, cookie: string): string | undefined {
   const header = request.headers.cookie;
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === REFRESH_COOKIE) return value.join('=');
+    if (name === cookie) return value.join('=');
   }
   return undefined;
+}
+
+export function readRefreshCookie(request: FastifyRequest): string | undefined {
+  return readCookie(request, REFRESH_COOKIE);
 }
 
 /** The origins a browser may call the cookie routes from: ours and those in CORS_ORIGINS. */

@@ -11,6 +11,8 @@ import { lastMail, tokenIn } from '../helpers/mail.js';
 import { RATE_RULES } from '../../src/http/plugins/rate-limit.js';
 import { totpCode } from '../helpers/mfa.js';
 import { SoftAuthenticator } from '../helpers/webauthn.js';
+import { startOidcUpstream, type OidcUpstream } from '../helpers/oidc-upstream.js';
+import { flowCookieOf, followUpstream } from '../helpers/sso.js';
 
 /**
  * The served OpenAPI document against what the server does (issue 8, "OpenAPI truthfulness"; IN-07,
@@ -43,16 +45,51 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
   let admin: TestUser;
   let alice: TestUser;
   let bob: TestUser;
+  let upstream: OidcUpstream;
 
   beforeAll(async () => {
-    t = await buildTestApp({ METRICS_TOKEN, EMAIL_SIGN_IN: 'on' }, { metrics: new Metrics() });
+    // A real upstream OpenID provider, for the happy paths of federated sign-in.
+    upstream = await startOidcUpstream({
+      accounts: [
+        { id: 'up-oa', email: 'up-oa@example.com', emailVerified: true },
+        { id: 'up-link', email: 'up-link@example.com', emailVerified: false },
+      ],
+      redirectUris: ['http://gatehouse.test/auth/sso/upstream/callback'],
+    });
+    const sso = JSON.stringify([{ id: 'upstream', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret }]);
+    t = await buildTestApp({ METRICS_TOKEN, EMAIL_SIGN_IN: 'on', SSO_PROVIDERS: sso }, { metrics: new Metrics() });
     contract = await contractOf(t);
     send = client(t, contract);
     admin = await signUp(t, { admin: true });
     alice = await signUp(t);
     bob = await signUp(t);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await upstream.close();
+  });
+
+  it('IN-07 federated sign-in: providers, start, callback, link, identities and unlink match the document', async () => {
+    const callbackOf = async (start: LightMyRequestResponse) => {
+      const location = start.statusCode === 200 ? (start.json() as { authorization_url: string }).authorization_url : String(start.headers.location);
+      const back = await followUpstream(location, 'http://gatehouse.test/auth/sso/upstream/callback');
+      return send('sso callback', { method: 'GET', url: `${back.pathname}${back.search}`, headers: { cookie: flowCookieOf(start) } });
+    };
+    await send('providers', { method: 'GET', url: '/auth/providers' });
+    const start = await send('sso start', { method: 'GET', url: '/auth/sso/upstream/start?redirect_to=%2Fui%2Faccount' });
+    expect((await callbackOf(start)).statusCode).toBe(200);
+    await send('sso start unknown', { method: 'GET', url: '/auth/sso/unknown/start' });
+    await send('sso callback without flow', { method: 'GET', url: '/auth/sso/upstream/callback?state=x&code=y' });
+    upstream.signInAs('up-link');
+    const link = await send('sso link', { method: 'POST', url: '/auth/sso/upstream/link', headers: alice.auth });
+    expect((await callbackOf(link)).statusCode).toBe(200);
+    const taken = await callbackOf(await send('sso link taken', { method: 'POST', url: '/auth/sso/upstream/link', headers: bob.auth }));
+    expect(taken.statusCode).toBe(409);
+    const identities = await send('identities', { method: 'GET', url: '/auth/identities', headers: alice.auth });
+    const [identity] = (identities.json() as { items: { id: string }[] }).items;
+    expect((await send('unlink', { method: 'DELETE', url: `/auth/identities/${identity!.id}`, headers: alice.auth })).statusCode).toBe(204);
+    await send('unlink unknown', { method: 'DELETE', url: '/auth/identities/none', headers: alice.auth });
+  });
 
   it('IN-07 happy paths and the errors of every flow match the document', async () => {
     const json = (payload: object, headers: Record<string, string> = {}) => ({ payload, headers: { ...headers, 'content-type': 'application/json' } });
@@ -349,6 +386,9 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
         ['POST', '/auth/email/sign-in', { email: 'someone@example.com' }],
         ['POST', '/auth/email/sign-in/verify', { token: 'x' }],
         ['POST', '/auth/email/verify/send', {}, user.auth],
+        ['GET', '/auth/sso/probe/start', undefined as unknown as object],
+        ['GET', '/auth/sso/probe/callback', undefined as unknown as object],
+        ['POST', '/auth/sso/probe/link', {}, user.auth],
       ];
       // The largest budget (the directory's 300 an hour) decides how far each probe may go.
       for (const [method, url, payload, headers] of probes) {

@@ -456,6 +456,63 @@ describe.each(backends())('storage conformance: $name', (backend) => {
     });
   });
 
+  describe('linked identities and stored providers (federation)', () => {
+    const identity = (userId: string, subject: string, provider = 'idp') => ({
+      id: newId(NOW),
+      userId,
+      provider,
+      subject,
+      email: `${subject}@up.example`,
+      createdAt: NOW,
+      lastUsedAt: NOW,
+    });
+
+    it('links, finds by (provider, subject), lists per user, touches, and unlinks only the owner’s', async () => {
+      const a = user();
+      const b = user();
+      await storage.users.create(a);
+      await storage.users.create(b);
+      const first = identity(a.id, 'sub-1');
+      await storage.identities.link(first);
+      await storage.identities.link(identity(a.id, 'sub-1', 'other-idp'));
+      expect(await storage.identities.findBySubject('idp', 'sub-1')).toEqual(first);
+      expect(await storage.identities.findBySubject('idp', 'sub-2')).toBeNull();
+      // FED-02: one upstream account, one user.
+      await expect(storage.identities.link(identity(b.id, 'sub-1'))).rejects.toMatchObject({ code: 'ERR_SSO_IDENTITY_TAKEN' });
+      await storage.identities.touch(first.id, NOW + 9, 'new@up.example');
+      expect(await storage.identities.findBySubject('idp', 'sub-1')).toMatchObject({ lastUsedAt: NOW + 9, email: 'new@up.example' });
+      expect((await storage.identities.listForUser(a.id)).map((i) => i.provider).sort()).toEqual(['idp', 'other-idp']);
+      expect(await storage.identities.unlink(b.id, first.id)).toBe(false);
+      expect(await storage.identities.unlink(a.id, first.id)).toBe(true);
+      expect(await storage.identities.listForUser(a.id)).toHaveLength(1);
+      // They go with their user.
+      await storage.users.delete(a.id);
+      expect(await storage.identities.findBySubject('other-idp', 'sub-1')).toBeNull();
+    });
+
+    it('FED-03: a user created with its identity is written whole or not at all', async () => {
+      const owner = user();
+      await storage.users.create(owner);
+      await storage.identities.link(identity(owner.id, 'taken'));
+      const newcomer = user();
+      // The identity is taken: neither row is written.
+      await expect(storage.users.create(newcomer, undefined, identity(newcomer.id, 'taken'))).rejects.toMatchObject({ code: 'ERR_SSO_IDENTITY_TAKEN' });
+      expect(await storage.users.findById(newcomer.id)).toBeNull();
+      await storage.users.create(newcomer, undefined, identity(newcomer.id, 'fresh'));
+      expect((await storage.identities.findBySubject('idp', 'fresh'))?.userId).toBe(newcomer.id);
+    });
+
+    it('stores providers, refuses a second with the same id, removes', async () => {
+      const row = { id: 'corp', settings: '{"id":"corp"}', clientSecretSealed: 'v1.k.n.b', createdAt: NOW };
+      await storage.providers.add(row);
+      await expect(storage.providers.add(row)).rejects.toMatchObject({ code: 'ERR_SSO_PROVIDER_CONFLICT' });
+      expect(await storage.providers.list()).toEqual([row]);
+      expect(await storage.providers.remove('corp')).toBe(true);
+      expect(await storage.providers.remove('corp')).toBe(false);
+      expect(await storage.providers.list()).toEqual([]);
+    });
+  });
+
   describe('keys and settings', () => {
     it('stores keys, lists the usable ones newest first, retires', async () => {
       const older = generateSigningKey('EdDSA', NOW);

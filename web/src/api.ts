@@ -64,6 +64,22 @@ export interface TotpEnrolment {
 /** Told when a route wanted a fresh sign-in (RFC 9470): the account page then asks to confirm it is you. */
 export const STEP_UP_EVENT = 'gatehouse:step-up';
 
+/** An identity provider one can sign in with (GET /auth/providers). */
+export interface Provider {
+  readonly id: string;
+  readonly name: string;
+  readonly type: 'oidc' | 'github';
+}
+
+/** An account at another provider linked to the signed-in user. */
+export interface LinkedIdentity {
+  readonly id: string;
+  readonly provider: string;
+  readonly email: string | null;
+  readonly created_at: string;
+  readonly last_used_at: string;
+}
+
 export type UserPatch = Partial<Pick<User, 'name' | 'username' | 'email' | 'role' | 'disabled'>>;
 
 function query(params: Record<string, string | number | undefined>): string {
@@ -156,6 +172,16 @@ export function createApi(settings: UiSettings) {
     listUsers: (q: string, cursor?: string) => call<PageOf<User>>('GET', `/users${query({ q, cursor, limit: 20 })}`),
     updateUser: (id: string, patch: UserPatch) => call<User>('PATCH', `/users/${encodeURIComponent(id)}`, patch),
     revokeUserSessions: (id: string) => call<void>('DELETE', `/users/${encodeURIComponent(id)}/sessions`),
+    /** Public: no token needed. */
+    async providers(): Promise<Provider[]> {
+      const res = await fetch(new URL('/auth/providers', location.origin), { credentials: 'same-origin' });
+      if (!res.ok) throw await toError(res);
+      return ((await res.json()) as { items: Provider[] }).items;
+    },
+    identities: () => call<{ items: LinkedIdentity[] }>('GET', '/auth/identities'),
+    /** Sets the flow cookie and answers where to send the browser. */
+    linkIdentity: (provider: string) => call<{ authorization_url: string }>('POST', `/auth/sso/${encodeURIComponent(provider)}/link`),
+    unlinkIdentity: (id: string) => call<void>('DELETE', `/auth/identities/${encodeURIComponent(id)}`),
     audit: (q: AuditQuery) => call<PageOf<AuditEvent>>('GET', `/admin/audit${query({ limit: 25, ...q })}`),
   };
 }

@@ -70,6 +70,7 @@ export function describeError(error: unknown, labels: Readonly<Record<string, st
       return { message: lines.length > 0 ? lines.join(' ') : messages.errors.unexpected, fields, retryAfter: null };
     }
     default:
+      if (error.code in messages.sso.errors) return plain(messages.sso.errors[error.code]!);
       return plain(/_NOT_FOUND$/.test(error.code) ? messages.errors.notFound : messages.errors.unexpected);
   }
 }

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit.js';
 import { InvalidCredentialsError, ValidationError } from '../errors.js';
 import type { User } from '../model.js';
+import { hasPassword } from './sign-in-methods.js';
 import { isWellFormed, normalizeIdentifier } from '../normalize.js';
 import type { UserStore } from '../ports.js';
 import type { UserService } from '../users/user-service.js';
@@ -43,7 +44,8 @@ export class AuthService {
     const matches = await this.passwordMatches(user, password);
     if (!user || !matches) {
       // The audit names the account when there is one; an unknown login's text is not kept (it may be a mistyped password).
-      await this.audit.record('login.failed', client, { subjectId: user?.id ?? null, details: { reason: user ? (user.disabled ? 'disabled' : 'password') : 'unknown_user' } });
+      const reason = user ? (user.disabled ? 'disabled' : hasPassword(user) ? 'password' : 'no_password') : 'unknown_user';
+      await this.audit.record('login.failed', client, { subjectId: user?.id ?? null, details: { reason } });
       throw new InvalidCredentialsError();
     }
     await this.throttle?.succeed(account, client.ip);
@@ -70,7 +72,8 @@ export class AuthService {
   private async passwordMatches(user: User | null, password: string): Promise<boolean> {
     // PWD-06: never feed an unbounded string to the hasher; ID-05: nor one it would alter (U+FFFD).
     if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES || !isWellFormed(password)) return false;
-    if (!user) return this.hasher.verifyDummy(password);
+    // An account made through another provider has no password: it fails like a wrong one, at the same cost.
+    if (!user || !hasPassword(user)) return this.hasher.verifyDummy(password);
     const matches = await this.hasher.verify(user.passwordHash, password);
     return matches && !user.disabled;
   }
@@ -100,6 +103,7 @@ export class AuthService {
     const { user } = principal;
     // A stolen access token must not become a way to guess the password: same throttle as logins.
     await this.throttle?.begin(`password:${user.id}`, client.ip);
+    if (!hasPassword(user)) throw ValidationError.field('current_password', 'this account has no password yet: set one through "Forgot password"');
     if (!isWellFormed(currentPassword) || !(await this.hasher.verify(user.passwordHash, currentPassword))) {
       await this.audit.record('password.change_failed', client, { actorId: user.id, subjectId: user.id });
       throw ValidationError.field('current_password', 'is not correct');

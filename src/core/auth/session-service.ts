@@ -260,6 +260,12 @@ export class SessionService {
     await this.audit.record('logout', client, { actorId: user.id, subjectId: user.id, details: { scope, sessions: revoked.length } });
   }
 
+  /** Whether the session is still live (not revoked, not expired) and the user's. */
+  async isSessionLive(sessionId: string, userId: string): Promise<boolean> {
+    const found = await this.store.findWithUser(sessionId);
+    return found !== null && found.session.userId === userId && this.isLive(found.session, found.user, this.clock.now());
+  }
+
   listActive(userId: string): Promise<Session[]> {
     return this.store.listActiveForUser(userId, this.clock.now());
   }

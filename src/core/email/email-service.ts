@@ -145,6 +145,11 @@ export class EmailService {
     return this.message('password_changed', { address: user.email, name: user.name, userId: user.id }, { link: `${this.settings.publicUrl}/ui/forgot` });
   }
 
+  /** The notice linking another provider's account sends to the account's address (a new way in is never silent). */
+  identityLinkedNotice(user: User, providerName: string): QueuedMail {
+    return this.message('identity_linked', { address: user.email, name: user.name, userId: user.id }, { provider: providerName, link: `${this.settings.publicUrl}/ui/account` });
+  }
+
   /** Told after a write that queued mail: wakes the local sender. */
   afterQueued(): void {
     this.deps.queued();

@@ -1,7 +1,8 @@
 import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Page, Role, User } from '../model.js';
+import type { LinkedIdentity, Page, Role, User } from '../model.js';
+import { NO_PASSWORD } from '../auth/sign-in-methods.js';
 import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, normalizeIdentifier, usernameProblem, usernameSkeleton } from '../normalize.js';
 import type { Clock, MailEffects, SessionStore, UserChanges, UserStore } from '../ports.js';
 import type { PasswordPolicy } from '../auth/password-policy.js';
@@ -135,6 +136,50 @@ export class UserService {
     if (effects) this.mail?.queued();
     await this.audit.record('user.created', context, { actorId: actorIdOf(actor) ?? user.id, subjectId: user.id, details: { role: user.role } });
     return user;
+  }
+
+  /**
+   * A user made from an upstream account (federated sign-in), written together with the link to it.
+   * No password (NO_PASSWORD: password logins fail for it like a wrong password); the address is
+   * verified only on the provider's word (FED-02). The first of `usernames` that is free, and looks
+   * like no taken one (ID-04), is used; the unique indexes decide races, and losing one moves on
+   * to the next name.
+   */
+  async createFromProvider(
+    input: { usernames: readonly string[]; email: string; name: string | null; emailVerified: boolean },
+    identity: Omit<LinkedIdentity, 'userId' | 'createdAt' | 'lastUsedAt'>,
+    context: RequestContext = {},
+  ): Promise<User> {
+    const name = input.name !== null && displayNameProblem(input.name) === null ? (normalizeName(input.name) ?? null) : null;
+    for (const candidate of input.usernames) {
+      const username = canonicalUsername(candidate);
+      if (usernameProblem(username) !== null) continue;
+      if ((await this.users.findByUsername(username)) || (await this.users.findByUsernameSkeleton(usernameSkeleton(username)))) continue;
+      const now = this.clock.now();
+      const user: User = {
+        id: newId(now),
+        username,
+        email: input.email,
+        name,
+        role: 'user',
+        disabled: false,
+        emailVerified: input.emailVerified,
+        passwordHash: NO_PASSWORD,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const effects = this.mail?.created(user);
+      try {
+        await this.users.create(user, effects, { ...identity, userId: user.id, createdAt: now, lastUsedAt: now });
+      } catch (error) {
+        if (error instanceof ConflictError && error.field === 'username') continue;
+        throw error;
+      }
+      if (effects) this.mail?.queued();
+      await this.audit.record('user.created', context, { actorId: user.id, subjectId: user.id, details: { role: user.role, provider: identity.provider } });
+      return user;
+    }
+    throw new ConflictError('ERR_USER_CONFLICT', 'No free username could be derived for this account.', 'username');
   }
 
   /**

@@ -5,9 +5,10 @@ import sessionClient from './0003-session-client.js';
 import usernameSkeleton from './0004-username-skeleton.js';
 import email from './0005-email.js';
 import secondFactors from './0006-second-factors.js';
+import federation from './0008-federation.js';
 import { render, type MigrationSource } from './render.js';
 
 /** Every migration in order, one file each: a new one is the next number's file and one line here. */
-const SOURCES: readonly MigrationSource[] = [core, audit, sessionClient, usernameSkeleton, email, secondFactors];
+const SOURCES: readonly MigrationSource[] = [core, audit, sessionClient, usernameSkeleton, email, secondFactors, federation];
 
 export const MIGRATIONS: Record<Dialect, readonly Migration[]> = { sqlite: render(SOURCES, 'sqlite'), postgres: render(SOURCES, 'postgres') };

@@ -3,6 +3,8 @@ import type { Storage } from '../../core/ports.js';
 import type { Circuit } from '../circuit.js';
 import { SqlAuditStore } from './audit-store.js';
 import { SqlEmailTokenStore } from './email-token-store.js';
+import { SqlIdentityStore } from './identity-store.js';
+import { SqlProviderStore } from './provider-store.js';
 import { SqlOutboxStore } from './outbox-store.js';
 import type { SqlDriver } from './driver.js';
 import { SqlItemStore } from './item-store.js';
@@ -33,6 +35,8 @@ export function createSqlStorage(db: SqlDriver): SqlStorage {
     factors: new SqlFactorStore(db),
     recoveryCodes: new SqlRecoveryCodeStore(db),
     challenges: new SqlChallengeStore(db),
+    identities: new SqlIdentityStore(db),
+    providers: new SqlProviderStore(db),
     ping: async (mode = 'read') => {
       await db.get('SELECT 1 AS ok');
       if (mode === 'write') {

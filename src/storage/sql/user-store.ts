@@ -1,6 +1,7 @@
 import { ConflictError } from '../../core/errors.js';
 import { usernameSkeleton } from '../../core/normalize.js';
-import type { Page, User } from '../../core/model.js';
+import type { LinkedIdentity, Page, User } from '../../core/model.js';
+import { identityTaken, insertIdentity } from './identity-store.js';
 import type { AdminGuard, MailEffects, UserChanges, UserStore } from '../../core/ports.js';
 import { UniqueViolation, type SqlDriver, type SqlParam, type Statement } from './driver.js';
 import { effectStatements } from './mail-statements.js';
@@ -21,14 +22,15 @@ export class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDriver) {}
 
   /** With `effects`, the mail and tokens the creation causes are written in the same transaction (outbox). */
-  async create(u: User, effects?: MailEffects): Promise<void> {
+  async create(u: User, effects?: MailEffects, identity?: LinkedIdentity): Promise<void> {
     const insert: Statement = {
       sql: `INSERT INTO users (${USER_COLUMNS}, username_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       params: [u.id, u.username, u.email, u.name, u.role, u.disabled, u.emailVerified, u.passwordHash, u.createdAt, u.updatedAt, usernameSkeleton(u.username)],
     };
     const mail = effectStatements(effects);
-    if (mail.length === 0) await mapConflict(this.db.run(insert.sql, insert.params), userConflict);
-    else await mapConflict(this.db.batch([insert, ...mail]), userConflict);
+    const linked = identity ? [insertIdentity(identity)] : [];
+    if (mail.length === 0 && linked.length === 0) await mapConflict(this.db.run(insert.sql, insert.params), userConflict);
+    else await mapConflict(this.db.batch([insert, ...linked, ...mail]), (detail) => (detail.includes('user_identities') ? identityTaken() : userConflict(detail)));
   }
 
   private async one(column: string, value: string): Promise<User | null> {

@@ -4,6 +4,7 @@ import { Field, FormNotices, Submit, missing, useForm } from '../components/form
 import { describeDevice, formatTime } from '../format';
 import { messages } from '../messages';
 import { Factors, StepUp } from './account-factors';
+import { LinkedIdentities } from './identities';
 
 const t = messages.account;
 
@@ -19,11 +20,7 @@ export function AccountPage({ api, user, onUser, onSignedOut }: { api: Api; user
       <Password api={api} username={user.username} onChanged={() => setSessionsVersion((v) => v + 1)} />
       <Sessions api={api} version={sessionsVersion} onSignedOut={onSignedOut} />
       <Factors api={api} />
-      {/* Ready for the identity-provider work that follows. */}
-      <section class="card" aria-labelledby="identities-title" id="identities">
-        <h2 id="identities-title">{t.linkedIdentities}</h2>
-        <p class="muted">{t.comingSoon}</p>
-      </section>
+      <LinkedIdentities api={api} />
       <DeleteAccount api={api} user={user} onDeleted={onSignedOut} />
     </div>
   );

@@ -3,6 +3,7 @@ import type { Api, User } from '../api';
 import { Field, FormNotices, Submit, missing, useForm } from '../components/form';
 import { messages } from '../messages';
 import { onLinkClick } from '../router';
+import { ProviderButtons, SsoError } from '../components/providers';
 
 const t = messages.login;
 const LABELS = { login: t.login, password: t.password };
@@ -48,6 +49,7 @@ export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSigne
   return (
     <section class="card card--narrow" aria-labelledby="login-title">
       <h1 id="login-title">{t.title}</h1>
+      <SsoError />
       <form onSubmit={submit} noValidate>
         <FormNotices form={form} />
         <Field id="login" label={t.login} value={login} onInput={setLogin} autocomplete="username webauthn" required autofocus error={form.failure?.fields.login} />
@@ -68,6 +70,7 @@ export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSigne
       <button type="button" class="button" id="passkey-sign-in" disabled={passkeyForm.busy} onClick={withPasskey}>
         {t.withPasskey}
       </button>
+      <ProviderButtons api={api} redirectTo={new URLSearchParams(location.search).get('redirect_to')} />
       <p class="aside">
         <a href="/ui/forgot" onClick={onLinkClick} id="forgot-link">
           {messages.forgot.forgotLink}

@@ -164,6 +164,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's linked identities */
+        get: operations["getAuthIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink an identity (recent sign-in required; never the last way to sign in) */
+        delete: operations["deleteAuthIdentitiesById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/login": {
         parameters: {
             query?: never;
@@ -393,6 +427,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The identity providers one can sign in with */
+        get: operations["getAuthProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/reauthenticate": {
         parameters: {
             query?: never;
@@ -476,6 +527,63 @@ export interface paths {
         post?: never;
         /** End one of the caller's sessions */
         delete: operations["deleteAuthSessionsById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity provider sends the browser back here: signs in, or links when started from the account page
+         * @description In browser mode (REFRESH_COOKIE=true with the hosted pages) this sets the refresh cookie and leads on (303) to the sign-in page, which follows `redirect_to`; a refusal leads to the page that started it with `sso_error=<code>`. Otherwise it answers like /auth/login.
+         */
+        get: operations["getAuthSsoByProviderCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/{provider}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start linking an account at this provider to the caller (from the account page; recent sign-in required)
+         * @description Sets the flow cookie and answers where to send the browser; the callback links and leads back to /ui/account.
+         */
+        post: operations["postAuthSsoByProviderLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Go to the identity provider (authorization code with PKCE, state and nonce) */
+        get: operations["getAuthSsoByProviderStart"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -961,7 +1069,7 @@ export interface operations {
                 limit?: number;
                 /** @description only events at or after this instant (RFC 3339 date-time) */
                 since?: string;
-                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed";
+                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed";
                 /** @description only events before this instant (RFC 3339 date-time) */
                 until?: string;
                 user?: string;
@@ -1380,6 +1488,160 @@ export interface operations {
             };
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: date-time */
+                            created_at: string;
+                            /** @description the address the provider gave when last used */
+                            email: string | null;
+                            id: string;
+                            /** Format: date-time */
+                            last_used_at: string;
+                            provider: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAuthIdentitiesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2495,6 +2757,42 @@ export interface operations {
             };
         };
     };
+    getAuthProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                            /** @description oidc: an OpenID Connect issuer; github: GitHub (OAuth 2.0 and its API) */
+                            type: "oidc" | "github";
+                        }[];
+                    };
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     postAuthReauthenticate: {
         parameters: {
             query?: never;
@@ -2946,6 +3244,287 @@ export interface operations {
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthSsoByProviderCallback: {
+        parameters: {
+            query?: {
+                code?: string;
+                error?: string;
+                error_description?: string;
+                state?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"] | {
+                        linked: {
+                            /** Format: date-time */
+                            created_at: string;
+                            /** @description the address the provider gave when last used */
+                            email: string | null;
+                            id: string;
+                            /** Format: date-time */
+                            last_used_at: string;
+                            provider: string;
+                        };
+                    };
+                };
+            };
+            /** @description Success */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Busy or not ready: try again after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the server is busy) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAuthSsoByProviderLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description send the browser here; the flow cookie is set by this answer */
+                        authorization_url: string;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Busy or not ready: try again after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the server is busy) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthSsoByProviderStart: {
+        parameters: {
+            query?: {
+                /** @description where the browser goes afterwards; only this origin and CORS_ORIGINS are followed */
+                redirect_to?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Busy or not ready: try again after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the server is busy) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,0 +1,59 @@
+import { ConflictError } from '../../core/errors.js';
+import type { LinkedIdentity } from '../../core/model.js';
+import type { IdentityStore, MailEffects } from '../../core/ports.js';
+import type { SqlDriver, Statement } from './driver.js';
+import { effectStatements } from './mail-statements.js';
+import { mapConflict } from './query.js';
+
+interface IdentityRow {
+  id: string;
+  user_id: string;
+  provider: string;
+  subject: string;
+  email: string | null;
+  created_at: number;
+  last_used_at: number;
+}
+const COLUMNS = 'id, user_id, provider, subject, email, created_at, last_used_at';
+const toIdentity = (r: IdentityRow): LinkedIdentity => ({
+  id: r.id,
+  userId: r.user_id,
+  provider: r.provider,
+  subject: r.subject,
+  email: r.email,
+  createdAt: Number(r.created_at),
+  lastUsedAt: Number(r.last_used_at),
+});
+
+export const identityTaken = () => new ConflictError('ERR_SSO_IDENTITY_TAKEN');
+
+/** The insert of an identity, for the user store to write with a new user in one transaction. */
+export function insertIdentity(i: LinkedIdentity): Statement {
+  return { sql: `INSERT INTO user_identities (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, params: [i.id, i.userId, i.provider, i.subject, i.email, i.createdAt, i.lastUsedAt] };
+}
+
+export class SqlIdentityStore implements IdentityStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async findBySubject(provider: string, subject: string): Promise<LinkedIdentity | null> {
+    const row = await this.db.get<IdentityRow>(`SELECT ${COLUMNS} FROM user_identities WHERE provider = ? AND subject = ?`, [provider, subject]);
+    return row ? toIdentity(row) : null;
+  }
+
+  async listForUser(userId: string): Promise<LinkedIdentity[]> {
+    return (await this.db.all<IdentityRow>(`SELECT ${COLUMNS} FROM user_identities WHERE user_id = ? ORDER BY id`, [userId])).map(toIdentity);
+  }
+
+  /** With `effects`, the notice mail is queued in the same transaction as the link (outbox). */
+  async link(identity: LinkedIdentity, effects?: MailEffects): Promise<void> {
+    await mapConflict(this.db.batch([insertIdentity(identity), ...effectStatements(effects)]), identityTaken);
+  }
+
+  async touch(id: string, at: number, email: string | null): Promise<void> {
+    await this.db.run('UPDATE user_identities SET last_used_at = ?, email = ? WHERE id = ?', [at, email, id]);
+  }
+
+  async unlink(userId: string, id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM user_identities WHERE id = ? AND user_id = ?', [id, userId])) === 1;
+  }
+}
