@@ -126,21 +126,27 @@ export interface OutboxStore {
   list(query: { limit: number; before?: string }): Promise<Page<OutboxEntry>>;
 }
 
+/** What a rotation writes: the successor's id and secret hash, and when. */
+export interface RefreshRotation {
+  readonly id: string;
+  readonly secretHash: string;
+  readonly at: number;
+}
+
 export interface SessionStore {
   /** Stores a new session together with its first refresh token. */
   create(session: Session, firstToken: RefreshTokenRecord): Promise<void>;
   findById(id: string): Promise<Session | null>;
   /** The session and its user in one lookup: the per-request authentication check. */
   findWithUser(id: string): Promise<{ session: Session; user: User } | null>;
-  findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
-  /** A refresh token with its session and the session's user, in one lookup: what a refresh reads. */
-  findByRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null>;
+  /** A chain's root token with its session and the session's user, in one lookup: what a refresh reads. */
+  findByRefreshToken(rootId: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null>;
   /**
-   * Compare-and-swap rotation: records `next` and makes it current only while `expectedRefreshId`
-   * is still current and the session is live, so two concurrent refreshes with one token cannot
-   * both win (SES-02). Returns whether this call made the swap.
+   * Compare-and-swap rotation, one statement: makes `next` the session's current token only while
+   * `expectedRefreshId` is still current and the session is live, so two concurrent refreshes with
+   * one token cannot both win (SES-02). Returns whether this call made the swap.
    */
-  rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean>;
+  rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshRotation): Promise<boolean>;
   listActiveForUser(userId: string, now: number): Promise<Session[]>;
   revoke(id: string, at: number): Promise<boolean>;
   /** Deletes sessions (with their refresh tokens) that expired or were revoked before `before`. */
