@@ -98,6 +98,13 @@ export interface SigningKey {
 }
 
 /** A page of a keyset-paginated list; `next` is the key to continue after, or null on the last page. */
+/** What every signed-in user may see of another (the users directory): no role, no email. */
+export interface DirectoryEntry {
+  readonly id: string;
+  readonly username: string;
+  readonly name: string | null;
+}
+
 export interface Page<T> {
   readonly items: T[];
   readonly next: string | null;

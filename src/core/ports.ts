@@ -1,6 +1,7 @@
 import type {
   AuditEvent,
   AuditType,
+  DirectoryEntry,
   EmailPurpose,
   EmailToken,
   Item,
@@ -19,6 +20,13 @@ import type {
  * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that
  * break a uniqueness rule throw `ConflictError`. Implementations live in src/storage.
  */
+/** A page of users ordered by username: `after` is the last username of the previous page. */
+export interface UserListQuery {
+  readonly limit: number;
+  readonly after?: string;
+  readonly prefix?: string;
+}
+
 export interface UserStore {
   /** Creates the user; `effects` (a verification token and its mail) are written in the same transaction. */
   create(user: User, effects?: MailEffects): Promise<void>;
@@ -46,7 +54,9 @@ export interface UserStore {
   update(id: string, changes: UserChanges, guard?: AdminGuard, effects?: MailEffects): Promise<User | null>;
   delete(id: string, guard?: AdminGuard): Promise<boolean>;
   /** Ordered by username; `after` is the last username of the previous page. */
-  list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>>;
+  list(query: UserListQuery): Promise<Page<User>>;
+  /** The same page as list(), reading only what the directory shows. */
+  listDirectory(query: UserListQuery): Promise<Page<DirectoryEntry>>;
   countAdmins(): Promise<number>;
 }
 

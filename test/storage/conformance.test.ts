@@ -146,6 +146,13 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(ann.next).toBeNull();
       const second = await storage.users.list({ limit: 2, prefix: 'an', after: 'ann' });
       expect(second.items.map((u) => u.username)).toEqual(['anna', 'annabel']);
+
+      // The directory's page: the same users, cut and ordered the same way, with only what it shows.
+      for (const query of [{ limit: 3 }, { limit: 3, after: 'ann' }, { limit: 10, prefix: 'ann' }, { limit: 2, prefix: 'an', after: 'ann' }]) {
+        const full = await storage.users.list(query);
+        const directory = await storage.users.listDirectory(query);
+        expect(directory).toEqual({ items: full.items.map((u) => ({ id: u.id, username: u.username, name: u.name })), next: full.next });
+      }
     });
 
     // The guard is one statement with the write. (Whether two such writes ever truly overlap here is
