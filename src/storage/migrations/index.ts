@@ -4,7 +4,7 @@ import audit from './0002-audit.js';
 import sessionClient from './0003-session-client.js';
 import usernameSkeleton from './0004-username-skeleton.js';
 import email from './0005-email.js';
-import refreshChain from './0006-refresh-chain.js';
+import refreshChain from './0009-refresh-chain.js';
 import { render, type MigrationSource } from './render.js';
 
 /** Every migration in order, one file each: a new one is the next number's file and one line here. */
