@@ -44,6 +44,11 @@ export interface Session {
   readonly ip: string | null;
   /** Id of the refresh token that is current now; every earlier one is a rotated ancestor. */
   readonly refreshId: string;
+  /**
+   * SHA-256 of the current refresh token's secret (SES-05: never the secret). Null only for sessions
+   * started before chains were kept this way: their current token's hash is in its own row.
+   */
+  readonly refreshHash: string | null;
   /** When the current refresh token replaced its parent (null before the first rotation). */
   readonly rotatedAt: number | null;
   /** The OAuth client the session's refresh tokens were issued to; only it may use them (SES-08). */
@@ -81,8 +86,9 @@ export const GRANT_TYPES = ['password', 'refresh_token'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /**
- * One refresh token of a session's chain. The token the client holds is `id.secret`; only a
- * SHA-256 of the secret is stored (SES-05). Rotated tokens stay, so a replay can be recognised.
+ * The first refresh token of a session (its chain's root), by which any later token of the chain is
+ * found. The token the client holds is `id.secret`; only a SHA-256 of the secret is stored (SES-05).
+ * Earlier releases stored a row for every rotated token too (with its parent); those rows still work.
  */
 export interface RefreshTokenRecord {
   readonly id: string;
@@ -114,6 +120,13 @@ export interface SigningKey {
 }
 
 /** A page of a keyset-paginated list; `next` is the key to continue after, or null on the last page. */
+/** What every signed-in user may see of another (the users directory): no role, no email. */
+export interface DirectoryEntry {
+  readonly id: string;
+  readonly username: string;
+  readonly name: string | null;
+}
+
 export interface Page<T> {
   readonly items: T[];
   readonly next: string | null;

@@ -3,6 +3,7 @@ import type {
   MfaFactor,
   AuditEvent,
   AuditType,
+  DirectoryEntry,
   EmailPurpose,
   EmailToken,
   Item,
@@ -22,6 +23,13 @@ import type {
  * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that
  * break a uniqueness rule throw `ConflictError`. Implementations live in src/storage.
  */
+/** A page of users ordered by username: `after` is the last username of the previous page. */
+export interface UserListQuery {
+  readonly limit: number;
+  readonly after?: string;
+  readonly prefix?: string;
+}
+
 export interface UserStore {
   /**
    * Creates the user; `effects` (a verification token and its mail) and `identity` (the upstream
@@ -52,7 +60,9 @@ export interface UserStore {
   update(id: string, changes: UserChanges, guard?: AdminGuard, effects?: MailEffects): Promise<User | null>;
   delete(id: string, guard?: AdminGuard): Promise<boolean>;
   /** Ordered by username; `after` is the last username of the previous page. */
-  list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>>;
+  list(query: UserListQuery): Promise<Page<User>>;
+  /** The same page as list(), reading only what the directory shows. */
+  listDirectory(query: UserListQuery): Promise<Page<DirectoryEntry>>;
   countAdmins(): Promise<number>;
 }
 
@@ -161,21 +171,27 @@ export interface OutboxStore {
   list(query: { limit: number; before?: string }): Promise<Page<OutboxEntry>>;
 }
 
+/** What a rotation writes: the successor's id and secret hash, and when. */
+export interface RefreshRotation {
+  readonly id: string;
+  readonly secretHash: string;
+  readonly at: number;
+}
+
 export interface SessionStore {
   /** Stores a new session together with its first refresh token. */
   create(session: Session, firstToken: RefreshTokenRecord): Promise<void>;
   findById(id: string): Promise<Session | null>;
   /** The session and its user in one lookup: the per-request authentication check. */
   findWithUser(id: string): Promise<{ session: Session; user: User } | null>;
-  findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
-  /** A refresh token with its session and the session's user, in one lookup: what a refresh reads. */
-  findByRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null>;
+  /** A chain's root token with its session and the session's user, in one lookup: what a refresh reads. */
+  findByRefreshToken(rootId: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null>;
   /**
-   * Compare-and-swap rotation: records `next` and makes it current only while `expectedRefreshId`
-   * is still current and the session is live, so two concurrent refreshes with one token cannot
-   * both win (SES-02). Returns whether this call made the swap.
+   * Compare-and-swap rotation, one statement: makes `next` the session's current token only while
+   * `expectedRefreshId` is still current and the session is live, so two concurrent refreshes with
+   * one token cannot both win (SES-02). Returns whether this call made the swap.
    */
-  rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean>;
+  rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshRotation): Promise<boolean>;
   listActiveForUser(userId: string, now: number): Promise<Session[]>;
   /** A fresh proof of presence in a live session (reauthentication); false when the session ended. */
   recordAuthentication(id: string, auth: { authTime: number; amr: readonly string[]; acr: string }): Promise<boolean>;

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
 import { redactingLogger } from './log-redaction.js';
+import { requestLogger } from './request-logger.js';
 import { requireWellFormed, strictJsonParser } from './well-formed.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
@@ -64,6 +65,8 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     },
     // SES-06: Fastify's `true` is its default logger, redacted like any other.
     logger: logger === false ? false : redactingLogger(logger === true ? {} : (logger as LoggerOptions)),
+    // Without a logger, Fastify's stand-in is already free.
+    ...(logger === false ? {} : { childLoggerFactory: requestLogger }),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
     trustProxy: typeof config.trustProxy === 'number' ? (_address: string, hop: number) => hop < (config.trustProxy as number) : config.trustProxy,

@@ -260,7 +260,7 @@ describe('browser mode: the token routes and the cookie', () => {
     expect(grant.statusCode).toBe(200);
     expect(grant.json()).not.toHaveProperty('refresh_token');
     const rotated = cookieOf(grant)!;
-    expect(rotated).toMatch(/^[\w-]{22}\.[\w-]{43}$/);
+    expect(rotated).toMatch(/^[\w-]{22}\.1\.[\w-]{43}$/);
     expect(rotated).not.toBe(fromCookie);
 
     // The rotated cookie is what /auth/refresh takes next.

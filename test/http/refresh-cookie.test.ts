@@ -29,7 +29,7 @@ describe('browser mode: REFRESH_COOKIE=true', () => {
     const res = await t.app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: `gatehouse_refresh=${user.refreshToken}`, origin } });
     expect(res.statusCode).toBe(200);
     const rotated = cookieOf(res.headers['set-cookie']);
-    expect(rotated).toMatch(/^[\w-]{22}\.[\w-]{43}$/);
+    expect(rotated).toMatch(/^[\w-]{22}\.1\.[\w-]{43}$/);
     expect(rotated).not.toBe(user.refreshToken);
     expect(res.json()).not.toHaveProperty('refresh_token');
   });

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { migrate, openDriver } from '../../src/storage/open.js';
+import { createSqlStorage } from '../../src/storage/sql/stores.js';
+import type { SqlDriver } from '../../src/storage/sql/driver.js';
 
 interface Tokens {
   access_token: string;
@@ -41,7 +44,7 @@ describe('sessions and the token lifecycle', () => {
     const [id, secret] = user.refreshToken.split('.');
     expect(Buffer.from(id!, 'base64url').length).toBeGreaterThanOrEqual(16);
     expect(Buffer.from(secret!, 'base64url').length).toBeGreaterThanOrEqual(16);
-    const record = await t.storage.sessions.findRefreshToken(id!);
+    const record = (await t.storage.sessions.findByRefreshToken(id!))?.token;
     expect(record?.secretHash).toBeDefined();
     expect(record?.secretHash).not.toContain(secret);
   });
@@ -245,5 +248,74 @@ describe('sessions and the token lifecycle', () => {
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error).toBe('invalid_request');
     });
+  });
+});
+
+describe('SES-02/SES-05: a session keeps one refresh chain, rotated in place', () => {
+  let t: TestApp;
+  let db: SqlDriver;
+  beforeAll(async () => {
+    db = openDriver('sqlite::memory:');
+    await migrate(db);
+    t = await buildTestApp({}, { storage: createSqlStorage(db) });
+  });
+  afterAll(() => t.close());
+
+  const refresh = (token: string) => t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: token } });
+  const chain = async (first: string, length: number): Promise<string[]> => {
+    const tokens = [first];
+    for (let i = 0; i < length; i++) {
+      const res = await refresh(tokens.at(-1)!);
+      expect(res.statusCode).toBe(200);
+      tokens.push(res.json().refresh_token);
+    }
+    return tokens;
+  };
+  const rows = async (sessionId: string) => (await db.all<{ id: string }>('SELECT id FROM refresh_tokens WHERE session_id = ?', [sessionId])).length;
+  const sessionOf = async (token: string) => (await t.storage.sessions.findByRefreshToken(token.split('.')[0]!))!.session;
+
+  it('a refresh adds no row: after 10 rotations the session still has one token row, and only hashes are stored', async () => {
+    const user = await signUp(t);
+    const tokens = await chain(user.refreshToken, 10);
+    const session = await sessionOf(user.refreshToken);
+    expect(await rows(session.id)).toBe(1);
+    const last = tokens.at(-1)!;
+    // The current token's id and the hash of its secret are the session's; the secret is nowhere.
+    expect(last.startsWith(`${session.refreshId}.`)).toBe(true);
+    const secret = last.slice(session.refreshId.length + 1);
+    expect(session.refreshHash).not.toBeNull();
+    expect(JSON.stringify(await db.all('SELECT * FROM sessions WHERE id = ?', [session.id]))).not.toContain(secret);
+  });
+
+  it('any rotated token of a long chain, replayed, is recognised and revokes the session', async () => {
+    const user = await signUp(t);
+    const tokens = await chain(user.refreshToken, 12);
+    t.clock.advance(11_000);
+    expect((await refresh(tokens[5]!)).statusCode).toBe(401);
+    expect((await refresh(tokens.at(-1)!)).statusCode).toBe(401);
+    expect((await sessionOf(user.refreshToken)).revokedAt).not.toBeNull();
+  });
+
+  it('a made-up token of a real chain (its root with a wrong secret, or a generation never issued) neither rotates nor revokes', async () => {
+    const user = await signUp(t);
+    const tokens = await chain(user.refreshToken, 3);
+    const [root] = user.refreshToken.split('.') as [string];
+    const forged = [`${root}.2.${'A'.repeat(43)}`, `${root}.3.${'A'.repeat(43)}`, `${root}.4.${'A'.repeat(43)}`, `${root}.99.${'A'.repeat(43)}`, `${root}.0.${'A'.repeat(43)}`];
+    for (const token of forged) expect((await refresh(token)).statusCode).toBe(401);
+    const session = await sessionOf(user.refreshToken);
+    expect(session.revokedAt).toBeNull();
+    expect(tokens.at(-1)!.startsWith(`${session.refreshId}.`)).toBe(true);
+    expect((await refresh(tokens.at(-1)!)).statusCode).toBe(200);
+  });
+
+  it('RFC 7009: revoking a rotated token ends the session, a made-up one changes nothing', async () => {
+    const user = await signUp(t);
+    const tokens = await chain(user.refreshToken, 3);
+    const revoke = (token: string) => t.app.inject({ method: 'POST', url: '/oauth/revoke', payload: { token, client_id: 'gatehouse' } });
+    const [root] = user.refreshToken.split('.') as [string];
+    expect((await revoke(`${root}.2.${'A'.repeat(43)}`)).statusCode).toBe(200);
+    expect((await sessionOf(user.refreshToken)).revokedAt).toBeNull();
+    expect((await revoke(tokens[1]!)).statusCode).toBe(200);
+    expect((await sessionOf(user.refreshToken)).revokedAt).not.toBeNull();
   });
 });

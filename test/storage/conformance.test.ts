@@ -41,6 +41,7 @@ function session(userId: string, overrides: Partial<Session> = {}): { session: S
       userAgent: 'test',
       ip: '127.0.0.1',
       refreshId,
+      refreshHash: 'hash-0',
       rotatedAt: null,
       clientId: 'gatehouse',
       scope: '',
@@ -148,6 +149,13 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(ann.next).toBeNull();
       const second = await storage.users.list({ limit: 2, prefix: 'an', after: 'ann' });
       expect(second.items.map((u) => u.username)).toEqual(['anna', 'annabel']);
+
+      // The directory's page: the same users, cut and ordered the same way, with only what it shows.
+      for (const query of [{ limit: 3 }, { limit: 3, after: 'ann' }, { limit: 10, prefix: 'ann' }, { limit: 2, prefix: 'an', after: 'ann' }]) {
+        const full = await storage.users.list(query);
+        const directory = await storage.users.listDirectory(query);
+        expect(directory).toEqual({ items: full.items.map((u) => ({ id: u.id, username: u.username, name: u.name })), next: full.next });
+      }
     });
 
     // The guard is one statement with the write. (Whether two such writes ever truly overlap here is
@@ -183,7 +191,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.users.delete(admin.id)).toBe(true);
       expect(await storage.users.delete(admin.id)).toBe(false);
       expect(await storage.sessions.findById(s.id)).toBeNull();
-      expect(await storage.sessions.findRefreshToken(token.id)).toBeNull();
+      expect(await storage.sessions.findByRefreshToken(token.id)).toBeNull();
       expect(await storage.items.findByName('owned')).toBeNull();
     });
   });
@@ -196,21 +204,23 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await storage.sessions.create(s, token);
       expect(await storage.sessions.findById(s.id)).toEqual(s);
       expect(await storage.sessions.findWithUser(s.id)).toEqual({ session: s, user: u });
-      expect(await storage.sessions.findRefreshToken(token.id)).toEqual(token);
+      expect((await storage.sessions.findByRefreshToken(token.id))?.token).toEqual(token);
       expect(await storage.sessions.findWithUser('missing')).toBeNull();
     });
 
-    it('SES-02: finds a refresh token with its session and user in one lookup, the old ones of the chain too', async () => {
+    it('SES-02: finds a chain by its root token with its session and user in one lookup; a rotation adds no row', async () => {
       const u = user();
       await storage.users.create(u);
       const { session: s, token } = session(u.id);
       await storage.sessions.create(s, token);
       expect(await storage.sessions.findByRefreshToken(token.id)).toEqual({ token, session: s, user: u });
-      const child = { ...token, id: 'child-of-first', parentId: token.id, secretHash: 'h2' };
-      expect(await storage.sessions.rotateRefresh(s.id, token.id, child)).toBe(true);
-      // The parent is still found (reuse detection needs it), with the session now pointing past it.
-      expect((await storage.sessions.findByRefreshToken(token.id))?.session.refreshId).toBe(child.id);
-      expect((await storage.sessions.findByRefreshToken(child.id))?.token).toEqual(child);
+      expect(await storage.sessions.rotateRefresh(s.id, token.id, { id: `${token.id}.1`, secretHash: 'h1', at: NOW + 1 })).toBe(true);
+      // The root is still found (a replay of it must be recognised), its session now pointing past it.
+      const after = await storage.sessions.findByRefreshToken(token.id);
+      expect(after?.session).toMatchObject({ refreshId: `${token.id}.1`, refreshHash: 'h1', rotatedAt: NOW + 1, lastUsedAt: NOW + 1 });
+      expect(after?.token).toEqual(token);
+      // The successor has no row of its own: it is found through its root.
+      expect(await storage.sessions.findByRefreshToken(`${token.id}.1`)).toBeNull();
       expect(await storage.sessions.findByRefreshToken('missing')).toBeNull();
     });
 
@@ -230,15 +240,11 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await storage.users.create(u);
       const { session: s, token } = session(u.id);
       await storage.sessions.create(s, token);
-      const next = (id: string): RefreshTokenRecord => ({ id, sessionId: s.id, secretHash: `hash-${id}`, parentId: token.id, createdAt: NOW + 1 });
+      const next = (id: string) => ({ id, secretHash: `hash-${id}`, at: NOW + 1 });
       const results = await Promise.all([storage.sessions.rotateRefresh(s.id, token.id, next('child-a')), storage.sessions.rotateRefresh(s.id, token.id, next('child-b'))]);
       expect(results.filter(Boolean)).toHaveLength(1);
-      const after = await storage.sessions.findById(s.id);
       const winner = results[0] ? 'child-a' : 'child-b';
-      expect(after).toMatchObject({ refreshId: winner, rotatedAt: NOW + 1, lastUsedAt: NOW + 1 });
-      // The loser's record was rolled back with its failed swap.
-      expect(await storage.sessions.findRefreshToken(winner === 'child-a' ? 'child-b' : 'child-a')).toBeNull();
-      expect(await storage.sessions.findRefreshToken(winner)).toMatchObject({ parentId: token.id });
+      expect(await storage.sessions.findById(s.id)).toMatchObject({ refreshId: winner, refreshHash: `hash-${winner}`, rotatedAt: NOW + 1, lastUsedAt: NOW + 1 });
       // The same successor offered again (a retry) changes nothing.
       expect(await storage.sessions.rotateRefresh(s.id, token.id, next(winner))).toBe(false);
     });
@@ -250,7 +256,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await storage.sessions.create(s, token);
       expect(await storage.sessions.revoke(s.id, NOW + 1)).toBe(true);
       expect(await storage.sessions.revoke(s.id, NOW + 2)).toBe(false);
-      expect(await storage.sessions.rotateRefresh(s.id, token.id, { ...token, id: 'child', parentId: token.id })).toBe(false);
+      expect(await storage.sessions.rotateRefresh(s.id, token.id, { id: 'child', secretHash: 'h', at: NOW + 3 })).toBe(false);
       expect((await storage.sessions.findById(s.id))?.revokedAt).toBe(NOW + 1);
     });
 
@@ -264,7 +270,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       for (const x of [live, expired, revoked, recentlyRevoked]) await storage.sessions.create(x.session, x.token);
       expect(await storage.sessions.deleteEndedBefore(NOW)).toBe(2);
       expect(await storage.sessions.findById(expired.session.id)).toBeNull();
-      expect(await storage.sessions.findRefreshToken(revoked.token.id)).toBeNull();
+      expect(await storage.sessions.findByRefreshToken(revoked.token.id)).toBeNull();
       expect(await storage.sessions.findById(live.session.id)).not.toBeNull();
       expect(await storage.sessions.findById(recentlyRevoked.session.id)).not.toBeNull();
     });

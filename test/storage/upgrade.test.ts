@@ -8,7 +8,7 @@ import { MigrationChangedError } from '../../src/storage/sql/migration-check.js'
 import { createSqlStorage } from '../../src/storage/sql/stores.js';
 import { PASSWORD, buildTestApp, signUp } from '../helpers/app.js';
 import { backends } from '../helpers/storage.js';
-import { PREVIOUS_TABLES, previousReleaseSchema } from '../fixtures/release-581192b.js';
+import { PREVIOUS_TABLES, previousReleaseRotate, previousReleaseSchema } from '../fixtures/release-581192b.js';
 import { loadConfig } from '../../src/config/index.js';
 
 type Row = Record<string, unknown>;
@@ -35,10 +35,9 @@ async function previousReleaseDatabase(target: SqlDriver) {
     const alice = await signUp(t, { username: 'Old_Alice' });
     const created = await t.app.inject({ method: 'POST', url: '/items', headers: alice.auth, payload: { name: 'old-item', price: 1234, description: 'from before' } });
     expect(created.statusCode).toBe(201);
-    // A chain of two: the old session's current refresh token has a parent.
-    const refreshed = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: alice.refreshToken } });
-    expect(refreshed.statusCode).toBe(200);
-    const refreshToken = (refreshed.json() as { refresh_token: string }).refresh_token;
+    // A chain of two, rotated the way that release did it: the old session's current refresh token
+    // has a row of its own and a parent.
+    const refreshToken = await previousReleaseRotate(scratch, alice.refreshToken, Date.now());
 
     await previousReleaseSchema(target);
     const rows = await snapshot(scratch);
@@ -48,7 +47,7 @@ async function previousReleaseDatabase(target: SqlDriver) {
         await target.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, values);
       }
     }
-    return { admin, alice, refreshToken };
+    return { admin, alice, refreshToken, parentToken: alice.refreshToken };
   } finally {
     await t.close();
   }
@@ -64,7 +63,7 @@ describe.each(backends())('upgrade from the previous release (581192b, migration
   it('migrates to the current schema with nothing lost, records checksums, and the service works on the old rows', async () => {
     const { driver, dispose: drop } = await backend.openEmpty();
     dispose = drop;
-    const { alice, refreshToken } = await previousReleaseDatabase(driver);
+    const { alice, refreshToken, parentToken } = await previousReleaseDatabase(driver);
     const before = await snapshot(driver);
     expect(before.users).toHaveLength(2);
     expect(before.sessions).toHaveLength(2);
@@ -97,8 +96,18 @@ describe.each(backends())('upgrade from the previous release (581192b, migration
       expect(login.statusCode).toBe(200);
       const refresh = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } });
       expect(refresh.statusCode).toBe(200);
-      const me = await t.app.inject({ method: 'GET', url: '/items/old-item', headers: { authorization: `Bearer ${(refresh.json() as { access_token: string }).access_token}` } });
+      const refreshed = refresh.json() as { access_token: string; refresh_token: string };
+      const me = await t.app.inject({ method: 'GET', url: '/items/old-item', headers: { authorization: `Bearer ${refreshed.access_token}` } });
       expect(me.statusCode).toBe(200);
+      // The chain goes on in today's form from the old token...
+      const next = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshed.refresh_token } });
+      expect(next.statusCode).toBe(200);
+      // ...and the old chain's rotated parent, replayed, is still recognised: SES-02 revokes the session.
+      t.clock.advance(60_000);
+      const replay = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: parentToken } });
+      expect(replay.statusCode).toBe(401);
+      const after = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: (next.json() as { refresh_token: string }).refresh_token } });
+      expect(after.statusCode).toBe(401);
     } finally {
       await t.app.close();
     }

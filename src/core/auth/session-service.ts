@@ -1,13 +1,13 @@
 import type { AuditLog, RequestContext } from '../audit.js';
 import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { RefreshTokenRecord, Session, User } from '../model.js';
+import type { Session, User } from '../model.js';
 import type { Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
 import { PrincipalCache } from './principal-cache.js';
 import { PASSWORD_ONLY, acrOf, type Authentication } from './authentication.js';
-import { deriveSuccessor, formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, secretMatches, type RefreshTokenParts } from './refresh-tokens.js';
+import { chainTokenId, deriveNext, firstChainToken, formatChainToken, hashSecret, parseChainId, parseChainToken, secretMatches, type ChainToken } from './refresh-tokens.js';
 
 export type ClientContext = RequestContext;
 
@@ -55,6 +55,12 @@ export interface SessionServiceOptions {
 }
 
 const MAX_USER_AGENT = 512;
+/**
+ * How many generations back a rotated refresh token is still recognised as one of its chain (and
+ * so revokes it when replayed): a token refreshed every minute for 30 days is 43,200 generations;
+ * the walk costs about 1 µs a generation.
+ */
+const MAX_CHAIN_WALK = 100_000;
 
 /** Sessions, refresh-token rotation with reuse detection, and the per-request token check. */
 export class SessionService {
@@ -95,7 +101,8 @@ export class SessionService {
    */
   async start(user: User, client: ClientContext, grant: ClientGrant, auth: Authentication = PASSWORD_ONLY): Promise<TokenGrant> {
     const now = this.clock.now();
-    const refresh = newRefreshToken();
+    const refresh = firstChainToken();
+    const secretHash = hashSecret(refresh.secret);
     const session: Session = {
       id: newId(now),
       userId: user.id,
@@ -105,7 +112,8 @@ export class SessionService {
       revokedAt: null,
       userAgent: client.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
       ip: client.ip ?? null,
-      refreshId: refresh.id,
+      refreshId: refresh.root,
+      refreshHash: secretHash,
       rotatedAt: null,
       clientId: grant.clientId,
       scope: grant.scope ?? '',
@@ -113,7 +121,7 @@ export class SessionService {
       amr: [...auth.amr],
       acr: auth.acr ?? acrOf(auth.amr),
     };
-    await this.store.create(session, { id: refresh.id, sessionId: session.id, secretHash: hashSecret(refresh.secret), parentId: null, createdAt: now });
+    await this.store.create(session, { id: refresh.root, sessionId: session.id, secretHash, parentId: null, createdAt: now });
     return this.grant(user, session, refresh, now, session.scope);
   }
 
@@ -123,12 +131,11 @@ export class SessionService {
    * second tab); any other replay of a rotated token revokes the whole session.
    */
   async refresh(token: string, client: ClientContext, request: ClientGrant): Promise<TokenGrant> {
-    const parts = parseRefreshToken(token);
-    if (!parts) throw new InvalidRefreshTokenError();
-    // One read: the token, its session and its user.
-    const read = await this.store.findByRefreshToken(parts.id);
-    if (!read || !secretMatches(parts.secret, read.token.secretHash)) throw new InvalidRefreshTokenError();
-    const record = read.token;
+    const presented = parseChainToken(token);
+    if (!presented) throw new InvalidRefreshTokenError();
+    // One read: the chain's root, its session and its user.
+    const read = await this.store.findByRefreshToken(presented.root);
+    if (!read || !this.vouchedFor(presented, read.token.secretHash, read.session)) throw new InvalidRefreshTokenError();
     let found: { session: Session; user: User } | null = read;
     const now = this.clock.now();
     if (!this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
@@ -144,19 +151,21 @@ export class SessionService {
     // Checked before anything rotates, so a malformed scope leaves the token usable.
     const scope = grantScope(request.scope, scopeList(found.session.scope));
 
-    const successor = deriveSuccessor(parts, this.options.rotationKey);
-    if (found.session.refreshId === record.id) {
-      const next = { id: successor.id, sessionId: record.sessionId, secretHash: hashSecret(successor.secret), parentId: record.id, createdAt: now };
-      if (await this.store.rotateRefresh(record.sessionId, record.id, next)) {
-        return this.grant(found.user, { ...found.session, refreshId: successor.id, rotatedAt: now, lastUsedAt: now }, successor, now, scope);
+    const presentedId = chainTokenId(presented);
+    const successor = deriveNext(presented, this.options.rotationKey);
+    const successorId = chainTokenId(successor);
+    if (found.session.refreshId === presentedId) {
+      // One statement, nothing inserted: the session row holds the current token's id and hash.
+      if (await this.store.rotateRefresh(found.session.id, presentedId, { id: successorId, secretHash: hashSecret(successor.secret), at: now })) {
+        return this.grant(found.user, { ...found.session, refreshId: successorId, rotatedAt: now, lastUsedAt: now }, successor, now, scope);
       }
       // Lost a race with a concurrent refresh of the same token: look at what won.
-      found = await this.store.findWithUser(record.sessionId);
+      found = await this.store.findWithUser(found.session.id);
       if (!found || !this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
     }
     const { session, user } = found;
     const withinGrace = session.rotatedAt !== null && now - session.rotatedAt <= this.options.reuseGraceMs;
-    if (session.refreshId === successor.id && withinGrace) {
+    if (session.refreshId === successorId && withinGrace) {
       // Legitimate for a second tab or a lost response, but whoever holds the parent gets the live
       // successor: on the record, so an investigation can see it.
       await this.audit.record('refresh.retried', client, { subjectId: user.id, details: { session_id: session.id } });
@@ -171,12 +180,30 @@ export class SessionService {
     throw new InvalidRefreshTokenError('The refresh token was already used; the session has been revoked.');
   }
 
-  /** The stored record of a refresh token (current or rotated) whose secret matches; null for anything else. */
-  private async findRefreshRecord(token: string): Promise<(RefreshTokenRecord & { parts: RefreshTokenParts }) | null> {
-    const parts = parseRefreshToken(token);
-    if (!parts) return null;
-    const record = await this.store.findRefreshToken(parts.id);
-    return record && secretMatches(parts.secret, record.secretHash) ? { ...record, parts } : null;
+  /**
+   * Whether `presented` is a token this session's chain really issued, current or rotated: only
+   * then may it rotate the chain, or, replayed, revoke it (a guessed token must do neither). A root
+   * is checked against its own row's hash. A later token has no row: the chain is derived forward
+   * from it to the current token, whose hash the session keeps; a token that does not lead there
+   * was not issued. The walk is bounded, so a presented generation cannot make us work without end.
+   */
+  private vouchedFor(presented: ChainToken, rootHash: string, session: Session): boolean {
+    if (presented.generation === 0) return secretMatches(presented.secret, rootHash);
+    const current = parseChainId(session.refreshId);
+    if (!current || current.root !== presented.root || session.refreshHash === null) return false;
+    const steps = current.generation - presented.generation;
+    if (steps < 0 || steps > MAX_CHAIN_WALK) return false;
+    let token = presented;
+    for (let i = 0; i < steps; i++) token = deriveNext(token, this.options.rotationKey);
+    return secretMatches(token.secret, session.refreshHash);
+  }
+
+  /** The session of a refresh token this server issued (current or rotated); null for anything else. */
+  private async refreshTokenSession(token: string): Promise<Session | null> {
+    const presented = parseChainToken(token);
+    if (!presented) return null;
+    const read = await this.store.findByRefreshToken(presented.root);
+    return read && this.vouchedFor(presented, read.token.secretHash, read.session) ? read.session : null;
   }
 
   /**
@@ -188,9 +215,7 @@ export class SessionService {
   async revokeToken(token: string, clientId: string, client: ClientContext = {}): Promise<void> {
     // The two formats cannot be confused (opaque `id.secret` vs a three-part JWS), so the
     // token_type_hint is not needed to find the token.
-    const sessionId = parseRefreshToken(token) ? (await this.findRefreshRecord(token))?.sessionId : this.accessTokenSession(token);
-    if (!sessionId) return;
-    const session = await this.store.findById(sessionId);
+    const session = parseChainToken(token) ? await this.refreshTokenSession(token) : await this.accessTokenSessionRecord(token);
     if (!session) return;
     if (session.clientId !== clientId) {
       await this.audit.record('client.mismatch', client, { subjectId: session.userId, details: { session_id: session.id, client_id: clientId, operation: 'revoke' } });
@@ -202,13 +227,15 @@ export class SessionService {
   }
 
   /** The session of a valid, unexpired access token; null for anything else. */
-  private accessTokenSession(token: string): string | null {
+  private async accessTokenSessionRecord(token: string): Promise<Session | null> {
+    let sessionId: string;
     try {
-      return this.tokens.verify(token).sid;
+      sessionId = this.tokens.verify(token).sid;
     } catch (error) {
       if (error instanceof UnauthenticatedError) return null;
       throw error;
     }
+    return this.store.findById(sessionId);
   }
 
   /**
@@ -306,8 +333,8 @@ export class SessionService {
     return session.revokedAt === null && session.expiresAt > now && !user.disabled;
   }
 
-  private grant(user: User, session: Session, refresh: RefreshTokenParts, now: number, scope: string): TokenGrant {
-    return { ...this.access(user, session, now, scope), refreshToken: formatRefreshToken(refresh) };
+  private grant(user: User, session: Session, refresh: ChainToken, now: number, scope: string): TokenGrant {
+    return { ...this.access(user, session, now, scope), refreshToken: formatChainToken(refresh) };
   }
 
   /** A token response without the refresh token: an access token for the session as it stands. */

@@ -1,10 +1,10 @@
 import type { AuditLog, RequestContext } from '../audit.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { LinkedIdentity, Page, Role, User } from '../model.js';
+import type { DirectoryEntry, LinkedIdentity, Page, Role, User } from '../model.js';
 import { NO_PASSWORD } from '../auth/sign-in-methods.js';
 import { canonicalEmail, canonicalUsername, displayNameProblem, emailProblem, normalizeIdentifier, usernameProblem, usernameSkeleton } from '../normalize.js';
-import type { Clock, MailEffects, SessionStore, UserChanges, UserStore } from '../ports.js';
+import type { Clock, MailEffects, SessionStore, UserChanges, UserListQuery, UserStore } from '../ports.js';
 import type { PasswordPolicy } from '../auth/password-policy.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import { FreshCache } from '../fresh-cache.js';
@@ -236,9 +236,14 @@ export class UserService {
     return (await this.users.findById(reference)) ?? (key.includes('@') ? this.users.findByEmail(key) : this.users.findByUsername(key));
   }
 
-  list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>> {
-    const prefix = query.prefix === undefined ? undefined : normalizeIdentifier(query.prefix);
-    return this.users.list({ ...query, prefix });
+  /** A page of users, ordered by username (admins see these). */
+  list(query: UserListQuery): Promise<Page<User>> {
+    return this.users.list(normalizedPrefix(query));
+  }
+
+  /** The same page as the directory shows it to everyone else: only id, username and name are read. */
+  listDirectory(query: UserListQuery): Promise<Page<DirectoryEntry>> {
+    return this.users.listDirectory(normalizedPrefix(query));
   }
 
   /**
@@ -333,4 +338,9 @@ export class UserService {
       throw new ConflictError('ERR_USER_CONFLICT', 'That email is already registered.', 'email');
     }
   }
+}
+
+/** A `q` prefix is matched as usernames are stored (ID-02). */
+function normalizedPrefix(query: UserListQuery): UserListQuery {
+  return query.prefix === undefined ? query : { ...query, prefix: normalizeIdentifier(query.prefix) };
 }

@@ -48,12 +48,15 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       const admin = isAdmin(request);
       if (!admin && !services.config.userDirectory) throw new ForbiddenError('Only admins may list users on this service.');
       const { limit = 20, cursor, q } = request.query;
-      const page = await services.users.list({ limit, after: decodeCursor(cursor), prefix: q });
-      const next_cursor = encodeCursor(page.next);
-      if (admin) return { items: page.items.map((u) => userView(u, viewer)), next_cursor };
+      const query = { limit, after: decodeCursor(cursor), prefix: q };
+      if (admin) {
+        const page = await services.users.list(query);
+        return { items: page.items.map((u) => userView(u, viewer)), next_cursor: encodeCursor(page.next) };
+      }
+      const page = await services.users.listDirectory(query);
       // The directory's own schema serializes the answer: whatever the items hold, only its fields go out.
       reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(DIRECTORY_PAGE));
-      return { items: page.items.map(directoryView), next_cursor };
+      return { items: page.items, next_cursor: encodeCursor(page.next) };
     },
   );
 

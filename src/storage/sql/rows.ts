@@ -1,5 +1,5 @@
 import type { UserChanges } from '../../core/ports.js';
-import type { AuditEvent, AuditType, Item, RefreshTokenRecord, Role, Session, SigningKey, User } from '../../core/model.js';
+import type { AuditEvent, AuditType, Item, Role, Session, SigningKey, User } from '../../core/model.js';
 
 // Rows use snake_case columns; the core uses camelCase. They meet only here.
 
@@ -51,6 +51,7 @@ export interface SessionRow {
   user_agent: string | null;
   ip: string | null;
   refresh_id: string;
+  refresh_hash: string | null;
   rotated_at: number | null;
   client_id: string;
   scope: string;
@@ -58,7 +59,8 @@ export interface SessionRow {
   amr: string;
   acr: string;
 }
-export const SESSION_COLUMNS = 'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at, client_id, scope, auth_time, amr, acr';
+export const SESSION_COLUMNS =
+  'id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_id, rotated_at, client_id, scope, auth_time, amr, acr, refresh_hash';
 export const toSession = (r: SessionRow): Session => ({
   id: r.id,
   userId: r.user_id,
@@ -69,6 +71,7 @@ export const toSession = (r: SessionRow): Session => ({
   userAgent: r.user_agent,
   ip: r.ip,
   refreshId: r.refresh_id,
+  refreshHash: r.refresh_hash,
   rotatedAt: r.rotated_at,
   clientId: r.client_id,
   scope: r.scope,
@@ -80,28 +83,14 @@ export const toSession = (r: SessionRow): Session => ({
 
 /** A session joined with its user (`s`, `u`); the user's clashing columns carry a `u_` prefix. */
 export type SessionUserRow = SessionRow & Omit<UserRow, 'id' | 'created_at' | 'updated_at'> & { u_id: string; u_created_at: number; u_updated_at: number };
-export const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope, s.auth_time, s.amr, s.acr,
+export const SESSION_USER_COLUMNS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.refresh_id, s.rotated_at, s.client_id, s.scope, s.auth_time, s.amr, s.acr, s.refresh_hash,
   u.id AS u_id, u.username, u.email, u.name, u.role, u.disabled, u.email_verified, u.password_hash, u.created_at AS u_created_at, u.updated_at AS u_updated_at`;
 export const toSessionAndUser = (row: SessionUserRow): { session: Session; user: User } => ({
   session: toSession(row),
   user: toUser({ ...row, id: row.u_id, created_at: row.u_created_at, updated_at: row.u_updated_at }),
 });
 
-export interface RefreshTokenRow {
-  id: string;
-  session_id: string;
-  secret_hash: string;
-  parent_id: string | null;
-  created_at: number;
-}
 export const REFRESH_COLUMNS = 'id, session_id, secret_hash, parent_id, created_at';
-export const toRefreshToken = (r: RefreshTokenRow): RefreshTokenRecord => ({
-  id: r.id,
-  sessionId: r.session_id,
-  secretHash: r.secret_hash,
-  parentId: r.parent_id,
-  createdAt: r.created_at,
-});
 
 export interface ItemRow {
   name: string;

@@ -1,18 +1,8 @@
 import type { RefreshTokenRecord, Session, User } from '../../core/model.js';
-import type { SessionStore } from '../../core/ports.js';
+import type { RefreshRotation, SessionStore } from '../../core/ports.js';
 import type { SqlDriver } from './driver.js';
 import { where } from './query.js';
-import {
-  REFRESH_COLUMNS,
-  SESSION_COLUMNS,
-  SESSION_USER_COLUMNS,
-  toRefreshToken,
-  toSession,
-  toSessionAndUser,
-  type RefreshTokenRow,
-  type SessionRow,
-  type SessionUserRow,
-} from './rows.js';
+import { REFRESH_COLUMNS, SESSION_COLUMNS, SESSION_USER_COLUMNS, toSession, toSessionAndUser, type SessionRow, type SessionUserRow } from './rows.js';
 
 export class SqlSessionStore implements SessionStore {
   constructor(private readonly db: SqlDriver) {}
@@ -20,7 +10,7 @@ export class SqlSessionStore implements SessionStore {
   async create(s: Session, first: RefreshTokenRecord): Promise<void> {
     await this.db.batch([
       {
-        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        sql: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         params: [
           s.id,
           s.userId,
@@ -37,6 +27,7 @@ export class SqlSessionStore implements SessionStore {
           s.authTime,
           s.amr.join(' '),
           s.acr,
+          s.refreshHash,
         ],
       },
       {
@@ -56,11 +47,6 @@ export class SqlSessionStore implements SessionStore {
     return row ? toSessionAndUser(row) : null;
   }
 
-  async findRefreshToken(id: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.db.get<RefreshTokenRow>(`SELECT ${REFRESH_COLUMNS} FROM refresh_tokens WHERE id = ?`, [id]);
-    return row ? toRefreshToken(row) : null;
-  }
-
   async findByRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: Session; user: User } | null> {
     // One statement for what a refresh reads: the token, its session and the session's user.
     const row = await this.db.get<SessionUserRow & { t_id: string; t_secret_hash: string; t_parent_id: string | null; t_created_at: number }>(
@@ -73,20 +59,13 @@ export class SqlSessionStore implements SessionStore {
     return { token, ...toSessionAndUser(row) };
   }
 
-  rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshTokenRecord): Promise<boolean> {
-    // The UPDATE is the compare-and-swap, first: a loser stops there, its transaction rolled back
-    // before it wrote anything.
-    return this.db.batch([
-      {
-        sql: 'UPDATE sessions SET refresh_id = ?, rotated_at = ?, last_used_at = ? WHERE id = ? AND refresh_id = ? AND revoked_at IS NULL',
-        params: [next.id, next.createdAt, next.createdAt, sessionId, expectedRefreshId],
-        expectChanges: 1,
-      },
-      {
-        sql: `INSERT INTO refresh_tokens (${REFRESH_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        params: [next.id, next.sessionId, next.secretHash, next.parentId, next.createdAt],
-      },
-    ]);
+  async rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshRotation): Promise<boolean> {
+    // The compare-and-swap: of two refreshes with one token, only the first changes the row.
+    const changed = await this.db.run(
+      'UPDATE sessions SET refresh_id = ?, refresh_hash = ?, rotated_at = ?, last_used_at = ? WHERE id = ? AND refresh_id = ? AND revoked_at IS NULL',
+      [next.id, next.secretHash, next.at, next.at, sessionId, expectedRefreshId],
+    );
+    return changed === 1;
   }
 
   async recordAuthentication(id: string, auth: { authTime: number; amr: readonly string[]; acr: string }): Promise<boolean> {

@@ -1,8 +1,8 @@
 import { ConflictError } from '../../core/errors.js';
 import { usernameSkeleton } from '../../core/normalize.js';
-import type { LinkedIdentity, Page, User } from '../../core/model.js';
+import type { DirectoryEntry, LinkedIdentity, Page, User } from '../../core/model.js';
 import { identityTaken, insertIdentity } from './identity-store.js';
-import type { AdminGuard, MailEffects, UserChanges, UserStore } from '../../core/ports.js';
+import type { AdminGuard, MailEffects, UserChanges, UserListQuery, UserStore } from '../../core/ports.js';
 import { UniqueViolation, type SqlDriver, type SqlParam, type Statement } from './driver.js';
 import { effectStatements } from './mail-statements.js';
 import { assignments, keysetPage, mapConflict, prefixRange } from './query.js';
@@ -119,20 +119,21 @@ export class SqlUserStore implements UserStore {
     throw new ConflictError('ERR_USER_LAST_ADMIN', 'The last admin cannot be demoted, disabled or deleted.');
   }
 
-  list(query: { limit: number; after?: string; prefix?: string }): Promise<Page<User>> {
-    return keysetPage(this.db, {
-      from: `SELECT ${USER_COLUMNS} FROM users`,
-      conditions: [prefixRange('username', query.prefix)],
-      key: 'username',
-      after: query.after,
-      limit: query.limit,
-      map: toUser,
-      keyOf: (u) => u.username,
-    });
+  list(query: UserListQuery): Promise<Page<User>> {
+    return keysetPage(this.db, { ...byUsername(query), from: `SELECT ${USER_COLUMNS} FROM users`, map: toUser, keyOf: (u) => u.username });
+  }
+
+  listDirectory(query: UserListQuery): Promise<Page<DirectoryEntry>> {
+    return keysetPage(this.db, { ...byUsername(query), from: 'SELECT id, username, name FROM users', map: (row: DirectoryEntry) => row, keyOf: (e) => e.username });
   }
 
   async countAdmins(): Promise<number> {
     const row = await this.db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = ?`, [false]);
     return Number(row?.n ?? 0);
   }
+}
+
+/** The cut and order every page of users shares: by username, from `after`, within `prefix`. */
+function byUsername(query: UserListQuery) {
+  return { conditions: [prefixRange('username', query.prefix)], key: 'username', after: query.after, limit: query.limit };
 }
