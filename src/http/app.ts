@@ -21,6 +21,8 @@ import { healthRoutes } from './routes/health.js';
 import { accountEmailRoutes, publicEmailRoutes } from './routes/email.js';
 import { itemRoutes } from './routes/items.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { oauthClientRoutes } from './routes/oauth-clients.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { uiRoutes } from './routes/ui.js';
 import { userRoutes } from './routes/users.js';
 import { OAuthError, TokenResponse } from './schemas/auth.js';
@@ -112,6 +114,8 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(healthRoutes, { services });
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });
+  await app.register(oidcRoutes, { services });
+  await app.register(oauthClientRoutes, { services });
   await app.register(publicEmailRoutes, { services });
   await app.register(accountRoutes, { services });
   await app.register(accountEmailRoutes, { services });
