@@ -102,6 +102,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     storage.emailTokens
       .deleteEndedBefore(services.clock.now() - 86_400_000)
       .catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning email tokens failed'));
+    services.oauth.authorization.prune().catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning authorization codes failed'));
   }, 3_600_000);
   prune.unref();
 

@@ -43,6 +43,32 @@ export interface AuditQuery {
   readonly limit?: number;
 }
 
+/** Where an authorization request stands (POST /oauth/authorize/requests/:id). */
+export interface AuthorizationStep {
+  readonly action: 'redirect' | 'login' | 'consent';
+  readonly redirect_to?: string;
+  readonly client?: { id: string; name: string };
+  readonly scopes?: string[];
+}
+
+export interface ConsentEntry {
+  readonly client_id: string;
+  readonly client_name: string;
+  readonly scope: string;
+  readonly updated_at: string;
+}
+
+export interface OAuthClientView {
+  readonly id: string;
+  readonly name: string;
+  readonly type: 'public' | 'confidential';
+  readonly first_party: boolean;
+  readonly grant_types: string[];
+  readonly scopes: string[];
+  readonly redirect_uris: string[];
+  readonly active_secrets: number;
+}
+
 export type UserPatch = Partial<Pick<User, 'name' | 'username' | 'email' | 'role' | 'disabled'>>;
 
 function query(params: Record<string, string | number | undefined>): string {
@@ -104,6 +130,15 @@ export function createApi(settings: UiSettings) {
     listUsers: (q: string, cursor?: string) => call<PageOf<User>>('GET', `/users${query({ q, cursor, limit: 20 })}`),
     updateUser: (id: string, patch: UserPatch) => call<User>('PATCH', `/users/${encodeURIComponent(id)}`, patch),
     revokeUserSessions: (id: string) => call<void>('DELETE', `/users/${encodeURIComponent(id)}/sessions`),
+    continueAuthorization: (id: string) => call<AuthorizationStep>('POST', `/oauth/authorize/requests/${encodeURIComponent(id)}`),
+    decideAuthorization: (id: string, approve: boolean) => call<AuthorizationStep>('POST', `/oauth/authorize/requests/${encodeURIComponent(id)}/consent`, { approve }),
+    consents: () => call<{ items: ConsentEntry[] }>('GET', '/auth/consents'),
+    withdrawConsent: (clientId: string) => call<void>('DELETE', `/auth/consents/${encodeURIComponent(clientId)}`),
+    clients: (cursor?: string) => call<PageOf<OAuthClientView>>('GET', `/admin/clients${query({ cursor, limit: 50 })}`),
+    createClient: (body: { name: string; type: 'public' | 'confidential'; first_party: boolean; redirect_uris: string[]; scopes: string[]; grant_types?: string[] }) =>
+      call<{ client: OAuthClientView; client_secret: string | null }>('POST', '/admin/clients', body),
+    rotateClientSecret: (id: string) => call<{ client: OAuthClientView; client_secret: string | null }>('POST', `/admin/clients/${encodeURIComponent(id)}/secret`, {}),
+    deleteClient: (id: string) => call<void>('DELETE', `/admin/clients/${encodeURIComponent(id)}`),
     audit: (q: AuditQuery) => call<PageOf<AuditEvent>>('GET', `/admin/audit${query({ limit: 25, ...q })}`),
   };
 }

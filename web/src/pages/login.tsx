@@ -9,7 +9,8 @@ const LABELS = { login: t.login, password: t.password };
 
 /** Sign in with a username or email and a password. */
 export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSignedIn: (user: User) => void; registerHref: string }) {
-  const [login, setLogin] = useState('');
+  // An application's login_hint (OIDC Core §3.1.2.1) fills the field; the user may change it.
+  const [login, setLogin] = useState(() => new URLSearchParams(location.search).get('login_hint') ?? '');
   const [password, setPassword] = useState('');
   const form = useForm(LABELS);
 
