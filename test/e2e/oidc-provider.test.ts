@@ -65,7 +65,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('OpenID provider with real rely
     const listed = runCli(['clients', 'list'], cliEnv);
     expect(listed.stdout).toContain('Example app');
     expect(listed.stdout).not.toContain(job.secret);
-    [server, browser] = await Promise.all([startServerProcess({ ...cliEnv, PORT: String(port) }), chromium.launch({ executablePath: CHROMIUM, args: ARGS })]);
+    const admin = { BOOTSTRAP_ADMIN_USERNAME: 'root_admin', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: PASSWORD };
+    [server, browser] = await Promise.all([startServerProcess({ ...cliEnv, ...admin, PORT: String(port) }), chromium.launch({ executablePath: CHROMIUM, args: ARGS })]);
     const register = await fetch(`${issuer}/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -151,6 +152,38 @@ describe.skipIf(!hasChromium && !process.env.CI)('OpenID provider with real rely
     await page.waitForURL(atApp);
     expect(await page.locator('#error').innerText()).toBe('access_denied');
     await context.close();
+  });
+
+  async function signIn(page: Page, login: string, next: string) {
+    await page.goto(`${issuer}/ui/login?redirect_to=${encodeURIComponent(next)}`);
+    await page.getByLabel('Username or email').fill(login);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  }
+
+  it('the admin console registers a client (secret shown once); the account page lists connected apps and withdraws consent', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, 'root_admin', '/ui/admin');
+    await page.locator('#oauth-clients').getByText('Example app').waitFor();
+    await page.locator('#client-name').fill('Console-made app');
+    await page.locator('#client-redirect').fill('https://console.example/cb');
+    await page.getByRole('button', { name: 'Register a client' }).click();
+    const shownSecret = await page.locator('#client-secret').innerText();
+    expect(shownSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await page.locator('#oauth-clients').getByText('Console-made app').waitFor();
+    await page.locator('#oauth-clients').screenshot({ path: join(SHOTS, 'oidc-admin-clients.png') });
+    await context.close();
+
+    // ada agreed to the example app in the first test: her account page lists it, and withdrawing ends it.
+    const ada = await browser.newContext();
+    const account = await ada.newPage();
+    await signIn(account, 'ada', '/ui/account');
+    const apps = account.locator('#connected-apps');
+    await apps.getByText('Example app').waitFor();
+    await account.getByRole('button', { name: 'Withdraw access: Example app' }).click();
+    await apps.getByText('No application has access to your account.').waitFor();
+    await ada.close();
   });
 
   it('client_credentials: the example job (oauth4webapi) calls the example API, which verifies with @gatehouse/verify and checks the scope', async () => {

@@ -3,6 +3,7 @@ import type { Api, Session, User } from '../api';
 import { Field, FormNotices, Submit, missing, useForm } from '../components/form';
 import { describeDevice, formatTime } from '../format';
 import { messages } from '../messages';
+import { ConnectedApps } from './connected-apps';
 
 const t = messages.account;
 
@@ -16,6 +17,7 @@ export function AccountPage({ api, user, onUser, onSignedOut }: { api: Api; user
       <EmailStatus api={api} user={user} />
       <Password api={api} username={user.username} onChanged={() => setSessionsVersion((v) => v + 1)} />
       <Sessions api={api} version={sessionsVersion} onSignedOut={onSignedOut} />
+      <ConnectedApps api={api} />
       {/* Ready for the second-factor, passkey and identity-provider work that follows. */}
       <section class="card" aria-labelledby="mfa-title" id="second-factors">
         <h2 id="mfa-title">{t.secondFactors}</h2>
