@@ -41,7 +41,7 @@ export const messages = {
     connectedApps: 'Connected applications',
     noApps: 'No application has access to your account.',
     withdraw: 'Withdraw access',
-    scopeLabel: (scope: string) => `Access: ${scope}`,
+    scopeLabel: 'Access',
   },
   adminClients: {
     title: 'OAuth clients',

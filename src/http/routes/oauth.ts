@@ -208,7 +208,8 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
           'For authenticated confidential clients (client_secret_basic or client_secret_post). A client sees its own tokens; first-party confidential clients see every token. ' +
           'Anything else, and every invalid, expired, revoked or rotated token, answers only `{"active": false}` (OIDC-06). Reads storage, so a revocation on any instance counts at once.',
         consumes: ['application/x-www-form-urlencoded', 'application/json'],
-        security: [{ oauthClientBasic: [] }],
+        // Basic, or client_secret_post in the body, which no OpenAPI scheme can name.
+        security,
         body: IntrospectBody,
         response: { 200: IntrospectResponse, ...errors },
       },

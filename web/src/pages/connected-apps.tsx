@@ -30,7 +30,7 @@ export function ConnectedApps({ api }: { api: Api }) {
                 <strong>{c.client_name}</strong>
                 <dl class="facts">
                   <div>
-                    <dt>{t.scopeLabel('')}</dt>
+                    <dt>{t.scopeLabel}</dt>
                     <dd>{c.scope}</dd>
                   </div>
                   <div>

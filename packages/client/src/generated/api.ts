@@ -4006,12 +4006,7 @@ export interface operations {
     };
     getOauthLogout: {
         parameters: {
-            query?: {
-                client_id?: string;
-                id_token_hint?: string;
-                post_logout_redirect_uri?: string;
-                state?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
