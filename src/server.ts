@@ -104,6 +104,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       .catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning email tokens failed'));
     // Expired second steps and passkey challenges (anyone may ask for options, so they must not pile up).
     storage.challenges.deleteExpired(services.clock.now()).catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning sign-in challenges failed'));
+    services.oauth.authorization.prune().catch((error: unknown) => quietWhileAway(error) || app.log.error({ err: error }, 'pruning authorization codes failed'));
   }, 3_600_000);
   prune.unref();
 

@@ -19,8 +19,13 @@ import type { AuditEvent } from './core/model.js';
 import { ItemService } from './core/items/item-service.js';
 import { FederationService } from './core/federation/federation-service.js';
 import { ProviderRegistry } from './core/federation/providers.js';
-import { ClientRegistry } from './core/oauth/clients.js';
-import { systemClock, type ClientStore, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
+import { ClientRegistry, FIRST_PARTY_CLIENT_ID } from './core/oauth/clients.js';
+import { ClientService } from './core/oauth/client-service.js';
+import { ConsentService } from './core/oauth/consent-service.js';
+import { AuthorizationService } from './core/oauth/authorization-service.js';
+import { IdTokens } from './core/oauth/id-tokens.js';
+import { OAuthTokenService } from './core/oauth/token-service.js';
+import { systemClock, type ClientLookup, type Clock, type CounterStore, type DependencyCheck, type InvalidationBus, type Storage } from './core/ports.js';
 import { MemoryCounterStore } from './storage/memory/counter-store.js';
 import { UserService } from './core/users/user-service.js';
 import { EmailService } from './core/email/email-service.js';
@@ -41,6 +46,8 @@ export interface Services {
   readonly audit: AuditLog;
   /** OAuth clients: the built-in first-party one, and registered ones when a store is given. */
   readonly clients: ClientRegistry;
+  /** The OpenID provider: registered clients, consent, the authorization endpoint, its grants, ID tokens. */
+  readonly oauth: OAuthServices;
   /** Rate-limit counters (in memory, or shared). */
   readonly counters: CounterStore;
   /** Verification, recovery, change of address, sign-in by email. */
@@ -71,6 +78,21 @@ export interface Services {
   readonly lookAlikeUsers: readonly string[];
 }
 
+/** The parts of the OAuth 2.1 / OpenID provider (issue 15). */
+export interface OAuthServices {
+  readonly clients: ClientService;
+  readonly consents: ConsentService;
+  readonly authorization: AuthorizationService;
+  readonly tokens: OAuthTokenService;
+  readonly idTokens: IdTokens;
+  /** Seals the browser's provider-session cookie (shared by every instance on this database). */
+  readonly browserSessionKey: Buffer;
+}
+
+/** Authorization codes live 60 s at most (OIDC-03); a parked request waits 10 minutes for the user. */
+const CODE_TTL_MS = 60_000;
+const REQUEST_TTL_MS = 10 * 60_000;
+
 export interface ServiceOptions {
   readonly clock?: Clock;
   /** Tests pass cheaper Argon2id parameters; production always uses OWASP's. */
@@ -85,7 +107,7 @@ export interface ServiceOptions {
   /** Carries invalidations to other instances or workers; none for a single process. */
   readonly bus?: InvalidationBus;
   /** Registered OAuth clients beside the built-in one (none until client registration exists). */
-  readonly clients?: ClientStore;
+  readonly clients?: ClientLookup;
   /** Told when work done after an answer (forgot-password, sign-in by email) failed. */
   readonly onBackgroundError?: (error: unknown) => void;
   /** Dependencies besides storage that /ready reports. */
@@ -254,6 +276,30 @@ export async function createServices(config: Config, storage: Storage, options: 
     { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email, signInMethods },
     { publicUrl: config.publicUrl },
   );
+  const clients = new ClientRegistry(options.clients ?? storage.clients);
+  const consents = new ConsentService(storage.consents, sessions, audit, clock);
+  const idTokens = new IdTokens(storage.idTokenKeys, clock, { issuer: config.jwt.issuer, ttlMs: config.jwt.accessTokenTtlMs }, () => tokens.keyRing);
+  const oauth: OAuthServices = {
+    clients: new ClientService(storage.clients, audit, clock, () => idTokens.algorithms()),
+    consents,
+    idTokens,
+    authorization: new AuthorizationService(
+      storage.authorizations,
+      clients,
+      consents,
+      clock,
+      { issuer: config.jwt.issuer, codeTtlMs: CODE_TTL_MS, requestTtlMs: REQUEST_TTL_MS },
+      // The browser's sign-in counts only while its session at Gatehouse's own pages is live.
+      async (browser) => {
+        const found = await storage.sessions.findWithUser(browser.sessionId);
+        if (!found) return false;
+        const { session, user } = found;
+        return session.userId === browser.userId && session.clientId === FIRST_PARTY_CLIENT_ID && session.revokedAt === null && session.expiresAt > clock.now() && !user.disabled;
+      },
+    ),
+    tokens: new OAuthTokenService(storage.authorizations, storage.users, sessions, tokens, idTokens, audit, clock),
+    browserSessionKey: Buffer.from(await storage.settings.getOrCreate('browser_session_key', randomToken(32)), 'base64url'),
+  };
   const services: Services = {
     config,
     storage,
@@ -265,7 +311,8 @@ export async function createServices(config: Config, storage: Storage, options: 
     items,
     keys,
     audit,
-    clients: new ClientRegistry(options.clients ?? null),
+    clients,
+    oauth,
     counters,
     email,
     secrets,

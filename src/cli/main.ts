@@ -6,7 +6,7 @@ import { runPrimary } from '../cluster/primary.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import type { AsymmetricAlgorithm } from '../core/auth/key-ring.js';
 import { AppError, ValidationError } from '../core/errors.js';
-import { ROLES, type Role } from '../core/model.js';
+import { ROLES, type GrantType, type Role } from '../core/model.js';
 import { OPERATOR } from '../core/users/user-service.js';
 import { auditEventView } from '../views/audit-event.js';
 import { closeOnSignals, startServer } from '../server.js';
@@ -38,6 +38,15 @@ Usage:
                                                     plus 60 s. Its algorithm is the stored keys';
                                                     --algorithm EdDSA|ES256|RS256 changes it
   gatehouse keys retire <kid>                       withdraw a key now: tokens it signed stop verifying
+  gatehouse clients create --name N --type public|confidential [--redirect-uri U]... [--scope S]...
+                 [--grant G]... [--post-logout-redirect-uri U]... [--first-party]
+                                                    register an OAuth client; a confidential client's
+                                                    secret is printed this once
+  gatehouse clients list                            registered OAuth clients
+  gatehouse clients rotate-secret <id> [--drop-previous]
+                                                    a new secret (printed once); the previous one stays
+                                                    valid beside it unless --drop-previous
+  gatehouse clients delete <id>                     remove a client
   gatehouse audit tail [-n N] [--follow]            the last N security events as JSON lines
   gatehouse mail test --to ADDRESS                  send a test message now through SMTP_URL; prints the
                                                     server's reply, or exactly why it failed
@@ -184,6 +193,74 @@ async function keysCommand(config: Config, args: string[]): Promise<void> {
         return;
       default:
         throw new UsageError(`unknown keys command "${action ?? ''}"`);
+    }
+  });
+}
+
+const CLIENT_OPTIONS = {
+  name: { type: 'string' },
+  type: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  grant: { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
+  'first-party': { type: 'boolean' },
+  'drop-previous': { type: 'boolean' },
+} as const;
+
+async function clientsCommand(config: Config, args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, options: CLIENT_OPTIONS, allowPositionals: true });
+  const id = positionals[0];
+  await withServices(config, async ({ oauth }) => {
+    const printSecret = (secret: string | null) => {
+      // OIDC-05: shown this once; only its hash is kept.
+      if (secret) console.log(`client_secret: ${secret}\n(store it now: it is not shown again)`);
+    };
+    switch (action) {
+      case 'create': {
+        if (!values.name || (values.type !== 'public' && values.type !== 'confidential')) throw new UsageError('clients create needs --name and --type public|confidential');
+        const { client, secret } = await oauth.clients.create(
+          {
+            name: values.name,
+            type: values.type,
+            firstParty: values['first-party'] ?? false,
+            ...(values.grant ? { grantTypes: values.grant as GrantType[] } : {}),
+            scopes: values.scope ?? [],
+            redirectUris: values['redirect-uri'] ?? [],
+            postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+          },
+          null,
+          CLI_CONTEXT,
+        );
+        console.log(`client_id: ${client.id}\ntype: ${client.type}\ngrant_types: ${client.grantTypes.join(' ')}`);
+        printSecret(secret);
+        return;
+      }
+      case 'list': {
+        console.log(['id', 'name', 'type', 'first_party', 'grant_types', 'redirect_uris'].join('\t'));
+        let after: string | undefined;
+        do {
+          const page = await oauth.clients.list({ limit: 100, after });
+          for (const c of page.items) console.log([c.id, c.name, c.type, c.firstParty, c.grantTypes.join(' '), c.redirectUris.join(' ')].join('\t'));
+          after = page.next ?? undefined;
+        } while (after);
+        return;
+      }
+      case 'rotate-secret': {
+        if (!id) throw new UsageError('clients rotate-secret needs a client id');
+        const { client, secret } = await oauth.clients.rotateSecret(id, !values['drop-previous'], null, CLI_CONTEXT);
+        console.log(`client_id: ${client.id}\nactive secrets: ${client.secretHashes.length}`);
+        printSecret(secret);
+        return;
+      }
+      case 'delete':
+        if (!id) throw new UsageError('clients delete needs a client id');
+        await oauth.clients.delete(id, null, CLI_CONTEXT);
+        console.log(`deleted ${id}`);
+        return;
+      default:
+        throw new UsageError(`unknown clients command "${action ?? ''}"`);
     }
   });
 }
@@ -362,6 +439,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'keys':
         await keysCommand(config, args);
         return 0;
+      case 'clients':
+        await clientsCommand(config, args);
+        return 0;
       case 'audit':
         await auditCommand(config, args);
         return 0;
@@ -372,7 +452,10 @@ export async function main(argv: string[]): Promise<number> {
         await providersCommand(config, args);
         return 0;
       case 'prune':
-        await withServices(config, async ({ sessions }) => console.log(`deleted ${await sessions.prune()} ended sessions`));
+        await withServices(config, async ({ sessions, oauth }) => {
+          console.log(`deleted ${await sessions.prune()} ended sessions`);
+          console.log(`deleted ${await oauth.authorization.prune()} expired authorization requests and codes`);
+        });
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -101,6 +101,11 @@ export const ERRORS = {
   ERR_WEBAUTHN_REFUSED: { kind: 'invalid_credentials', message: 'The passkey could not be verified.' },
   ERR_WEBAUTHN_INVALID: { kind: 'invalid_input', message: 'The passkey registration could not be verified.' },
   ERR_MFA_ENROLMENT_REQUIRED: { kind: 'forbidden', message: 'Add a second factor (an authenticator app or a passkey) first.' },
+  ERR_CLIENT_NOT_FOUND: { kind: 'not_found', message: 'The OAuth client was not found.' },
+  ERR_CLIENT_CONFLICT: { kind: 'conflict', message: 'A client with that id exists.' },
+  ERR_OAUTH_INVALID_GRANT: { kind: 'invalid_credentials', message: 'The authorization code is invalid, expired, used, or was issued to another client or redirect URI.' },
+  ERR_OAUTH_REQUEST_NOT_FOUND: { kind: 'not_found', message: 'The authorization request is unknown or has expired; start again from the application.' },
+  ERR_CONSENT_NOT_FOUND: { kind: 'not_found', message: 'No consent to that client was found.' },
 } as const satisfies Record<string, { readonly kind: ErrorKind; readonly message: string }>;
 
 /** A declared code: throwing any other string does not compile. */

@@ -64,25 +64,32 @@ export interface Session {
 }
 
 /**
- * An OAuth 2.0 client (RFC 6749 §2). Today only the built-in first-party client exists; a later
- * issue registers more through a ClientStore.
+ * An OAuth 2.0 client (RFC 6749 §2): the built-in first-party one, or one an admin registered.
  */
 export interface OAuthClient {
   readonly id: string;
   readonly name: string;
   /** RFC 6749 §2.1: a public client cannot keep a secret, a confidential one must present it. */
   readonly type: 'public' | 'confidential';
-  /** First-party clients are Gatehouse's own apps: only they may use the password grant. */
+  /** First-party clients are Gatehouse's own apps: only they may use the password grant, and they skip consent. */
   readonly firstParty: boolean;
   readonly grantTypes: readonly GrantType[];
   /** The scopes this client may be granted; any other requested scope is ignored (RFC 6749 §3.3). */
   readonly scopes: readonly string[];
-  /** SHA-256 (base64url) of each live secret, two during a rotation; empty for a public client. */
+  /** SHA-256 (base64url) of each live secret, newest first, two during a rotation; empty for a public client. */
   readonly secretHashes: readonly string[];
+  /** Where authorization responses may go: compared exactly, character for character (OIDC-02). */
+  readonly redirectUris: readonly string[];
+  /** Where RP-initiated logout may send the browser back to (exact match). */
+  readonly postLogoutRedirectUris: readonly string[];
+  /** How its ID tokens are signed: RS256 (the default, with the ID-token key) or the access tokens' algorithm. */
+  readonly idTokenAlg: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }
 
 /** The grants the token endpoint serves. */
-export const GRANT_TYPES = ['password', 'refresh_token'] as const;
+export const GRANT_TYPES = ['password', 'refresh_token', 'authorization_code', 'client_credentials'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /**
@@ -174,6 +181,14 @@ export const AUDIT_TYPES = [
   'passkey.login_succeeded',
   'passkey.login_failed',
   'passkey.counter_regressed',
+  'client.created',
+  'client.updated',
+  'client.deleted',
+  'client.secret_rotated',
+  'oauth.code_replayed',
+  'oauth.consent_granted',
+  'oauth.consent_revoked',
+  'token.issued',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
@@ -290,4 +305,60 @@ export interface AuthChallenge {
   readonly data: Readonly<Record<string, unknown>>;
   readonly expiresAt: number;
   readonly createdAt: number;
+}
+
+/**
+ * An authorization request (RFC 6749 §4.1.1) that passed every check and waits for the user to
+ * sign in or consent on the hosted pages. Kept server-side, so the browser carries only its id.
+ */
+export interface AuthorizationRequest {
+  readonly id: string;
+  readonly clientId: string;
+  readonly redirectUri: string;
+  /** The scope to grant if the user agrees: the requested scope less what the client may not have. */
+  readonly scope: string;
+  readonly state: string | null;
+  readonly nonce: string | null;
+  /** PKCE S256 challenge (OIDC-01). */
+  readonly codeChallenge: string;
+  /** OIDC `prompt` values asked for (`login`, `consent`); `none` never gets this far. */
+  readonly prompt: readonly string[];
+  /** OIDC `max_age` in seconds, or null. */
+  readonly maxAge: number | null;
+  readonly loginHint: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** An authorization code (OIDC-03): single-use, short-lived, bound to client, redirect URI and verifier. */
+export interface AuthorizationCode {
+  /** SHA-256 of the code the client holds; the code itself is never stored. */
+  readonly id: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+  readonly scope: string;
+  readonly nonce: string | null;
+  /** When the user signed in (epoch ms), for the ID token's `auth_time`. */
+  readonly authTime: number;
+  /** RFC 8176 methods of that sign-in, for the ID token's `amr`. */
+  readonly amr: readonly string[];
+  /** The user's Gatehouse session at the provider (the ID token's `sid`). */
+  readonly browserSessionId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  /** The session the code's redemption started: what a replay revokes. */
+  readonly sessionId: string | null;
+}
+
+/** A user's consent to a third-party client, for a set of scopes (OIDC-07). */
+export interface Consent {
+  readonly userId: string;
+  readonly clientId: string;
+  /** Space-separated; a later request is covered when its scopes are a subset. */
+  readonly scope: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }

@@ -4,6 +4,9 @@ import type {
   AuditEvent,
   AuditType,
   DirectoryEntry,
+  AuthorizationCode,
+  AuthorizationRequest,
+  Consent,
   EmailPurpose,
   EmailToken,
   Item,
@@ -203,11 +206,46 @@ export interface SessionStore {
 }
 
 /**
- * Registered OAuth clients (a later issue stores them in the database, secrets hashed). The
- * built-in first-party client is not stored: it is part of the code.
+ * Registered OAuth clients, secrets stored as hashes only (OIDC-05). The built-in first-party
+ * client is not stored: it is part of the code.
  */
 export interface ClientStore {
   findById(id: string): Promise<OAuthClient | null>;
+  create(client: OAuthClient): Promise<void>;
+  /** Writes the whole client (every field but id and createdAt); false when it is gone. */
+  update(client: OAuthClient): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  /** Ordered by id; `after` is the last id of the previous page. */
+  list(query: { limit: number; after?: string }): Promise<Page<OAuthClient>>;
+}
+
+/** What authenticating a client needs of the store (tests pass a fixed list). */
+export type ClientLookup = Pick<ClientStore, 'findById'>;
+
+/** Pending authorization requests and authorization codes (OIDC-03). */
+export interface AuthorizationStore {
+  saveRequest(request: AuthorizationRequest): Promise<void>;
+  findRequest(id: string): Promise<AuthorizationRequest | null>;
+  /** Removes the request; true for the one call that removed it (a request completes once). */
+  takeRequest(id: string): Promise<boolean>;
+  saveCode(code: AuthorizationCode): Promise<void>;
+  findCode(id: string): Promise<AuthorizationCode | null>;
+  /**
+   * Marks the code used and records the session its redemption will start, only while it is
+   * unused: true for exactly one caller, however many race (single use).
+   */
+  redeemCode(id: string, sessionId: string, at: number): Promise<boolean>;
+  /** Deletes requests and codes that expired before `before`. */
+  deleteExpired(before: number): Promise<number>;
+}
+
+/** What users agreed to give third-party clients (OIDC-07). */
+export interface ConsentStore {
+  find(userId: string, clientId: string): Promise<Consent | null>;
+  /** Creates or replaces the user's consent to the client. */
+  save(consent: Consent): Promise<void>;
+  listForUser(userId: string): Promise<Consent[]>;
+  delete(userId: string, clientId: string): Promise<boolean>;
 }
 
 export interface ItemStore {
@@ -339,6 +377,11 @@ export interface Storage {
   readonly challenges: ChallengeStore;
   readonly identities: IdentityStore;
   readonly providers: ProviderStore;
+  readonly clients: ClientStore;
+  readonly authorizations: AuthorizationStore;
+  readonly consents: ConsentStore;
+  /** The RS256 keys that sign ID tokens, apart from the access-token keys (OIDC-04). */
+  readonly idTokenKeys: KeyStore;
   /**
    * Answers when the database does; used by /ready. `write` also proves it takes a write now
    * (a full disk or a long-held lock fail it); throws UnavailableError past the deadline.

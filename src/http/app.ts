@@ -22,6 +22,8 @@ import { healthRoutes } from './routes/health.js';
 import { accountEmailRoutes, publicEmailRoutes } from './routes/email.js';
 import { itemRoutes } from './routes/items.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { oauthClientRoutes } from './routes/oauth-clients.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { uiRoutes } from './routes/ui.js';
 import { identityRoutes, publicSsoRoutes } from './routes/sso.js';
 import { userRoutes } from './routes/users.js';
@@ -118,6 +120,8 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   await app.register(healthRoutes, { services });
   await app.register(publicAuthRoutes, { services });
   await app.register(oauthRoutes, { services });
+  await app.register(oidcRoutes, { services });
+  await app.register(oauthClientRoutes, { services });
   await app.register(publicEmailRoutes, { services });
   await app.register(publicMfaRoutes, { services });
   await app.register(accountRoutes, { services });

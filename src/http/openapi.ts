@@ -23,8 +23,9 @@ export const PROBLEM_JSON = 'application/problem+json';
 const PROBLEM_REF = { $ref: 'Problem' };
 const OAUTH_ERROR_REF = { $ref: 'OAuthError' };
 
-/** Routes under this prefix answer RFC 6749 §5.2 error JSON, not problem details. */
-const OAUTH_PREFIX = '/oauth/';
+// The endpoints a client calls with its own credentials answer RFC 6749 error JSON; the provider's
+// browser-facing and bearer endpoints (authorize, logout, userinfo) answer like the rest of the API.
+const OAUTH_ERROR_ROUTES = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect']);
 
 // Fastify reads no body for these; every other method can be refused for its body (413, 415, 400).
 const NO_BODY = new Set(['GET', 'HEAD']);
@@ -94,7 +95,7 @@ function normalise(status: number, entry: ResponseSchema, oauth: boolean): Respo
 export function describeRoute(route: RouteOptions): void {
   const schema = (route.schema ??= {}) as Record<string, unknown>;
   if (schema.hide) return;
-  const oauth = route.url.startsWith(OAUTH_PREFIX);
+  const oauth = OAUTH_ERROR_ROUTES.has(route.url);
   const secured = isBearer(schema.security);
   const declared = { ...((schema.response as Record<string, ResponseSchema> | undefined) ?? {}) };
   for (const [status, entry] of Object.entries(declared)) declared[status] = normalise(Number(status), entry, oauth);

@@ -66,6 +66,26 @@ describe.skipIf(!databaseUrl || !redisUrl)('several instances on Postgres and Re
     expect(took).toBeGreaterThanOrEqual(0);
   });
 
+  it('OIDC-06: a token revoked on B is active:false in introspection on A within one second', async () => {
+    const created = runCli(['clients', 'create', '--name', 'Gateway', '--type', 'confidential', '--first-party', '--grant', 'client_credentials'], env);
+    expect(created.status, created.stderr).toBe(0);
+    const basic = `Basic ${Buffer.from(`${/client_id: (\S+)/.exec(created.stdout)![1]}:${/client_secret: (\S+)/.exec(created.stdout)![1]}`).toString('base64')}`;
+    const introspect = async (server: ServerProcess, token: string) => {
+      const res = await fetch(`${server.url}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${token}`,
+      });
+      return ((await res.json()) as { active: boolean }).active;
+    };
+    const tokens = await login(a);
+    expect(await introspect(a, tokens.access_token)).toBe(true);
+    expect(await introspect(a, tokens.refresh_token)).toBe(true);
+    const revoked = await fetch(`${b.url}/oauth/revoke`, { method: 'POST', headers: json, body: JSON.stringify({ token: tokens.refresh_token }) });
+    expect(revoked.status).toBe(200);
+    expect(await within(1000, async () => !(await introspect(a, tokens.access_token)) && !(await introspect(a, tokens.refresh_token)))).toBeGreaterThanOrEqual(0);
+  });
+
   it('disabling a user through the CLI is honoured by both instances within one second (CLM-05)', async () => {
     const tokens = await login(a);
     expect(await me(a, tokens.access_token)).toBe(200);

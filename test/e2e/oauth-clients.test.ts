@@ -51,8 +51,10 @@ describe('oauth4webapi (RFC 8414 discovery, RFC 6749 grants, RFC 7009 revocation
     expect(as.token_endpoint).toBe(`${issuer}/oauth/token`);
     expect(as.revocation_endpoint).toBe(`${issuer}/oauth/revoke`);
     expect(as.jwks_uri).toBe(`${issuer}/.well-known/jwks.json`);
-    expect(as.authorization_endpoint).toBeUndefined();
-    expect(as.id_token_signing_alg_values_supported).toBeUndefined();
+    // Issue 15: the provider exists now; the code flow with S256 only, never implicit.
+    expect(as.authorization_endpoint).toBe(`${issuer}/oauth/authorize`);
+    expect(as.code_challenge_methods_supported).toEqual(['S256']);
+    expect(as.response_types_supported).toEqual(['code']);
   });
 
   it('RFC 6749 §4.3 / §6: password grant, then refresh, with the public first-party client (auth method none)', async () => {
@@ -96,7 +98,7 @@ describe('oauth4webapi (RFC 8414 discovery, RFC 6749 grants, RFC 7009 revocation
   });
 
   it('RFC 6749 §5.2: an unsupported grant is unsupported_grant_type to oauth4webapi too', async () => {
-    const response = await oauth.genericTokenEndpointRequest(as, publicClient, oauth.None(), 'authorization_code', { code: 'x', redirect_uri: 'https://app.example/cb' }, insecure);
+    const response = await oauth.genericTokenEndpointRequest(as, publicClient, oauth.None(), 'urn:ietf:params:oauth:grant-type:device_code', { device_code: 'x' }, insecure);
     await expect(oauth.processGenericTokenEndpointResponse(as, publicClient, response)).rejects.toMatchObject({ error: 'unsupported_grant_type' });
   });
 });

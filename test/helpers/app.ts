@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import type { Argon2Params } from '../../src/core/auth/password-hasher.js';
 import type { Item, Page, User } from '../../src/core/model.js';
-import type { ClientStore, Storage } from '../../src/core/ports.js';
+import type { ClientLookup, Storage } from '../../src/core/ports.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Metrics } from '../../src/metrics.js';
 import { createServices, type Services } from '../../src/services.js';
@@ -28,7 +28,7 @@ export interface TestApp {
  */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: { storage?: Storage; argon2?: Argon2Params; metrics?: Metrics; clients?: ClientStore; logger?: FastifyServerOptions['logger'] } = {},
+  options: { storage?: Storage; argon2?: Argon2Params; metrics?: Metrics; clients?: ClientLookup; logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<TestApp> {
   // Rate limits are off for suites that log in hundreds of times; their own tests switch them on.
   const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', PUBLIC_URL: 'http://gatehouse.test', RATE_LIMIT: 'off', ...env });

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, FIRST_SECRET, SERVICE_SECRET, testClientStore } from '../helpers/clients.js';
-import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { buildTestApp, PASSWORD, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 
 /**
  * The OAuth 2.0 endpoints against RFC 6749 (token endpoint, client authentication), RFC 7009
@@ -89,17 +89,18 @@ describe('POST /oauth/token: parameters (RFC 6749 §3.2)', () => {
 
   it('RFC 6749 §5.2: any grant it does not serve is unsupported_grant_type, whatever comes with it', async () => {
     const cases = [
-      'grant_type=authorization_code&code=x&redirect_uri=y',
-      'grant_type=client_credentials',
-      'grant_type=client_credentials&scope=a%01b',
+      // authorization_code and client_credentials exist now (see oauth-provider.test.ts); these do not.
+      'grant_type=implicit&code=x&redirect_uri=y',
+      'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer',
+      'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&scope=a%01b',
       `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=x`,
-      `grant_type=authorization_code&username=${'x'.repeat(300)}&password=${'y'.repeat(2000)}`,
+      `grant_type=implicit&username=${'x'.repeat(300)}&password=${'y'.repeat(2000)}`,
       'grant_type=PASSWORD',
       'grant_type=',
     ];
     for (const form of cases) expectOAuthError(await token(form), 400, 'unsupported_grant_type', form.slice(0, 60));
     // Even with client credentials that would fail: the grant is decided first.
-    expectOAuthError(await token('grant_type=authorization_code&code=x', { authorization: 'Basic !!!' }), 400, 'unsupported_grant_type');
+    expectOAuthError(await token('grant_type=implicit&code=x', { authorization: 'Basic !!!' }), 400, 'unsupported_grant_type');
   });
 });
 
@@ -375,26 +376,41 @@ describe('metadata (RFC 8414)', () => {
     const res = await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
     expect(res.statusCode).toBe(200);
     const issuer = t.config.jwt.issuer;
-    expect(res.json()).toEqual({
+    expect(res.json()).toMatchObject({
       issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
-      grant_types_supported: ['password', 'refresh_token'],
-      response_types_supported: [],
+      grant_types_supported: ['password', 'refresh_token', 'authorization_code', 'client_credentials'],
+      // OAuth 2.1: the code flow only, never implicit or hybrid.
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       service_documentation: `${issuer}/docs`,
     });
     // Every endpoint it names answers.
-    for (const url of ['/oauth/token', '/oauth/revoke']) expect((await t.app.inject({ method: 'POST', url, headers: FORM, payload: 'x=1' })).statusCode).not.toBe(404);
+    for (const url of ['/oauth/token', '/oauth/revoke', '/oauth/introspect'])
+      expect((await t.app.inject({ method: 'POST', url, headers: FORM, payload: 'x=1' })).statusCode).not.toBe(404);
+    for (const url of ['/oauth/authorize', '/oauth/userinfo', '/oauth/logout']) expect((await t.app.inject({ method: 'GET', url })).statusCode).not.toBe(404);
     expect((await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/docs' })).statusCode).not.toBe(404);
   });
 
-  it('RFC 8414: /.well-known/openid-configuration is a 404 problem until an OpenID provider exists', async () => {
+  it('OIDC Discovery: /.well-known/openid-configuration is the same document, with RS256 ID tokens and no implicit flow', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
-    expect(res.statusCode).toBe(404);
-    expect(problemOf(res)).toMatchObject({ status: 404, code: 'ERR_NOT_FOUND' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc).toEqual((await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json());
+    expect(doc).toMatchObject({
+      userinfo_endpoint: `${t.config.jwt.issuer}/oauth/userinfo`,
+      end_session_endpoint: `${t.config.jwt.issuer}/oauth/logout`,
+      subject_types_supported: ['public'],
+    });
+    // RS256 always (OIDC-04), and the access tokens' algorithm for clients registered for it.
+    expect(doc.id_token_signing_alg_values_supported).toEqual(['RS256', 'EdDSA']);
+    expect(doc.response_types_supported).not.toContain('token');
   });
 });

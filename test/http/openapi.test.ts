@@ -1,5 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -293,6 +294,96 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('end sessions, not admin', { method: 'DELETE', url: `/users/${frank.id}/sessions`, headers: alice.auth });
     await send('end sessions of unknown user', { method: 'DELETE', url: '/users/00000000-0000-0000-0000-000000000000/sessions', headers: admin.auth });
 
+    // The OAuth provider (issue 15): clients, the code flow, userinfo, introspection, consents, logout
+    const olivia = await signUp(t);
+    const created = await send('create client', {
+      method: 'POST',
+      url: '/admin/clients',
+      ...json({ name: 'Contract app', type: 'confidential', redirect_uris: ['https://app.example/cb'], post_logout_redirect_uris: ['https://app.example/bye'] }, admin.auth),
+    });
+    const rp = { id: created.json().client.id as string, secret: created.json().client_secret as string, redirectUri: 'https://app.example/cb' };
+    await send('create client bad', { method: 'POST', url: '/admin/clients', ...json({ name: 'x', type: 'public', redirect_uris: ['http://x.example/'] }, admin.auth) });
+    await send('create client not admin', { method: 'POST', url: '/admin/clients', ...json({ name: 'x', type: 'public' }, olivia.auth) });
+    await send('clients', { method: 'GET', url: '/admin/clients', headers: admin.auth });
+    await send('client', { method: 'GET', url: `/admin/clients/${rp.id}`, headers: admin.auth });
+    await send('client unknown', { method: 'GET', url: '/admin/clients/nope', headers: admin.auth });
+    await send('patch client', { method: 'PATCH', url: `/admin/clients/${rp.id}`, ...json({ name: 'Contract app 2' }, admin.auth) });
+    await send('rotate secret', { method: 'POST', url: `/admin/clients/${rp.id}/secret`, headers: admin.auth });
+    const rotated = await send('rotate secret, drop the old', { method: 'POST', url: `/admin/clients/${rp.id}/secret`, ...json({ keep_previous: false }, admin.auth) });
+    rp.secret = rotated.json().client_secret;
+    const verifier = 'v'.repeat(43);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const query = new URLSearchParams({
+      client_id: rp.id,
+      redirect_uri: rp.redirectUri,
+      response_type: 'code',
+      scope: 'openid email',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    await send('authorize unknown client', { method: 'GET', url: '/oauth/authorize?client_id=nope' });
+    const started = await send('authorize', { method: 'GET', url: `/oauth/authorize?${query}` });
+    const requestId = new URL(String(started.headers.location)).searchParams.get('request')!;
+    await send('continue', { method: 'POST', url: `/oauth/authorize/requests/${requestId}`, headers: olivia.auth });
+    await send('continue unknown', { method: 'POST', url: '/oauth/authorize/requests/nope', headers: olivia.auth });
+    const decided = await send('consent', { method: 'POST', url: `/oauth/authorize/requests/${requestId}/consent`, ...json({ approve: true }, olivia.auth) });
+    const code = new URL(decided.json().redirect_to).searchParams.get('code')!;
+    const basicRp = { authorization: `Basic ${Buffer.from(`${rp.id}:${rp.secret}`).toString('base64')}` };
+    const formOf = (body: Record<string, string>, headers: Record<string, string> = {}) => ({
+      payload: new URLSearchParams(body).toString(),
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const granted = await send('code grant', {
+      method: 'POST',
+      url: '/oauth/token',
+      ...formOf({ grant_type: 'authorization_code', code, redirect_uri: rp.redirectUri, code_verifier: verifier }, basicRp),
+    });
+    await send('code replay', {
+      method: 'POST',
+      url: '/oauth/token',
+      ...formOf({ grant_type: 'authorization_code', code, redirect_uri: rp.redirectUri, code_verifier: verifier }, basicRp),
+    });
+    await send('userinfo', { method: 'GET', url: '/oauth/userinfo', headers: { authorization: `Bearer ${olivia.accessToken}` } });
+    await send('consents', { method: 'GET', url: '/auth/consents', headers: olivia.auth });
+    const fresh = await t.app.inject({
+      method: 'POST',
+      url: '/admin/clients',
+      ...json({ name: 'Info', type: 'confidential', first_party: true, redirect_uris: ['https://info.example/cb'] }, admin.auth),
+    });
+    const infoRp = { id: fresh.json().client.id as string, secret: fresh.json().client_secret as string };
+    const infoQuery = new URLSearchParams({
+      client_id: infoRp.id,
+      redirect_uri: 'https://info.example/cb',
+      response_type: 'code',
+      scope: 'openid profile',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    const infoRequest = new URL(String((await t.app.inject({ method: 'GET', url: `/oauth/authorize?${infoQuery}` })).headers.location)).searchParams.get('request')!;
+    const infoCode = new URL((await t.app.inject({ method: 'POST', url: `/oauth/authorize/requests/${infoRequest}`, headers: olivia.auth })).json().redirect_to).searchParams.get(
+      'code',
+    )!;
+    const infoBasic = { authorization: `Basic ${Buffer.from(`${infoRp.id}:${infoRp.secret}`).toString('base64')}` };
+    const infoTokens = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        ...formOf({ grant_type: 'authorization_code', code: infoCode, redirect_uri: 'https://info.example/cb', code_verifier: verifier }, infoBasic),
+      })
+    ).json();
+    await send('userinfo with openid', { method: 'GET', url: '/oauth/userinfo', headers: { authorization: `Bearer ${infoTokens.access_token}` } });
+    await send('userinfo POST', { method: 'POST', url: '/oauth/userinfo', headers: { authorization: `Bearer ${infoTokens.access_token}` } });
+    await send('introspect', { method: 'POST', url: '/oauth/introspect', ...formOf({ token: infoTokens.access_token }, infoBasic) });
+    await send('introspect public', { method: 'POST', url: '/oauth/introspect', ...formOf({ token: 'x', client_id: 'gatehouse' }) });
+    await send('logout unknown hint', { method: 'GET', url: '/oauth/logout?id_token_hint=a.b.c' });
+    await send('withdraw consent', { method: 'DELETE', url: `/auth/consents/${rp.id}`, headers: olivia.auth });
+    await send('withdraw unknown consent', { method: 'DELETE', url: `/auth/consents/${rp.id}`, headers: olivia.auth });
+    await send('logout', {
+      method: 'GET',
+      url: `/oauth/logout?id_token_hint=${granted.json().id_token}&post_logout_redirect_uri=${encodeURIComponent('https://app.example/bye')}`,
+    });
+    await send('delete client', { method: 'DELETE', url: `/admin/clients/${rp.id}`, headers: admin.auth });
+
     // Sign out last, and delete accounts
     await send('logout without body', { method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${other.json().access_token}` } });
     await send('logout bad scope', { method: 'POST', url: '/auth/logout', ...json({ scope: 'everywhere' }, alice.auth) });
@@ -365,6 +456,8 @@ describe('OpenAPI document: rate limits, browser mode and an unready store (IN-0
         ['POST', '/auth/refresh', { refresh_token: 'unknown' }],
         ['POST', '/oauth/token', { grant_type: 'refresh_token', refresh_token: 'unknown' }],
         ['POST', '/oauth/revoke', { token: 'unknown' }],
+        ['POST', '/oauth/introspect', { token: 'unknown' }],
+        ['GET', '/oauth/authorize?client_id=unknown', undefined as unknown as object],
         ['GET', '/users', undefined as unknown as object, user.auth],
         ['GET', `/users/${other.id}`, undefined as unknown as object, user.auth],
         ['PATCH', '/auth/me', {}, user.auth],

@@ -233,7 +233,9 @@ describe('sessions and the token lifecycle', () => {
       const cases: [Record<string, string>, string][] = [
         [{ grant_type: 'password', username: user.username, password: 'wrong password!' }, 'invalid_grant'],
         [{ grant_type: 'refresh_token', refresh_token: 'bogus' }, 'invalid_grant'],
-        [{ grant_type: 'client_credentials' }, 'unsupported_grant_type'],
+        [{ grant_type: 'implicit' }, 'unsupported_grant_type'],
+        // The built-in public client may not use client_credentials (a confidential client's grant).
+        [{ grant_type: 'client_credentials' }, 'unauthorized_client'],
         [{ grant_type: 'password', username: user.username }, 'invalid_request'],
         // Extra parameters are ignored now (RFC 6749 §3.2; see oauth.test.ts); a repeated one is refused.
         [{ grant_type: 'password', username: user.username, password: [PASSWORD, PASSWORD] } as unknown as Record<string, string>, 'invalid_request'],

@@ -317,8 +317,8 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
     }
   });
 
-  // Contract change (issue 8): discovery moved to RFC 8414; the OIDC path answers 404 until an OIDC provider exists.
-  it('/.well-known/oauth-authorization-server has issuer, jwks_uri and token_endpoint; openid-configuration is 404', async () => {
+  // Contract change (issue 8): discovery moved to RFC 8414; (issue 15) the OIDC path serves the same document now that the provider exists.
+  it('/.well-known/oauth-authorization-server has issuer, jwks_uri and token_endpoint; openid-configuration names the same issuer', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
     expect(res.statusCode).toBe(200);
     const doc = res.json() as Record<string, unknown>;
@@ -327,7 +327,10 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
     expect(doc.jwks_uri).toBe(`${t.config.jwt.issuer}/.well-known/jwks.json`);
     expect(typeof doc.token_endpoint).toBe('string');
     expect(String(doc.token_endpoint).startsWith(t.config.jwt.issuer)).toBe(true);
-    expect((await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).statusCode).toBe(404);
+    const oidc = await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
+    expect(oidc.statusCode).toBe(200);
+    expect(oidc.json()).toMatchObject({ issuer: doc.issuer, jwks_uri: doc.jwks_uri });
+    expect(oidc.json().id_token_signing_alg_values_supported[0]).toBe('RS256');
   });
 
   it('CLM-03: a token from an app with another JWT_AUDIENCE (same keys, same database) is refused', async () => {

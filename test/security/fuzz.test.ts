@@ -275,11 +275,19 @@ interface Result {
   readonly error?: string;
 }
 
-const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token', '/oauth/revoke']);
+const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token', '/oauth/revoke', '/oauth/introspect']);
 /** RFC 6749 §5.2 JSON errors instead of problem+json. */
-const OAUTH_ROUTES = new Set(['/oauth/token', '/oauth/revoke']);
+const OAUTH_ROUTES = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect']);
+/** Browser-facing pages of the OpenID provider: their 4xx is a local HTML page (OIDC-02), never a redirect. */
+const HTML_ROUTES = new Set(['/oauth/authorize', '/oauth/logout']);
 /** Routes where a schema-valid body can only fail (and may be sent), with a cap for the Argon2 ones. */
-const VALID_BODY_BUDGET: Record<string, number> = { 'POST /auth/refresh': 1000, 'POST /auth/login': 12, 'POST /oauth/token': 12, 'POST /oauth/revoke': 1000 };
+const VALID_BODY_BUDGET: Record<string, number> = {
+  'POST /auth/refresh': 1000,
+  'POST /auth/login': 12,
+  'POST /oauth/token': 12,
+  'POST /oauth/revoke': 1000,
+  'POST /oauth/introspect': 1000,
+};
 
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const nestedObjects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
@@ -643,7 +651,7 @@ function buildCases(ops: readonly Operation[], ctx: Context): Case[] {
         });
       }
       if (isOAuth) {
-        jsonCase('grant_type unknown', JSON.stringify({ grant_type: 'client_credentials', fuzz_extra: 1 }));
+        jsonCase('grant_type unknown', JSON.stringify({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', fuzz_extra: 1 }));
         jsonCase('grant_type array', '{"grant_type":["password","refresh_token"]}');
       }
     }
@@ -911,7 +919,10 @@ function problemsOf(r: Result): string[] {
   const fromApp = res.headers['x-request-id'] !== undefined;
   const type = String(res.headers['content-type'] ?? '');
   if (res.status >= 400 && res.status < 500 && (fromApp || !c.connectionLevel) && c.method !== 'HEAD') {
-    if (isOAuth) {
+    if (HTML_ROUTES.has(c.op?.template ?? '') && c.method === 'GET') {
+      if (!type.startsWith('text/html')) out.push(`page error content-type "${type}"`);
+      if (res.headers.location !== undefined) out.push('page error redirects');
+    } else if (isOAuth) {
       if (!type.startsWith('application/json')) out.push(`oauth error content-type "${type}"`);
       else if (!/"error":"[a-z_]+"/.test(res.body)) out.push('oauth error without an RFC 6749 "error" code');
     } else if (!type.startsWith('application/problem+json')) {

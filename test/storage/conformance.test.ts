@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/core/errors.js';
 import { newId } from '../../src/core/ids.js';
-import type { Item, MfaFactor, RefreshTokenRecord, Session, User } from '../../src/core/model.js';
+import type { Item, MfaFactor, OAuthClient, RefreshTokenRecord, Session, User } from '../../src/core/model.js';
 import type { Storage } from '../../src/core/ports.js';
 import { generateSigningKey } from '../../src/core/auth/key-ring.js';
 import { backends } from '../helpers/storage.js';
@@ -540,6 +540,107 @@ describe.each(backends())('storage conformance: $name', (backend) => {
 
     it('answers ping', async () => {
       await expect(storage.ping()).resolves.toBeUndefined();
+    });
+  });
+
+  describe('OAuth provider (clients, codes, consents, ID-token keys)', () => {
+    const client = (id: string, overrides: Partial<OAuthClient> = {}): OAuthClient => ({
+      id,
+      name: `Client ${id}`,
+      type: 'confidential',
+      firstParty: false,
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['a.b'],
+      secretHashes: ['h1', 'h2'],
+      redirectUris: ['https://app.example/cb'],
+      postLogoutRedirectUris: [],
+      idTokenAlg: 'RS256',
+      createdAt: NOW,
+      updatedAt: NOW,
+      ...overrides,
+    });
+
+    it('stores clients whole, pages them by id, refuses a duplicate id, updates and deletes', async () => {
+      for (const id of ['c1', 'c2', 'c3']) await storage.clients.create(client(id));
+      expect(await storage.clients.findById('c2')).toEqual(client('c2'));
+      await expect(storage.clients.create(client('c2'))).rejects.toMatchObject({ code: 'ERR_CLIENT_CONFLICT' });
+      const first = await storage.clients.list({ limit: 2 });
+      expect(first.items.map((c) => c.id)).toEqual(['c1', 'c2']);
+      expect((await storage.clients.list({ limit: 2, after: first.next! })).items.map((c) => c.id)).toEqual(['c3']);
+      expect(await storage.clients.update(client('c1', { name: 'Renamed', firstParty: true, secretHashes: ['h3'], updatedAt: NOW + 1 }))).toBe(true);
+      expect(await storage.clients.findById('c1')).toMatchObject({ name: 'Renamed', firstParty: true, secretHashes: ['h3'], updatedAt: NOW + 1 });
+      expect(await storage.clients.delete('c1')).toBe(true);
+      expect(await storage.clients.findById('c1')).toBeNull();
+      expect(await storage.clients.update(client('c1'))).toBe(false);
+    });
+
+    it('OIDC-03: a code is redeemed once however many race; a request is taken once', async () => {
+      const u = user();
+      await storage.users.create(u);
+      await storage.clients.create(client('rp'));
+      const code = {
+        id: 'code-hash',
+        clientId: 'rp',
+        userId: u.id,
+        redirectUri: 'https://app.example/cb',
+        codeChallenge: 'c'.repeat(43),
+        scope: 'openid',
+        nonce: null,
+        authTime: NOW,
+        amr: ['pwd'],
+        browserSessionId: 'bs',
+        createdAt: NOW,
+        expiresAt: NOW + 60_000,
+        usedAt: null,
+        sessionId: null,
+      };
+      await storage.authorizations.saveCode(code);
+      expect(await storage.authorizations.findCode('code-hash')).toEqual(code);
+      const results = await Promise.all(['s1', 's2', 's3'].map((s) => storage.authorizations.redeemCode('code-hash', s, NOW + 1)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const used = await storage.authorizations.findCode('code-hash');
+      expect(used?.usedAt).toBe(NOW + 1);
+      expect(['s1', 's2', 's3'][results.indexOf(true)]).toBe(used?.sessionId);
+      const request = {
+        id: 'req',
+        clientId: 'rp',
+        redirectUri: 'https://app.example/cb',
+        scope: 'openid',
+        state: 's',
+        nonce: 'n',
+        codeChallenge: 'c'.repeat(43),
+        prompt: ['login'],
+        maxAge: 0,
+        loginHint: null,
+        createdAt: NOW,
+        expiresAt: NOW + 600_000,
+      };
+      await storage.authorizations.saveRequest(request);
+      expect(await storage.authorizations.findRequest('req')).toEqual(request);
+      expect(await Promise.all([storage.authorizations.takeRequest('req'), storage.authorizations.takeRequest('req')])).toEqual(expect.arrayContaining([true, false]));
+      expect(await storage.authorizations.deleteExpired(NOW + 120_000)).toBe(1);
+      expect(await storage.authorizations.findCode('code-hash')).toBeNull();
+    });
+
+    it('OIDC-07: one consent per user and client, replaced on save; gone with the client', async () => {
+      const u = user();
+      await storage.users.create(u);
+      await storage.clients.create(client('rp'));
+      await storage.consents.save({ userId: u.id, clientId: 'rp', scope: 'openid', createdAt: NOW, updatedAt: NOW });
+      await storage.consents.save({ userId: u.id, clientId: 'rp', scope: 'email openid', createdAt: NOW + 5, updatedAt: NOW + 5 });
+      expect(await storage.consents.find(u.id, 'rp')).toEqual({ userId: u.id, clientId: 'rp', scope: 'email openid', createdAt: NOW, updatedAt: NOW + 5 });
+      expect(await storage.consents.listForUser(u.id)).toHaveLength(1);
+      await storage.clients.delete('rp');
+      expect(await storage.consents.find(u.id, 'rp')).toBeNull();
+      expect(await storage.consents.delete(u.id, 'rp')).toBe(false);
+    });
+
+    it('OIDC-04: ID-token keys are kept apart from the access-token keys', async () => {
+      const key = { kid: 'id-key', alg: 'RS256' as const, privateKeyPem: 'pem', publicJwk: { kty: 'RSA' }, createdAt: NOW, status: 'active' as const, retiredAt: null };
+      await storage.idTokenKeys.insertFirst(key);
+      await storage.idTokenKeys.insertFirst({ ...key, kid: 'second' });
+      expect((await storage.idTokenKeys.listUsable()).map((k) => k.kid)).toEqual(['id-key']);
+      expect((await storage.keys.listAll()).map((k) => k.kid)).not.toContain('id-key');
     });
   });
 });

@@ -80,6 +80,32 @@ export interface LinkedIdentity {
   readonly last_used_at: string;
 }
 
+/** Where an authorization request stands (POST /oauth/authorize/requests/:id). */
+export interface AuthorizationStep {
+  readonly action: 'redirect' | 'login' | 'consent';
+  readonly redirect_to?: string;
+  readonly client?: { id: string; name: string };
+  readonly scopes?: string[];
+}
+
+export interface ConsentEntry {
+  readonly client_id: string;
+  readonly client_name: string;
+  readonly scope: string;
+  readonly updated_at: string;
+}
+
+export interface OAuthClientView {
+  readonly id: string;
+  readonly name: string;
+  readonly type: 'public' | 'confidential';
+  readonly first_party: boolean;
+  readonly grant_types: string[];
+  readonly scopes: string[];
+  readonly redirect_uris: string[];
+  readonly active_secrets: number;
+}
+
 export type UserPatch = Partial<Pick<User, 'name' | 'username' | 'email' | 'role' | 'disabled'>>;
 
 function query(params: Record<string, string | number | undefined>): string {
@@ -182,6 +208,15 @@ export function createApi(settings: UiSettings) {
     /** Sets the flow cookie and answers where to send the browser. */
     linkIdentity: (provider: string) => call<{ authorization_url: string }>('POST', `/auth/sso/${encodeURIComponent(provider)}/link`),
     unlinkIdentity: (id: string) => call<void>('DELETE', `/auth/identities/${encodeURIComponent(id)}`),
+    continueAuthorization: (id: string) => call<AuthorizationStep>('POST', `/oauth/authorize/requests/${encodeURIComponent(id)}`),
+    decideAuthorization: (id: string, approve: boolean) => call<AuthorizationStep>('POST', `/oauth/authorize/requests/${encodeURIComponent(id)}/consent`, { approve }),
+    consents: () => call<{ items: ConsentEntry[] }>('GET', '/auth/consents'),
+    withdrawConsent: (clientId: string) => call<void>('DELETE', `/auth/consents/${encodeURIComponent(clientId)}`),
+    clients: (cursor?: string) => call<PageOf<OAuthClientView>>('GET', `/admin/clients${query({ cursor, limit: 50 })}`),
+    createClient: (body: { name: string; type: 'public' | 'confidential'; first_party: boolean; redirect_uris: string[]; scopes: string[]; grant_types?: string[] }) =>
+      call<{ client: OAuthClientView; client_secret: string | null }>('POST', '/admin/clients', body),
+    rotateClientSecret: (id: string) => call<{ client: OAuthClientView; client_secret: string | null }>('POST', `/admin/clients/${encodeURIComponent(id)}/secret`, {}),
+    deleteClient: (id: string) => call<void>('DELETE', `/admin/clients/${encodeURIComponent(id)}`),
     audit: (q: AuditQuery) => call<PageOf<AuditEvent>>('GET', `/admin/audit${query({ limit: 25, ...q })}`),
   };
 }

@@ -9,14 +9,35 @@ import { RegisterPage } from './pages/register';
 import { ForgotPage } from './pages/forgot';
 import { ResetPage } from './pages/reset';
 import { VerifyPage } from './pages/verify';
+import { ConsentPage } from './pages/consent';
 import { safeRedirect } from './redirect';
 import { navigate, onLinkClick, useLocation } from './router';
 import { readSettings, type UiSettings } from './settings';
 import './styles.css';
 
+/**
+ * The sign-in page that leads back to `path`. An authorization request comes back with its query
+ * (the request id) and hands its login_hint to the sign-in form.
+ */
+function loginFor(path: string): string {
+  if (path === '/ui') return PAGES.login;
+  if (path !== PAGES.consent) return `${PAGES.login}?${new URLSearchParams({ redirect_to: path })}`;
+  const hint = new URLSearchParams(location.search).get('login_hint');
+  return `${PAGES.login}?${new URLSearchParams({ redirect_to: path + location.search, ...(hint ? { login_hint: hint } : {}) })}`;
+}
+
 const currentPath = (url: { pathname: string } = location) => url.pathname.replace(/\/+$/, '') || '/ui';
 
-const PAGES = { login: '/ui/login', register: '/ui/register', account: '/ui/account', admin: '/ui/admin', forgot: '/ui/forgot', reset: '/ui/reset', verify: '/ui/verify' } as const;
+const PAGES = {
+  login: '/ui/login',
+  register: '/ui/register',
+  account: '/ui/account',
+  admin: '/ui/admin',
+  forgot: '/ui/forgot',
+  reset: '/ui/reset',
+  verify: '/ui/verify',
+  consent: '/ui/consent',
+} as const;
 
 function App({ api, settings }: { api: Api; settings: UiSettings }) {
   const url = useLocation();
@@ -49,11 +70,11 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
     // sign-out may have moved on since.
     const path = currentPath();
     const redirectTo = new URLSearchParams(location.search).get('redirect_to');
-    const needsSession = path === PAGES.account || path === PAGES.admin || path === '/ui';
+    const needsSession = path === PAGES.account || path === PAGES.admin || path === PAGES.consent || path === '/ui';
     // Signed in (just now, or already): the sign-in and sign-up pages lead on to redirect_to (WEB-03).
     if (user && (path === PAGES.login || path === PAGES.register))
       navigate(safeRedirect(redirectTo, location.href, settings.redirectOrigins, new URL(PAGES.account, location.origin).href), true);
-    else if (needsSession && user === null) navigate(`${PAGES.login}${path === '/ui' ? '' : `?${new URLSearchParams({ redirect_to: path })}`}`, true);
+    else if (needsSession && user === null) navigate(loginFor(path), true);
     else if (path === '/ui' && user) navigate(PAGES.account, true);
   }, [user, path]);
 
@@ -81,6 +102,7 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
       [PAGES.forgot]: messages.forgot.title,
       [PAGES.reset]: messages.reset.title,
       [PAGES.verify]: messages.verify.title,
+      [PAGES.consent]: messages.consent.title,
     }[path];
     document.title = page ? `${page} · ${settings.title}` : settings.title;
   }, [path]);
@@ -109,6 +131,8 @@ function App({ api, settings }: { api: Api; settings: UiSettings }) {
   else if (path === PAGES.forgot) main = <ForgotPage api={api} loginHref={PAGES.login} />;
   else if (path === PAGES.reset) main = <ResetPage api={api} loginHref={PAGES.login} forgotHref={PAGES.forgot} />;
   else if (path === PAGES.verify) main = <VerifyPage api={api} accountHref={PAGES.account} />;
+  // prompt=login / max_age: this sign-in is too old for the application; sign in afresh.
+  else if (path === PAGES.consent && user) main = <ConsentPage api={api} onSignInAgain={() => void api.signOut('local').finally(() => setUser(null))} />;
   else if (user === null || path === '/ui')
     main = (
       <p class="loading" role="status">

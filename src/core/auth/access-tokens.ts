@@ -15,7 +15,8 @@ export interface AccessClaims {
   readonly exp: number;
   readonly jti: string;
   readonly sid: string;
-  readonly role: Role;
+  /** The user's role; `client` in a client-credentials token, whose `sub` is the client itself. */
+  readonly role: Role | typeof CLIENT_ROLE;
   /** RFC 9068 §2.2: the OAuth client the token was issued to. */
   readonly client_id: string;
   /** RFC 9068 §2.2.3: the granted scope, space-separated ('' when nothing was granted). */
@@ -48,6 +49,9 @@ export interface IssuedAccessToken {
   /** Seconds from now until `exp`: the truth for the token response's `expires_in`. */
   readonly expiresIn: number;
 }
+
+/** The `role` of a token a machine client got for itself (client_credentials): no user behind it. */
+export const CLIENT_ROLE = 'client';
 
 const TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 const CACHE_LIMIT = 10_000;
@@ -123,6 +127,29 @@ export class AccessTokens {
     return { token: signJws(this.ring.signingKey, { typ: 'at+jwt' }, { ...claims }), expiresIn: exp - iat };
   }
 
+  /**
+   * A client-credentials token (RFC 6749 §4.4): `sub` and `client_id` are the client, `role` is
+   * `client`, and `sid` names this grant alone. No session stands behind it, so Gatehouse's own
+   * routes refuse it (they look the session up); resource servers check its scope.
+   */
+  mintForClient(clientId: string, scope: string): IssuedAccessToken {
+    const iat = Math.floor(this.clock.now() / 1000);
+    const exp = iat + this.ttlSeconds;
+    const claims = {
+      iss: this.settings.issuer,
+      aud: this.settings.audience,
+      sub: clientId,
+      iat,
+      exp,
+      jti: randomToken(16),
+      sid: `cc.${randomToken(12)}`,
+      role: CLIENT_ROLE,
+      client_id: clientId,
+      scope,
+    };
+    return { token: signJws(this.ring.signingKey, { typ: 'at+jwt' }, claims), expiresIn: exp - iat };
+  }
+
   /** Returns the token's claims, or throws UnauthenticatedError ('expired' or 'invalid'). */
   verify(token: string): AccessClaims {
     const now = this.clock.now();
@@ -168,7 +195,8 @@ export class AccessTokens {
     if (typeof p.sub !== 'string' || p.sub === '') throw invalid('sub is missing');
     if (typeof p.sid !== 'string' || p.sid === '') throw invalid('sid is missing');
     if (typeof p.jti !== 'string' || p.jti === '') throw invalid('jti is missing');
-    if (!ROLES.includes(p.role as Role)) throw invalid('role is missing');
+    // A client's own token names the client as its subject; any other token names a user's role.
+    if (!ROLES.includes(p.role as Role) && !(p.role === CLIENT_ROLE && p.sub === p.client_id)) throw invalid('role is missing');
     if (p.client_id !== undefined && (typeof p.client_id !== 'string' || p.client_id === '')) throw invalid('client_id is not a string');
     if (p.scope !== undefined && typeof p.scope !== 'string') throw invalid('scope is not a string');
     if (p.amr !== undefined && (!Array.isArray(p.amr) || !p.amr.every((m) => typeof m === 'string'))) throw invalid('amr is not a list of strings');
@@ -182,7 +210,7 @@ export class AccessTokens {
       exp: p.exp,
       jti: p.jti,
       sid: p.sid,
-      role: p.role as Role,
+      role: p.role as AccessClaims['role'],
       // Tokens signed before client_id and scope existed are honoured until they expire (15 minutes
       // after an upgrade): they can only come from the first-party logins.
       client_id: (p.client_id as string | undefined) ?? FIRST_PARTY_CLIENT_ID,

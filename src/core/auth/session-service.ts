@@ -30,7 +30,14 @@ export interface ClientGrant {
   readonly clientId: string;
   /** Already decided for a new session; for a refresh, the requested narrowing (RFC 6749 §6). */
   readonly scope?: string;
+  /** The new session's id when the caller recorded it beforehand (an authorization code names the session it starts). */
+  readonly sessionId?: string;
 }
+
+/** A token as introspection sees it (RFC 7662): what it is and, for a user's token, its live session. */
+export type TokenDescription =
+  | { readonly kind: 'refresh_token'; readonly session: Session; readonly user: User }
+  | { readonly kind: 'access_token'; readonly claims: AccessClaims; readonly session: Session | null; readonly user: User | null };
 
 /** The caller of a request, as established from its access token. */
 export interface Principal {
@@ -104,7 +111,7 @@ export class SessionService {
     const refresh = firstChainToken();
     const secretHash = hashSecret(refresh.secret);
     const session: Session = {
-      id: newId(now),
+      id: grant.sessionId ?? newId(now),
       userId: user.id,
       createdAt: now,
       lastUsedAt: now,
@@ -224,6 +231,50 @@ export class SessionService {
     if (!(await this.store.revoke(session.id, this.clock.now()))) return;
     this.emit({ type: 'session.revoked', sessionIds: [session.id], userId: session.userId });
     await this.audit.record('token.revoked', client, { subjectId: session.userId, details: { session_id: session.id, client_id: clientId } });
+  }
+
+  /**
+   * What a token is, if it is valid and live now; null otherwise. Reads storage, never the
+   * principal cache: an introspection answer must reflect a revocation made on any instance at once.
+   * A client's own token (client_credentials) has no session and lives until it expires.
+   */
+  async describeToken(token: string): Promise<TokenDescription | null> {
+    const now = this.clock.now();
+    const presented = parseChainToken(token);
+    if (presented) {
+      const found = await this.store.findByRefreshToken(presented.root);
+      // A rotated refresh token is no longer usable, so no longer active.
+      if (!found || found.session.refreshId !== chainTokenId(presented) || !this.vouchedFor(presented, found.token.secretHash, found.session)) return null;
+      if (!this.isLive(found.session, found.user, now)) return null;
+      return { kind: 'refresh_token', session: found.session, user: found.user };
+    }
+    let claims: AccessClaims;
+    try {
+      claims = this.tokens.verify(token);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) return null;
+      throw error;
+    }
+    if (claims.sub === claims.client_id && claims.role === 'client') return { kind: 'access_token', claims, session: null, user: null };
+    const found = await this.store.findWithUser(claims.sid);
+    if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, now)) return null;
+    return { kind: 'access_token', claims, ...found };
+  }
+
+  /** Ends one session, whoever it belongs to (a replayed authorization code, RP-initiated logout). */
+  async end(sessionId: string): Promise<boolean> {
+    const session = await this.store.findById(sessionId);
+    if (!session || !(await this.store.revoke(sessionId, this.clock.now()))) return false;
+    this.emit({ type: 'session.revoked', sessionIds: [sessionId], userId: session.userId });
+    return true;
+  }
+
+  /** Ends every live session a user has with one client (consent withdrawn, RP-initiated logout). */
+  async endClientSessions(userId: string, clientId: string): Promise<number> {
+    const sessions = (await this.store.listActiveForUser(userId, this.clock.now())).filter((s) => s.clientId === clientId);
+    let ended = 0;
+    for (const session of sessions) if (await this.end(session.id)) ended++;
+    return ended;
   }
 
   /** The session of a valid, unexpired access token; null for anything else. */

@@ -1,6 +1,6 @@
 import { OAuthClientError } from '../errors.js';
-import { GRANT_TYPES, type GrantType, type OAuthClient } from '../model.js';
-import type { ClientStore } from '../ports.js';
+import type { GrantType, OAuthClient } from '../model.js';
+import type { ClientLookup } from '../ports.js';
 import { secretMatches } from '../auth/refresh-tokens.js';
 import { grantScope } from './scopes.js';
 
@@ -9,16 +9,22 @@ export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
 
 /**
  * The built-in first-party client: public (a browser or mobile app cannot keep a secret), allowed
- * the password and refresh_token grants, and no scopes yet (none are defined).
+ * the password and refresh_token grants, and no scopes. Its sessions are the users' sign-ins to
+ * Gatehouse itself, which the authorization endpoint builds on.
  */
 export const FIRST_PARTY_CLIENT: OAuthClient = Object.freeze({
   id: FIRST_PARTY_CLIENT_ID,
   name: 'Gatehouse',
   type: 'public',
   firstParty: true,
-  grantTypes: Object.freeze([...GRANT_TYPES]),
+  grantTypes: Object.freeze(['password', 'refresh_token'] as const),
   scopes: Object.freeze([]),
   secretHashes: Object.freeze([]),
+  redirectUris: Object.freeze([]),
+  postLogoutRedirectUris: Object.freeze([]),
+  idTokenAlg: 'RS256',
+  createdAt: 0,
+  updatedAt: 0,
 });
 
 /** The client authentication methods of RFC 6749 §2.3 that the endpoints accept. */
@@ -41,7 +47,7 @@ const invalidClient = (why: string) => new OAuthClientError('ERR_OAUTH_INVALID_C
  */
 export class ClientRegistry {
   constructor(
-    private readonly store: ClientStore | null = null,
+    private readonly store: ClientLookup | null = null,
     private readonly builtIn: readonly OAuthClient[] = [FIRST_PARTY_CLIENT],
   ) {}
 
@@ -75,7 +81,7 @@ export class ClientRegistry {
 
   /** Refuses a grant the client is not allowed (unauthorized_client); the password grant is first-party only. */
   assertGrantAllowed(client: OAuthClient, grant: GrantType): void {
-    const allowed = client.grantTypes.includes(grant) && (grant !== 'password' || client.firstParty);
+    const allowed = client.grantTypes.includes(grant) && (grant !== 'password' || client.firstParty) && (grant !== 'client_credentials' || client.type === 'confidential');
     if (!allowed) throw new OAuthClientError('ERR_OAUTH_UNAUTHORIZED_CLIENT', `This client may not use the ${grant} grant.`);
   }
 }

@@ -3,10 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { JWKS_MAX_AGE_SECONDS } from '../../config/index.js';
 import type { Services } from '../../services.js';
 import { UnavailableError } from '../../core/errors.js';
-import { problem, sendProblem } from '../plugins/errors.js';
+import { problem } from '../plugins/errors.js';
 import { PROBLEM_JSON } from '../openapi.js';
 import { GRANT_TYPES } from '../../core/model.js';
 import { CLIENT_AUTH_METHODS } from '../../core/oauth/clients.js';
+import { OIDC_SCOPES } from '../../core/oauth/scopes.js';
 
 /** Liveness, readiness, and what verifiers need to check tokens offline. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -104,60 +105,96 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     async (_request, reply) => {
       // Verifiers may cache this long; a rotated key is published for longer than that before it signs.
       reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
-      return { keys: [...services.tokens.keyRing.jwks] };
+      // The ID-token keys (RS256, OIDC-04) beside the access-token keys; none until the first ID token.
+      return { keys: [...services.tokens.keyRing.jwks, ...(await services.oauth.idTokens.publicKeys())] };
     },
   );
 
-  // RFC 8414 metadata, listing only what is served: no authorization endpoint (so no response
-  // types), no ID tokens (so no ID-token algorithms), no scopes defined yet. Clients that trust
-  // metadata must not be told about flows that would fail.
+  // RFC 8414 and OpenID Connect Discovery 1.0: one document body, listing only what is served
+  // (no implicit or hybrid response types, no algorithm, grant or endpoint that would fail).
+  // Clients that trust metadata must not be told about flows that would fail.
   const methods = [...CLIENT_AUTH_METHODS];
-  app.get(
-    '/.well-known/oauth-authorization-server',
-    {
-      schema: {
-        tags: ['keys'],
-        summary: 'OAuth 2.0 Authorization Server Metadata (RFC 8414)',
-        security: [],
-        response: {
-          200: Type.Object({
-            issuer: Type.String(),
-            token_endpoint: Type.String(),
-            revocation_endpoint: Type.String(),
-            jwks_uri: Type.String(),
-            grant_types_supported: Type.Array(Type.String()),
-            response_types_supported: Type.Array(Type.String(), { description: 'empty: there is no authorization endpoint' }),
-            token_endpoint_auth_methods_supported: Type.Array(Type.String()),
-            revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
-            service_documentation: Type.String(),
-          }),
-        },
-      },
-    },
-    async (_request, reply) => {
+  const metadata = () => ({
+    issuer: config.jwt.issuer,
+    authorization_endpoint: `${base}/oauth/authorize`,
+    token_endpoint: `${base}/oauth/token`,
+    userinfo_endpoint: `${base}/oauth/userinfo`,
+    revocation_endpoint: `${base}/oauth/revoke`,
+    introspection_endpoint: `${base}/oauth/introspect`,
+    end_session_endpoint: `${base}/oauth/logout`,
+    jwks_uri: `${base}/.well-known/jwks.json`,
+    scopes_supported: [...OIDC_SCOPES],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: [...GRANT_TYPES],
+    subject_types_supported: ['public'],
+    // RS256 for every client by default (OIDC-04); the access tokens' algorithm for a client registered for it.
+    id_token_signing_alg_values_supported: services.oauth.idTokens.algorithms(),
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: methods,
+    revocation_endpoint_auth_methods_supported: methods,
+    // A public client's id proves nothing: introspection needs a secret (OIDC-06).
+    introspection_endpoint_auth_methods_supported: methods.filter((m) => m !== 'none'),
+    claims_supported: [
+      'sub',
+      'iss',
+      'aud',
+      'exp',
+      'iat',
+      'auth_time',
+      'nonce',
+      'amr',
+      'sid',
+      'at_hash',
+      'azp',
+      'name',
+      'preferred_username',
+      'updated_at',
+      'email',
+      'email_verified',
+    ],
+    prompt_values_supported: ['none', 'login', 'consent'],
+    authorization_response_iss_parameter_supported: true,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    claims_parameter_supported: false,
+    service_documentation: `${base}/docs`,
+  });
+  const Strings = Type.Array(Type.String());
+  const Metadata = Type.Object({
+    issuer: Type.String(),
+    authorization_endpoint: Type.String(),
+    token_endpoint: Type.String(),
+    userinfo_endpoint: Type.String(),
+    revocation_endpoint: Type.String(),
+    introspection_endpoint: Type.String(),
+    end_session_endpoint: Type.String(),
+    jwks_uri: Type.String(),
+    scopes_supported: Strings,
+    response_types_supported: Strings,
+    response_modes_supported: Strings,
+    grant_types_supported: Strings,
+    subject_types_supported: Strings,
+    id_token_signing_alg_values_supported: Strings,
+    code_challenge_methods_supported: Strings,
+    token_endpoint_auth_methods_supported: Strings,
+    revocation_endpoint_auth_methods_supported: Strings,
+    introspection_endpoint_auth_methods_supported: Strings,
+    claims_supported: Strings,
+    prompt_values_supported: Strings,
+    authorization_response_iss_parameter_supported: Type.Boolean(),
+    request_parameter_supported: Type.Boolean(),
+    request_uri_parameter_supported: Type.Boolean(),
+    claims_parameter_supported: Type.Boolean(),
+    service_documentation: Type.String(),
+  });
+  for (const [url, summary] of [
+    ['/.well-known/oauth-authorization-server', 'OAuth 2.0 Authorization Server Metadata (RFC 8414)'],
+    ['/.well-known/openid-configuration', 'OpenID Connect Discovery 1.0'],
+  ] as const) {
+    app.get(url, { schema: { tags: ['keys'], summary, security: [], response: { 200: Metadata } } }, async (_request, reply) => {
       reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
-      return {
-        issuer: config.jwt.issuer,
-        token_endpoint: `${base}/oauth/token`,
-        revocation_endpoint: `${base}/oauth/revoke`,
-        jwks_uri: `${base}/.well-known/jwks.json`,
-        grant_types_supported: [...GRANT_TYPES],
-        response_types_supported: [],
-        token_endpoint_auth_methods_supported: methods,
-        revocation_endpoint_auth_methods_supported: methods,
-        service_documentation: `${base}/docs`,
-      };
-    },
-  );
-
-  // Until an OpenID provider exists, claiming OIDC discovery would promise ID tokens and an
-  // authorization endpoint that are not there (clients validating OIDC metadata fail on it).
-  app.get(
-    '/.well-known/openid-configuration',
-    {
-      schema: { tags: ['keys'], summary: 'Not an OpenID provider (yet): 404', security: [], response: { 404: Type.Ref('Problem') } },
-    },
-    async (_request, reply) =>
-      sendProblem(reply, problem('ERR_NOT_FOUND', 'Gatehouse is not an OpenID Connect provider; its OAuth 2.0 metadata is at /.well-known/oauth-authorization-server.')),
-  );
+      return metadata();
+    });
+  }
 };

@@ -5,9 +5,13 @@ import { AppError, TooManyRequestsError, type ErrorKind } from '../../core/error
 import type { TokenGrant } from '../../core/auth/session-service.js';
 import { isMfaRequired } from '../../core/mfa/sign-in-gate.js';
 import { GRANT_TYPES, type GrantType } from '../../core/model.js';
+import { FIRST_PARTY_CLIENT_ID } from '../../core/oauth/clients.js';
 import type { Services } from '../../services.js';
 import { CLIENT_CHALLENGE, clientCredentialsOf } from '../client-auth.js';
 import { OAuthError, OAuthRevokeBody, OAuthTokenBody, TokenResponse } from '../schemas/auth.js';
+import { IntrospectBody, IntrospectResponse, OAuthGrantResponse } from '../schemas/oauth-provider.js';
+import { introspect } from '../../core/oauth/introspection.js';
+import type { CodeGrant, ClientGrantResult } from '../../core/oauth/token-service.js';
 import { refuseCrossSite, tokenResponse } from '../refresh-cookie.js';
 import { contextOf } from '../context.js';
 import { strictFormParser } from '../well-formed.js';
@@ -105,7 +109,23 @@ function sendTokens(reply: FastifyReply, grant: TokenGrant, config: Services['co
   return reply.headers(noStore).send(tokenResponse(reply, grant, config));
 }
 
-/** The OAuth 2.0 token endpoint (password §4.3 and refresh_token §6 grants) and RFC 7009 revocation. */
+/** The authorization code grant's answer: the refresh token only where it is due, the ID token for openid. */
+function sendCodeGrant(reply: FastifyReply, { grant, idToken, withRefreshToken }: CodeGrant): FastifyReply {
+  return reply.headers(noStore).send({
+    access_token: grant.accessToken,
+    token_type: 'Bearer',
+    expires_in: grant.expiresIn,
+    scope: grant.scope,
+    ...(withRefreshToken ? { refresh_token: grant.refreshToken, refresh_expires_in: grant.refreshExpiresIn } : {}),
+    ...(idToken ? { id_token: idToken } : {}),
+  });
+}
+
+function sendClientGrant(reply: FastifyReply, result: ClientGrantResult): FastifyReply {
+  return reply.headers(noStore).send({ access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
+}
+
+/** The OAuth 2.0 token endpoint (every grant), RFC 7009 revocation and RFC 7662 introspection. */
 export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   // ID-05: form bytes that are not UTF-8 are refused, never turned into U+FFFD.
   strictFormParser(app, services.config.bodyLimitBytes);
@@ -131,16 +151,18 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       onRequest: [refuseCrossSite(services.config), ...rateLimit(services, RATE_RULES.login)],
       schema: {
         tags: ['oauth'],
-        summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
+        summary: 'OAuth 2.0 token endpoint (authorization_code, refresh_token, client_credentials, password)',
         description:
-          'RFC 6749. Client authentication: client_secret_basic, client_secret_post, or none (public clients; no client_id means the first-party client `gatehouse`). ' +
-          'Unrecognised parameters are ignored; a repeated parameter is invalid_request; any grant_type but password and refresh_token is unsupported_grant_type. ' +
+          'RFC 6749. Client authentication: client_secret_basic, client_secret_post, or none (public clients; no client_id means the first-party client `gatehouse`); confidential clients always authenticate. ' +
+          'Unrecognised parameters are ignored; a repeated parameter is invalid_request; any other grant_type is unsupported_grant_type. ' +
+          'authorization_code needs the PKCE code_verifier and the exact redirect_uri; a replayed code is refused and revokes what it gave. ' +
+          'client_credentials: confidential clients, within their registered scopes (invalid_scope otherwise); the token has no refresh token and its sub is the client. ' +
           'The password grant is for first-party clients only. A refresh token works only for the client it was issued to.',
         consumes: ['application/x-www-form-urlencoded', 'application/json'],
         security,
         body: OAuthTokenBody,
         // 503 (password hashing saturated) comes from the root handler as problem details.
-        response: { 200: Type.Ref(TokenResponse), ...errors, ...problems(503) },
+        response: { 200: Type.Union([Type.Ref(TokenResponse), OAuthGrantResponse]), ...errors, ...problems(503) },
       },
       preValidation: async (request) => {
         await refuseRepeatedTokenParameters(request);
@@ -157,6 +179,11 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       const grantType = body.grant_type as GrantType;
       const client = await services.clients.authenticate(clientCredentialsOf(request, body));
       services.clients.assertGrantAllowed(client, grantType);
+      if (grantType === 'authorization_code') {
+        if (!body.code) throw new OAuthProblem(400, 'invalid_request', 'code is required.');
+        return sendCodeGrant(reply, await services.oauth.tokens.redeemCode(client, body.code, body.redirect_uri, body.code_verifier, contextOf(request)));
+      }
+      if (grantType === 'client_credentials') return sendClientGrant(reply, await services.oauth.tokens.clientCredentials(client, body.scope, contextOf(request)));
       if (grantType === 'password') {
         if (!body.username || !body.password) throw new OAuthProblem(400, 'invalid_request', 'username and password are required.');
         const scope = services.clients.scopeFor(client, body.scope);
@@ -172,7 +199,38 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         return sendTokens(reply, result, services.config);
       }
       if (!body.refresh_token) throw new OAuthProblem(400, 'invalid_request', 'refresh_token is required.');
-      return sendTokens(reply, await services.sessions.refresh(body.refresh_token, contextOf(request), { clientId: client.id, scope: body.scope }), services.config);
+      const refreshed = await services.sessions.refresh(body.refresh_token, contextOf(request), { clientId: client.id, scope: body.scope });
+      // A registered client's refresh answers in the provider's shape (no user object); the
+      // first-party ones keep theirs (and browser mode's cookie).
+      if (client.id !== FIRST_PARTY_CLIENT_ID && !client.firstParty) return sendCodeGrant(reply, { grant: refreshed, idToken: null, withRefreshToken: true });
+      return sendTokens(reply, refreshed, services.config);
+    },
+  );
+
+  app.post(
+    '/oauth/introspect',
+    {
+      onRequest: rateLimit(services, RATE_RULES.revoke),
+      schema: {
+        tags: ['oauth'],
+        summary: 'OAuth 2.0 token introspection (RFC 7662)',
+        description:
+          'For authenticated confidential clients (client_secret_basic or client_secret_post). A client sees its own tokens; first-party confidential clients see every token. ' +
+          'Anything else, and every invalid, expired, revoked or rotated token, answers only `{"active": false}` (OIDC-06). Reads storage, so a revocation on any instance counts at once.',
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        // Basic, or client_secret_post in the body, which no OpenAPI scheme can name.
+        security,
+        body: IntrospectBody,
+        response: { 200: IntrospectResponse, ...errors },
+      },
+      preValidation: refuseRepeatedParameters(IntrospectBody),
+    },
+    async (request, reply) => {
+      const credentials = clientCredentialsOf(request, request.body);
+      // A public client's id proves nothing, so it may not ask about tokens (OIDC-06).
+      if (credentials.method === 'none') throw new OAuthProblem(401, 'invalid_client', 'Introspection needs client authentication (a confidential client).');
+      const client = await services.clients.authenticate(credentials);
+      return reply.headers(noStore).send(await introspect(services.sessions, client, request.body.token, services.config.jwt.audience));
     },
   );
 

@@ -13,7 +13,7 @@ import { problem, sendProblem } from '../plugins/errors.js';
 export const WEB_ROOT = fileURLToPath(new URL('../../../dist/web', import.meta.url));
 
 /** The page paths; each is the same document, which shows the page its path names. */
-export const UI_PAGES = ['/ui', '/ui/', '/ui/login', '/ui/register', '/ui/account', '/ui/admin', '/ui/forgot', '/ui/reset', '/ui/verify'] as const;
+export const UI_PAGES = ['/ui', '/ui/', '/ui/login', '/ui/register', '/ui/account', '/ui/admin', '/ui/forgot', '/ui/reset', '/ui/verify', '/ui/consent'] as const;
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

@@ -63,10 +63,16 @@ const ClientParams = {
   client_secret: Type.Optional(Type.String({ maxLength: 512, description: 'client_secret_post; not for public clients' })),
 };
 
-/** RFC 6749 §4.3 and §6 in one body; which fields are needed depends on grant_type. */
+/** RFC 6749 §4.1.3, §4.3, §4.4 and §6 in one body; which fields are needed depends on grant_type. */
 export const OAuthTokenBody = Type.Object(
   {
-    grant_type: Type.String({ maxLength: 64, description: '`password` or `refresh_token`; any other value answers unsupported_grant_type' }),
+    grant_type: Type.String({
+      maxLength: 64,
+      description: '`authorization_code`, `refresh_token`, `client_credentials` or `password`; any other value answers unsupported_grant_type',
+    }),
+    code: Type.Optional(Type.String({ maxLength: 256, description: 'authorization_code: the code from the authorization response' })),
+    redirect_uri: Type.Optional(Type.String({ maxLength: 2048, description: 'authorization_code: the redirect_uri of the authorization request, exactly' })),
+    code_verifier: Type.Optional(Type.String({ maxLength: 128, description: 'authorization_code: the PKCE verifier (RFC 7636)' })),
     username: Type.Optional(Text({ maxLength: 254 })),
     password: Type.Optional(Type.String({ maxLength: 1024 })),
     refresh_token: Type.Optional(Type.String({ maxLength: 8192 })),

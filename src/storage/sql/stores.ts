@@ -2,6 +2,9 @@ import { UnavailableError } from '../../core/errors.js';
 import type { Storage } from '../../core/ports.js';
 import type { Circuit } from '../circuit.js';
 import { SqlAuditStore } from './audit-store.js';
+import { SqlAuthorizationStore } from './authorization-store.js';
+import { SqlClientStore } from './client-store.js';
+import { SqlConsentStore } from './consent-store.js';
 import { SqlEmailTokenStore } from './email-token-store.js';
 import { SqlIdentityStore } from './identity-store.js';
 import { SqlProviderStore } from './provider-store.js';
@@ -37,6 +40,10 @@ export function createSqlStorage(db: SqlDriver): SqlStorage {
     challenges: new SqlChallengeStore(db),
     identities: new SqlIdentityStore(db),
     providers: new SqlProviderStore(db),
+    clients: new SqlClientStore(db),
+    authorizations: new SqlAuthorizationStore(db),
+    consents: new SqlConsentStore(db),
+    idTokenKeys: new SqlKeyStore(db, 'id_token_keys'),
     ping: async (mode = 'read') => {
       await db.get('SELECT 1 AS ok');
       if (mode === 'write') {

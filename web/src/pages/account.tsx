@@ -5,6 +5,7 @@ import { describeDevice, formatTime } from '../format';
 import { messages } from '../messages';
 import { Factors, StepUp } from './account-factors';
 import { LinkedIdentities } from './identities';
+import { ConnectedApps } from './connected-apps';
 
 const t = messages.account;
 
@@ -21,6 +22,7 @@ export function AccountPage({ api, user, onUser, onSignedOut }: { api: Api; user
       <Sessions api={api} version={sessionsVersion} onSignedOut={onSignedOut} />
       <Factors api={api} />
       <LinkedIdentities api={api} />
+      <ConnectedApps api={api} />
       <DeleteAccount api={api} user={user} onDeleted={onSignedOut} />
     </div>
   );

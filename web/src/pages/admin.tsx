@@ -3,6 +3,7 @@ import type { Api, AuditEvent, AuditQuery, User } from '../api';
 import { Field, FormNotices, Notice, Submit, useForm } from '../components/form';
 import { formatTime } from '../format';
 import { messages } from '../messages';
+import { AdminClients } from './admin-clients';
 import type { UiSettings } from '../settings';
 
 const t = messages.admin;
@@ -20,6 +21,7 @@ export function AdminPage({ api, user, settings }: { api: Api; user: User; setti
       <h1>{t.title}</h1>
       <Users api={api} self={user} onShowAudit={(id) => setAuditUser(id)} onUsers={learn} />
       <Audit api={api} types={settings.auditTypes} user={auditUser} names={names} />
+      <AdminClients api={api} />
     </div>
   );
 }

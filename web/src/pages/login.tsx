@@ -15,7 +15,8 @@ interface SecondStep {
 
 /** Sign in with a username or email and a password (then a second factor, when the account has one), or with a passkey alone. */
 export function LoginPage({ api, onSignedIn, registerHref }: { api: Api; onSignedIn: (user: User) => void; registerHref: string }) {
-  const [login, setLogin] = useState('');
+  // An application's login_hint (OIDC Core §3.1.2.1) fills the field; the user may change it.
+  const [login, setLogin] = useState(() => new URLSearchParams(location.search).get('login_hint') ?? '');
   const [password, setPassword] = useState('');
   const [step, setStep] = useState<SecondStep | null>(null);
   const form = useForm(LABELS);

@@ -46,7 +46,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Not an OpenID provider (yet): 404 */
+        /** OpenID Connect Discovery 1.0 */
         get: operations["getWellKnownOpenidConfiguration"];
         put?: never;
         post?: never;
@@ -68,6 +68,94 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OAuth clients, by id (admins only) */
+        get: operations["getAdminClients"];
+        put?: never;
+        /** Register an OAuth client (admins only); a confidential client’s secret is in this answer only */
+        post: operations["postAdminClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One OAuth client (admins only) */
+        get: operations["getAdminClientsById"];
+        put?: never;
+        post?: never;
+        /** Remove an OAuth client (admins only) */
+        delete: operations["deleteAdminClientsById"];
+        options?: never;
+        head?: never;
+        /** Change an OAuth client (admins only); its type cannot change */
+        patch: operations["patchAdminClientsById"];
+        trace?: never;
+    };
+    "/admin/clients/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a new secret (shown once); the previous one stays valid beside it unless keep_previous is false (admins only) */
+        post: operations["postAdminClientsByIdSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The applications the caller has agreed to share data with */
+        get: operations["getAuthConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/consents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw consent from an application; its sessions for the caller end (OIDC-07) */
+        delete: operations["deleteAuthConsentsById"];
         options?: never;
         head?: never;
         patch?: never;
@@ -721,6 +809,100 @@ export interface paths {
         patch: operations["patchItemsByName"];
         trace?: never;
     };
+    "/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization endpoint: code flow with PKCE S256 (OAuth 2.1, OpenID Connect)
+         * @description Query: client_id, redirect_uri (exactly as registered), response_type=code, code_challenge + code_challenge_method=S256 (required), scope, state, nonce, prompt (none, login, consent), max_age, login_hint. An unknown client or redirect URI is a local error page (OIDC-02); other problems go back to the client (RFC 6749 §4.1.2.1, with `iss` per RFC 9207). Signed in with consent: straight back with a code; otherwise to the hosted pages (/ui/consent).
+         */
+        get: operations["getOauthAuthorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/authorize/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Continue an authorization request as the signed-in user (hosted pages) */
+        post: operations["postOauthAuthorizeRequestsById"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/authorize/requests/{id}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The user's answer to a consent request (OIDC-07) */
+        post: operations["postOauthAuthorizeRequestsByIdConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OAuth 2.0 token introspection (RFC 7662)
+         * @description For authenticated confidential clients (client_secret_basic or client_secret_post). A client sees its own tokens; first-party confidential clients see every token. Anything else, and every invalid, expired, revoked or rotated token, answers only `{"active": false}` (OIDC-06). Reads storage, so a revocation on any instance counts at once.
+         */
+        post: operations["postOauthIntrospect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)
+         * @description Query: id_token_hint (an ID token this provider issued, expired or not), post_logout_redirect_uri (exactly one the client registered), state, client_id. With a valid hint: the user's Gatehouse sign-in named by its sid and the user's sessions with that client end. The browser goes back to post_logout_redirect_uri when registered, else sees a local page.
+         */
+        get: operations["getOauthLogout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/oauth/revoke": {
         parameters: {
             query?: never;
@@ -751,10 +933,28 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * OAuth 2.0 token endpoint (password and refresh_token grants)
-         * @description RFC 6749. Client authentication: client_secret_basic, client_secret_post, or none (public clients; no client_id means the first-party client `gatehouse`). Unrecognised parameters are ignored; a repeated parameter is invalid_request; any grant_type but password and refresh_token is unsupported_grant_type. The password grant is for first-party clients only. A refresh token works only for the client it was issued to.
+         * OAuth 2.0 token endpoint (authorization_code, refresh_token, client_credentials, password)
+         * @description RFC 6749. Client authentication: client_secret_basic, client_secret_post, or none (public clients; no client_id means the first-party client `gatehouse`); confidential clients always authenticate. Unrecognised parameters are ignored; a repeated parameter is invalid_request; any other grant_type is unsupported_grant_type. authorization_code needs the PKCE code_verifier and the exact redirect_uri; a replayed code is refused and revokes what it gave. client_credentials: confidential clients, within their registered scopes (invalid_scope otherwise); the token has no refresh token and its sub is the client. The password grant is for first-party clients only. A refresh token works only for the client it was issued to.
          */
         post: operations["postOauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenID Connect userinfo: claims by granted scope */
+        get: operations["getOauthUserinfo"];
+        put?: never;
+        /** OpenID Connect userinfo: claims by granted scope */
+        post: operations["postOauthUserinfo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1007,16 +1207,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        authorization_endpoint: string;
+                        authorization_response_iss_parameter_supported: boolean;
+                        claims_parameter_supported: boolean;
+                        claims_supported: string[];
+                        code_challenge_methods_supported: string[];
+                        end_session_endpoint: string;
                         grant_types_supported: string[];
+                        id_token_signing_alg_values_supported: string[];
+                        introspection_endpoint: string;
+                        introspection_endpoint_auth_methods_supported: string[];
                         issuer: string;
                         jwks_uri: string;
-                        /** @description empty: there is no authorization endpoint */
+                        prompt_values_supported: string[];
+                        request_parameter_supported: boolean;
+                        request_uri_parameter_supported: boolean;
+                        response_modes_supported: string[];
                         response_types_supported: string[];
                         revocation_endpoint: string;
                         revocation_endpoint_auth_methods_supported: string[];
+                        scopes_supported: string[];
                         service_documentation: string;
+                        subject_types_supported: string[];
                         token_endpoint: string;
                         token_endpoint_auth_methods_supported: string[];
+                        userinfo_endpoint: string;
                     };
                 };
             };
@@ -1040,13 +1255,39 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No such resource */
-            404: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        authorization_endpoint: string;
+                        authorization_response_iss_parameter_supported: boolean;
+                        claims_parameter_supported: boolean;
+                        claims_supported: string[];
+                        code_challenge_methods_supported: string[];
+                        end_session_endpoint: string;
+                        grant_types_supported: string[];
+                        id_token_signing_alg_values_supported: string[];
+                        introspection_endpoint: string;
+                        introspection_endpoint_auth_methods_supported: string[];
+                        issuer: string;
+                        jwks_uri: string;
+                        prompt_values_supported: string[];
+                        request_parameter_supported: boolean;
+                        request_uri_parameter_supported: boolean;
+                        response_modes_supported: string[];
+                        response_types_supported: string[];
+                        revocation_endpoint: string;
+                        revocation_endpoint_auth_methods_supported: string[];
+                        scopes_supported: string[];
+                        service_documentation: string;
+                        subject_types_supported: string[];
+                        token_endpoint: string;
+                        token_endpoint_auth_methods_supported: string[];
+                        userinfo_endpoint: string;
+                    };
                 };
             };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
@@ -1069,7 +1310,7 @@ export interface operations {
                 limit?: number;
                 /** @description only events at or after this instant (RFC 3339 date-time) */
                 since?: string;
-                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed";
+                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed" | "client.created" | "client.updated" | "client.deleted" | "client.secret_rotated" | "oauth.code_replayed" | "oauth.consent_granted" | "oauth.consent_revoked" | "token.issued";
                 /** @description only events before this instant (RFC 3339 date-time) */
                 until?: string;
                 user?: string;
@@ -1127,6 +1368,790 @@ export interface operations {
             };
             /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminClients: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Page size, 1..100 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @description how many secrets authenticate the client (two during a rotation) */
+                            active_secrets: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** @description skips consent */
+                            first_party: boolean;
+                            grant_types: string[];
+                            id: string;
+                            id_token_signed_response_alg: string;
+                            name: string;
+                            post_logout_redirect_uris: string[];
+                            redirect_uris: string[];
+                            scopes: string[];
+                            type: "public" | "confidential";
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    first_party?: boolean;
+                    /** @description password: first-party clients only */
+                    grant_types?: ("authorization_code" | "refresh_token" | "client_credentials" | "password")[];
+                    /** @description RS256 (default), or the access tokens' algorithm */
+                    id_token_signed_response_alg?: string;
+                    name: string;
+                    post_logout_redirect_uris?: string[];
+                    redirect_uris?: string[];
+                    /** @description the scopes the client may be granted besides openid, profile, email, offline_access */
+                    scopes?: string[];
+                    type: "public" | "confidential";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        client: {
+                            /** @description how many secrets authenticate the client (two during a rotation) */
+                            active_secrets: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** @description skips consent */
+                            first_party: boolean;
+                            grant_types: string[];
+                            id: string;
+                            id_token_signed_response_alg: string;
+                            name: string;
+                            post_logout_redirect_uris: string[];
+                            redirect_uris: string[];
+                            scopes: string[];
+                            type: "public" | "confidential";
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                        /** @description shown this once (OIDC-05); null for a public client */
+                        client_secret: string | null;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminClientsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description how many secrets authenticate the client (two during a rotation) */
+                        active_secrets: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description skips consent */
+                        first_party: boolean;
+                        grant_types: string[];
+                        id: string;
+                        id_token_signed_response_alg: string;
+                        name: string;
+                        post_logout_redirect_uris: string[];
+                        redirect_uris: string[];
+                        scopes: string[];
+                        type: "public" | "confidential";
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAdminClientsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patchAdminClientsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    first_party?: boolean;
+                    /** @description password: first-party clients only */
+                    grant_types?: ("authorization_code" | "refresh_token" | "client_credentials" | "password")[];
+                    /** @description RS256 (default), or the access tokens' algorithm */
+                    id_token_signed_response_alg?: string;
+                    name?: string;
+                    post_logout_redirect_uris?: string[];
+                    redirect_uris?: string[];
+                    /** @description the scopes the client may be granted besides openid, profile, email, offline_access */
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description how many secrets authenticate the client (two during a rotation) */
+                        active_secrets: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description skips consent */
+                        first_party: boolean;
+                        grant_types: string[];
+                        id: string;
+                        id_token_signed_response_alg: string;
+                        name: string;
+                        post_logout_redirect_uris: string[];
+                        redirect_uris: string[];
+                        scopes: string[];
+                        type: "public" | "confidential";
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminClientsByIdSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description false: every older secret stops working at once
+                     * @default true
+                     */
+                    keep_previous?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        client: {
+                            /** @description how many secrets authenticate the client (two during a rotation) */
+                            active_secrets: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** @description skips consent */
+                            first_party: boolean;
+                            grant_types: string[];
+                            id: string;
+                            id_token_signed_response_alg: string;
+                            name: string;
+                            post_logout_redirect_uris: string[];
+                            redirect_uris: string[];
+                            scopes: string[];
+                            type: "public" | "confidential";
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                        /** @description shown this once (OIDC-05); null for a public client */
+                        client_secret: string | null;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            client_id: string;
+                            client_name: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            scope: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAuthConsentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4479,6 +5504,417 @@ export interface operations {
             };
         };
     };
+    getOauthAuthorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description to the client, or to /ui/consent */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description local error page: unknown client or redirect URI (OIDC-02) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postOauthAuthorizeRequestsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        action: "redirect" | "login" | "consent";
+                        client?: {
+                            id: string;
+                            name: string;
+                        };
+                        /** @description action redirect: where the browser goes next (the application) */
+                        redirect_to?: string;
+                        scopes?: string[];
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postOauthAuthorizeRequestsByIdConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    approve: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        action: "redirect" | "login" | "consent";
+                        client?: {
+                            id: string;
+                            name: string;
+                        };
+                        /** @description action redirect: where the browser goes next (the application) */
+                        redirect_to?: string;
+                        scopes?: string[];
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment is too long (`ERR_URI_TOO_LONG`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postOauthIntrospect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    client_id?: string;
+                    client_secret?: string;
+                    token: string;
+                    token_type_hint?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                "application/x-www-form-urlencoded": {
+                    client_id?: string;
+                    client_secret?: string;
+                    token: string;
+                    token_type_hint?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description RFC 7662 §2.2; only `active: false` for anything the caller may not see (OIDC-06) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        active: boolean;
+                        aud?: string;
+                        client_id?: string;
+                        exp?: number;
+                        iat?: number;
+                        iss?: string;
+                        jti?: string;
+                        scope?: string;
+                        sid?: string;
+                        sub?: string;
+                        token_type?: string;
+                        username?: string;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Too many requests: the client's budget for this operation is spent, or the account is temporarily locked */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget is back */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOauthLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed-out page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description to the registered post_logout_redirect_uri */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the id_token_hint was not issued here */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     postOauthRevoke: {
         parameters: {
             query?: never;
@@ -4598,9 +6034,15 @@ export interface operations {
                     client_id?: string;
                     /** @description client_secret_post; not for public clients */
                     client_secret?: string;
-                    /** @description `password` or `refresh_token`; any other value answers unsupported_grant_type */
+                    /** @description authorization_code: the code from the authorization response */
+                    code?: string;
+                    /** @description authorization_code: the PKCE verifier (RFC 7636) */
+                    code_verifier?: string;
+                    /** @description `authorization_code`, `refresh_token`, `client_credentials` or `password`; any other value answers unsupported_grant_type */
                     grant_type: string;
                     password?: string;
+                    /** @description authorization_code: the redirect_uri of the authorization request, exactly */
+                    redirect_uri?: string;
                     refresh_token?: string;
                     /** @description RFC 6749 §3.3; scope values the client may not have are ignored, and the response says what was granted */
                     scope?: string;
@@ -4613,9 +6055,15 @@ export interface operations {
                     client_id?: string;
                     /** @description client_secret_post; not for public clients */
                     client_secret?: string;
-                    /** @description `password` or `refresh_token`; any other value answers unsupported_grant_type */
+                    /** @description authorization_code: the code from the authorization response */
+                    code?: string;
+                    /** @description authorization_code: the PKCE verifier (RFC 7636) */
+                    code_verifier?: string;
+                    /** @description `authorization_code`, `refresh_token`, `client_credentials` or `password`; any other value answers unsupported_grant_type */
                     grant_type: string;
                     password?: string;
+                    /** @description authorization_code: the redirect_uri of the authorization request, exactly */
+                    redirect_uri?: string;
                     refresh_token?: string;
                     /** @description RFC 6749 §3.3; scope values the client may not have are ignored, and the response says what was granted */
                     scope?: string;
@@ -4632,7 +6080,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenResponse"];
+                    "application/json": components["schemas"]["TokenResponse"] | {
+                        access_token: string;
+                        expires_in: number;
+                        /** @description with the openid scope */
+                        id_token?: string;
+                        refresh_expires_in?: number;
+                        /** @description first-party clients, or offline_access granted */
+                        refresh_token?: string;
+                        scope: string;
+                        /** @enum {string} */
+                        token_type: "Bearer";
+                    };
                 };
             };
             /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
@@ -4698,6 +6157,172 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the server is busy) */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOauthUserinfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OIDC Core §5.3: claims by the granted scope (profile, email) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email?: string;
+                        email_verified?: boolean;
+                        name?: string;
+                        preferred_username?: string;
+                        sub: string;
+                        updated_at?: number;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postOauthUserinfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OIDC Core §5.3: claims by the granted scope (profile, email) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email?: string;
+                        email_verified?: boolean;
+                        name?: string;
+                        preferred_username?: string;
+                        sub: string;
+                        updated_at?: number;
+                    };
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong */
+            401: {
+                headers: {
+                    /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
