@@ -136,6 +136,7 @@ export async function createServices(config: Config, storage: Storage, options: 
   const tokens = new AccessTokens(await keys.load(), accessTokenSettings(config), clock);
   // Shared by every instance on this database, so any of them can recognise a successor.
   const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
+  const clients = new ClientRegistry(options.clients ?? storage.clients);
   const sessions = new SessionService(storage.sessions, tokens, audit, clock, {
     refreshTtlMs: config.jwt.refreshTokenTtlMs,
     reuseGraceMs: config.refreshReuseGraceMs,
@@ -145,6 +146,8 @@ export async function createServices(config: Config, storage: Storage, options: 
       if (event.type === 'session.revoked') bus?.publish({ kind: 'sessions', ids: event.sessionIds });
       options.onSessionEvent?.(event);
     },
+    // Read once per session load and cached with the session (third-party tokens stay off the API).
+    isFirstPartyClient: async (clientId) => (await clients.find(clientId))?.firstParty ?? false,
   });
   const policy = new PasswordPolicy(commonPasswords());
   // Reads of users and items are cached by the same rule as sessions: dropped at once here, through
@@ -214,11 +217,16 @@ export async function createServices(config: Config, storage: Storage, options: 
     } else if (message.kind === 'items') items.forget(message.names);
     else void reloadKeys().catch(() => {});
   });
-  const clients = new ClientRegistry(options.clients ?? storage.clients);
   const consents = new ConsentService(storage.consents, sessions, audit, clock);
   const idTokens = new IdTokens(storage.idTokenKeys, clock, { issuer: config.jwt.issuer, ttlMs: config.jwt.accessTokenTtlMs }, () => tokens.keyRing);
   const oauth: OAuthServices = {
-    clients: new ClientService(storage.clients, audit, clock, () => idTokens.algorithms()),
+    clients: new ClientService(
+      storage.clients,
+      audit,
+      clock,
+      () => idTokens.algorithms(),
+      (clientId) => sessions.forgetClient(clientId),
+    ),
     consents,
     idTokens,
     authorization: new AuthorizationService(

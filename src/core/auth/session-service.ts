@@ -4,8 +4,9 @@ import { newId } from '../ids.js';
 import type { RefreshTokenRecord, Session, User } from '../model.js';
 import type { Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
+import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
-import { PrincipalCache } from './principal-cache.js';
+import { PrincipalCache, type Entry } from './principal-cache.js';
 import { deriveSuccessor, formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, secretMatches, type RefreshTokenParts } from './refresh-tokens.js';
 
 export type ClientContext = RequestContext;
@@ -41,6 +42,11 @@ export interface Principal {
   readonly user: User;
   readonly session: Session;
   readonly claims: AccessClaims;
+  /**
+   * Whether the session belongs to a first-party client (the built-in one, or a registered client
+   * marked first-party). Only those tokens are accepted on Gatehouse's own API.
+   */
+  readonly firstParty: boolean;
 }
 
 export type LogoutScope = 'local' | 'others' | 'global';
@@ -56,6 +62,8 @@ export interface SessionServiceOptions {
   readonly principalCacheTtlMs: number;
   /** Told of revocations and reuse, for caches and the audit log. */
   readonly onEvent?: (event: SessionEvent) => void;
+  /** Whether a registered client is first-party; without it only the built-in client is. */
+  readonly isFirstPartyClient?: (clientId: string) => Promise<boolean>;
 }
 
 const MAX_USER_AGENT = 512;
@@ -81,6 +89,11 @@ export class SessionService {
   /** Drops what is remembered of a user (their role, status or password changed, or they are gone). */
   forgetUser(userId: string): void {
     this.principals.forgetUser(userId);
+  }
+
+  /** Drops what is remembered of a client's sessions (the client changed or is gone). */
+  forgetClient(clientId: string): void {
+    this.principals.forgetClient(clientId);
   }
 
   /** Drops what is remembered of sessions revoked elsewhere. */
@@ -264,13 +277,20 @@ export class SessionService {
     return found instanceof Promise ? found.then((f) => this.principal(claims, f)) : this.principal(claims, found);
   }
 
-  private readonly loadPrincipal = (sessionId: string) => this.store.findWithUser(sessionId);
+  // The client is looked up once per load and cached with the session, so a cache hit costs nothing more.
+  private readonly loadPrincipal = async (sessionId: string): Promise<Entry | null> => {
+    const found = await this.store.findWithUser(sessionId);
+    if (!found) return null;
+    const { clientId } = found.session;
+    const firstParty = clientId === FIRST_PARTY_CLIENT_ID || ((await this.options.isFirstPartyClient?.(clientId)) ?? false);
+    return { ...found, firstParty };
+  };
 
-  private principal(claims: AccessClaims, found: { session: Session; user: User } | null): Principal {
+  private principal(claims: AccessClaims, found: Entry | null): Principal {
     if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, this.clock.now())) {
       throw new UnauthenticatedError('revoked', 'The session has ended.');
     }
-    return { user: found.user, session: found.session, claims };
+    return { user: found.user, session: found.session, claims, firstParty: found.firstParty };
   }
 
   /** SES-03: revocation is server-side; the session's access tokens stop at once. */

@@ -67,6 +67,8 @@ export class ClientService {
     private readonly clock: Clock,
     /** The ID-token algorithms the provider can sign with now (RS256 first). */
     private readonly idTokenAlgorithms: () => readonly string[] = () => ['RS256'],
+    /** Told when a client changed or is gone, so what is cached of its sessions (first-party or not) goes. */
+    private readonly changed: (clientId: string) => void = () => {},
   ) {}
 
   async create(draft: ClientDraft, actorId: string | null, context: RequestContext = {}): Promise<ClientWithSecret> {
@@ -106,6 +108,7 @@ export class ClientService {
     const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
     const client = this.checked({ ...current, ...defined, updatedAt: this.clock.now() });
     if (!(await this.store.update(client))) throw new NotFoundError('ERR_CLIENT_NOT_FOUND');
+    this.changed(id);
     await this.audit.record('client.updated', context, { actorId, details: { client_id: id, fields: Object.keys(defined).join(',') } });
     return client;
   }
@@ -122,12 +125,14 @@ export class ClientService {
     const secretHashes = [hashSecret(secret), ...(keepPrevious ? current.secretHashes.slice(0, 1) : [])];
     const client = { ...current, secretHashes, updatedAt: this.clock.now() };
     if (!(await this.store.update(client))) throw new NotFoundError('ERR_CLIENT_NOT_FOUND');
+    this.changed(id);
     await this.audit.record('client.secret_rotated', context, { actorId, details: { client_id: id, active_secrets: secretHashes.length } });
     return { client, secret };
   }
 
   async delete(id: string, actorId: string | null, context: RequestContext = {}): Promise<void> {
     if (id === FIRST_PARTY_CLIENT_ID || !(await this.store.delete(id))) throw new NotFoundError('ERR_CLIENT_NOT_FOUND');
+    this.changed(id);
     await this.audit.record('client.deleted', context, { actorId, details: { client_id: id } });
   }
 

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { authorize, redeem, registerClient, type RegisteredClient } from '../helpers/oidc.js';
+
+let t: TestApp;
+let admin: TestUser;
+let alice: TestUser;
+let web: RegisteredClient; // third-party, confidential
+let own: RegisteredClient; // first-party, confidential
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  admin = await signUp(t, { admin: true });
+  alice = await signUp(t);
+  web = await registerClient(t, admin, { name: 'Web app', type: 'confidential', redirect_uris: ['https://web.example/cb'] });
+  own = await registerClient(t, admin, { name: 'Our portal', type: 'confidential', first_party: true, redirect_uris: ['https://portal.example/cb'] });
+});
+afterAll(() => t.close());
+
+/** Tokens `client` gets for `user` through the authorization code flow. */
+async function tokensFor(client: RegisteredClient, user: TestUser, scope = 'openid'): Promise<{ access_token: string; refresh_token?: string }> {
+  const flow = await authorize(t, client, user, { scope });
+  const res = await redeem(t, client, flow.url.searchParams.get('code')!, flow.verifier);
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe('third-party access tokens on Gatehouse routes', () => {
+  it("AC-03: a third-party client's token (a user's or an admin's) gets 403 on /auth/me, /users, /items and /admin/clients", async () => {
+    const user = await tokensFor(web, alice);
+    const root = await tokensFor(web, admin);
+    const attempts = [
+      { method: 'GET', url: '/auth/me', token: user.access_token },
+      { method: 'PATCH', url: `/users/${alice.id}`, token: user.access_token, payload: { email: 'taken-over@example.com' } },
+      { method: 'GET', url: '/users', token: root.access_token },
+      { method: 'GET', url: '/items', token: user.access_token },
+      { method: 'GET', url: '/admin/clients', token: root.access_token },
+      {
+        method: 'POST',
+        url: '/admin/clients',
+        token: root.access_token,
+        payload: { name: 'Backdoor', type: 'public', first_party: true, redirect_uris: ['https://evil.example/cb'] },
+      },
+    ] as const;
+    for (const { method, url, token, ...rest } of attempts) {
+      const res = await t.app.inject({ method, url, headers: bearer(token), ...('payload' in rest ? { payload: rest.payload } : {}) });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      expect(problemOf(res).code).toBe('ERR_THIRD_PARTY_TOKEN');
+    }
+    // Nothing changed: the e-mail is the same, no client was registered.
+    const me = await t.app.inject({ method: 'GET', url: '/auth/me', headers: alice.auth });
+    expect(me.json().email).toBe(alice.email);
+    const clients = (await t.app.inject({ method: 'GET', url: '/admin/clients?limit=100', headers: admin.auth })).json().items as { name: string }[];
+    expect(clients.map((c) => c.name)).not.toContain('Backdoor');
+  });
+
+  it('AC-03: the refusal holds on the cached path too (a second request answered from memory)', async () => {
+    const user = await tokensFor(web, alice);
+    for (let i = 0; i < 2; i++) expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(user.access_token) })).statusCode).toBe(403);
+  });
+
+  it("a first-party registered client's token works on Gatehouse routes; Gatehouse's own sign-in too", async () => {
+    const portal = await tokensFor(own, alice);
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(portal.access_token) })).json().id).toBe(alice.id);
+    const adminPortal = await tokensFor(own, admin);
+    expect((await t.app.inject({ method: 'GET', url: '/admin/clients', headers: bearer(adminPortal.access_token) })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: alice.auth })).statusCode).toBe(200);
+  });
+
+  it('OIDC-04: userinfo still answers a third-party token', async () => {
+    const user = await tokensFor(web, alice, 'openid email');
+    const res = await t.app.inject({ method: 'GET', url: '/oauth/userinfo', headers: bearer(user.access_token) });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ sub: alice.id, email: alice.email });
+  });
+
+  it('AC-03: a client made first-party later is accepted at once, and made third-party again refused at once (cache dropped)', async () => {
+    const app = await registerClient(t, admin, { name: 'Promoted', type: 'confidential', redirect_uris: ['https://promoted.example/cb'] });
+    const user = await tokensFor(app, alice);
+    const me = () => t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(user.access_token) });
+    expect((await me()).statusCode).toBe(403);
+    const patch = (firstParty: boolean) => t.app.inject({ method: 'PATCH', url: `/admin/clients/${app.id}`, headers: admin.auth, payload: { first_party: firstParty } });
+    expect((await patch(true)).statusCode).toBe(200);
+    expect((await me()).statusCode).toBe(200);
+    expect((await patch(false)).statusCode).toBe(200);
+    expect((await me()).statusCode).toBe(403);
+  });
+});
