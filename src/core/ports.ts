@@ -182,6 +182,8 @@ export interface AuthorizationStore {
    * unused: true for exactly one caller, however many race (single use).
    */
   redeemCode(id: string, sessionId: string, at: number): Promise<boolean>;
+  /** Records that a used code was presented again (OIDC-03), so a redemption still under way ends what it started. */
+  markCodeReplayed(id: string, at: number): Promise<void>;
   /** Deletes requests and codes that expired before `before`. */
   deleteExpired(before: number): Promise<number>;
 }

@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../src/core/auth/refresh-tokens.js';
+import type { AppError } from '../../src/core/errors.js';
+import { OAuthTokenService } from '../../src/core/oauth/token-service.js';
+import type { AuthorizationStore } from '../../src/core/ports.js';
 import { buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 import { authorize, redeem, registerClient, type RegisteredClient } from '../helpers/oidc.js';
 
@@ -86,5 +90,38 @@ describe('third-party access tokens on Gatehouse routes', () => {
     expect((await me()).statusCode).toBe(200);
     expect((await patch(false)).statusCode).toBe(200);
     expect((await me()).statusCode).toBe(403);
+  });
+});
+
+describe('authorization code replay racing its first redemption', () => {
+  it('OIDC-03: a replay that lands between marking the code used and starting the session still revokes what the code gave', async () => {
+    const flow = await authorize(t, web, alice, { scope: 'openid' });
+    const code = flow.url.searchParams.get('code')!;
+    const client = (await t.services.clients.find(web.id))!;
+    const real = t.storage.authorizations;
+    const race: { replay?: Promise<unknown> } = {};
+    // The real store; only the order of events is forced: the replay runs right after the first
+    // redemption won the compare-and-swap, before that redemption started its session.
+    const racingStore: AuthorizationStore = Object.assign(Object.create(real) as AuthorizationStore, {
+      redeemCode: async (id: string, sessionId: string, at: number) => {
+        const won = await real.redeemCode(id, sessionId, at);
+        if (won && !race.replay) {
+          race.replay = service.redeemCode(client, code, web.redirectUri, flow.verifier, {}).catch((error: unknown) => error);
+          await race.replay;
+        }
+        return won;
+      },
+    });
+    const s = t.services;
+    const service = new OAuthTokenService(racingStore, t.storage.users, s.sessions, s.tokens, s.oauth.idTokens, s.audit, t.clock);
+    const first = await service.redeemCode(client, code, web.redirectUri, flow.verifier, {}).catch((error: unknown) => error);
+    expect((await race.replay) as AppError).toMatchObject({ code: 'ERR_OAUTH_INVALID_GRANT' });
+    expect(first as AppError).toMatchObject({ code: 'ERR_OAUTH_INVALID_GRANT' });
+    const stored = (await real.findCode(hashSecret(code)))!;
+    expect(stored.replayedAt).not.toBeNull();
+    const session = await t.storage.sessions.findById(stored.sessionId!);
+    expect(session?.revokedAt).not.toBeNull();
+    const audit = await t.services.audit.list({ limit: 1, type: 'oauth.code_replayed' });
+    expect(audit.items[0]?.details).toMatchObject({ client_id: web.id, session_id: stored.sessionId, revoked: true });
   });
 });

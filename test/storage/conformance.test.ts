@@ -426,6 +426,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
         expiresAt: NOW + 60_000,
         usedAt: null,
         sessionId: null,
+        replayedAt: null,
       };
       await storage.authorizations.saveCode(code);
       expect(await storage.authorizations.findCode('code-hash')).toEqual(code);
@@ -434,6 +435,11 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       const used = await storage.authorizations.findCode('code-hash');
       expect(used?.usedAt).toBe(NOW + 1);
       expect(['s1', 's2', 's3'][results.indexOf(true)]).toBe(used?.sessionId);
+      // OIDC-03: a replay is recorded once, at its first time.
+      expect(used?.replayedAt).toBeNull();
+      await storage.authorizations.markCodeReplayed('code-hash', NOW + 2);
+      await storage.authorizations.markCodeReplayed('code-hash', NOW + 3);
+      expect((await storage.authorizations.findCode('code-hash'))?.replayedAt).toBe(NOW + 2);
       const request = {
         id: 'req',
         clientId: 'rp',

@@ -244,6 +244,7 @@ export class AuthorizationService {
       expiresAt: now + this.settings.codeTtlMs,
       usedAt: null,
       sessionId: null,
+      replayedAt: null,
     });
     return this.responseUrl(request.redirectUri, { code, ...(request.state !== null ? { state: request.state } : {}) });
   }

@@ -49,7 +49,8 @@ export default {
       created_at {INT64} NOT NULL,
       expires_at {INT64} NOT NULL,
       used_at {INT64},
-      session_id TEXT
+      session_id TEXT,
+      replayed_at {INT64}
     )`,
     `CREATE INDEX oauth_codes_expiry ON oauth_codes (expires_at)`,
     `CREATE TABLE oauth_consents (

@@ -32,10 +32,12 @@ interface CodeRow {
   expires_at: number;
   used_at: number | null;
   session_id: string | null;
+  replayed_at: number | null;
 }
 
 const REQUEST_COLUMNS = 'id, client_id, redirect_uri, scope, state, nonce, code_challenge, prompt, max_age, login_hint, created_at, expires_at';
-const CODE_COLUMNS = 'id, client_id, user_id, redirect_uri, code_challenge, scope, nonce, auth_time, amr, browser_session_id, created_at, expires_at, used_at, session_id';
+const CODE_COLUMNS =
+  'id, client_id, user_id, redirect_uri, code_challenge, scope, nonce, auth_time, amr, browser_session_id, created_at, expires_at, used_at, session_id, replayed_at';
 
 const toRequest = (r: RequestRow): AuthorizationRequest => ({
   id: r.id,
@@ -67,6 +69,7 @@ const toCode = (r: CodeRow): AuthorizationCode => ({
   expiresAt: Number(r.expires_at),
   usedAt: r.used_at === null ? null : Number(r.used_at),
   sessionId: r.session_id,
+  replayedAt: r.replayed_at === null ? null : Number(r.replayed_at),
 });
 
 export class SqlAuthorizationStore implements AuthorizationStore {
@@ -99,7 +102,7 @@ export class SqlAuthorizationStore implements AuthorizationStore {
   }
 
   async saveCode(c: AuthorizationCode): Promise<void> {
-    await this.db.run(`INSERT INTO oauth_codes (${CODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    await this.db.run(`INSERT INTO oauth_codes (${CODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       c.id,
       c.clientId,
       c.userId,
@@ -114,6 +117,7 @@ export class SqlAuthorizationStore implements AuthorizationStore {
       c.expiresAt,
       c.usedAt,
       c.sessionId,
+      c.replayedAt,
     ]);
   }
 
@@ -125,6 +129,11 @@ export class SqlAuthorizationStore implements AuthorizationStore {
   async redeemCode(id: string, sessionId: string, at: number): Promise<boolean> {
     // The compare-and-swap that makes a code single-use: only one UPDATE finds used_at empty.
     return (await this.db.run('UPDATE oauth_codes SET used_at = ?, session_id = ? WHERE id = ? AND used_at IS NULL', [at, sessionId, id])) === 1;
+  }
+
+  async markCodeReplayed(id: string, at: number): Promise<void> {
+    // The first replay's time is kept: later ones add nothing.
+    await this.db.run('UPDATE oauth_codes SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL', [at, id]);
   }
 
   async deleteExpired(before: number): Promise<number> {
