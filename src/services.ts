@@ -147,7 +147,8 @@ export async function createServices(config: Config, storage: Storage, options: 
       options.onSessionEvent?.(event);
     },
     // Read once per session load and cached with the session (third-party tokens stay off the API).
-    isFirstPartyClient: async (clientId) => (await clients.find(clientId))?.firstParty ?? false,
+    findClient: (clientId) => clients.find(clientId),
+    revokedClientTokens: storage.authorizations,
   });
   const policy = new PasswordPolicy(commonPasswords());
   // Reads of users and items are cached by the same rule as sessions: dropped at once here, through

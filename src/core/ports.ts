@@ -184,7 +184,10 @@ export interface AuthorizationStore {
   redeemCode(id: string, sessionId: string, at: number): Promise<boolean>;
   /** Records that a used code was presented again (OIDC-03), so a redemption still under way ends what it started. */
   markCodeReplayed(id: string, at: number): Promise<void>;
-  /** Deletes requests and codes that expired before `before`. */
+  /** Records a client-credentials token revoked before `expiresAt` (it has no session to end). */
+  revokeClientToken(jti: string, clientId: string, expiresAt: number): Promise<void>;
+  isClientTokenRevoked(jti: string): Promise<boolean>;
+  /** Deletes requests, codes and revoked-token records that expired before `before`. */
   deleteExpired(before: number): Promise<number>;
 }
 

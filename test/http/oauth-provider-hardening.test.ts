@@ -4,6 +4,7 @@ import type { AppError } from '../../src/core/errors.js';
 import { OAuthTokenService } from '../../src/core/oauth/token-service.js';
 import type { AuthorizationStore } from '../../src/core/ports.js';
 import { buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { basic } from '../helpers/clients.js';
 import { authorize, redeem, registerClient, type RegisteredClient } from '../helpers/oidc.js';
 
 let t: TestApp;
@@ -123,5 +124,49 @@ describe('authorization code replay racing its first redemption', () => {
     expect(session?.revokedAt).not.toBeNull();
     const audit = await t.services.audit.list({ limit: 1, type: 'oauth.code_replayed' });
     expect(audit.items[0]?.details).toMatchObject({ client_id: web.id, session_id: stored.sessionId, revoked: true });
+  });
+});
+
+describe('client-credentials tokens: revocation and deleted clients', () => {
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  const ccToken = async (client: RegisteredClient): Promise<string> => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { ...FORM, authorization: basic(client.id, client.secret!) },
+      payload: 'grant_type=client_credentials',
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json().access_token;
+  };
+  const introspect = (caller: RegisteredClient, token: string) =>
+    t.app.inject({ method: 'POST', url: '/oauth/introspect', headers: { ...FORM, authorization: basic(caller.id, caller.secret!) }, payload: `token=${token}` });
+  const revoke = (caller: RegisteredClient, token: string) =>
+    t.app.inject({ method: 'POST', url: '/oauth/revoke', headers: { ...FORM, authorization: basic(caller.id, caller.secret!) }, payload: `token=${token}` });
+
+  it('OIDC-06: a client-credentials token revoked by its own client is inactive at once; another client cannot revoke it', async () => {
+    const job = await registerClient(t, admin, { name: 'Job', type: 'confidential', grant_types: ['client_credentials'], scopes: ['a.read'] });
+    const other = await registerClient(t, admin, { name: 'Other job', type: 'confidential', grant_types: ['client_credentials'] });
+    const token = await ccToken(job);
+    const kept = await ccToken(job);
+    expect((await introspect(job, token)).json()).toMatchObject({ active: true, client_id: job.id });
+    expect((await revoke(other, token)).statusCode).toBe(200);
+    expect((await introspect(job, token)).json().active).toBe(true);
+    expect((await revoke(job, token)).statusCode).toBe(200);
+    expect((await introspect(job, token)).json()).toEqual({ active: false });
+    // Only that token: the client's other tokens stay active.
+    expect((await introspect(job, kept)).json().active).toBe(true);
+    const audit = await t.services.audit.list({ limit: 1, type: 'token.revoked' });
+    expect(audit.items[0]?.details).toMatchObject({ client_id: job.id });
+    // Still refused on Gatehouse's own routes, as before.
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(kept) })).statusCode).toBe(401);
+  });
+
+  it("OIDC-06: a deleted client's client-credentials tokens are inactive", async () => {
+    const job = await registerClient(t, admin, { name: 'Doomed job', type: 'confidential', grant_types: ['client_credentials'] });
+    const token = await ccToken(job);
+    expect((await introspect(own, token)).json().active).toBe(true);
+    expect((await t.app.inject({ method: 'DELETE', url: `/admin/clients/${job.id}`, headers: admin.auth })).statusCode).toBe(204);
+    expect((await introspect(own, token)).json()).toEqual({ active: false });
   });
 });

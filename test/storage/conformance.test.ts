@@ -457,8 +457,16 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await storage.authorizations.saveRequest(request);
       expect(await storage.authorizations.findRequest('req')).toEqual(request);
       expect(await Promise.all([storage.authorizations.takeRequest('req'), storage.authorizations.takeRequest('req')])).toEqual(expect.arrayContaining([true, false]));
-      expect(await storage.authorizations.deleteExpired(NOW + 120_000)).toBe(1);
+      // A revoked client-credentials token is recorded once (a second revocation is harmless) until it would have expired.
+      await storage.authorizations.revokeClientToken('jti-1', 'rp', NOW + 60_000);
+      await storage.authorizations.revokeClientToken('jti-1', 'rp', NOW + 60_000);
+      await storage.authorizations.revokeClientToken('jti-2', 'rp', NOW + 600_000);
+      expect(await storage.authorizations.isClientTokenRevoked('jti-1')).toBe(true);
+      expect(await storage.authorizations.isClientTokenRevoked('jti-3')).toBe(false);
+      expect(await storage.authorizations.deleteExpired(NOW + 120_000)).toBe(2);
       expect(await storage.authorizations.findCode('code-hash')).toBeNull();
+      expect(await storage.authorizations.isClientTokenRevoked('jti-1')).toBe(false);
+      expect(await storage.authorizations.isClientTokenRevoked('jti-2')).toBe(true);
     });
 
     it('OIDC-07: one consent per user and client, replaced on save; gone with the client', async () => {

@@ -2,7 +2,7 @@ import type { AuditLog, RequestContext } from '../audit.js';
 import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { RefreshTokenRecord, Session, User } from '../model.js';
-import type { Clock, SessionStore } from '../ports.js';
+import type { AuthorizationStore, Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
@@ -62,11 +62,16 @@ export interface SessionServiceOptions {
   readonly principalCacheTtlMs: number;
   /** Told of revocations and reuse, for caches and the audit log. */
   readonly onEvent?: (event: SessionEvent) => void;
-  /** Whether a registered client is first-party; without it only the built-in client is. */
-  readonly isFirstPartyClient?: (clientId: string) => Promise<boolean>;
+  /** A client by id (built-in or registered), null when it does not exist (any more). */
+  readonly findClient?: (clientId: string) => Promise<{ readonly firstParty: boolean } | null>;
+  /** Where revoked client-credentials tokens are recorded; without it they cannot be revoked. */
+  readonly revokedClientTokens?: Pick<AuthorizationStore, 'revokeClientToken' | 'isClientTokenRevoked'>;
 }
 
 const MAX_USER_AGENT = 512;
+
+/** A client-credentials token: the client is its own subject, and no session stands behind it. */
+const isClientToken = (claims: AccessClaims): boolean => claims.sub === claims.client_id && claims.role === 'client';
 
 /** Sessions, refresh-token rotation with reuse detection, and the per-request token check. */
 export class SessionService {
@@ -199,7 +204,9 @@ export class SessionService {
   async revokeToken(token: string, clientId: string, client: ClientContext = {}): Promise<void> {
     // The two formats cannot be confused (opaque `id.secret` vs a three-part JWS), so the
     // token_type_hint is not needed to find the token.
-    const sessionId = parseRefreshToken(token) ? (await this.findRefreshRecord(token))?.sessionId : this.accessTokenSession(token);
+    const claims = parseRefreshToken(token) ? null : this.verifiedClaims(token);
+    if (claims && isClientToken(claims)) return this.revokeClientToken(claims, clientId, client);
+    const sessionId = claims ? claims.sid : (await this.findRefreshRecord(token))?.sessionId;
     if (!sessionId) return;
     const session = await this.store.findById(sessionId);
     if (!session) return;
@@ -213,9 +220,24 @@ export class SessionService {
   }
 
   /**
+   * A client-credentials token has no session to end: its id is recorded until it would have
+   * expired, and describeToken reads that record. Only the client it was issued to may revoke it.
+   */
+  private async revokeClientToken(claims: AccessClaims, clientId: string, client: ClientContext): Promise<void> {
+    if (claims.client_id !== clientId) {
+      await this.audit.record('client.mismatch', client, { details: { client_id: clientId, operation: 'revoke' } });
+      return;
+    }
+    if (!this.options.revokedClientTokens) return;
+    await this.options.revokedClientTokens.revokeClientToken(claims.jti, clientId, claims.exp * 1000);
+    await this.audit.record('token.revoked', client, { details: { client_id: clientId, jti: claims.jti } });
+  }
+
+  /**
    * What a token is, if it is valid and live now; null otherwise. Reads storage, never the
    * principal cache: an introspection answer must reflect a revocation made on any instance at once.
-   * A client's own token (client_credentials) has no session and lives until it expires.
+   * A client's own token (client_credentials) has no session: it lives until it expires, is
+   * revoked, or its client is deleted.
    */
   async describeToken(token: string): Promise<TokenDescription | null> {
     const now = this.clock.now();
@@ -226,14 +248,14 @@ export class SessionService {
       if (!found || found.session.refreshId !== record.id || !this.isLive(found.session, found.user, now)) return null;
       return { kind: 'refresh_token', ...found };
     }
-    let claims: AccessClaims;
-    try {
-      claims = this.tokens.verify(token);
-    } catch (error) {
-      if (error instanceof UnauthenticatedError) return null;
-      throw error;
+    const claims = this.verifiedClaims(token);
+    if (!claims) return null;
+    if (isClientToken(claims)) {
+      // A deleted client's tokens die with it; a revoked one is recorded.
+      if (this.options.findClient && !(await this.options.findClient(claims.client_id))) return null;
+      if (await this.options.revokedClientTokens?.isClientTokenRevoked(claims.jti)) return null;
+      return { kind: 'access_token', claims, session: null, user: null };
     }
-    if (claims.sub === claims.client_id && claims.role === 'client') return { kind: 'access_token', claims, session: null, user: null };
     const found = await this.store.findWithUser(claims.sid);
     if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, now)) return null;
     return { kind: 'access_token', claims, ...found };
@@ -255,10 +277,10 @@ export class SessionService {
     return ended;
   }
 
-  /** The session of a valid, unexpired access token; null for anything else. */
-  private accessTokenSession(token: string): string | null {
+  /** The claims of a valid, unexpired access token; null for anything else. */
+  private verifiedClaims(token: string): AccessClaims | null {
     try {
-      return this.tokens.verify(token).sid;
+      return this.tokens.verify(token);
     } catch (error) {
       if (error instanceof UnauthenticatedError) return null;
       throw error;
@@ -282,7 +304,7 @@ export class SessionService {
     const found = await this.store.findWithUser(sessionId);
     if (!found) return null;
     const { clientId } = found.session;
-    const firstParty = clientId === FIRST_PARTY_CLIENT_ID || ((await this.options.isFirstPartyClient?.(clientId)) ?? false);
+    const firstParty = clientId === FIRST_PARTY_CLIENT_ID || ((await this.options.findClient?.(clientId))?.firstParty ?? false);
     return { ...found, firstParty };
   };
 

@@ -136,8 +136,17 @@ export class SqlAuthorizationStore implements AuthorizationStore {
     await this.db.run('UPDATE oauth_codes SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL', [at, id]);
   }
 
+  async revokeClientToken(jti: string, clientId: string, expiresAt: number): Promise<void> {
+    await this.db.run('INSERT INTO oauth_revoked_tokens (jti, client_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING', [jti, clientId, expiresAt]);
+  }
+
+  async isClientTokenRevoked(jti: string): Promise<boolean> {
+    return (await this.db.get<{ one: number }>('SELECT 1 AS one FROM oauth_revoked_tokens WHERE jti = ?', [jti])) !== undefined;
+  }
+
   async deleteExpired(before: number): Promise<number> {
     const requests = await this.db.run('DELETE FROM oauth_requests WHERE expires_at < ?', [before]);
-    return requests + (await this.db.run('DELETE FROM oauth_codes WHERE expires_at < ?', [before]));
+    const revoked = await this.db.run('DELETE FROM oauth_revoked_tokens WHERE expires_at < ?', [before]);
+    return requests + revoked + (await this.db.run('DELETE FROM oauth_codes WHERE expires_at < ?', [before]));
   }
 }
