@@ -227,6 +227,7 @@ export async function createServices(config: Config, storage: Storage, options: 
       clock,
       () => idTokens.algorithms(),
       (clientId) => sessions.forgetClient(clientId),
+      (clientId) => sessions.endAllForClient(clientId),
     ),
     consents,
     idTokens,

@@ -150,6 +150,8 @@ export interface SessionStore {
   deleteEndedBefore(before: number): Promise<number>;
   /** Revokes every live session of the user but `exceptId`; returns the revoked ids. */
   revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]>;
+  /** Revokes every live session of a client (it was deleted); returns what it revoked. */
+  revokeAllForClient(clientId: string, at: number): Promise<{ id: string; userId: string }[]>;
 }
 
 /**

@@ -3,9 +3,9 @@ import { hashSecret } from '../../src/core/auth/refresh-tokens.js';
 import type { AppError } from '../../src/core/errors.js';
 import { OAuthTokenService } from '../../src/core/oauth/token-service.js';
 import type { AuthorizationStore } from '../../src/core/ports.js';
-import { buildTestApp, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
+import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp, type TestUser } from '../helpers/app.js';
 import { basic } from '../helpers/clients.js';
-import { authorize, redeem, registerClient, type RegisteredClient } from '../helpers/oidc.js';
+import { authorize, payloadOf, redeem, registerClient, type RegisteredClient } from '../helpers/oidc.js';
 
 let t: TestApp;
 let admin: TestUser;
@@ -168,5 +168,60 @@ describe('client-credentials tokens: revocation and deleted clients', () => {
     expect((await introspect(own, token)).json().active).toBe(true);
     expect((await t.app.inject({ method: 'DELETE', url: `/admin/clients/${job.id}`, headers: admin.auth })).statusCode).toBe(204);
     expect((await introspect(own, token)).json()).toEqual({ active: false });
+  });
+});
+
+describe('client deletion and authorization requests', () => {
+  const authorizeUrl = (client: RegisteredClient, extra: Record<string, string>) =>
+    `/oauth/authorize?${new URLSearchParams({ client_id: client.id, redirect_uri: client.redirectUri, response_type: 'code', scope: 'openid', code_challenge: 'c'.repeat(43), code_challenge_method: 'S256', state: 's', ...extra })}`;
+  const parkedRequest = async (client: RegisteredClient, extra: Record<string, string> = {}) => {
+    const res = await t.app.inject({ method: 'GET', url: authorizeUrl(client, extra) });
+    expect(res.statusCode, res.body).toBe(303);
+    return new URL(String(res.headers.location)).searchParams.get('request')!;
+  };
+
+  it("deleting a client ends its users' sessions at once (audited with the count)", async () => {
+    const portal = await registerClient(t, admin, { name: 'Short-lived portal', type: 'confidential', first_party: true, redirect_uris: ['https://short.example/cb'] });
+    const first = await tokensFor(portal, alice);
+    const second = await tokensFor(portal, admin);
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(first.access_token) })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'DELETE', url: `/admin/clients/${portal.id}`, headers: admin.auth })).statusCode).toBe(204);
+    for (const tokens of [first, second]) {
+      expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(tokens.access_token) })).statusCode).toBe(401);
+      expect(await t.services.sessions.describeToken(tokens.refresh_token!)).toBeNull();
+    }
+    // The sessions of other clients are untouched.
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: alice.auth })).statusCode).toBe(200);
+    const audit = await t.services.audit.list({ limit: 1, type: 'client.deleted' });
+    expect(audit.items[0]?.details).toMatchObject({ client_id: portal.id, sessions: 2 });
+  });
+
+  it('OIDC-03: two continuations racing for one parked request get one code: the later read of the request does not count', async () => {
+    const id = await parkedRequest(own);
+    const claims = payloadOf(alice.accessToken) as { sid: string; auth_time?: number };
+    const user = { userId: alice.id, sessionId: claims.sid, clientId: 'gatehouse', authTime: t.clock.now(), amr: ['pwd'] };
+    const service = t.services.oauth.authorization;
+    // The second continuation read the request before the first took it...
+    const seenBySecond = (await t.storage.authorizations.findRequest(id))!;
+    const first = await service.continue(id, user);
+    expect(first.action).toBe('redirect');
+    // ...and reaches issuing its code only now: it must not get one.
+    const issueCode = (service as unknown as { issueCode: (...args: unknown[]) => Promise<string> }).issueCode.bind(service);
+    const browser = { sessionId: user.sessionId, userId: user.userId, authTime: user.authTime, amr: user.amr };
+    await expect(issueCode(seenBySecond, browser, true)).rejects.toMatchObject({ code: 'ERR_OAUTH_REQUEST_NOT_FOUND' });
+  });
+
+  it('OIDC-07: max_age=0 is satisfied by the sign-in made for this request (no endless sign-in loop); prompt=login still asks first', async () => {
+    for (const extra of [{ max_age: '0' }, { prompt: 'login' }] as Record<string, string>[]) {
+      t.clock.advance(5000);
+      const id = await parkedRequest(own, extra);
+      const before = await t.app.inject({ method: 'POST', url: `/oauth/authorize/requests/${id}`, headers: alice.auth });
+      expect(before.json(), JSON.stringify(extra)).toEqual({ action: 'login' });
+      const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { login: alice.username, password: PASSWORD } });
+      expect(login.statusCode).toBe(200);
+      t.clock.advance(700);
+      const after = await t.app.inject({ method: 'POST', url: `/oauth/authorize/requests/${id}`, headers: bearer(login.json().access_token) });
+      expect(after.json().action, JSON.stringify(extra)).toBe('redirect');
+    }
   });
 });

@@ -279,6 +279,18 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect((await storage.sessions.listActiveForUser(u.id, NOW)).map((s) => s.id)).toEqual([a.session.id]);
       expect(await storage.sessions.revokeAllForUser(u.id, NOW)).toEqual([a.session.id]);
     });
+
+    it("revokes every live session of one client, whoever's, and only those", async () => {
+      const [u, v] = [user(), user()];
+      for (const x of [u, v]) await storage.users.create(x);
+      const mine = [session(u.id, { clientId: 'gone' }), session(v.id, { clientId: 'gone' })];
+      const other = session(u.id, { clientId: 'kept' });
+      for (const x of [...mine, other]) await storage.sessions.create(x.session, x.token);
+      const revoked = await storage.sessions.revokeAllForClient('gone', NOW);
+      expect(revoked.sort((a, b) => a.id.localeCompare(b.id))).toEqual(mine.map((x) => ({ id: x.session.id, userId: x.session.userId })).sort((a, b) => a.id.localeCompare(b.id)));
+      expect((await storage.sessions.findById(other.session.id))?.revokedAt).toBeNull();
+      expect(await storage.sessions.revokeAllForClient('gone', NOW)).toEqual([]);
+    });
   });
 
   describe('items', () => {

@@ -277,6 +277,15 @@ export class SessionService {
     return ended;
   }
 
+  /** Ends every live session of a client that is gone (deleted); returns how many ended. */
+  async endAllForClient(clientId: string): Promise<number> {
+    const revoked = await this.store.revokeAllForClient(clientId, this.clock.now());
+    const byUser = new Map<string, string[]>();
+    for (const { id, userId } of revoked) byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
+    for (const [userId, sessionIds] of byUser) this.emit({ type: 'session.revoked', sessionIds, userId });
+    return revoked.length;
+  }
+
   /** The claims of a valid, unexpired access token; null for anything else. */
   private verifiedClaims(token: string): AccessClaims | null {
     try {

@@ -69,6 +69,8 @@ export class ClientService {
     private readonly idTokenAlgorithms: () => readonly string[] = () => ['RS256'],
     /** Told when a client changed or is gone, so what is cached of its sessions (first-party or not) goes. */
     private readonly changed: (clientId: string) => void = () => {},
+    /** Ends every live session of a deleted client; how many it ended. */
+    private readonly endSessions: (clientId: string) => Promise<number> = async () => 0,
   ) {}
 
   async create(draft: ClientDraft, actorId: string | null, context: RequestContext = {}): Promise<ClientWithSecret> {
@@ -133,7 +135,9 @@ export class ClientService {
   async delete(id: string, actorId: string | null, context: RequestContext = {}): Promise<void> {
     if (id === FIRST_PARTY_CLIENT_ID || !(await this.store.delete(id))) throw new NotFoundError('ERR_CLIENT_NOT_FOUND');
     this.changed(id);
-    await this.audit.record('client.deleted', context, { actorId, details: { client_id: id } });
+    // A deleted client's users' sign-ins end with it: its refresh tokens must not outlive it.
+    const sessions = await this.endSessions(id);
+    await this.audit.record('client.deleted', context, { actorId, details: { client_id: id, sessions } });
   }
 
   /** The client if every rule holds, else one ValidationError listing every problem. */
