@@ -225,3 +225,15 @@ describe('client deletion and authorization requests', () => {
     }
   });
 });
+
+describe('offline_access', () => {
+  it('OIDC-07: a third-party client not registered for offline_access gets neither the scope nor a refresh token; one registered for it gets both', async () => {
+    const flow = await authorize(t, web, alice, { scope: 'openid offline_access' });
+    const res = (await redeem(t, web, flow.url.searchParams.get('code')!, flow.verifier)).json();
+    expect(res.scope).toBe('openid');
+    expect(res.refresh_token).toBeUndefined();
+    const offline = await registerClient(t, admin, { name: 'Offline app', type: 'confidential', redirect_uris: ['https://offline.example/cb'], scopes: ['offline_access'] });
+    const granted = await tokensFor(offline, alice, 'openid offline_access');
+    expect(granted.refresh_token).toBeTruthy();
+  });
+});

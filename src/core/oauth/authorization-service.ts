@@ -135,7 +135,9 @@ export class AuthorizationService {
     if (!isS256Challenge(challenge)) throw new RedirectError('invalid_request', 'code_challenge is not an S256 challenge.');
     let scope: string;
     try {
-      scope = grantScope(one('scope') ?? '', [...OIDC_SCOPES, ...client.scopes]);
+      // offline_access (a refresh token, access while the user is away) only for a third party registered for it.
+      const standard = OIDC_SCOPES.filter((s) => s !== 'offline_access' || client.firstParty);
+      scope = grantScope(one('scope') ?? '', [...standard, ...client.scopes]);
     } catch {
       throw new RedirectError('invalid_scope', 'The scope parameter is malformed.');
     }

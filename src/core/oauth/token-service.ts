@@ -95,7 +95,9 @@ export class OAuthTokenService {
       subjectId: user.id,
       details: { session_id: grant.sessionId, client_id: client.id, grant: 'authorization_code' },
     });
-    const withRefreshToken = client.grantTypes.includes('refresh_token') && (client.firstParty || scopes.includes('offline_access'));
+    // Checked again here: the client's registration may have changed since the code was issued.
+    const offline = scopes.includes('offline_access') && client.scopes.includes('offline_access');
+    const withRefreshToken = client.grantTypes.includes('refresh_token') && (client.firstParty || offline);
     return { grant, idToken, withRefreshToken };
   }
 
