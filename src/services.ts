@@ -172,6 +172,7 @@ export async function createServices(config: Config, storage: Storage, options: 
   // Shared by every instance on this database, so any of them can recognise a successor.
   const rotationKey = Buffer.from(await storage.settings.getOrCreate('refresh_rotation_key', randomToken(32)), 'base64url');
   const secrets = await openSecretBox(config, storage);
+  const clients = new ClientRegistry(options.clients ?? storage.clients);
   const sessions = new SessionService(storage.sessions, tokens, audit, clock, {
     refreshTtlMs: config.jwt.refreshTokenTtlMs,
     reuseGraceMs: config.refreshReuseGraceMs,
@@ -181,6 +182,9 @@ export async function createServices(config: Config, storage: Storage, options: 
       if (event.type === 'session.revoked') bus?.publish({ kind: 'sessions', ids: event.sessionIds });
       options.onSessionEvent?.(event);
     },
+    // Read once per session load and cached with the session (third-party tokens stay off the API).
+    findClient: (clientId) => clients.find(clientId),
+    revokedClientTokens: storage.authorizations,
   });
   const policy = new PasswordPolicy(commonPasswords());
   const signInMethods = new SignInMethods();
@@ -276,11 +280,17 @@ export async function createServices(config: Config, storage: Storage, options: 
     { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email, signInMethods },
     { publicUrl: config.publicUrl },
   );
-  const clients = new ClientRegistry(options.clients ?? storage.clients);
   const consents = new ConsentService(storage.consents, sessions, audit, clock);
   const idTokens = new IdTokens(storage.idTokenKeys, clock, { issuer: config.jwt.issuer, ttlMs: config.jwt.accessTokenTtlMs }, () => tokens.keyRing);
   const oauth: OAuthServices = {
-    clients: new ClientService(storage.clients, audit, clock, () => idTokens.algorithms()),
+    clients: new ClientService(
+      storage.clients,
+      audit,
+      clock,
+      () => idTokens.algorithms(),
+      (clientId) => sessions.forgetClient(clientId),
+      (clientId) => sessions.endAllForClient(clientId),
+    ),
     consents,
     idTokens,
     authorization: new AuthorizationService(

@@ -6,7 +6,7 @@
  *   GATEHOUSE_URL=http://localhost:3000 CLIENT_ID=... CLIENT_SECRET=... PORT=4000 npx tsx examples/oidc-web-app/app.ts
  *
  * Register it first: gatehouse clients create --name "Example app" --type confidential \
- *   --redirect-uri http://localhost:4000/callback --post-logout-redirect-uri http://localhost:4000/
+ *   --redirect-uri http://localhost:4000/callback --post-logout-redirect-uri http://localhost:4000/ --scope offline_access
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

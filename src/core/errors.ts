@@ -52,6 +52,7 @@ export const ERRORS = {
   ERR_AUTH_TOKEN_INVALID: { kind: 'unauthenticated', message: 'A valid access token is required.' },
   ERR_AUTH_TOKEN_EXPIRED: { kind: 'unauthenticated', message: 'A valid access token is required.' },
   ERR_FORBIDDEN: { kind: 'forbidden', message: 'You are not allowed to do this.' },
+  ERR_THIRD_PARTY_TOKEN: { kind: 'forbidden', message: 'This access token was issued to another application; it is not accepted here.' },
   ERR_FORBIDDEN_ORIGIN: { kind: 'forbidden', message: 'This request comes from a site that may not use the sign-in cookie.' },
   ERR_NOT_FOUND: { kind: 'not_found', message: 'Not found.' },
   ERR_USER_NOT_FOUND: { kind: 'not_found', message: 'The user was not found.' },

@@ -351,6 +351,8 @@ export interface AuthorizationCode {
   readonly usedAt: number | null;
   /** The session the code's redemption started: what a replay revokes. */
   readonly sessionId: string | null;
+  /** When the code was first presented again after its use (OIDC-03); its redemption, if still running, then ends what it started. */
+  readonly replayedAt: number | null;
 }
 
 /** A user's consent to a third-party client, for a set of scopes (OIDC-07). */

@@ -203,6 +203,8 @@ export interface SessionStore {
   deleteEndedBefore(before: number): Promise<number>;
   /** Revokes every live session of the user but `exceptId`; returns the revoked ids. */
   revokeAllForUser(userId: string, at: number, exceptId?: string): Promise<string[]>;
+  /** Revokes every live session of a client (it was deleted); returns what it revoked. */
+  revokeAllForClient(clientId: string, at: number): Promise<{ id: string; userId: string }[]>;
 }
 
 /**
@@ -235,7 +237,12 @@ export interface AuthorizationStore {
    * unused: true for exactly one caller, however many race (single use).
    */
   redeemCode(id: string, sessionId: string, at: number): Promise<boolean>;
-  /** Deletes requests and codes that expired before `before`. */
+  /** Records that a used code was presented again (OIDC-03), so a redemption still under way ends what it started. */
+  markCodeReplayed(id: string, at: number): Promise<void>;
+  /** Records a client-credentials token revoked before `expiresAt` (it has no session to end). */
+  revokeClientToken(jti: string, clientId: string, expiresAt: number): Promise<void>;
+  isClientTokenRevoked(jti: string): Promise<boolean>;
+  /** Deletes requests, codes and revoked-token records that expired before `before`. */
   deleteExpired(before: number): Promise<number>;
 }
 

@@ -52,6 +52,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('OpenID provider with real rely
         `http://127.0.0.1:${appPort}/callback`,
         '--post-logout-redirect-uri',
         `http://127.0.0.1:${appPort}/`,
+        '--scope',
+        'offline_access',
       ],
       cliEnv,
     );

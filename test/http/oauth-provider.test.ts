@@ -24,7 +24,12 @@ beforeAll(async () => {
     redirect_uris: ['https://photos.example/cb'],
     post_logout_redirect_uris: ['https://photos.example/bye'],
   });
-  web = await registerClient(t, admin, { name: 'Web app', type: 'confidential', redirect_uris: ['https://web.example/cb', 'http://localhost:8080/cb'] });
+  web = await registerClient(t, admin, {
+    name: 'Web app',
+    type: 'confidential',
+    redirect_uris: ['https://web.example/cb', 'http://localhost:8080/cb'],
+    scopes: ['offline_access'],
+  });
   own = await registerClient(t, admin, { name: 'Our portal', type: 'confidential', first_party: true, redirect_uris: ['https://portal.example/cb'] });
   machine = await registerClient(t, admin, { name: 'Billing job', type: 'confidential', grant_types: ['client_credentials'], scopes: ['invoices.read', 'invoices.write'] });
 });

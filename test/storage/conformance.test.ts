@@ -288,6 +288,18 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect((await storage.sessions.listActiveForUser(u.id, NOW)).map((s) => s.id)).toEqual([a.session.id]);
       expect(await storage.sessions.revokeAllForUser(u.id, NOW)).toEqual([a.session.id]);
     });
+
+    it("revokes every live session of one client, whoever's, and only those", async () => {
+      const [u, v] = [user(), user()];
+      for (const x of [u, v]) await storage.users.create(x);
+      const mine = [session(u.id, { clientId: 'gone' }), session(v.id, { clientId: 'gone' })];
+      const other = session(u.id, { clientId: 'kept' });
+      for (const x of [...mine, other]) await storage.sessions.create(x.session, x.token);
+      const revoked = await storage.sessions.revokeAllForClient('gone', NOW);
+      expect(revoked.sort((a, b) => a.id.localeCompare(b.id))).toEqual(mine.map((x) => ({ id: x.session.id, userId: x.session.userId })).sort((a, b) => a.id.localeCompare(b.id)));
+      expect((await storage.sessions.findById(other.session.id))?.revokedAt).toBeNull();
+      expect(await storage.sessions.revokeAllForClient('gone', NOW)).toEqual([]);
+    });
   });
 
   describe('items', () => {
@@ -593,6 +605,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
         expiresAt: NOW + 60_000,
         usedAt: null,
         sessionId: null,
+        replayedAt: null,
       };
       await storage.authorizations.saveCode(code);
       expect(await storage.authorizations.findCode('code-hash')).toEqual(code);
@@ -601,6 +614,11 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       const used = await storage.authorizations.findCode('code-hash');
       expect(used?.usedAt).toBe(NOW + 1);
       expect(['s1', 's2', 's3'][results.indexOf(true)]).toBe(used?.sessionId);
+      // OIDC-03: a replay is recorded once, at its first time.
+      expect(used?.replayedAt).toBeNull();
+      await storage.authorizations.markCodeReplayed('code-hash', NOW + 2);
+      await storage.authorizations.markCodeReplayed('code-hash', NOW + 3);
+      expect((await storage.authorizations.findCode('code-hash'))?.replayedAt).toBe(NOW + 2);
       const request = {
         id: 'req',
         clientId: 'rp',
@@ -618,8 +636,16 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await storage.authorizations.saveRequest(request);
       expect(await storage.authorizations.findRequest('req')).toEqual(request);
       expect(await Promise.all([storage.authorizations.takeRequest('req'), storage.authorizations.takeRequest('req')])).toEqual(expect.arrayContaining([true, false]));
-      expect(await storage.authorizations.deleteExpired(NOW + 120_000)).toBe(1);
+      // A revoked client-credentials token is recorded once (a second revocation is harmless) until it would have expired.
+      await storage.authorizations.revokeClientToken('jti-1', 'rp', NOW + 60_000);
+      await storage.authorizations.revokeClientToken('jti-1', 'rp', NOW + 60_000);
+      await storage.authorizations.revokeClientToken('jti-2', 'rp', NOW + 600_000);
+      expect(await storage.authorizations.isClientTokenRevoked('jti-1')).toBe(true);
+      expect(await storage.authorizations.isClientTokenRevoked('jti-3')).toBe(false);
+      expect(await storage.authorizations.deleteExpired(NOW + 120_000)).toBe(2);
       expect(await storage.authorizations.findCode('code-hash')).toBeNull();
+      expect(await storage.authorizations.isClientTokenRevoked('jti-1')).toBe(false);
+      expect(await storage.authorizations.isClientTokenRevoked('jti-2')).toBe(true);
     });
 
     it('OIDC-07: one consent per user and client, replaced on save; gone with the client', async () => {

@@ -4,7 +4,7 @@ import type { Session, User } from '../../src/core/model.js';
 import { TestClock } from '../helpers/clock.js';
 
 const user = { id: 'u1', role: 'user', disabled: false } as User;
-const session = (revokedAt: number | null) => ({ id: 's1', userId: 'u1', revokedAt }) as Session;
+const session = (revokedAt: number | null) => ({ id: 's1', userId: 'u1', clientId: 'gatehouse', revokedAt }) as Session;
 
 /** What the cache answers from memory alone: a hit is synchronous, anything else is a promise. */
 function cached(cache: PrincipalCache, id: string) {
@@ -17,7 +17,7 @@ describe('PrincipalCache', () => {
     const clock = new TestClock();
     const cache = new PrincipalCache(clock, 1000);
     let loads = 0;
-    const load = async () => (loads++, { session: session(null), user });
+    const load = async () => (loads++, { session: session(null), user, firstParty: true });
     await cache.get('s1', load);
     await cache.get('s1', load);
     expect(loads).toBe(1);
@@ -37,7 +37,7 @@ describe('PrincipalCache', () => {
     // The load read the row before the logout committed...
     const inFlight = cache.get('s1', async () => {
       await slow;
-      return { session: session(null), user };
+      return { session: session(null), user, firstParty: true };
     });
     cache.forgetSessions(['s1']); // ...the logout lands while the read is on its way...
     release();
@@ -45,17 +45,26 @@ describe('PrincipalCache', () => {
     // ...and the stale row was not kept: the next request reads storage again.
     expect(cached(cache, 's1')).toBeUndefined();
     let reloaded = false;
-    const fresh = await cache.get('s1', async () => ((reloaded = true), { session: session(Date.now()), user }));
+    const fresh = await cache.get('s1', async () => ((reloaded = true), { session: session(Date.now()), user, firstParty: true }));
     expect(reloaded).toBe(true);
     expect(fresh?.session.revokedAt).not.toBeNull();
   });
 
   it('forgets every session of a changed user', async () => {
     const cache = new PrincipalCache(new TestClock(), 60_000);
-    await cache.get('s1', async () => ({ session: session(null), user }));
-    await cache.get('s2', async () => ({ session: { ...session(null), id: 's2' }, user }));
+    await cache.get('s1', async () => ({ session: session(null), user, firstParty: true }));
+    await cache.get('s2', async () => ({ session: { ...session(null), id: 's2' }, user, firstParty: true }));
     cache.forgetUser('u1');
     expect(cached(cache, 's1')).toBeUndefined();
     expect(cached(cache, 's2')).toBeUndefined();
+  });
+
+  it('forgets every session of a changed client (its first-party flag may have changed), and only those', async () => {
+    const cache = new PrincipalCache(new TestClock(), 60_000);
+    await cache.get('s1', async () => ({ session: { ...session(null), clientId: 'app' }, user, firstParty: false }));
+    await cache.get('s2', async () => ({ session: { ...session(null), id: 's2' }, user, firstParty: true }));
+    cache.forgetClient('app');
+    expect(cached(cache, 's1')).toBeUndefined();
+    expect(cached(cache, 's2')).toBeDefined();
   });
 });

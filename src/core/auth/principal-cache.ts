@@ -5,6 +5,8 @@ import type { Clock } from '../ports.js';
 export interface Entry {
   readonly session: Session;
   readonly user: User;
+  /** The session's client is first-party (see Principal.firstParty). */
+  readonly firstParty: boolean;
 }
 
 /**
@@ -19,6 +21,11 @@ export class PrincipalCache extends FreshCache<Entry> {
 
   forgetSessions(sessionIds: readonly string[]): void {
     this.forget(sessionIds);
+  }
+
+  /** A changed or deleted client may be behind any number of sessions; rare, so a scan. */
+  forgetClient(clientId: string): void {
+    this.forgetWhere((entry) => entry.session.clientId === clientId);
   }
 
   /** A changed user may be behind any number of sessions. */

@@ -2,10 +2,11 @@ import type { AuditLog, RequestContext } from '../audit.js';
 import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Session, User } from '../model.js';
-import type { Clock, SessionStore } from '../ports.js';
+import type { AuthorizationStore, Clock, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
+import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
-import { PrincipalCache } from './principal-cache.js';
+import { PrincipalCache, type Entry } from './principal-cache.js';
 import { PASSWORD_ONLY, acrOf, type Authentication } from './authentication.js';
 import { chainTokenId, deriveNext, firstChainToken, formatChainToken, hashSecret, parseChainId, parseChainToken, secretMatches, type ChainToken } from './refresh-tokens.js';
 
@@ -44,6 +45,11 @@ export interface Principal {
   readonly user: User;
   readonly session: Session;
   readonly claims: AccessClaims;
+  /**
+   * Whether the session belongs to a first-party client (the built-in one, or a registered client
+   * marked first-party). Only those tokens are accepted on Gatehouse's own API.
+   */
+  readonly firstParty: boolean;
 }
 
 export type LogoutScope = 'local' | 'others' | 'global';
@@ -59,6 +65,10 @@ export interface SessionServiceOptions {
   readonly principalCacheTtlMs: number;
   /** Told of revocations and reuse, for caches and the audit log. */
   readonly onEvent?: (event: SessionEvent) => void;
+  /** A client by id (built-in or registered), null when it does not exist (any more). */
+  readonly findClient?: (clientId: string) => Promise<{ readonly firstParty: boolean } | null>;
+  /** Where revoked client-credentials tokens are recorded; without it they cannot be revoked. */
+  readonly revokedClientTokens?: Pick<AuthorizationStore, 'revokeClientToken' | 'isClientTokenRevoked'>;
 }
 
 const MAX_USER_AGENT = 512;
@@ -68,6 +78,9 @@ const MAX_USER_AGENT = 512;
  * the walk costs about 1 µs a generation.
  */
 const MAX_CHAIN_WALK = 100_000;
+
+/** A client-credentials token: the client is its own subject, and no session stands behind it. */
+const isClientToken = (claims: AccessClaims): boolean => claims.sub === claims.client_id && claims.role === 'client';
 
 /** Sessions, refresh-token rotation with reuse detection, and the per-request token check. */
 export class SessionService {
@@ -90,6 +103,11 @@ export class SessionService {
   /** Drops what is remembered of a user (their role, status or password changed, or they are gone). */
   forgetUser(userId: string): void {
     this.principals.forgetUser(userId);
+  }
+
+  /** Drops what is remembered of a client's sessions (the client changed or is gone). */
+  forgetClient(clientId: string): void {
+    this.principals.forgetClient(clientId);
   }
 
   /** Drops what is remembered of sessions revoked elsewhere. */
@@ -222,7 +240,10 @@ export class SessionService {
   async revokeToken(token: string, clientId: string, client: ClientContext = {}): Promise<void> {
     // The two formats cannot be confused (opaque `id.secret` vs a three-part JWS), so the
     // token_type_hint is not needed to find the token.
-    const session = parseChainToken(token) ? await this.refreshTokenSession(token) : await this.accessTokenSessionRecord(token);
+    const presented = parseChainToken(token);
+    const claims = presented ? null : this.verifiedClaims(token);
+    if (claims && isClientToken(claims)) return this.revokeClientToken(claims, clientId, client);
+    const session = presented ? await this.refreshTokenSession(token) : claims ? await this.store.findById(claims.sid) : null;
     if (!session) return;
     if (session.clientId !== clientId) {
       await this.audit.record('client.mismatch', client, { subjectId: session.userId, details: { session_id: session.id, client_id: clientId, operation: 'revoke' } });
@@ -234,9 +255,24 @@ export class SessionService {
   }
 
   /**
+   * A client-credentials token has no session to end: its id is recorded until it would have
+   * expired, and describeToken reads that record. Only the client it was issued to may revoke it.
+   */
+  private async revokeClientToken(claims: AccessClaims, clientId: string, client: ClientContext): Promise<void> {
+    if (claims.client_id !== clientId) {
+      await this.audit.record('client.mismatch', client, { details: { client_id: clientId, operation: 'revoke' } });
+      return;
+    }
+    if (!this.options.revokedClientTokens) return;
+    await this.options.revokedClientTokens.revokeClientToken(claims.jti, clientId, claims.exp * 1000);
+    await this.audit.record('token.revoked', client, { details: { client_id: clientId, jti: claims.jti } });
+  }
+
+  /**
    * What a token is, if it is valid and live now; null otherwise. Reads storage, never the
    * principal cache: an introspection answer must reflect a revocation made on any instance at once.
-   * A client's own token (client_credentials) has no session and lives until it expires.
+   * A client's own token (client_credentials) has no session: it lives until it expires, is
+   * revoked, or its client is deleted.
    */
   async describeToken(token: string): Promise<TokenDescription | null> {
     const now = this.clock.now();
@@ -248,14 +284,14 @@ export class SessionService {
       if (!this.isLive(found.session, found.user, now)) return null;
       return { kind: 'refresh_token', session: found.session, user: found.user };
     }
-    let claims: AccessClaims;
-    try {
-      claims = this.tokens.verify(token);
-    } catch (error) {
-      if (error instanceof UnauthenticatedError) return null;
-      throw error;
+    const claims = this.verifiedClaims(token);
+    if (!claims) return null;
+    if (isClientToken(claims)) {
+      // A deleted client's tokens die with it; a revoked one is recorded.
+      if (this.options.findClient && !(await this.options.findClient(claims.client_id))) return null;
+      if (await this.options.revokedClientTokens?.isClientTokenRevoked(claims.jti)) return null;
+      return { kind: 'access_token', claims, session: null, user: null };
     }
-    if (claims.sub === claims.client_id && claims.role === 'client') return { kind: 'access_token', claims, session: null, user: null };
     const found = await this.store.findWithUser(claims.sid);
     if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, now)) return null;
     return { kind: 'access_token', claims, ...found };
@@ -277,16 +313,23 @@ export class SessionService {
     return ended;
   }
 
-  /** The session of a valid, unexpired access token; null for anything else. */
-  private async accessTokenSessionRecord(token: string): Promise<Session | null> {
-    let sessionId: string;
+  /** Ends every live session of a client that is gone (deleted); returns how many ended. */
+  async endAllForClient(clientId: string): Promise<number> {
+    const revoked = await this.store.revokeAllForClient(clientId, this.clock.now());
+    const byUser = new Map<string, string[]>();
+    for (const { id, userId } of revoked) byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
+    for (const [userId, sessionIds] of byUser) this.emit({ type: 'session.revoked', sessionIds, userId });
+    return revoked.length;
+  }
+
+  /** The claims of a valid, unexpired access token; null for anything else. */
+  private verifiedClaims(token: string): AccessClaims | null {
     try {
-      sessionId = this.tokens.verify(token).sid;
+      return this.tokens.verify(token);
     } catch (error) {
       if (error instanceof UnauthenticatedError) return null;
       throw error;
     }
-    return this.store.findById(sessionId);
   }
 
   /**
@@ -301,13 +344,20 @@ export class SessionService {
     return found instanceof Promise ? found.then((f) => this.principal(claims, f)) : this.principal(claims, found);
   }
 
-  private readonly loadPrincipal = (sessionId: string) => this.store.findWithUser(sessionId);
+  // The client is looked up once per load and cached with the session, so a cache hit costs nothing more.
+  private readonly loadPrincipal = async (sessionId: string): Promise<Entry | null> => {
+    const found = await this.store.findWithUser(sessionId);
+    if (!found) return null;
+    const { clientId } = found.session;
+    const firstParty = clientId === FIRST_PARTY_CLIENT_ID || ((await this.options.findClient?.(clientId))?.firstParty ?? false);
+    return { ...found, firstParty };
+  };
 
-  private principal(claims: AccessClaims, found: { session: Session; user: User } | null): Principal {
+  private principal(claims: AccessClaims, found: Entry | null): Principal {
     if (!found || found.session.userId !== claims.sub || !this.isLive(found.session, found.user, this.clock.now())) {
       throw new UnauthenticatedError('revoked', 'The session has ended.');
     }
-    return { user: found.user, session: found.session, claims };
+    return { user: found.user, session: found.session, claims, firstParty: found.firstParty };
   }
 
   /**

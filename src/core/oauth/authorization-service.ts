@@ -135,7 +135,9 @@ export class AuthorizationService {
     if (!isS256Challenge(challenge)) throw new RedirectError('invalid_request', 'code_challenge is not an S256 challenge.');
     let scope: string;
     try {
-      scope = grantScope(one('scope') ?? '', [...OIDC_SCOPES, ...client.scopes]);
+      // offline_access (a refresh token, access while the user is away) only for a third party registered for it.
+      const standard = OIDC_SCOPES.filter((s) => s !== 'offline_access' || client.firstParty);
+      scope = grantScope(one('scope') ?? '', [...standard, ...client.scopes]);
     } catch {
       throw new RedirectError('invalid_scope', 'The scope parameter is malformed.');
     }
@@ -174,14 +176,17 @@ export class AuthorizationService {
       if (!signedIn) throw new RedirectError('login_required', 'The user is not signed in.');
       if (!consented) throw new RedirectError('consent_required', 'The user has not agreed to this yet.');
     }
-    if (signedIn && consented) return { kind: 'redirect', url: await this.issueCode(request, browser) };
+    if (signedIn && consented) return { kind: 'redirect', url: await this.issueCode(request, browser, false) };
     await this.store.saveRequest(request);
     return { kind: 'interact', requestId: request.id, loginHint: request.loginHint };
   }
 
   /** `prompt=login` wants a sign-in after the request; `max_age` one younger than that many seconds. */
   private freshEnough(request: AuthorizationRequest, authTime: number, afterRequest: boolean): boolean {
-    if (request.prompt.includes('login') && !(afterRequest && authTime >= request.createdAt - 1000)) return false;
+    // A sign-in made for this very request (auth_time has whole seconds, hence the second's slack)
+    // satisfies both; max_age=0 could never be met otherwise, and the user would sign in forever.
+    if (afterRequest && authTime >= request.createdAt - 1000) return true;
+    if (request.prompt.includes('login')) return false;
     return request.maxAge === null || this.clock.now() - authTime <= request.maxAge * 1000;
   }
 
@@ -200,7 +205,7 @@ export class AuthorizationService {
     if (!this.freshEnough(request, user.authTime, true)) return { action: 'login' };
     const browser = this.browserOf(user);
     if (!request.prompt.includes('consent') && (await this.consents.covers(user.userId, client, request.scope))) {
-      return { action: 'redirect', url: await this.issueCode(request, browser), browserSession: browser };
+      return { action: 'redirect', url: await this.issueCode(request, browser, true), browserSession: browser };
     }
     return { action: 'consent', client: { id: client.id, name: client.name }, scopes: scopeList(request.scope) };
   }
@@ -215,7 +220,7 @@ export class AuthorizationService {
       return { action: 'redirect', url: this.errorUrl(request.redirectUri, request.state, 'access_denied', 'The user declined.'), browserSession: browser };
     }
     await this.consents.grant(user.userId, request.clientId, request.scope, context);
-    return { action: 'redirect', url: await this.issueCode(request, browser), browserSession: browser };
+    return { action: 'redirect', url: await this.issueCode(request, browser, true), browserSession: browser };
   }
 
   private browserOf(user: SignedInUser): BrowserSession {
@@ -223,9 +228,9 @@ export class AuthorizationService {
   }
 
   /** OIDC-03: a code of 256 random bits, stored as its hash, single-use, bound to client, redirect URI and challenge. */
-  private async issueCode(request: AuthorizationRequest, browser: BrowserSession): Promise<string> {
-    // A parked request completes once: a second tab or a replayed POST gets no second code.
-    const parked = await this.store.findRequest(request.id);
+  private async issueCode(request: AuthorizationRequest, browser: BrowserSession, parked: boolean): Promise<string> {
+    // A parked request completes once: a second tab or a replayed POST gets no second code, even
+    // when the first took the request between this call's read of it and now.
     if (parked && !(await this.store.takeRequest(request.id))) throw new NotFoundError('ERR_OAUTH_REQUEST_NOT_FOUND');
     const code = randomToken(32);
     const now = this.clock.now();
@@ -244,6 +249,7 @@ export class AuthorizationService {
       expiresAt: now + this.settings.codeTtlMs,
       usedAt: null,
       sessionId: null,
+      replayedAt: null,
     });
     return this.responseUrl(request.redirectUri, { code, ...(request.state !== null ? { state: request.state } : {}) });
   }

@@ -67,6 +67,10 @@ export class ClientService {
     private readonly clock: Clock,
     /** The ID-token algorithms the provider can sign with now (RS256 first). */
     private readonly idTokenAlgorithms: () => readonly string[] = () => ['RS256'],
+    /** Told when a client changed or is gone, so what is cached of its sessions (first-party or not) goes. */
+    private readonly changed: (clientId: string) => void = () => {},
+    /** Ends every live session of a deleted client; how many it ended. */
+    private readonly endSessions: (clientId: string) => Promise<number> = async () => 0,
   ) {}
 
   async create(draft: ClientDraft, actorId: string | null, context: RequestContext = {}): Promise<ClientWithSecret> {
@@ -106,6 +110,7 @@ export class ClientService {
     const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
     const client = this.checked({ ...current, ...defined, updatedAt: this.clock.now() });
     if (!(await this.store.update(client))) throw new NotFoundError('ERR_CLIENT_NOT_FOUND');
+    this.changed(id);
     await this.audit.record('client.updated', context, { actorId, details: { client_id: id, fields: Object.keys(defined).join(',') } });
     return client;
   }
@@ -122,13 +127,17 @@ export class ClientService {
     const secretHashes = [hashSecret(secret), ...(keepPrevious ? current.secretHashes.slice(0, 1) : [])];
     const client = { ...current, secretHashes, updatedAt: this.clock.now() };
     if (!(await this.store.update(client))) throw new NotFoundError('ERR_CLIENT_NOT_FOUND');
+    this.changed(id);
     await this.audit.record('client.secret_rotated', context, { actorId, details: { client_id: id, active_secrets: secretHashes.length } });
     return { client, secret };
   }
 
   async delete(id: string, actorId: string | null, context: RequestContext = {}): Promise<void> {
     if (id === FIRST_PARTY_CLIENT_ID || !(await this.store.delete(id))) throw new NotFoundError('ERR_CLIENT_NOT_FOUND');
-    await this.audit.record('client.deleted', context, { actorId, details: { client_id: id } });
+    this.changed(id);
+    // A deleted client's users' sign-ins end with it: its refresh tokens must not outlive it.
+    const sessions = await this.endSessions(id);
+    await this.audit.record('client.deleted', context, { actorId, details: { client_id: id, sessions } });
   }
 
   /** The client if every rule holds, else one ValidationError listing every problem. */

@@ -4,7 +4,7 @@ import { hashSecret } from '../auth/refresh-tokens.js';
 import type { ClientContext, SessionService, TokenGrant } from '../auth/session-service.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { OAuthClient } from '../model.js';
+import type { AuthorizationCode, OAuthClient } from '../model.js';
 import type { AuthorizationStore, Clock, UserStore } from '../ports.js';
 import type { IdTokens } from './id-tokens.js';
 import { verifierMatches } from './pkce.js';
@@ -49,7 +49,7 @@ export class OAuthTokenService {
     const found = await this.codes.findCode(hashSecret(code));
     if (!found) throw invalidGrant('unknown code');
     if (found.usedAt !== null) {
-      await this.revokeReplayed(found.sessionId, found.userId, client.id, context);
+      await this.revokeReplayed(found, found.sessionId, client.id, context);
       throw invalidGrant('the code was already used; the tokens it gave are revoked');
     }
     if (found.expiresAt <= this.clock.now()) throw invalidGrant('the code has expired');
@@ -64,10 +64,18 @@ export class OAuthTokenService {
     if (!(await this.codes.redeemCode(found.id, sessionId, this.clock.now()))) {
       // Lost a race with another redemption of the same code: a replay all the same.
       const winner = await this.codes.findCode(found.id);
-      await this.revokeReplayed(winner?.sessionId ?? null, found.userId, client.id, context);
+      await this.revokeReplayed(found, winner?.sessionId ?? null, client.id, context);
       throw invalidGrant('the code was already used; the tokens it gave are revoked');
     }
     const grant = await this.sessions.start(user, context, { clientId: client.id, scope: found.scope, sessionId });
+    // OIDC-03: a replay that arrived between marking the code used and starting the session found
+    // nothing to revoke; it left its mark on the code instead, and the session ends here.
+    const after = await this.codes.findCode(found.id);
+    if (after && after.replayedAt !== null) {
+      await this.sessions.end(sessionId);
+      await this.audit.record('oauth.code_replayed', context, { subjectId: user.id, details: { client_id: client.id, session_id: sessionId, revoked: true } });
+      throw invalidGrant('the code was presented twice; the tokens it gave are revoked');
+    }
     const scopes = scopeList(found.scope);
     const idToken = scopes.includes('openid')
       ? await this.idTokens.sign({
@@ -87,13 +95,18 @@ export class OAuthTokenService {
       subjectId: user.id,
       details: { session_id: grant.sessionId, client_id: client.id, grant: 'authorization_code' },
     });
-    const withRefreshToken = client.grantTypes.includes('refresh_token') && (client.firstParty || scopes.includes('offline_access'));
+    // Checked again here: the client's registration may have changed since the code was issued.
+    const offline = scopes.includes('offline_access') && client.scopes.includes('offline_access');
+    const withRefreshToken = client.grantTypes.includes('refresh_token') && (client.firstParty || offline);
     return { grant, idToken, withRefreshToken };
   }
 
-  private async revokeReplayed(sessionId: string | null, userId: string, clientId: string, context: RequestContext): Promise<void> {
+  private async revokeReplayed(code: AuthorizationCode, sessionId: string | null, clientId: string, context: RequestContext): Promise<void> {
+    // Marked before ending the session: a redemption that has not started it yet sees the mark
+    // when it re-reads the code; one that has is ended here. Either way nothing outlives the replay.
+    await this.codes.markCodeReplayed(code.id, this.clock.now());
     const revoked = sessionId !== null && (await this.sessions.end(sessionId));
-    await this.audit.record('oauth.code_replayed', context, { subjectId: userId, details: { client_id: clientId, session_id: sessionId, revoked } });
+    await this.audit.record('oauth.code_replayed', context, { subjectId: code.userId, details: { client_id: clientId, session_id: sessionId, revoked } });
   }
 
   /** RFC 6749 §4.4: a confidential client's token for itself, within its registered scopes; every issuance audited. */

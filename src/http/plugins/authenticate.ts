@@ -48,11 +48,27 @@ export function bearerToken(request: FastifyRequest): string {
   throw new UnauthenticatedError('missing', 'This route needs an access token.');
 }
 
+/** What a subtree behind requireAuthentication accepts beyond first-party tokens. */
+export interface AuthenticationOptions {
+  /** Also accept tokens of third-party clients (userinfo and other resources meant for them). */
+  readonly thirdParty?: boolean;
+}
+
+/** The principal if this subtree accepts it; a third-party token on Gatehouse's own API is refused. */
+function admitted(principal: Principal, request: FastifyRequest, options: AuthenticationOptions): Principal {
+  // Stops a third-party app the user consented to (even for just `openid`) from using the user's, or an admin's, powers here.
+  if (!principal.firstParty && !options.thirdParty) {
+    throw new ForbiddenError(undefined, 'ERR_THIRD_PARTY_TOKEN');
+  }
+  return principal;
+}
+
 /**
- * Puts every route registered in `scope` behind a valid access token (AC-01). Fastify's
- * encapsulation makes the hook cover exactly this subtree and nothing else.
+ * Puts every route registered in `scope` behind a valid access token (AC-01) of a first-party
+ * client, unless `options` lets third-party tokens in. Fastify's encapsulation makes the hook cover
+ * exactly this subtree and nothing else.
  */
-export function requireAuthentication(scope: FastifyInstance, services: Services): void {
+export function requireAuthentication(scope: FastifyInstance, services: Services, options: AuthenticationOptions = {}): void {
   // Callback style, answered synchronously when the token and its session are in memory: an async
   // hook would cost a promise and a microtask turn on every request, hit or not.
   scope.addHook('onRequest', (request, reply, done) => {
@@ -65,15 +81,18 @@ export function requireAuthentication(scope: FastifyInstance, services: Services
       done(error as Error);
       return;
     }
-    if (principal instanceof Promise) {
-      principal.then((p) => {
-        request.principal = p;
-        done(enrolmentRefusal(request, p));
-      }, done);
-    } else {
-      request.principal = principal;
-      done(enrolmentRefusal(request, principal));
-    }
+    const admit = (p: Principal) => {
+      let refused: Error | undefined;
+      try {
+        request.principal = admitted(p, request, options);
+        refused = enrolmentRefusal(request, p);
+      } catch (error) {
+        refused = error as Error;
+      }
+      done(refused);
+    };
+    if (principal instanceof Promise) principal.then(admit, done);
+    else admit(principal);
   });
 }
 

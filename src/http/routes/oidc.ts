@@ -119,7 +119,12 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       async (request, reply) =>
         answer(reply, await services.oauth.authorization.decide(request.params.id, signedInUser(principalOf(request)), request.body.approve, contextOf(request))),
     );
+  });
 
+  // Userinfo is for the apps users signed in to: the one route third-party tokens may use.
+  await app.register(async (scope) => {
+    requireAuthentication(scope, services, { thirdParty: true });
+    const anyClient = scope.withTypeProvider<TypeBoxTypeProvider>();
     const userinfo = async (request: FastifyRequest): Promise<{ sub: string }> => {
       const principal = principalOf(request);
       // OIDC Core §5.3: userinfo is for tokens granted the openid scope.
@@ -132,8 +137,8 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       security: bearer,
       response: { 200: UserInfoResponse, ...problems(403) },
     };
-    signedIn.get('/oauth/userinfo', { schema: userinfoSchema }, userinfo);
-    signedIn.post('/oauth/userinfo', { schema: userinfoSchema }, userinfo);
+    anyClient.get('/oauth/userinfo', { schema: userinfoSchema }, userinfo);
+    anyClient.post('/oauth/userinfo', { schema: userinfoSchema }, userinfo);
   });
 
   app.get(

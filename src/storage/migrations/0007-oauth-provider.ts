@@ -49,9 +49,17 @@ export default {
       created_at {INT64} NOT NULL,
       expires_at {INT64} NOT NULL,
       used_at {INT64},
-      session_id TEXT
+      session_id TEXT,
+      replayed_at {INT64}
     )`,
     `CREATE INDEX oauth_codes_expiry ON oauth_codes (expires_at)`,
+    // Client-credentials tokens revoked before they expire (RFC 7009); kept only until they would have.
+    `CREATE TABLE oauth_revoked_tokens (
+      jti TEXT PRIMARY KEY,
+      client_id TEXT NOT NULL,
+      expires_at {INT64} NOT NULL
+    )`,
+    `CREATE INDEX oauth_revoked_tokens_expiry ON oauth_revoked_tokens (expires_at)`,
     `CREATE TABLE oauth_consents (
       user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
       client_id TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,

@@ -32,10 +32,12 @@ interface CodeRow {
   expires_at: number;
   used_at: number | null;
   session_id: string | null;
+  replayed_at: number | null;
 }
 
 const REQUEST_COLUMNS = 'id, client_id, redirect_uri, scope, state, nonce, code_challenge, prompt, max_age, login_hint, created_at, expires_at';
-const CODE_COLUMNS = 'id, client_id, user_id, redirect_uri, code_challenge, scope, nonce, auth_time, amr, browser_session_id, created_at, expires_at, used_at, session_id';
+const CODE_COLUMNS =
+  'id, client_id, user_id, redirect_uri, code_challenge, scope, nonce, auth_time, amr, browser_session_id, created_at, expires_at, used_at, session_id, replayed_at';
 
 const toRequest = (r: RequestRow): AuthorizationRequest => ({
   id: r.id,
@@ -67,6 +69,7 @@ const toCode = (r: CodeRow): AuthorizationCode => ({
   expiresAt: Number(r.expires_at),
   usedAt: r.used_at === null ? null : Number(r.used_at),
   sessionId: r.session_id,
+  replayedAt: r.replayed_at === null ? null : Number(r.replayed_at),
 });
 
 export class SqlAuthorizationStore implements AuthorizationStore {
@@ -99,7 +102,7 @@ export class SqlAuthorizationStore implements AuthorizationStore {
   }
 
   async saveCode(c: AuthorizationCode): Promise<void> {
-    await this.db.run(`INSERT INTO oauth_codes (${CODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    await this.db.run(`INSERT INTO oauth_codes (${CODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       c.id,
       c.clientId,
       c.userId,
@@ -114,6 +117,7 @@ export class SqlAuthorizationStore implements AuthorizationStore {
       c.expiresAt,
       c.usedAt,
       c.sessionId,
+      c.replayedAt,
     ]);
   }
 
@@ -127,8 +131,22 @@ export class SqlAuthorizationStore implements AuthorizationStore {
     return (await this.db.run('UPDATE oauth_codes SET used_at = ?, session_id = ? WHERE id = ? AND used_at IS NULL', [at, sessionId, id])) === 1;
   }
 
+  async markCodeReplayed(id: string, at: number): Promise<void> {
+    // The first replay's time is kept: later ones add nothing.
+    await this.db.run('UPDATE oauth_codes SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL', [at, id]);
+  }
+
+  async revokeClientToken(jti: string, clientId: string, expiresAt: number): Promise<void> {
+    await this.db.run('INSERT INTO oauth_revoked_tokens (jti, client_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING', [jti, clientId, expiresAt]);
+  }
+
+  async isClientTokenRevoked(jti: string): Promise<boolean> {
+    return (await this.db.get<{ one: number }>('SELECT 1 AS one FROM oauth_revoked_tokens WHERE jti = ?', [jti])) !== undefined;
+  }
+
   async deleteExpired(before: number): Promise<number> {
     const requests = await this.db.run('DELETE FROM oauth_requests WHERE expires_at < ?', [before]);
-    return requests + (await this.db.run('DELETE FROM oauth_codes WHERE expires_at < ?', [before]));
+    const revoked = await this.db.run('DELETE FROM oauth_revoked_tokens WHERE expires_at < ?', [before]);
+    return requests + revoked + (await this.db.run('DELETE FROM oauth_codes WHERE expires_at < ?', [before]));
   }
 }

@@ -96,4 +96,12 @@ export class SqlSessionStore implements SessionStore {
     ]);
     return rows.map((r) => r.id);
   }
+
+  async revokeAllForClient(clientId: string, at: number): Promise<{ id: string; userId: string }[]> {
+    const rows = await this.db.returning<{ id: string; user_id: string }>('UPDATE sessions SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL RETURNING id, user_id', [
+      at,
+      clientId,
+    ]);
+    return rows.map((r) => ({ id: r.id, userId: r.user_id }));
+  }
 }
