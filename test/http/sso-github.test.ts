@@ -122,6 +122,17 @@ describe('GitHub preset (OAuth 2.0 + user and emails API), against a local GitHu
     expect((again.json() as { user: { id: string } }).user.id).toBe(user.id);
   });
 
+  it('MFA-05: a GitHub sign-in never counts as a recent sign-in (GitHub does not say when the user authenticated)', async () => {
+    const res = await signInThrough(t, 'github');
+    expect(res.statusCode, res.body).toBe(200);
+    const { access_token, user } = res.json() as { access_token: string; user: { id: string } };
+    const [identity] = await t.storage.identities.listForUser(user.id);
+    const unlink = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${identity!.id}`, headers: { authorization: `Bearer ${access_token}` } });
+    expect(unlink.statusCode).toBe(401);
+    expect(problemOf(unlink).code).toBe('ERR_AUTH_STEP_UP_REQUIRED');
+    expect(String(unlink.headers['www-authenticate'])).toContain('insufficient_user_authentication');
+  });
+
   it('FED-02: an account with no verified address is refused, and nothing is created', async () => {
     account = { id: 99, login: 'nomail', name: null, emails: [{ email: 'nomail@example.com', primary: true, verified: false }] };
     const res = await signInThrough(t, 'github');

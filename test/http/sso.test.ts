@@ -223,14 +223,46 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(await t.storage.identities.listForUser(bob.id)).toEqual([]);
     expect((await auditOf('sso.unlinked')).some((e) => e.subjectId === bob.id)).toBe(true);
 
-    // alice has no password: her one identity is her only way in.
+    // alice has no password: her one identity is her only way in (she just authenticated upstream).
     upstream.signInAs('up-alice');
+    upstream.authenticatedAt(t.clock.now());
     const alice = (await signInThrough(t, 'upstream')).json() as { access_token: string; user: { id: string } };
+    upstream.authenticatedAt(null);
     const [only] = await t.storage.identities.listForUser(alice.user.id);
     const last = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${only!.id}`, headers: { authorization: `Bearer ${alice.access_token}` } });
     expect(last.statusCode).toBe(409);
     expect(problemOf(last).code).toBe('ERR_LAST_SIGN_IN_METHOD');
     expect(await t.storage.identities.listForUser(alice.user.id)).toHaveLength(1);
+  });
+
+  it('MFA-05/FED-01: a federated session counts as a recent sign-in only when the provider says the user authenticated recently (auth_time)', async () => {
+    const carlos = await signUp(t, { username: 'carlos' });
+    upstream.signInAs('up-newbie');
+    const link = await signInThrough(t, 'upstream', { start: await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: carlos.auth }) });
+    expect(link.statusCode, link.body).toBe(200);
+    const { id } = (link.json() as { linked: { id: string } }).linked;
+    const unlinkWith = async (authenticatedAt: number | null) => {
+      upstream.authenticatedAt(authenticatedAt);
+      const res = await signInThrough(t, 'upstream');
+      expect(res.statusCode, res.body).toBe(200);
+      const { access_token } = res.json() as { access_token: string };
+      // Unlinking wants a recent sign-in (carlos keeps his password, so it is not his last way in).
+      return t.app.inject({ method: 'DELETE', url: `/auth/identities/${id}`, headers: { authorization: `Bearer ${access_token}` } });
+    };
+    try {
+      // The provider signed carlos in from a session of its own an hour ago: no proof now.
+      const old = await unlinkWith(t.clock.now() - 3_600_000);
+      expect(old.statusCode).toBe(401);
+      expect(String(old.headers['www-authenticate'])).toContain('insufficient_user_authentication');
+      // A time in the future is no proof either.
+      expect((await unlinkWith(t.clock.now() + 3_600_000)).statusCode).toBe(401);
+      expect(await t.storage.identities.listForUser(carlos.id)).toHaveLength(1);
+      // Authenticated at the provider just now: recent.
+      expect((await unlinkWith(t.clock.now() - 1000)).statusCode).toBe(204);
+      expect(await t.storage.identities.listForUser(carlos.id)).toEqual([]);
+    } finally {
+      upstream.authenticatedAt(null);
+    }
   });
 
   it('FED-02: a link is bound to the session that started it: signed out (or revoked) before the callback, nothing is linked and no mail goes out', async () => {

@@ -32,6 +32,9 @@ export interface FederationDeps {
   readonly signInMethods: SignInMethods;
 }
 
+/** How far ahead of ours a provider's clock may be when it says when the user authenticated. */
+const CLOCK_SKEW_MS = 30_000;
+
 /** What a completed callback did. */
 export type FederationResult =
   | { readonly kind: 'signed-in'; readonly grant: TokenGrant; readonly created: boolean; readonly redirectTo: string | null }
@@ -50,7 +53,7 @@ export type FederationResult =
 export class FederationService {
   constructor(
     private readonly deps: FederationDeps,
-    private readonly settings: { readonly publicUrl: string },
+    private readonly settings: { readonly publicUrl: string; readonly reauthMaxAgeMs: number },
   ) {
     // Each linked identity is a way to sign in: unlinking (or removing a password or passkey) may
     // not take away the last one (MFA-07).
@@ -149,10 +152,23 @@ export class FederationService {
     if (!user || user.disabled) throw new FederationError('disabled', 'This account is disabled.');
     this.deps.email?.assertMaySignIn(user);
     // The proof happened at the provider: no RFC 8176 method of ours names it, so none is claimed
-    // (in particular not `pwd`). auth_time is now, so a fresh federated sign-in counts as recent.
-    const grant = await this.deps.sessions.start(user, context, { clientId: FIRST_PARTY_CLIENT_ID }, { amr: [] });
+    // (in particular not `pwd`), and its time is the provider's word (see sessionAuthTime).
+    const authTime = this.sessionAuthTime(profile);
+    const grant = await this.deps.sessions.start(user, context, { clientId: FIRST_PARTY_CLIENT_ID }, { amr: [], authTime });
     await this.deps.audit.record('sso.signed_in', context, { actorId: user.id, subjectId: user.id, details: { provider: provider.id, session_id: grant.sessionId, created } });
     return { kind: 'signed-in', grant, created };
+  }
+
+  /**
+   * When the session's user last proved who they are. A provider that keeps its own long session
+   * signs in without asking anything, so the time of our callback proves nothing: a stolen upstream
+   * session must not pass step-up (unlink, password or address change). Its `auth_time` counts when
+   * it gives one (a small clock skew tolerated); without one the session starts too old for step-up.
+   */
+  private sessionAuthTime(profile: UpstreamProfile): number {
+    const now = this.deps.clock.now();
+    if (profile.authTime !== null && profile.authTime <= now + CLOCK_SKEW_MS) return Math.min(profile.authTime, now);
+    return now - this.settings.reauthMaxAgeMs - 1000;
   }
 
   /** Started from the account page: the signed-in user proved both accounts, so the addresses do not matter. */

@@ -34,6 +34,8 @@ export interface UpstreamProfile {
   readonly name: string | null;
   /** Hints for a username: `preferred_username`, GitHub's login, ... */
   readonly usernameHints: readonly string[];
+  /** When the person last authenticated at the provider (OIDC `auth_time`, epoch ms); null when it does not say. */
+  readonly authTime: number | null;
 }
 
 /** One protocol toward a provider: where to send the browser, and what to make of its answer. */
