@@ -25,6 +25,8 @@ export interface LinkedIdentity {
   readonly userId: string;
   /** The provider's configured id (`google`, `github`, ...). */
   readonly provider: string;
+  /** Who vouches for `subject`: the OIDC `iss`, or GitHub's API base. */
+  readonly issuer: string;
   readonly subject: string;
   /** The address the provider gave when last used (shown to the user; never used to find the account). */
   readonly email: string | null;

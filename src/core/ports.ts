@@ -56,7 +56,8 @@ export interface UserStore {
 
 /** Upstream accounts linked to users (federated sign-in). */
 export interface IdentityStore {
-  findBySubject(provider: string, subject: string): Promise<LinkedIdentity | null>;
+  /** The identity the provider's issuer vouches for under `subject`. */
+  findBySubject(provider: string, issuer: string, subject: string): Promise<LinkedIdentity | null>;
   /** Oldest first. */
   listForUser(userId: string): Promise<LinkedIdentity[]>;
   /** Throws ConflictError (ERR_SSO_IDENTITY_TAKEN) when that upstream account is linked already. */

@@ -113,7 +113,7 @@ describe('GitHub preset (OAuth 2.0 + user and emails API), against a local GitHu
     const user = (await t.storage.users.findByEmail('octocat@verified.example'))!;
     expect(user).toMatchObject({ username: 'octocat', name: 'The Octocat', emailVerified: true, passwordHash: NO_PASSWORD });
     expect(await t.storage.users.findByEmail('octo@unverified.example')).toBeNull();
-    expect((await t.storage.identities.findBySubject('github', '583231'))?.userId).toBe(user.id);
+    expect((await t.storage.identities.findBySubject('github', `${base}/api`, '583231'))?.userId).toBe(user.id);
     expect(verifiers.at(-1)).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     // Renamed at GitHub: the numeric id still finds the same user.
@@ -139,7 +139,7 @@ describe('GitHub preset (OAuth 2.0 + user and emails API), against a local GitHu
     expect(res.statusCode).toBe(403);
     expect(problemOf(res).code).toBe('ERR_SSO_NO_EMAIL');
     expect(await t.storage.users.findByEmail('nomail@example.com')).toBeNull();
-    expect(await t.storage.identities.findBySubject('github', '99')).toBeNull();
+    expect(await t.storage.identities.findBySubject('github', `${base}/api`, '99')).toBeNull();
   });
 
   it('a code GitHub refuses (200 with an error member) is refused', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PASSWORD } from '../../src/core/auth/sign-in-methods.js';
+import { newId } from '../../src/core/ids.js';
 import { decode } from '../helpers/forge.js';
 import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp } from '../helpers/app.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/oidc-upstream.js';
@@ -25,6 +26,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
         { id: 'up-vera', email: 'vera@example.com', emailVerified: true, preferredUsername: 'vera' },
         { id: 'up-newbie', email: 'newbie@example.com', emailVerified: false, preferredUsername: 'newbie' },
         { id: 'up-lookalike', email: 'lookalike@example.com', emailVerified: true, preferredUsername: '\u0430lice' },
+        { id: 'up-repointed', email: 'repointed@example.com', emailVerified: true, preferredUsername: 'repointed' },
       ],
       redirectUris: [CALLBACK],
     });
@@ -121,7 +123,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(problemOf(res).code).toBe('ERR_SSO_NO_EMAIL');
     expect(res.body).not.toContain('access_token');
     expect(await t.storage.identities.listForUser(victim.id)).toEqual([]);
-    expect(await t.storage.identities.findBySubject('upstream', 'up-mallory')).toBeNull();
+    expect(await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-mallory')).toBeNull();
     const sessions = await t.storage.sessions.listActiveForUser(victim.id, Date.now());
     expect(sessions).toHaveLength(1); // only the password login of signUp
     expect((await auditOf('sso.refused')).some((e) => e.details.reason === 'no_email' && e.details.detail === 'upstream address not verified')).toBe(true);
@@ -168,7 +170,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(free).toEqual(taken);
     expect(free.code).toBe('ERR_SSO_NO_EMAIL');
     expect(await userByEmail('newbie@example.com')).toBeNull();
-    expect(await t.storage.identities.findBySubject('upstream', 'up-newbie')).toBeNull();
+    expect(await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-newbie')).toBeNull();
     expect((await t.services.users.list({ limit: 100 })).items.length).toBe(users);
   });
 
@@ -265,6 +267,42 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     }
   });
 
+  it('FED-02: a linked identity is (provider, issuer, subject): the provider id re-pointed to another issuer does not sign in as the old one; a removed provider is no way to sign in', async () => {
+    // "upstream" used to point at another issuer, where the same subject was someone else.
+    const owner = await signUp(t, { username: 'oldowner' });
+    const old = {
+      id: newId(t.clock.now()),
+      userId: owner.id,
+      provider: 'upstream',
+      issuer: 'https://gitlab.example',
+      subject: 'up-repointed',
+      email: 'owner@example.com',
+      createdAt: 0,
+      lastUsedAt: 0,
+    };
+    await t.storage.identities.link(old);
+    upstream.signInAs('up-repointed');
+    upstream.authenticatedAt(t.clock.now());
+    try {
+      const res = await signInThrough(t, 'upstream');
+      expect(res.statusCode, res.body).toBe(200);
+      const { access_token, user } = res.json() as { access_token: string; user: { id: string } };
+      expect(user.id).not.toBe(owner.id);
+      expect((await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-repointed'))?.userId).toBe(user.id);
+      expect(await t.storage.identities.findBySubject('upstream', 'https://gitlab.example', 'up-repointed')).toEqual(old);
+
+      // The new user (no password) also has an identity of a provider no longer configured: it signs
+      // nobody in, so the configured one is still the last way in.
+      await t.storage.identities.link({ ...old, id: newId(t.clock.now()), userId: user.id, provider: 'removed', issuer: 'https://removed.example' });
+      const [mine] = (await t.storage.identities.listForUser(user.id)).filter((i) => i.provider === 'upstream');
+      const last = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${mine!.id}`, headers: { authorization: `Bearer ${access_token}` } });
+      expect(last.statusCode, last.body).toBe(409);
+      expect(problemOf(last).code).toBe('ERR_LAST_SIGN_IN_METHOD');
+    } finally {
+      upstream.authenticatedAt(null);
+    }
+  });
+
   it('FED-02: a link is bound to the session that started it: signed out (or revoked) before the callback, nothing is linked and no mail goes out', async () => {
     const dora = await signUp(t, { username: 'dora' });
     upstream.signInAs('up-newbie'); // linked to nobody
@@ -276,7 +314,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(problemOf(res).code).toBe('ERR_SSO_FLOW_INVALID');
     expect(await t.storage.identities.listForUser(dora.id)).toEqual([]);
     expect(await queued(t, { to: dora.email, kind: 'identity_linked' })).toEqual([]);
-    expect(await t.storage.identities.findBySubject('upstream', 'up-newbie')).toBeNull();
+    expect(await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-newbie')).toBeNull();
     expect((await auditOf('sso.refused')).some((e) => e.subjectId === dora.id && e.details.detail === 'the session that started the link ended')).toBe(true);
   });
 

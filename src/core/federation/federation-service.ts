@@ -57,7 +57,11 @@ export class FederationService {
   ) {
     // Each linked identity is a way to sign in: unlinking (or removing a password or passkey) may
     // not take away the last one (MFA-07).
-    deps.signInMethods.add(async (user) => (await deps.identities.listForUser(user.id)).map((i) => ({ kind: 'identity', id: i.id })));
+    // Only identities of providers configured now count: one whose provider was removed signs nobody in.
+    deps.signInMethods.add(async (user) => {
+      const configured = new Set((await deps.providers.all()).map((p) => p.id));
+      return (await deps.identities.listForUser(user.id)).filter((i) => configured.has(i.provider)).map((i) => ({ kind: 'identity', id: i.id }));
+    });
   }
 
   /** The callback URL registered at the provider. */
@@ -117,7 +121,7 @@ export class FederationService {
     const now = this.deps.clock.now();
     let created = false;
     let user: User | null;
-    const known = await this.deps.identities.findBySubject(provider.id, profile.subject);
+    const known = await this.deps.identities.findBySubject(provider.id, profile.issuer, profile.subject);
     if (known) {
       user = await this.deps.users.findById(known.userId);
       await this.deps.identities.touch(known.id, now, profile.email);
@@ -143,7 +147,7 @@ export class FederationService {
         const { id, ...identity } = this.identity('', provider, profile, now);
         user = await this.deps.userService.createFromProvider(
           { usernames: usernameCandidates(profile.usernameHints, email, profile.name), email, name: profile.name, emailVerified: true },
-          { id, provider: identity.provider, subject: identity.subject, email: identity.email },
+          { id, provider: identity.provider, issuer: identity.issuer, subject: identity.subject, email: identity.email },
           context,
         );
         created = true;
@@ -181,7 +185,7 @@ export class FederationService {
       throw new FederationError('flow', undefined, 'the session that started the link ended');
     }
     const now = this.deps.clock.now();
-    const known = await this.deps.identities.findBySubject(provider.id, profile.subject);
+    const known = await this.deps.identities.findBySubject(provider.id, profile.issuer, profile.subject);
     if (known && known.userId !== user.id) throw new FederationError('identity_taken');
     if (known) {
       await this.deps.identities.touch(known.id, now, profile.email);
@@ -205,7 +209,7 @@ export class FederationService {
   }
 
   private identity(userId: string, provider: ProviderConfig, profile: UpstreamProfile, now: number): LinkedIdentity {
-    return { id: newId(now), userId, provider: provider.id, subject: profile.subject, email: profile.email, createdAt: now, lastUsedAt: now };
+    return { id: newId(now), userId, provider: provider.id, issuer: profile.issuer, subject: profile.subject, email: profile.email, createdAt: now, lastUsedAt: now };
   }
 
   /** GET /auth/identities. */

@@ -9,16 +9,18 @@ interface IdentityRow {
   id: string;
   user_id: string;
   provider: string;
+  issuer: string;
   subject: string;
   email: string | null;
   created_at: number;
   last_used_at: number;
 }
-const COLUMNS = 'id, user_id, provider, subject, email, created_at, last_used_at';
+const COLUMNS = 'id, user_id, provider, issuer, subject, email, created_at, last_used_at';
 const toIdentity = (r: IdentityRow): LinkedIdentity => ({
   id: r.id,
   userId: r.user_id,
   provider: r.provider,
+  issuer: r.issuer,
   subject: r.subject,
   email: r.email,
   createdAt: Number(r.created_at),
@@ -29,14 +31,17 @@ export const identityTaken = () => new ConflictError('ERR_SSO_IDENTITY_TAKEN');
 
 /** The insert of an identity, for the user store to write with a new user in one transaction. */
 export function insertIdentity(i: LinkedIdentity): Statement {
-  return { sql: `INSERT INTO user_identities (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, params: [i.id, i.userId, i.provider, i.subject, i.email, i.createdAt, i.lastUsedAt] };
+  return {
+    sql: `INSERT INTO user_identities (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    params: [i.id, i.userId, i.provider, i.issuer, i.subject, i.email, i.createdAt, i.lastUsedAt],
+  };
 }
 
 export class SqlIdentityStore implements IdentityStore {
   constructor(private readonly db: SqlDriver) {}
 
-  async findBySubject(provider: string, subject: string): Promise<LinkedIdentity | null> {
-    const row = await this.db.get<IdentityRow>(`SELECT ${COLUMNS} FROM user_identities WHERE provider = ? AND subject = ?`, [provider, subject]);
+  async findBySubject(provider: string, issuer: string, subject: string): Promise<LinkedIdentity | null> {
+    const row = await this.db.get<IdentityRow>(`SELECT ${COLUMNS} FROM user_identities WHERE provider = ? AND issuer = ? AND subject = ?`, [provider, issuer, subject]);
     return row ? toIdentity(row) : null;
   }
 
