@@ -180,6 +180,13 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     upstream.signInAs('up-mallory');
     const start = await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: auth });
     expect(start.statusCode).toBe(200);
+    // IN-01: the link takes no body; anything in one is refused, and no flow starts.
+    const withBody = await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: auth, payload: { user_id: 'someone-else' } });
+    expect(withBody.statusCode).toBe(400);
+    expect(withBody.headers['set-cookie']).toBeUndefined();
+    for (const empty of [undefined, {}]) {
+      expect((await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: auth, payload: empty })).statusCode).toBe(200);
+    }
     const linked = await signInThrough(t, 'upstream', { start });
     expect(linked.statusCode, linked.body).toBe(200);
     expect(linked.json()).toMatchObject({ linked: { provider: 'upstream', email: 'victim@example.com' } });

@@ -13,7 +13,9 @@ import { readCookie, setRefreshCookie, tokenResponse } from '../refresh-cookie.j
 import { bearer, problems } from '../schemas/common.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { CallbackQuery, IdentityList, IdentityParams, IdentityView, LinkStartView, ProviderList, ProviderParams, StartQuery } from '../schemas/sso.js';
+import { optionalBody } from '../plugins/optional-body.js';
 import { recentAuth } from '../plugins/recent-auth.js';
+import { NoBody } from '../schemas/email.js';
 
 const FLOW_COOKIE = 'gatehouse_sso';
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -144,8 +146,11 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         description: 'Sets the flow cookie and answers where to send the browser; the callback links and leads back to /ui/account.',
         security: bearer,
         params: ProviderParams,
-        response: { 200: LinkStartView, ...problems(401, 404, 503) },
+        body: NoBody,
+        response: { 200: LinkStartView, ...problems(400, 401, 404, 503) },
       },
+      // No body, an empty one or `{}`; anything else is refused like every unknown field (IN-01).
+      ...optionalBody,
     },
     async (request, reply) => {
       const { provider } = request.params;
