@@ -69,6 +69,19 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect((await t.app.inject({ method: 'GET', url: '/auth/sso/nope/start' })).statusCode).toBe(404);
   });
 
+  it('WEB-03: start accepts redirect_to only on this origin (or CORS_ORIGINS) and answers 400 otherwise, starting no flow', async () => {
+    for (const good of ['/ui/account', 'http://gatehouse.test/somewhere?x=1']) {
+      const res = await t.app.inject({ method: 'GET', url: `/auth/sso/upstream/start?redirect_to=${encodeURIComponent(good)}` });
+      expect(res.statusCode, good).toBe(303);
+    }
+    for (const bad of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'http://user:pw@gatehouse.test/', 'http://[bad']) {
+      const res = await t.app.inject({ method: 'GET', url: `/auth/sso/upstream/start?redirect_to=${encodeURIComponent(bad)}` });
+      expect(res.statusCode, bad).toBe(400);
+      expect(problemOf(res).errors?.[0]?.field).toBe('redirect_to');
+      expect(res.headers['set-cookie'], bad).toBeUndefined();
+    }
+  });
+
   it('FED-01: a new upstream account gets a user (no password, address verified on the provider’s word) and Gatehouse tokens; the sub is stable', async () => {
     upstream.signInAs('up-alice');
     const first = await signInThrough(t, 'upstream');
