@@ -64,8 +64,12 @@ export interface IdentityStore {
   link(identity: LinkedIdentity, effects?: MailEffects): Promise<void>;
   /** Records a sign-in through it, and the address the provider gave this time. */
   touch(id: string, at: number, email: string | null): Promise<void>;
-  /** Removes one of the user's identities; false when the user has no such identity. */
-  unlink(userId: string, id: string): Promise<boolean>;
+  /**
+   * Removes one of the user's identities; false when the user has no such identity. With
+   * `keepAnotherOf`, only while another identity of one of those providers remains, checked and
+   * deleted atomically per user (two concurrent unlinks cannot both remove the last way in).
+   */
+  unlink(userId: string, id: string, options?: { readonly keepAnotherOf?: readonly string[] }): Promise<boolean>;
 }
 
 /** A provider added with `gatehouse providers add`; its client secret sealed with the SecretBox. */

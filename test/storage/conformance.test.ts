@@ -395,6 +395,19 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.identities.findBySubject('other-idp', 'https://idp.example', 'sub-1')).toBeNull();
     });
 
+    it('MFA-07: two concurrent unlinks that each keep another identity cannot remove both (check and delete atomic)', async () => {
+      for (let round = 0; round < 3; round++) {
+        const a = user();
+        await storage.users.create(a);
+        const pair = [identity(a.id, `race-${round}-1`), identity(a.id, `race-${round}-2`)];
+        for (const i of [...pair, identity(a.id, `race-${round}-3`, 'removed-idp')]) await storage.identities.link(i);
+        const results = await Promise.all(pair.map((i) => storage.identities.unlink(a.id, i.id, { keepAnotherOf: ['idp'] })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        // An identity of a provider not listed does not count as another.
+        expect((await storage.identities.listForUser(a.id)).map((i) => i.provider).sort()).toEqual(['idp', 'removed-idp']);
+      }
+    });
+
     it('FED-03: a user created with its identity is written whole or not at all', async () => {
       const owner = user();
       await storage.users.create(owner);

@@ -228,7 +228,17 @@ export class FederationService {
       if (error instanceof LastSignInMethodError) await this.refused(identity.provider, new FederationError('last_method'), context, user.id);
       throw error;
     }
-    if (!(await this.deps.identities.unlink(user.id, identityId))) throw new NotFoundError('ERR_SSO_IDENTITY_NOT_FOUND');
+    // Only linked identities left: the store rechecks that another remains as it deletes (a
+    // concurrent unlink of that other one must not leave the account with no way in).
+    const othersThanIdentities = (await this.deps.signInMethods.list(user)).some((m) => m.kind !== 'identity');
+    const keepAnotherOf = othersThanIdentities ? undefined : (await this.deps.providers.all()).map((p) => p.id);
+    if (!(await this.deps.identities.unlink(user.id, identityId, { keepAnotherOf }))) {
+      if (keepAnotherOf && (await this.deps.identities.listForUser(user.id)).some((i) => i.id === identityId)) {
+        await this.refused(identity.provider, new FederationError('last_method'), context, user.id);
+        throw new LastSignInMethodError();
+      }
+      throw new NotFoundError('ERR_SSO_IDENTITY_NOT_FOUND');
+    }
     await this.deps.audit.record('sso.unlinked', context, { actorId: user.id, subjectId: user.id, details: { provider: identity.provider, identity_id: identity.id } });
   }
 }

@@ -58,7 +58,14 @@ export class SqlIdentityStore implements IdentityStore {
     await this.db.run('UPDATE user_identities SET last_used_at = ?, email = ? WHERE id = ?', [at, email, id]);
   }
 
-  async unlink(userId: string, id: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM user_identities WHERE id = ? AND user_id = ?', [id, userId])) === 1;
+  async unlink(userId: string, id: string, options: { readonly keepAnotherOf?: readonly string[] } = {}): Promise<boolean> {
+    const providers = options.keepAnotherOf;
+    if (!providers) return (await this.db.run('DELETE FROM user_identities WHERE id = ? AND user_id = ?', [id, userId])) === 1;
+    if (providers.length === 0) return false;
+    // The recount and the delete in one transaction, one user's unlinks one after the other: under
+    // READ COMMITTED two deletes that each still see the other's row would both pass (write skew).
+    const sql = `DELETE FROM user_identities WHERE id = ? AND user_id = ?
+      AND EXISTS (SELECT 1 FROM user_identities o WHERE o.user_id = ? AND o.id <> ? AND o.provider IN (${providers.map(() => '?').join(', ')}))`;
+    return this.db.batch([{ sql, params: [id, userId, userId, id, ...providers], expectChanges: 1 }], { lock: `gatehouse:identities:${userId}` });
   }
 }
