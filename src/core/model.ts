@@ -151,6 +151,8 @@ export const AUDIT_TYPES = [
   'sso.linked',
   'sso.unlinked',
   'sso.refused',
+  'sso.provider_added',
+  'sso.provider_removed',
   'reauth.succeeded',
   'reauth.failed',
   'mfa.enrolled',
