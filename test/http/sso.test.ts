@@ -399,3 +399,42 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect((await auditOf('sso.refused')).some((e) => e.details.reason === 'unavailable')).toBe(true);
   });
 });
+
+describe('federated sign-in in browser mode: every refusal lands on the page (FED-01)', () => {
+  let upstream: OidcUpstream;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    upstream = await startOidcUpstream({
+      accounts: [{ id: 'up-erin', email: 'erin@example.com', emailVerified: true, preferredUsername: 'erin' }],
+      redirectUris: [CALLBACK],
+    });
+    t = await buildTestApp({
+      REFRESH_COOKIE: 'true',
+      EMAIL_VERIFICATION: 'required',
+      SSO_PROVIDERS: JSON.stringify([{ id: 'upstream', name: 'Test IdP', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret }]),
+    });
+  }, 20_000);
+
+  afterAll(async () => {
+    await t?.close();
+    await upstream?.close();
+  });
+
+  it('a refusal of the rest of the service (ERR_EMAIL_UNVERIFIED) leads to /ui/login?sso_error=<code>, is audited as sso.refused and clears the flow cookie', async () => {
+    const first = await signInThrough(t, 'upstream');
+    expect(first.statusCode, first.body).toBe(303);
+    const erin = (await t.storage.users.findByEmail('erin@example.com'))!;
+    // An admin changed her address since: unverified, and EMAIL_VERIFICATION=required.
+    await t.storage.users.update(erin.id, { emailVerified: false, updatedAt: Date.now() });
+    t.services.sessions.forgetUser(erin.id);
+    const refused = await signInThrough(t, 'upstream');
+    expect(refused.statusCode).toBe(303);
+    expect(refused.headers.location).toBe('/ui/login?sso_error=ERR_EMAIL_UNVERIFIED');
+    const cookies = ([] as string[]).concat(refused.headers['set-cookie'] ?? []);
+    expect(cookies.some((c) => c.startsWith('gatehouse_sso=;') && /Max-Age=0/.test(c))).toBe(true);
+    expect(cookies.some((c) => c.startsWith('gatehouse_refresh='))).toBe(false);
+    const audit = (await t.services.audit.list({ limit: 50 })).items.filter((e) => e.type === 'sso.refused');
+    expect(audit.map((e) => e.details.reason)).toEqual(['ERR_EMAIL_UNVERIFIED']);
+  });
+});
