@@ -278,7 +278,7 @@ export async function createServices(config: Config, storage: Storage, options: 
   const providers = new ProviderRegistry(config.ssoProviders, storage.providers, secrets, clock, UPSTREAM_TIMEOUT_MS);
   const federation = new FederationService(
     { users: storage.users, identities: storage.identities, providers, userService: users, sessions, audit, clock, secrets, counters, email, signInMethods },
-    { publicUrl: config.publicUrl },
+    { publicUrl: config.publicUrl, reauthMaxAgeMs: config.mfa.reauthMaxAgeMs },
   );
   const consents = new ConsentService(storage.consents, sessions, audit, clock);
   const idTokens = new IdTokens(storage.idTokenKeys, clock, { issuer: config.jwt.issuer, ttlMs: config.jwt.accessTokenTtlMs }, () => tokens.keyRing);

@@ -351,7 +351,7 @@ async function providersCommand(config: Config, args: string[]): Promise<void> {
     },
     allowPositionals: true,
   });
-  await withServices(config, async ({ providers }) => {
+  await withServices(config, async ({ providers, audit }) => {
     switch (action) {
       case 'list': {
         const all = await providers.list();
@@ -385,12 +385,17 @@ async function providersCommand(config: Config, args: string[]): Promise<void> {
         if (!resolved) throw new CliError(problems.join('; '));
         const { clientSecret, preset: _preset, ...settings } = resolved;
         await providers.add(settings, clientSecret);
+        // Who may sign people in is an operator's security decision: on the record (never the secret).
+        await audit.record('sso.provider_added', CLI_CONTEXT, {
+          details: { provider: resolved.id, type: resolved.type, issuer: resolved.issuer ?? resolved.apiUrl, client_id: resolved.clientId, has_secret: clientSecret !== null },
+        });
         console.log(`added ${resolved.id} (${resolved.name}); callback URL to register at the provider: ${config.publicUrl}/auth/sso/${resolved.id}/callback`);
         return;
       }
       case 'remove': {
         if (!positionals[0]) throw new UsageError('providers remove needs <id>');
         await providers.remove(positionals[0]);
+        await audit.record('sso.provider_removed', CLI_CONTEXT, { details: { provider: positionals[0] } });
         console.log(`removed ${positionals[0]}`);
         return;
       }

@@ -167,7 +167,9 @@ export function loadSsoProviders(raw: string | undefined, problems: string[]): r
   try {
     list = JSON.parse(json);
   } catch (error) {
-    problems.push(`SSO_PROVIDERS is not valid JSON (${(error as Error).message})`);
+    // The parser's own message quotes the text around the mistake: client secrets, in a log.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    problems.push(`SSO_PROVIDERS is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`);
     return [];
   }
   if (!Array.isArray(list) || !list.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p))) {

@@ -25,6 +25,8 @@ export interface LinkedIdentity {
   readonly userId: string;
   /** The provider's configured id (`google`, `github`, ...). */
   readonly provider: string;
+  /** Who vouches for `subject`: the OIDC `iss`, or GitHub's API base. */
+  readonly issuer: string;
   readonly subject: string;
   /** The address the provider gave when last used (shown to the user; never used to find the account). */
   readonly email: string | null;
@@ -169,6 +171,8 @@ export const AUDIT_TYPES = [
   'sso.linked',
   'sso.unlinked',
   'sso.refused',
+  'sso.provider_added',
+  'sso.provider_removed',
   'reauth.succeeded',
   'reauth.failed',
   'mfa.enrolled',

@@ -71,15 +71,20 @@ export interface UserStore {
 
 /** Upstream accounts linked to users (federated sign-in). */
 export interface IdentityStore {
-  findBySubject(provider: string, subject: string): Promise<LinkedIdentity | null>;
+  /** The identity the provider's issuer vouches for under `subject`. */
+  findBySubject(provider: string, issuer: string, subject: string): Promise<LinkedIdentity | null>;
   /** Oldest first. */
   listForUser(userId: string): Promise<LinkedIdentity[]>;
   /** Throws ConflictError (ERR_SSO_IDENTITY_TAKEN) when that upstream account is linked already. */
   link(identity: LinkedIdentity, effects?: MailEffects): Promise<void>;
   /** Records a sign-in through it, and the address the provider gave this time. */
   touch(id: string, at: number, email: string | null): Promise<void>;
-  /** Removes one of the user's identities; false when the user has no such identity. */
-  unlink(userId: string, id: string): Promise<boolean>;
+  /**
+   * Removes one of the user's identities; false when the user has no such identity. With
+   * `keepAnotherOf`, only while another identity of one of those providers remains, checked and
+   * deleted atomically per user (two concurrent unlinks cannot both remove the last way in).
+   */
+  unlink(userId: string, id: string, options?: { readonly keepAnotherOf?: readonly string[] }): Promise<boolean>;
 }
 
 /** A provider added with `gatehouse providers add`; its client secret sealed with the SecretBox. */

@@ -53,6 +53,15 @@ describe('gatehouse providers add|list|remove through the real CLI', () => {
     const after = openDriver(url);
     try {
       expect(await after.all('SELECT id FROM sso_providers')).toEqual([]);
+      // Both changes are in the audit trail, from the CLI, without the secret.
+      const events = await after.all<{ type: string; details: string; user_agent: string | null }>(
+        "SELECT type, details, user_agent FROM audit_events WHERE type LIKE 'sso.provider_%' ORDER BY id",
+      );
+      expect(events.map((e) => e.type)).toEqual(['sso.provider_added', 'sso.provider_removed']);
+      expect(JSON.parse(events[0]!.details)).toMatchObject({ provider: 'gh', type: 'github', client_id: 'Iv1.cli', has_secret: true });
+      expect(JSON.parse(events[1]!.details)).toMatchObject({ provider: 'gh' });
+      expect(events.every((e) => e.user_agent === 'gatehouse-cli')).toBe(true);
+      expect(JSON.stringify(events)).not.toContain(secret);
     } finally {
       await after.close();
     }

@@ -19,6 +19,8 @@ export interface OidcUpstream {
   readonly clientSecret: string;
   /** Who "signs in" at the provider's next interaction (no login form: the test chooses). */
   signInAs(accountId: string): void;
+  /** When the provider says the next sign-ins authenticated (`auth_time`, epoch ms); null: when they happen. */
+  authenticatedAt(ms: number | null): void;
   /** Requests to the JWKS since start (or since reset). */
   jwksRequests: number;
   /** Goes down right after it next hands the browser a code (the browser then comes back to a dead provider). */
@@ -45,12 +47,21 @@ export async function startOidcUpstream(options: { accounts: readonly UpstreamAc
   let jwks = newJwks();
   let server: Server;
   let port = options.port ?? 0;
-  const state = { jwksRequests: 0, failAfterCode: false };
+  const state = { jwksRequests: 0, failAfterCode: false, authTime: null as number | null };
 
   const start = async () => {
     const issuer = `http://127.0.0.1:${port}`;
     const configuration: Configuration = {
-      clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [...options.redirectUris], grant_types: ['authorization_code'], response_types: ['code'] }],
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uris: [...options.redirectUris],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          require_auth_time: true,
+        },
+      ],
       jwks,
       cookies: { keys: ['upstream-test-cookie-key'] },
       pkce: { required: () => true },
@@ -85,7 +96,12 @@ export async function startOidcUpstream(options: { accounts: readonly UpstreamAc
         const grant = new provider.Grant({ accountId: current, clientId });
         grant.addOIDCScope('openid email profile');
         const grantId = await grant.save();
-        await provider.interactionFinished(req, res, { login: { accountId: current }, consent: { grantId } }, { mergeWithLastSubmission: false });
+        await provider.interactionFinished(
+          req,
+          res,
+          { login: { accountId: current, ...(state.authTime === null ? {} : { ts: Math.floor(state.authTime / 1000) }) }, consent: { grantId } },
+          { mergeWithLastSubmission: false },
+        );
         void details;
       } catch (error) {
         res.statusCode = 500;
@@ -120,6 +136,7 @@ export async function startOidcUpstream(options: { accounts: readonly UpstreamAc
     clientId,
     clientSecret,
     signInAs: (id) => (current = id),
+    authenticatedAt: (ms) => (state.authTime = ms),
     failAfterNextCode: () => (state.failAfterCode = true),
     get jwksRequests() {
       return state.jwksRequests;

@@ -106,7 +106,7 @@ describe('federated sign-in refuses forged ID tokens (FED-01)', () => {
     expect(problemOf(res).code).toBe('ERR_SSO_REFUSED');
     expect(res.body).not.toContain('access_token');
     expect(await t.storage.users.findByEmail('forged@example.com')).toBeNull();
-    expect(await t.storage.identities.findBySubject('forged', 'forged-subject')).toBeNull();
+    expect(await t.storage.identities.findBySubject('forged', issuer, 'forged-subject')).toBeNull();
   };
 
   let usedNonce = '';

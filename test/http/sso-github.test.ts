@@ -113,7 +113,7 @@ describe('GitHub preset (OAuth 2.0 + user and emails API), against a local GitHu
     const user = (await t.storage.users.findByEmail('octocat@verified.example'))!;
     expect(user).toMatchObject({ username: 'octocat', name: 'The Octocat', emailVerified: true, passwordHash: NO_PASSWORD });
     expect(await t.storage.users.findByEmail('octo@unverified.example')).toBeNull();
-    expect((await t.storage.identities.findBySubject('github', '583231'))?.userId).toBe(user.id);
+    expect((await t.storage.identities.findBySubject('github', `${base}/api`, '583231'))?.userId).toBe(user.id);
     expect(verifiers.at(-1)).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     // Renamed at GitHub: the numeric id still finds the same user.
@@ -122,13 +122,24 @@ describe('GitHub preset (OAuth 2.0 + user and emails API), against a local GitHu
     expect((again.json() as { user: { id: string } }).user.id).toBe(user.id);
   });
 
+  it('MFA-05: a GitHub sign-in never counts as a recent sign-in (GitHub does not say when the user authenticated)', async () => {
+    const res = await signInThrough(t, 'github');
+    expect(res.statusCode, res.body).toBe(200);
+    const { access_token, user } = res.json() as { access_token: string; user: { id: string } };
+    const [identity] = await t.storage.identities.listForUser(user.id);
+    const unlink = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${identity!.id}`, headers: { authorization: `Bearer ${access_token}` } });
+    expect(unlink.statusCode).toBe(401);
+    expect(problemOf(unlink).code).toBe('ERR_AUTH_STEP_UP_REQUIRED');
+    expect(String(unlink.headers['www-authenticate'])).toContain('insufficient_user_authentication');
+  });
+
   it('FED-02: an account with no verified address is refused, and nothing is created', async () => {
     account = { id: 99, login: 'nomail', name: null, emails: [{ email: 'nomail@example.com', primary: true, verified: false }] };
     const res = await signInThrough(t, 'github');
     expect(res.statusCode).toBe(403);
     expect(problemOf(res).code).toBe('ERR_SSO_NO_EMAIL');
     expect(await t.storage.users.findByEmail('nomail@example.com')).toBeNull();
-    expect(await t.storage.identities.findBySubject('github', '99')).toBeNull();
+    expect(await t.storage.identities.findBySubject('github', `${base}/api`, '99')).toBeNull();
   });
 
   it('a code GitHub refuses (200 with an error member) is refused', async () => {

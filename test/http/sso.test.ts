@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PASSWORD } from '../../src/core/auth/sign-in-methods.js';
+import { newId } from '../../src/core/ids.js';
 import { decode } from '../helpers/forge.js';
 import { buildTestApp, PASSWORD, problemOf, signUp, type TestApp } from '../helpers/app.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/oidc-upstream.js';
@@ -25,6 +26,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
         { id: 'up-vera', email: 'vera@example.com', emailVerified: true, preferredUsername: 'vera' },
         { id: 'up-newbie', email: 'newbie@example.com', emailVerified: false, preferredUsername: 'newbie' },
         { id: 'up-lookalike', email: 'lookalike@example.com', emailVerified: true, preferredUsername: '\u0430lice' },
+        { id: 'up-repointed', email: 'repointed@example.com', emailVerified: true, preferredUsername: 'repointed' },
       ],
       redirectUris: [CALLBACK],
     });
@@ -65,6 +67,19 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     // The verifier and state are sealed: neither is readable in the cookie.
     expect(cookie).not.toContain(url.searchParams.get('state')!);
     expect((await t.app.inject({ method: 'GET', url: '/auth/sso/nope/start' })).statusCode).toBe(404);
+  });
+
+  it('WEB-03: start accepts redirect_to only on this origin (or CORS_ORIGINS) and answers 400 otherwise, starting no flow', async () => {
+    for (const good of ['/ui/account', 'http://gatehouse.test/somewhere?x=1']) {
+      const res = await t.app.inject({ method: 'GET', url: `/auth/sso/upstream/start?redirect_to=${encodeURIComponent(good)}` });
+      expect(res.statusCode, good).toBe(303);
+    }
+    for (const bad of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'http://user:pw@gatehouse.test/', 'http://[bad']) {
+      const res = await t.app.inject({ method: 'GET', url: `/auth/sso/upstream/start?redirect_to=${encodeURIComponent(bad)}` });
+      expect(res.statusCode, bad).toBe(400);
+      expect(problemOf(res).errors?.[0]?.field).toBe('redirect_to');
+      expect(res.headers['set-cookie'], bad).toBeUndefined();
+    }
   });
 
   it('FED-01: a new upstream account gets a user (no password, address verified on the provider’s word) and Gatehouse tokens; the sub is stable', async () => {
@@ -121,7 +136,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(problemOf(res).code).toBe('ERR_SSO_NO_EMAIL');
     expect(res.body).not.toContain('access_token');
     expect(await t.storage.identities.listForUser(victim.id)).toEqual([]);
-    expect(await t.storage.identities.findBySubject('upstream', 'up-mallory')).toBeNull();
+    expect(await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-mallory')).toBeNull();
     const sessions = await t.storage.sessions.listActiveForUser(victim.id, Date.now());
     expect(sessions).toHaveLength(1); // only the password login of signUp
     expect((await auditOf('sso.refused')).some((e) => e.details.reason === 'no_email' && e.details.detail === 'upstream address not verified')).toBe(true);
@@ -168,7 +183,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(free).toEqual(taken);
     expect(free.code).toBe('ERR_SSO_NO_EMAIL');
     expect(await userByEmail('newbie@example.com')).toBeNull();
-    expect(await t.storage.identities.findBySubject('upstream', 'up-newbie')).toBeNull();
+    expect(await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-newbie')).toBeNull();
     expect((await t.services.users.list({ limit: 100 })).items.length).toBe(users);
   });
 
@@ -178,6 +193,13 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     upstream.signInAs('up-mallory');
     const start = await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: auth });
     expect(start.statusCode).toBe(200);
+    // IN-01: the link takes no body; anything in one is refused, and no flow starts.
+    const withBody = await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: auth, payload: { user_id: 'someone-else' } });
+    expect(withBody.statusCode).toBe(400);
+    expect(withBody.headers['set-cookie']).toBeUndefined();
+    for (const empty of [undefined, {}]) {
+      expect((await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: auth, payload: empty })).statusCode).toBe(200);
+    }
     const linked = await signInThrough(t, 'upstream', { start });
     expect(linked.statusCode, linked.body).toBe(200);
     expect(linked.json()).toMatchObject({ linked: { provider: 'upstream', email: 'victim@example.com' } });
@@ -223,14 +245,82 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(await t.storage.identities.listForUser(bob.id)).toEqual([]);
     expect((await auditOf('sso.unlinked')).some((e) => e.subjectId === bob.id)).toBe(true);
 
-    // alice has no password: her one identity is her only way in.
+    // alice has no password: her one identity is her only way in (she just authenticated upstream).
     upstream.signInAs('up-alice');
+    upstream.authenticatedAt(t.clock.now());
     const alice = (await signInThrough(t, 'upstream')).json() as { access_token: string; user: { id: string } };
+    upstream.authenticatedAt(null);
     const [only] = await t.storage.identities.listForUser(alice.user.id);
     const last = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${only!.id}`, headers: { authorization: `Bearer ${alice.access_token}` } });
     expect(last.statusCode).toBe(409);
     expect(problemOf(last).code).toBe('ERR_LAST_SIGN_IN_METHOD');
     expect(await t.storage.identities.listForUser(alice.user.id)).toHaveLength(1);
+  });
+
+  it('MFA-05/FED-01: a federated session counts as a recent sign-in only when the provider says the user authenticated recently (auth_time)', async () => {
+    const carlos = await signUp(t, { username: 'carlos' });
+    upstream.signInAs('up-newbie');
+    const link = await signInThrough(t, 'upstream', { start: await t.app.inject({ method: 'POST', url: '/auth/sso/upstream/link', headers: carlos.auth }) });
+    expect(link.statusCode, link.body).toBe(200);
+    const { id } = (link.json() as { linked: { id: string } }).linked;
+    const unlinkWith = async (authenticatedAt: number | null) => {
+      upstream.authenticatedAt(authenticatedAt);
+      const res = await signInThrough(t, 'upstream');
+      expect(res.statusCode, res.body).toBe(200);
+      const { access_token } = res.json() as { access_token: string };
+      // Unlinking wants a recent sign-in (carlos keeps his password, so it is not his last way in).
+      return t.app.inject({ method: 'DELETE', url: `/auth/identities/${id}`, headers: { authorization: `Bearer ${access_token}` } });
+    };
+    try {
+      // The provider signed carlos in from a session of its own an hour ago: no proof now.
+      const old = await unlinkWith(t.clock.now() - 3_600_000);
+      expect(old.statusCode).toBe(401);
+      expect(String(old.headers['www-authenticate'])).toContain('insufficient_user_authentication');
+      // A time in the future is no proof either.
+      expect((await unlinkWith(t.clock.now() + 3_600_000)).statusCode).toBe(401);
+      expect(await t.storage.identities.listForUser(carlos.id)).toHaveLength(1);
+      // Authenticated at the provider just now: recent.
+      expect((await unlinkWith(t.clock.now() - 1000)).statusCode).toBe(204);
+      expect(await t.storage.identities.listForUser(carlos.id)).toEqual([]);
+    } finally {
+      upstream.authenticatedAt(null);
+    }
+  });
+
+  it('FED-02: a linked identity is (provider, issuer, subject): the provider id re-pointed to another issuer does not sign in as the old one; a removed provider is no way to sign in', async () => {
+    // "upstream" used to point at another issuer, where the same subject was someone else.
+    const owner = await signUp(t, { username: 'oldowner' });
+    const old = {
+      id: newId(t.clock.now()),
+      userId: owner.id,
+      provider: 'upstream',
+      issuer: 'https://gitlab.example',
+      subject: 'up-repointed',
+      email: 'owner@example.com',
+      createdAt: 0,
+      lastUsedAt: 0,
+    };
+    await t.storage.identities.link(old);
+    upstream.signInAs('up-repointed');
+    upstream.authenticatedAt(t.clock.now());
+    try {
+      const res = await signInThrough(t, 'upstream');
+      expect(res.statusCode, res.body).toBe(200);
+      const { access_token, user } = res.json() as { access_token: string; user: { id: string } };
+      expect(user.id).not.toBe(owner.id);
+      expect((await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-repointed'))?.userId).toBe(user.id);
+      expect(await t.storage.identities.findBySubject('upstream', 'https://gitlab.example', 'up-repointed')).toEqual(old);
+
+      // The new user (no password) also has an identity of a provider no longer configured: it signs
+      // nobody in, so the configured one is still the last way in.
+      await t.storage.identities.link({ ...old, id: newId(t.clock.now()), userId: user.id, provider: 'removed', issuer: 'https://removed.example' });
+      const [mine] = (await t.storage.identities.listForUser(user.id)).filter((i) => i.provider === 'upstream');
+      const last = await t.app.inject({ method: 'DELETE', url: `/auth/identities/${mine!.id}`, headers: { authorization: `Bearer ${access_token}` } });
+      expect(last.statusCode, last.body).toBe(409);
+      expect(problemOf(last).code).toBe('ERR_LAST_SIGN_IN_METHOD');
+    } finally {
+      upstream.authenticatedAt(null);
+    }
   });
 
   it('FED-02: a link is bound to the session that started it: signed out (or revoked) before the callback, nothing is linked and no mail goes out', async () => {
@@ -244,7 +334,7 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(problemOf(res).code).toBe('ERR_SSO_FLOW_INVALID');
     expect(await t.storage.identities.listForUser(dora.id)).toEqual([]);
     expect(await queued(t, { to: dora.email, kind: 'identity_linked' })).toEqual([]);
-    expect(await t.storage.identities.findBySubject('upstream', 'up-newbie')).toBeNull();
+    expect(await t.storage.identities.findBySubject('upstream', upstream.issuer, 'up-newbie')).toBeNull();
     expect((await auditOf('sso.refused')).some((e) => e.subjectId === dora.id && e.details.detail === 'the session that started the link ended')).toBe(true);
   });
 
@@ -307,5 +397,44 @@ describe('sign-in with another identity provider (FED-01..03)', () => {
     expect(problemOf(down)).toMatchObject({ code: 'ERR_SSO_UNAVAILABLE', detail: 'The identity provider is not answering; try again later.' });
     expect((await t.services.users.list({ limit: 100 })).items.length).toBe(users);
     expect((await auditOf('sso.refused')).some((e) => e.details.reason === 'unavailable')).toBe(true);
+  });
+});
+
+describe('federated sign-in in browser mode: every refusal lands on the page (FED-01)', () => {
+  let upstream: OidcUpstream;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    upstream = await startOidcUpstream({
+      accounts: [{ id: 'up-erin', email: 'erin@example.com', emailVerified: true, preferredUsername: 'erin' }],
+      redirectUris: [CALLBACK],
+    });
+    t = await buildTestApp({
+      REFRESH_COOKIE: 'true',
+      EMAIL_VERIFICATION: 'required',
+      SSO_PROVIDERS: JSON.stringify([{ id: 'upstream', name: 'Test IdP', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret }]),
+    });
+  }, 20_000);
+
+  afterAll(async () => {
+    await t?.close();
+    await upstream?.close();
+  });
+
+  it('a refusal of the rest of the service (ERR_EMAIL_UNVERIFIED) leads to /ui/login?sso_error=<code>, is audited as sso.refused and clears the flow cookie', async () => {
+    const first = await signInThrough(t, 'upstream');
+    expect(first.statusCode, first.body).toBe(303);
+    const erin = (await t.storage.users.findByEmail('erin@example.com'))!;
+    // An admin changed her address since: unverified, and EMAIL_VERIFICATION=required.
+    await t.storage.users.update(erin.id, { emailVerified: false, updatedAt: Date.now() });
+    t.services.sessions.forgetUser(erin.id);
+    const refused = await signInThrough(t, 'upstream');
+    expect(refused.statusCode).toBe(303);
+    expect(refused.headers.location).toBe('/ui/login?sso_error=ERR_EMAIL_UNVERIFIED');
+    const cookies = ([] as string[]).concat(refused.headers['set-cookie'] ?? []);
+    expect(cookies.some((c) => c.startsWith('gatehouse_sso=;') && /Max-Age=0/.test(c))).toBe(true);
+    expect(cookies.some((c) => c.startsWith('gatehouse_refresh='))).toBe(false);
+    const audit = (await t.services.audit.list({ limit: 50 })).items.filter((e) => e.type === 'sso.refused');
+    expect(audit.map((e) => e.details.reason)).toEqual(['ERR_EMAIL_UNVERIFIED']);
   });
 });

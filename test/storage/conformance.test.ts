@@ -475,17 +475,18 @@ describe.each(backends())('storage conformance: $name', (backend) => {
   });
 
   describe('linked identities and stored providers (federation)', () => {
-    const identity = (userId: string, subject: string, provider = 'idp') => ({
+    const identity = (userId: string, subject: string, provider = 'idp', issuer = 'https://idp.example') => ({
       id: newId(NOW),
       userId,
       provider,
+      issuer,
       subject,
       email: `${subject}@up.example`,
       createdAt: NOW,
       lastUsedAt: NOW,
     });
 
-    it('links, finds by (provider, subject), lists per user, touches, and unlinks only the owner’s', async () => {
+    it('FED-02: links, finds by (provider, issuer, subject), lists per user, touches, and unlinks only the owner’s', async () => {
       const a = user();
       const b = user();
       await storage.users.create(a);
@@ -493,19 +494,37 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       const first = identity(a.id, 'sub-1');
       await storage.identities.link(first);
       await storage.identities.link(identity(a.id, 'sub-1', 'other-idp'));
-      expect(await storage.identities.findBySubject('idp', 'sub-1')).toEqual(first);
-      expect(await storage.identities.findBySubject('idp', 'sub-2')).toBeNull();
+      expect(await storage.identities.findBySubject('idp', 'https://idp.example', 'sub-1')).toEqual(first);
+      expect(await storage.identities.findBySubject('idp', 'https://idp.example', 'sub-2')).toBeNull();
       // FED-02: one upstream account, one user.
       await expect(storage.identities.link(identity(b.id, 'sub-1'))).rejects.toMatchObject({ code: 'ERR_SSO_IDENTITY_TAKEN' });
+      // FED-02: the same subject at another issuer (the provider id re-pointed) is another account.
+      const elsewhere = identity(b.id, 'sub-1', 'idp', 'https://other-issuer.example');
+      await storage.identities.link(elsewhere);
+      expect(await storage.identities.findBySubject('idp', 'https://other-issuer.example', 'sub-1')).toEqual(elsewhere);
+      expect(await storage.identities.findBySubject('idp', 'https://idp.example', 'sub-1')).toEqual(first);
       await storage.identities.touch(first.id, NOW + 9, 'new@up.example');
-      expect(await storage.identities.findBySubject('idp', 'sub-1')).toMatchObject({ lastUsedAt: NOW + 9, email: 'new@up.example' });
+      expect(await storage.identities.findBySubject('idp', 'https://idp.example', 'sub-1')).toMatchObject({ lastUsedAt: NOW + 9, email: 'new@up.example' });
       expect((await storage.identities.listForUser(a.id)).map((i) => i.provider).sort()).toEqual(['idp', 'other-idp']);
       expect(await storage.identities.unlink(b.id, first.id)).toBe(false);
       expect(await storage.identities.unlink(a.id, first.id)).toBe(true);
       expect(await storage.identities.listForUser(a.id)).toHaveLength(1);
       // They go with their user.
       await storage.users.delete(a.id);
-      expect(await storage.identities.findBySubject('other-idp', 'sub-1')).toBeNull();
+      expect(await storage.identities.findBySubject('other-idp', 'https://idp.example', 'sub-1')).toBeNull();
+    });
+
+    it('MFA-07: two concurrent unlinks that each keep another identity cannot remove both (check and delete atomic)', async () => {
+      for (let round = 0; round < 3; round++) {
+        const a = user();
+        await storage.users.create(a);
+        const pair = [identity(a.id, `race-${round}-1`), identity(a.id, `race-${round}-2`)];
+        for (const i of [...pair, identity(a.id, `race-${round}-3`, 'removed-idp')]) await storage.identities.link(i);
+        const results = await Promise.all(pair.map((i) => storage.identities.unlink(a.id, i.id, { keepAnotherOf: ['idp'] })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        // An identity of a provider not listed does not count as another.
+        expect((await storage.identities.listForUser(a.id)).map((i) => i.provider).sort()).toEqual(['idp', 'removed-idp']);
+      }
     });
 
     it('FED-03: a user created with its identity is written whole or not at all', async () => {
@@ -517,7 +536,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await expect(storage.users.create(newcomer, undefined, identity(newcomer.id, 'taken'))).rejects.toMatchObject({ code: 'ERR_SSO_IDENTITY_TAKEN' });
       expect(await storage.users.findById(newcomer.id)).toBeNull();
       await storage.users.create(newcomer, undefined, identity(newcomer.id, 'fresh'));
-      expect((await storage.identities.findBySubject('idp', 'fresh'))?.userId).toBe(newcomer.id);
+      expect((await storage.identities.findBySubject('idp', 'https://idp.example', 'fresh'))?.userId).toBe(newcomer.id);
     });
 
     it('stores providers, refuses a second with the same id, removes', async () => {

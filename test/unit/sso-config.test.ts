@@ -57,6 +57,15 @@ describe('SSO_PROVIDERS', () => {
     expect(problemsOf('{"a":1}')[0]).toMatch(/must be a JSON array/);
   });
 
+  it('a JSON mistake is reported by position only, never with the text around it (it quotes client secrets)', () => {
+    for (const broken of ['[{"id": "a", "client_secret": hunter2-very-secret-value}]', '[{"id": "a", "client_secret": "hunter2-very-secret-value"']) {
+      const problems = problemsOf(broken);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^SSO_PROVIDERS is not valid JSON( \(at position \d+\))?$/);
+      expect(problems.join('\n')).not.toContain('hunter2');
+    }
+  });
+
   it('reads a file when given a path (secrets kept out of the environment)', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-sso-')), 'providers.json');
     writeFileSync(file, JSON.stringify([{ id: 'local', issuer: 'http://127.0.0.1:5556/dex', client_id: 'x', client_secret: 'y' }]));

@@ -28,6 +28,8 @@ export interface Authentication {
   readonly amr: readonly string[];
   /** Defaults to what `amr` reaches (see acrOf). */
   readonly acr?: string;
+  /** When the proof happened, epoch ms; defaults to now (a proof made elsewhere may be older). */
+  readonly authTime?: number;
 }
 
 /** The password alone: every login before a second factor was asked for. */

@@ -142,7 +142,7 @@ export class SessionService {
       rotatedAt: null,
       clientId: grant.clientId,
       scope: grant.scope ?? '',
-      authTime: now,
+      authTime: Math.min(auth.authTime ?? now, now),
       amr: [...auth.amr],
       acr: auth.acr ?? acrOf(auth.amr),
     };

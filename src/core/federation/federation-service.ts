@@ -32,6 +32,9 @@ export interface FederationDeps {
   readonly signInMethods: SignInMethods;
 }
 
+/** How far ahead of ours a provider's clock may be when it says when the user authenticated. */
+const CLOCK_SKEW_MS = 30_000;
+
 /** What a completed callback did. */
 export type FederationResult =
   | { readonly kind: 'signed-in'; readonly grant: TokenGrant; readonly created: boolean; readonly redirectTo: string | null }
@@ -50,11 +53,15 @@ export type FederationResult =
 export class FederationService {
   constructor(
     private readonly deps: FederationDeps,
-    private readonly settings: { readonly publicUrl: string },
+    private readonly settings: { readonly publicUrl: string; readonly reauthMaxAgeMs: number },
   ) {
     // Each linked identity is a way to sign in: unlinking (or removing a password or passkey) may
     // not take away the last one (MFA-07).
-    deps.signInMethods.add(async (user) => (await deps.identities.listForUser(user.id)).map((i) => ({ kind: 'identity', id: i.id })));
+    // Only identities of providers configured now count: one whose provider was removed signs nobody in.
+    deps.signInMethods.add(async (user) => {
+      const configured = new Set((await deps.providers.all()).map((p) => p.id));
+      return (await deps.identities.listForUser(user.id)).filter((i) => configured.has(i.provider)).map((i) => ({ kind: 'identity', id: i.id }));
+    });
   }
 
   /** The callback URL registered at the provider. */
@@ -114,7 +121,7 @@ export class FederationService {
     const now = this.deps.clock.now();
     let created = false;
     let user: User | null;
-    const known = await this.deps.identities.findBySubject(provider.id, profile.subject);
+    const known = await this.deps.identities.findBySubject(provider.id, profile.issuer, profile.subject);
     if (known) {
       user = await this.deps.users.findById(known.userId);
       await this.deps.identities.touch(known.id, now, profile.email);
@@ -140,7 +147,7 @@ export class FederationService {
         const { id, ...identity } = this.identity('', provider, profile, now);
         user = await this.deps.userService.createFromProvider(
           { usernames: usernameCandidates(profile.usernameHints, email, profile.name), email, name: profile.name, emailVerified: true },
-          { id, provider: identity.provider, subject: identity.subject, email: identity.email },
+          { id, provider: identity.provider, issuer: identity.issuer, subject: identity.subject, email: identity.email },
           context,
         );
         created = true;
@@ -149,10 +156,23 @@ export class FederationService {
     if (!user || user.disabled) throw new FederationError('disabled', 'This account is disabled.');
     this.deps.email?.assertMaySignIn(user);
     // The proof happened at the provider: no RFC 8176 method of ours names it, so none is claimed
-    // (in particular not `pwd`). auth_time is now, so a fresh federated sign-in counts as recent.
-    const grant = await this.deps.sessions.start(user, context, { clientId: FIRST_PARTY_CLIENT_ID }, { amr: [] });
+    // (in particular not `pwd`), and its time is the provider's word (see sessionAuthTime).
+    const authTime = this.sessionAuthTime(profile);
+    const grant = await this.deps.sessions.start(user, context, { clientId: FIRST_PARTY_CLIENT_ID }, { amr: [], authTime });
     await this.deps.audit.record('sso.signed_in', context, { actorId: user.id, subjectId: user.id, details: { provider: provider.id, session_id: grant.sessionId, created } });
     return { kind: 'signed-in', grant, created };
+  }
+
+  /**
+   * When the session's user last proved who they are. A provider that keeps its own long session
+   * signs in without asking anything, so the time of our callback proves nothing: a stolen upstream
+   * session must not pass step-up (unlink, password or address change). Its `auth_time` counts when
+   * it gives one (a small clock skew tolerated); without one the session starts too old for step-up.
+   */
+  private sessionAuthTime(profile: UpstreamProfile): number {
+    const now = this.deps.clock.now();
+    if (profile.authTime !== null && profile.authTime <= now + CLOCK_SKEW_MS) return Math.min(profile.authTime, now);
+    return now - this.settings.reauthMaxAgeMs - 1000;
   }
 
   /** Started from the account page: the signed-in user proved both accounts, so the addresses do not matter. */
@@ -165,7 +185,7 @@ export class FederationService {
       throw new FederationError('flow', undefined, 'the session that started the link ended');
     }
     const now = this.deps.clock.now();
-    const known = await this.deps.identities.findBySubject(provider.id, profile.subject);
+    const known = await this.deps.identities.findBySubject(provider.id, profile.issuer, profile.subject);
     if (known && known.userId !== user.id) throw new FederationError('identity_taken');
     if (known) {
       await this.deps.identities.touch(known.id, now, profile.email);
@@ -189,7 +209,7 @@ export class FederationService {
   }
 
   private identity(userId: string, provider: ProviderConfig, profile: UpstreamProfile, now: number): LinkedIdentity {
-    return { id: newId(now), userId, provider: provider.id, subject: profile.subject, email: profile.email, createdAt: now, lastUsedAt: now };
+    return { id: newId(now), userId, provider: provider.id, issuer: profile.issuer, subject: profile.subject, email: profile.email, createdAt: now, lastUsedAt: now };
   }
 
   /** GET /auth/identities. */
@@ -208,7 +228,17 @@ export class FederationService {
       if (error instanceof LastSignInMethodError) await this.refused(identity.provider, new FederationError('last_method'), context, user.id);
       throw error;
     }
-    if (!(await this.deps.identities.unlink(user.id, identityId))) throw new NotFoundError('ERR_SSO_IDENTITY_NOT_FOUND');
+    // Only linked identities left: the store rechecks that another remains as it deletes (a
+    // concurrent unlink of that other one must not leave the account with no way in).
+    const othersThanIdentities = (await this.deps.signInMethods.list(user)).some((m) => m.kind !== 'identity');
+    const keepAnotherOf = othersThanIdentities ? undefined : (await this.deps.providers.all()).map((p) => p.id);
+    if (!(await this.deps.identities.unlink(user.id, identityId, { keepAnotherOf }))) {
+      if (keepAnotherOf && (await this.deps.identities.listForUser(user.id)).some((i) => i.id === identityId)) {
+        await this.refused(identity.provider, new FederationError('last_method'), context, user.id);
+        throw new LastSignInMethodError();
+      }
+      throw new NotFoundError('ERR_SSO_IDENTITY_NOT_FOUND');
+    }
     await this.deps.audit.record('sso.unlinked', context, { actorId: user.id, subjectId: user.id, details: { provider: identity.provider, identity_id: identity.id } });
   }
 }

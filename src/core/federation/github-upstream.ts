@@ -73,6 +73,9 @@ export class GitHubUpstream implements Upstream {
         emailVerified: chosen !== undefined,
         name: typeof user.name === 'string' ? user.name : null,
         usernameHints: typeof user.login === 'string' ? [user.login] : [],
+        issuer: this.provider.apiUrl ?? 'https://api.github.com',
+        // GitHub never says when the person last proved who they are.
+        authTime: null,
       };
     } catch (error) {
       throw classifyUpstreamError(error);

@@ -85,7 +85,11 @@ export class OidcUpstream implements Upstream {
       if (claims.email === undefined && config.serverMetadata().userinfo_endpoint) {
         info = { ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)), ...claims };
       }
-      return profileOf(claims.sub, info);
+      return {
+        ...profileOf(claims.sub, info),
+        issuer: claims.iss,
+        authTime: typeof claims.auth_time === 'number' && Number.isFinite(claims.auth_time) ? claims.auth_time * 1000 : null,
+      };
     } catch (error) {
       throw classifyUpstreamError(error);
     }
@@ -94,7 +98,7 @@ export class OidcUpstream implements Upstream {
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value.trim() : null);
 
-function profileOf(subject: string, info: Record<string, unknown>): UpstreamProfile {
+function profileOf(subject: string, info: Record<string, unknown>): Omit<UpstreamProfile, 'authTime' | 'issuer'> {
   return {
     subject,
     email: str(info.email),

@@ -27,6 +27,8 @@ export interface FlowChecks {
 
 /** Who the provider says signed in. `subject` is stable; the address may change or be reused. */
 export interface UpstreamProfile {
+  /** Who vouches for the subject: the ID token's `iss`, or GitHub's API base (a subject is unique only there). */
+  readonly issuer: string;
   readonly subject: string;
   readonly email: string | null;
   /** Only the provider's own word that it checked the address (`email_verified: true`); else false. */
@@ -34,6 +36,8 @@ export interface UpstreamProfile {
   readonly name: string | null;
   /** Hints for a username: `preferred_username`, GitHub's login, ... */
   readonly usernameHints: readonly string[];
+  /** When the person last authenticated at the provider (OIDC `auth_time`, epoch ms); null when it does not say. */
+  readonly authTime: number | null;
 }
 
 /** One protocol toward a provider: where to send the browser, and what to make of its answer. */

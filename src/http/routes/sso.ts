@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config/index.js';
-import { AppError } from '../../core/errors.js';
+import { AppError, ValidationError } from '../../core/errors.js';
 import { FederationError } from '../../core/federation/errors.js';
 import type { LinkedIdentity } from '../../core/model.js';
 import type { Services } from '../../services.js';
@@ -13,7 +13,9 @@ import { readCookie, setRefreshCookie, tokenResponse } from '../refresh-cookie.j
 import { bearer, problems } from '../schemas/common.js';
 import { TokenResponse } from '../schemas/auth.js';
 import { CallbackQuery, IdentityList, IdentityParams, IdentityView, LinkStartView, ProviderList, ProviderParams, StartQuery } from '../schemas/sso.js';
+import { optionalBody } from '../plugins/optional-body.js';
 import { recentAuth } from '../plugins/recent-auth.js';
+import { NoBody } from '../schemas/email.js';
 
 const FLOW_COOKIE = 'gatehouse_sso';
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -49,6 +51,28 @@ function refuse(reply: FastifyReply, config: Config, provider: string, error: un
   return reply.headers(noStore).redirect(landing(linking ? '/ui/account' : '/ui/login', { sso_error: error.code }), 303);
 }
 
+/**
+ * WEB-03, the pages' rule (web/src/redirect.ts) applied before the flow starts: `redirect_to` may
+ * lead only to this origin or one of CORS_ORIGINS, so a crafted start link is refused here rather
+ * than carried through the provider and back.
+ */
+function assertAllowedRedirect(raw: string | undefined, config: Config): void {
+  if (raw === undefined) return;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw, config.publicUrl);
+  } catch {
+    // Malformed: refused below.
+  }
+  const allowed =
+    url !== null &&
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.username === '' &&
+    url.password === '' &&
+    (url.origin === new URL(config.publicUrl).origin || config.corsOrigins.includes(url.origin));
+  if (!allowed) throw ValidationError.field('redirect_to', 'must lead to this service or one of CORS_ORIGINS');
+}
+
 const identityView = (i: LinkedIdentity) => ({
   id: i.id,
   provider: i.provider,
@@ -74,11 +98,12 @@ export const publicSsoRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         summary: 'Go to the identity provider (authorization code with PKCE, state and nonce)',
         params: ProviderParams,
         querystring: StartQuery,
-        response: { 303: Type.Null(), ...problems(404, 503) },
+        response: { 303: Type.Null(), ...problems(400, 404, 503) },
       },
     },
     async (request, reply) => {
       const { provider } = request.params;
+      assertAllowedRedirect(request.query.redirect_to, config);
       try {
         const { url, flow } = await federation.start(provider, { redirectTo: request.query.redirect_to ?? null, linkUserId: null, linkSessionId: null });
         return reply
@@ -144,8 +169,11 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         description: 'Sets the flow cookie and answers where to send the browser; the callback links and leads back to /ui/account.',
         security: bearer,
         params: ProviderParams,
-        response: { 200: LinkStartView, ...problems(401, 404, 503) },
+        body: NoBody,
+        response: { 200: LinkStartView, ...problems(400, 401, 404, 503) },
       },
+      // No body, an empty one or `{}`; anything else is refused like every unknown field (IN-01).
+      ...optionalBody,
     },
     async (request, reply) => {
       const { provider } = request.params;

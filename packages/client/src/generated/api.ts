@@ -1310,7 +1310,7 @@ export interface operations {
                 limit?: number;
                 /** @description only events at or after this instant (RFC 3339 date-time) */
                 since?: string;
-                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed" | "client.created" | "client.updated" | "client.deleted" | "client.secret_rotated" | "oauth.code_replayed" | "oauth.consent_granted" | "oauth.consent_revoked" | "token.issued";
+                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "sso.provider_added" | "sso.provider_removed" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed" | "client.created" | "client.updated" | "client.deleted" | "client.secret_rotated" | "oauth.code_replayed" | "oauth.consent_granted" | "oauth.consent_revoked" | "token.issued";
                 /** @description only events before this instant (RFC 3339 date-time) */
                 until?: string;
                 user?: string;
@@ -4396,7 +4396,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description OK */
             200: {
