@@ -238,8 +238,14 @@ export interface FactorStore {
    * is still `expected` (two assertions at once cannot both pass with one counter).
    */
   useCredential(id: string, expected: number, next: { signCount: number; backupState: boolean }, at: number): Promise<boolean>;
-  /** Deletes one of the user's factors; when it was the last confirmed one, the recovery codes go too. */
-  delete(id: string, userId: string): Promise<boolean>;
+  /**
+   * Deletes one of the user's factors; when it was the last confirmed one, the recovery codes go too
+   * (same transaction). With `keepAnotherPasskey` (MFA-07, a user whose only ways to sign in are
+   * passkeys) only while another confirmed passkey of the user remains, checked in the same
+   * statement under a per-user lock: two removals at once cannot both take the last two.
+   * False when the factor is not the user's; LastSignInMethodError when the guard refused.
+   */
+  delete(id: string, userId: string, guard?: { keepAnotherPasskey: boolean }): Promise<boolean>;
   /** Deletes every factor and recovery code of the user (an admin reset); returns how many factors. */
   deleteAllForUser(userId: string): Promise<number>;
 }

@@ -138,8 +138,8 @@ export class MfaService implements SignInGate {
   async remove(user: User, factorId: string, context: RequestContext): Promise<void> {
     const factor = await this.deps.factors.findById(factorId);
     if (!factor || factor.userId !== user.id) throw new NotFoundError('ERR_MFA_NOT_FOUND');
-    if (factor.type === 'webauthn') await this.deps.passkeys.assertMayRemove(user, factor.id);
-    if (!(await this.deps.factors.delete(factor.id, user.id))) throw new NotFoundError('ERR_MFA_NOT_FOUND');
+    const guard = factor.type === 'webauthn' ? await this.deps.passkeys.removalGuard(user, factor.id) : undefined;
+    if (!(await this.deps.factors.delete(factor.id, user.id, guard))) throw new NotFoundError('ERR_MFA_NOT_FOUND');
     await this.deps.audit.record('mfa.removed', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, type: factor.type } });
   }
 

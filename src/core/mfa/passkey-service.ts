@@ -11,7 +11,7 @@ import { AMR } from '../auth/authentication.js';
 import { hashSecret } from '../auth/refresh-tokens.js';
 import type { ClientContext, ClientGrant, SessionService, TokenGrant } from '../auth/session-service.js';
 import type { SignInMethods } from '../auth/sign-in-methods.js';
-import { AppError } from '../errors.js';
+import { AppError, LastSignInMethodError } from '../errors.js';
 import { newId, randomToken } from '../ids.js';
 import type { MfaFactor, User } from '../model.js';
 import type { ChallengeStore, Clock, FactorStore, UserStore } from '../ports.js';
@@ -227,9 +227,15 @@ export class PasskeyService {
     return tokens;
   }
 
-  /** MFA-07: refuses to remove the passkey when it is the user's last way to sign in. */
-  async assertMayRemove(user: User, factorId: string): Promise<void> {
-    await this.deps.signInMethods.assertMayRemove(user, (m) => m.kind === 'passkey' && m.id === factorId);
+  /**
+   * MFA-07: refuses to remove the passkey when it is the user's last way to sign in. When the only
+   * ways left would be other passkeys, the answer is a guard for the store, which recounts them in
+   * the delete itself (a check here alone would let two removals at once both pass).
+   */
+  async removalGuard(user: User, factorId: string): Promise<{ keepAnotherPasskey: boolean }> {
+    const remaining = (await this.deps.signInMethods.list(user)).filter((m) => !(m.kind === 'passkey' && m.id === factorId));
+    if (remaining.length === 0) throw new LastSignInMethodError();
+    return { keepAnotherPasskey: remaining.every((m) => m.kind === 'passkey') };
   }
 }
 
