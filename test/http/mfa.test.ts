@@ -262,6 +262,24 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
     expect(audit.items[0]).toMatchObject({ actorId: admin.id, subjectId: user.id, details: { factors: 1 } });
   });
 
+  it("MFA-07: an admin reset ends the user's sessions and mails them a notice; an admin cannot reset their own factors", async () => {
+    const admin = await signUp(t, { admin: true });
+    const user = await signUp(t);
+    await enrolTotp(t, user);
+    const reset = (id: string) => t.app.inject({ method: 'DELETE', url: `/users/${id}/mfa`, headers: admin.auth });
+    await enrolTotp(t, admin);
+    const own = await reset(admin.id);
+    expect(own.statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'GET', url: '/auth/mfa', headers: admin.auth })).json().items).toHaveLength(1);
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: user.auth })).statusCode).toBe(200);
+    expect((await reset(user.id)).statusCode).toBe(204);
+    // Whoever held the account with the lost factor is signed out.
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: user.auth })).statusCode).toBe(401);
+    const notice = await lastMail(t, user.email, 'mfa_reset');
+    expect(notice.subject).toMatch(/second factors/);
+    expect(notice.text).toContain('/ui/forgot');
+  });
+
   it('MFA_REQUIRED=admins: an admin without a factor gets a session good only for enrolling one; enrolling frees it', async () => {
     const strict = await buildTestApp({ MFA_REQUIRED: 'admins' });
     try {

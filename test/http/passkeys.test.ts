@@ -146,4 +146,17 @@ describe('passkeys over HTTP with a software authenticator (MFA-06, MFA-07)', ()
     // Nor can a password-less user sign in with an empty password.
     expect((await post('/auth/login', { login: user.username, password: '!' })).statusCode).toBe(401);
   });
+
+  it('MFA-07: an admin reset is refused when it would leave a password-less user with no way to sign in', async () => {
+    const admin = await signUp(t, { admin: true });
+    const user = await signUp(t);
+    const key = new SoftAuthenticator();
+    expect((await register(user, key)).statusCode).toBe(201);
+    await t.storage.users.update(user.id, { passwordHash: NO_PASSWORD, updatedAt: t.clock.now() });
+    t.services.sessions.forgetUser(user.id);
+    const res = await t.app.inject({ method: 'DELETE', url: `/users/${user.id}/mfa`, headers: admin.auth });
+    expect(res.statusCode).toBe(409);
+    expect(problemOf(res).code).toBe('ERR_LAST_SIGN_IN_METHOD');
+    expect((await passkeyLogin(key)).statusCode).toBe(200);
+  });
 });

@@ -145,6 +145,13 @@ export class EmailService {
     return this.message('password_changed', { address: user.email, name: user.name, userId: user.id }, { link: `${this.settings.publicUrl}/ui/forgot` });
   }
 
+  /** MFA-07: tells the account's address that an admin removed its second factors (queued, outbox). */
+  async queueMfaResetNotice(user: User): Promise<void> {
+    const mail = this.message('mfa_reset', { address: user.email, name: user.name, userId: user.id }, { link: `${this.settings.publicUrl}/ui/forgot` });
+    await this.deps.tokens.issue({ tokens: [], mail: [mail] });
+    this.afterQueued();
+  }
+
   /** Told after a write that queued mail: wakes the local sender. */
   afterQueued(): void {
     this.deps.queued();

@@ -143,10 +143,18 @@ export class MfaService implements SignInGate {
     await this.deps.audit.record('mfa.removed', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, type: factor.type } });
   }
 
-  /** DELETE /users/:id/mfa: an admin removes every factor of a user who lost theirs (MFA-07: audited). */
-  async reset(actor: User, userId: string, context: RequestContext): Promise<number> {
-    const removed = await this.deps.factors.deleteAllForUser(userId);
-    await this.deps.audit.record('mfa.reset', context, { actorId: actor.id, subjectId: userId, details: { factors: removed } });
+  /**
+   * DELETE /users/:id/mfa: an admin removes every factor of a user who lost theirs (MFA-07: audited).
+   * Not their own (that is /auth/mfa/:id, with their own proof), never the last way to sign in, and
+   * every session of the user ends: whoever held the account with the lost factor is signed out.
+   */
+  async reset(actor: User, user: User, context: RequestContext): Promise<number> {
+    // An admin's stolen session must not strip the admin's own second factor in one call.
+    if (actor.id === user.id) throw ValidationError.field('id', 'is your own account: remove your own factors one by one at /auth/mfa/{id}');
+    await this.deps.passkeys.assertMayRemoveAll(user);
+    const removed = await this.deps.factors.deleteAllForUser(user.id);
+    await this.deps.sessions.revokeAllOf(actor.id, user.id, context);
+    await this.deps.audit.record('mfa.reset', context, { actorId: actor.id, subjectId: user.id, details: { factors: removed } });
     return removed;
   }
 

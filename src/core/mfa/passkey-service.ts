@@ -227,6 +227,11 @@ export class PasskeyService {
     return tokens;
   }
 
+  /** MFA-07: refuses an admin reset that would leave a password-less user with no way to sign in. */
+  async assertMayRemoveAll(user: User): Promise<void> {
+    await this.deps.signInMethods.assertMayRemove(user, (m) => m.kind === 'passkey');
+  }
+
   /**
    * MFA-07: refuses to remove the passkey when it is the user's last way to sign in. When the only
    * ways left would be other passkeys, the answer is a guard for the store, which recounts them in

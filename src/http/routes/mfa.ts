@@ -296,16 +296,17 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       preHandler: recent,
       schema: {
         tags: ['users'],
-        summary: 'Remove every second factor and passkey of a user (admins; recent auth; audited)',
+        summary: 'Remove every second factor and passkey of another user, end their sessions and mail them a notice (admins; recent auth; audited)',
         security: bearer,
         params: UserParams,
-        response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
       const admin = requireAdmin(request).user;
       const user = await services.users.get(request.params.id);
-      await services.mfa.reset(admin, user.id, contextOf(request));
+      await services.mfa.reset(admin, user, contextOf(request));
+      await services.email.queueMfaResetNotice(user);
       return reply.code(204).send(null);
     },
   );

@@ -729,7 +729,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove every second factor and passkey of a user (admins; recent auth; audited) */
+        /** Remove every second factor and passkey of another user, end their sessions and mail them a notice (admins; recent auth; audited) */
         delete: operations["deleteUsersByIdMfa"];
         options?: never;
         head?: never;
@@ -4743,6 +4743,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with an existing resource */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
