@@ -171,7 +171,12 @@ export async function createServices(config: Config, storage: Storage, options: 
       budget: new MfaAttemptBudget(counters, clock),
       passkeys,
     },
-    { issuer: config.ui.title, required: config.mfa.required },
+    {
+      issuer: config.ui.title,
+      required: config.mfa.required,
+      // Kept in the database like the email token key: every instance hashes codes alike.
+      recoveryCodeKey: Buffer.from(await storage.settings.getOrCreate('recovery_code_key', randomToken(32)), 'base64url'),
+    },
   );
   // Reads of users and items are cached by the same rule as sessions: dropped at once here, through
   // the bus elsewhere, and never older than SESSION_CACHE_TTL.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,15 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
       );
       expect(dump).toContain(body.id);
       for (const secret of [body.secret, ...codes, ...codes.map((c) => c.replace(/-/g, ''))]) expect(dump).not.toContain(secret);
+      // MFA-03: keyed and bound to the user: neither the code's plain SHA-256 (any encoding) nor the old prefixed one.
+      const stored = (await driver.all<{ code_hash: string }>('SELECT code_hash FROM recovery_codes WHERE user_id = ?', [user.id])).map((r) => r.code_hash);
+      expect(stored).toHaveLength(10);
+      for (const code of codes) {
+        const canonical = code.replace(/-/g, '');
+        for (const plain of [code, canonical, `gatehouse-recovery:${canonical}`, `${user.id}:${canonical}`]) {
+          for (const encoding of ['hex', 'base64', 'base64url'] as const) expect(stored).not.toContain(createHash('sha256').update(plain).digest(encoding));
+        }
+      }
     } finally {
       await driver.close();
     }

@@ -38,6 +38,8 @@ export interface MfaSettings {
   readonly issuer: string;
   /** MFA_REQUIRED: whose sign-in without a factor starts a session good only for enrolling one. */
   readonly required: 'off' | 'admins' | 'all';
+  /** The server key recovery codes are hashed under (MFA-03), shared by every instance. */
+  readonly recoveryCodeKey: Buffer;
 }
 
 /** What a pending TOTP enrolment shows, once. */
@@ -129,7 +131,11 @@ export class MfaService implements SignInGate {
   /** POST /auth/mfa/recovery-codes: ten new codes; the old ones stop working (MFA-03). */
   async issueRecoveryCodes(user: User, context: RequestContext): Promise<string[]> {
     const codes = newRecoveryCodes();
-    await this.deps.recoveryCodes.replace(user.id, codes.map(hashRecoveryCode), this.deps.clock.now());
+    await this.deps.recoveryCodes.replace(
+      user.id,
+      codes.map((code) => hashRecoveryCode(this.settings.recoveryCodeKey, user.id, code)),
+      this.deps.clock.now(),
+    );
     await this.deps.audit.record('mfa.recovery_codes_generated', context, { actorId: user.id, subjectId: user.id });
     return codes;
   }
@@ -284,7 +290,7 @@ export class MfaService implements SignInGate {
   /** MFA-03: each code once; the update that marks it used is the check. */
   private async useRecoveryCode(user: User, code: string): Promise<boolean> {
     if (code.length > 64) return false;
-    return this.deps.recoveryCodes.use(user.id, hashRecoveryCode(code), this.deps.clock.now());
+    return this.deps.recoveryCodes.use(user.id, hashRecoveryCode(this.settings.recoveryCodeKey, user.id, code), this.deps.clock.now());
   }
 
   private seedOf(factor: MfaFactor): string {
