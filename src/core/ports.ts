@@ -224,8 +224,13 @@ export interface FactorStore {
   findById(id: string): Promise<MfaFactor | null>;
   /** The passkey with this credential id, whoever it belongs to. */
   findByCredentialId(credentialId: string): Promise<MfaFactor | null>;
-  /** Oldest first, pending ones included. */
-  listForUser(userId: string): Promise<MfaFactor[]>;
+  /**
+   * The user's confirmed factors, oldest first. MFA-08: filtered in the query, so pending
+   * enrolments (however many) can never push a confirmed factor out of what sign-in looks at.
+   */
+  listConfirmed(userId: string): Promise<MfaFactor[]>;
+  /** Deletes the user's pending (unconfirmed) factors; how many. */
+  deletePending(userId: string): Promise<number>;
   /** Confirms a pending TOTP factor with the step of its first code; false when it is gone or already confirmed. */
   confirm(id: string, step: number, at: number): Promise<boolean>;
   /**

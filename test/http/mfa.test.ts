@@ -290,6 +290,35 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
     expect(notice.text).toContain('/ui/forgot');
   });
 
+  it('MFA-08, MFA-01: pending enrolments never hide a confirmed factor; one pending app a user; a pending one expires after 15 minutes', async () => {
+    const user = await signUp(t);
+    const app = await enrolTotp(t, user);
+    // 101 abandoned pending rows older than the confirmed factor (the old query saw only the first 100 rows).
+    const at = t.clock.now() - 60_000;
+    for (let i = 0; i < 101; i++) {
+      const [row] = (await t.storage.factors.listConfirmed(user.id)).map((f) => ({ ...f, id: `pending-${user.id}-${i}`, confirmed: false, createdAt: at + i }));
+      await t.storage.factors.create(row!);
+    }
+    const res = await login(user);
+    expect(res.json()).toMatchObject({ mfa_required: true });
+    expect(res.json().access_token).toBeUndefined();
+    expect((await t.app.inject({ method: 'GET', url: '/auth/mfa', headers: user.auth })).json().items.map((f: { id: string }) => f.id)).toEqual([app.id]);
+
+    // A new enrolment replaces every pending one; the started one is audited.
+    const first = (await post('/auth/mfa/totp', {}, user.auth)).json();
+    const second = (await post('/auth/mfa/totp', {}, user.auth)).json();
+    expect(await t.storage.factors.findById(`pending-${user.id}-0`)).toBeNull();
+    expect(await t.storage.factors.findById(first.id)).toBeNull();
+    expect((await post(`/auth/mfa/totp/${first.id}/confirm`, { code: totpCode(first.secret, t.clock.now()) }, user.auth)).statusCode).toBe(404);
+    const started = await t.services.audit.list({ limit: 5, userId: user.id, type: 'mfa.enrolment_started' });
+    expect(started.items[0]?.details).toMatchObject({ factor_id: second.id, type: 'totp' });
+    // Fifteen minutes on, the seed shown is no longer confirmed (a row started 16 minutes ago).
+    const stale = { ...(await t.storage.factors.findById(second.id))!, id: `stale-${user.id}`, createdAt: t.clock.now() - 16 * MINUTE };
+    await t.storage.factors.create({ ...stale, secretSealed: t.services.secrets.seal(second.secret, `totp:${stale.id}`) });
+    expect((await post(`/auth/mfa/totp/${stale.id}/confirm`, { code: totpCode(second.secret, t.clock.now()) }, user.auth)).statusCode).toBe(404);
+    expect((await post(`/auth/mfa/totp/${second.id}/confirm`, { code: totpCode(second.secret, t.clock.now()) }, user.auth)).statusCode).toBe(200);
+  });
+
   it('MFA_REQUIRED=admins: an admin without a factor gets a session good only for enrolling one; enrolling frees it', async () => {
     const strict = await buildTestApp({ MFA_REQUIRED: 'admins' });
     try {

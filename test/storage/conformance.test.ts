@@ -410,7 +410,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.factors.useCredential(pk.id, 3, { signCount: 4, backupState: true }, NOW + 5)).toBe(true);
       expect(await storage.factors.useCredential(pk.id, 3, { signCount: 5, backupState: true }, NOW + 6)).toBe(false);
       expect(await storage.factors.findById(pk.id)).toMatchObject({ signCount: 4, backupState: true, lastUsedAt: NOW + 5 });
-      expect((await storage.factors.listForUser(a.id)).map((f) => f.id)).toEqual([pk.id]);
+      expect((await storage.factors.listConfirmed(a.id)).map((f) => f.id)).toEqual([pk.id]);
     });
 
     it('MFA-03: recovery codes are used once, replaced together, and leave with the last factor', async () => {
@@ -446,10 +446,10 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(results.filter((r) => r.status === 'fulfilled' && r.value === true)).toHaveLength(1);
       const refused = results.find((r) => r.status === 'rejected');
       expect(refused?.status === 'rejected' && refused.reason).toBeInstanceOf(LastSignInMethodError);
-      expect(await storage.factors.listForUser(u.id)).toHaveLength(1);
+      expect(await storage.factors.listConfirmed(u.id)).toHaveLength(1);
       expect(await storage.recoveryCodes.countUnused(u.id)).toBe(1);
       // Without the guard (the user has a password) the last one goes, and its recovery codes with it.
-      const [last] = await storage.factors.listForUser(u.id);
+      const [last] = await storage.factors.listConfirmed(u.id);
       expect(await storage.factors.delete(last!.id, 'someone-else', { keepAnotherPasskey: true })).toBe(false);
       expect(await storage.factors.delete(last!.id, u.id)).toBe(true);
       expect(await storage.recoveryCodes.countUnused(u.id)).toBe(0);

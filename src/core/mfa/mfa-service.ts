@@ -14,6 +14,9 @@ import { hashRecoveryCode, newRecoveryCodes } from './recovery-codes.js';
 import type { MfaRequired, PasskeyOptions, SignInGate, SignInResult } from './sign-in-gate.js';
 import { matchTotpStep, newTotpSecret, totpUri } from './totp.js';
 
+/** MFA-01: how long a pending authenticator-app enrolment may wait for its first code. */
+export const PENDING_TOTP_TTL_MS = 15 * 60_000;
+
 /** MFA-04: how long the second step may wait after the first. */
 export const MFA_TOKEN_TTL_MS = 5 * 60_000;
 
@@ -63,11 +66,11 @@ export class MfaService implements SignInGate {
 
   /** The user's confirmed factors, oldest first. */
   async list(userId: string): Promise<MfaFactor[]> {
-    return (await this.deps.factors.listForUser(userId)).filter((f) => f.confirmed);
+    return this.deps.factors.listConfirmed(userId);
   }
 
   /** POST /auth/mfa/totp: a pending factor with a new seed; the seed is shown now and never again (MFA-01). */
-  async startTotp(user: User, name: string | undefined): Promise<TotpEnrolment> {
+  async startTotp(user: User, name: string | undefined, context: RequestContext): Promise<TotpEnrolment> {
     const now = this.deps.clock.now();
     const id = newId(now);
     const secret = newTotpSecret();
@@ -89,7 +92,10 @@ export class MfaService implements SignInGate {
       backupEligible: null,
       backupState: null,
     };
+    // One pending enrolment a user: abandoned ones do not pile up (each new start replaces the last).
+    await this.deps.factors.deletePending(user.id);
     await this.deps.factors.create(factor);
+    await this.deps.audit.record('mfa.enrolment_started', context, { actorId: user.id, subjectId: user.id, details: { factor_id: id, type: 'totp' } });
     return { factor, secret, uri: totpUri(secret, this.settings.issuer, user.username) };
   }
 
@@ -100,6 +106,8 @@ export class MfaService implements SignInGate {
   async confirmTotp(user: User, factorId: string, code: string, context: RequestContext): Promise<{ recoveryCodes: string[] | null }> {
     const factor = await this.deps.factors.findById(factorId);
     if (!factor || factor.userId !== user.id || factor.type !== 'totp' || factor.confirmed) throw new NotFoundError('ERR_MFA_NOT_FOUND');
+    // A seed shown long ago (a screenshot, a shoulder) is not confirmed: the enrolment starts over.
+    if (this.deps.clock.now() - factor.createdAt > PENDING_TOTP_TTL_MS) throw new NotFoundError('ERR_MFA_NOT_FOUND');
     await this.deps.budget.take(user.id);
     const step = matchTotpStep(this.seedOf(factor), code, this.deps.clock.now());
     if (step === null) {

@@ -64,7 +64,7 @@ export class PasskeyService {
   }
 
   private async passkeysOf(userId: string): Promise<MfaFactor[]> {
-    return (await this.deps.factors.listForUser(userId)).filter((f) => f.type === 'webauthn' && f.confirmed);
+    return (await this.deps.factors.listConfirmed(userId)).filter((f) => f.type === 'webauthn');
   }
 
   /** A single-use challenge row; only a hash of the challenge is kept, and whom it is for. */

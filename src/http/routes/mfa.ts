@@ -164,7 +164,7 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       },
     },
     async (request, reply) => {
-      const enrolment = await services.mfa.startTotp(principalOf(request).user, request.body.name);
+      const enrolment = await services.mfa.startTotp(principalOf(request).user, request.body.name, contextOf(request));
       const qr = await QRCode.toString(enrolment.uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
       return reply.code(201).headers(noStore).send({ id: enrolment.factor.id, secret: enrolment.secret, otpauth_uri: enrolment.uri, qr_svg: qr });
     },

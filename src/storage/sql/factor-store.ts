@@ -82,8 +82,13 @@ export class SqlFactorStore implements FactorStore {
     return row ? toFactor(row) : null;
   }
 
-  async listForUser(userId: string): Promise<MfaFactor[]> {
-    return (await this.db.all<FactorRow>(`SELECT ${COLUMNS} FROM mfa_factors WHERE user_id = ? ORDER BY created_at, id LIMIT 100`, [userId])).map(toFactor);
+  async listConfirmed(userId: string): Promise<MfaFactor[]> {
+    const sql = `SELECT ${COLUMNS} FROM mfa_factors WHERE user_id = ? AND confirmed = ? ORDER BY created_at, id LIMIT 100`;
+    return (await this.db.all<FactorRow>(sql, [userId, true])).map(toFactor);
+  }
+
+  deletePending(userId: string): Promise<number> {
+    return this.db.run('DELETE FROM mfa_factors WHERE user_id = ? AND confirmed = ?', [userId, false]);
   }
 
   async confirm(id: string, step: number, at: number): Promise<boolean> {
