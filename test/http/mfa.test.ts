@@ -319,6 +319,25 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
     expect((await post(`/auth/mfa/totp/${second.id}/confirm`, { code: totpCode(second.secret, t.clock.now()) }, user.auth)).statusCode).toBe(200);
   });
 
+  it("MFA-02: wrong codes at /auth/reauthenticate spend the session's budget, not the owner's sign-in budget; each is audited", async () => {
+    const user = await signUp(t);
+    const { secret } = await enrolTotp(t, user);
+    nextStep();
+    const wrong = totpCode(secret, t.clock.now(), 5);
+    // A stolen access token guessing codes ...
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push((await post('/auth/reauthenticate', { code: wrong }, user.auth)).statusCode);
+    expect(answers).toEqual([401, 401, 401, 401, 401, 429]);
+    const failed = await t.services.audit.list({ limit: 10, userId: user.id, type: 'reauth.failed' });
+    expect(failed.items).toHaveLength(5);
+    expect(failed.items[0]?.details).toMatchObject({ method: 'totp' });
+    // ... does not lock the owner out of signing in.
+    const mfaToken = await firstStep(user);
+    const ok = await post('/auth/mfa/verify', { mfa_token: mfaToken, code: totpCode(secret, t.clock.now()) });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().access_token).toBeDefined();
+  });
+
   it('MFA_REQUIRED=admins: an admin without a factor gets a session good only for enrolling one; enrolling frees it', async () => {
     const strict = await buildTestApp({ MFA_REQUIRED: 'admins' });
     try {

@@ -4,11 +4,11 @@ import { formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, sec
 import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from '../auth/session-service.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { passwordFingerprint } from '../email/tokens.js';
-import { AppError, NotFoundError, ValidationError } from '../errors.js';
+import { AppError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { MfaFactor, User } from '../model.js';
 import type { ChallengeStore, Clock, FactorStore, RecoveryCodeStore, UserStore } from '../ports.js';
-import type { MfaAttemptBudget } from './attempt-budget.js';
+import { budgetKey, type MfaAttemptBudget } from './attempt-budget.js';
 import type { PasskeyAssertion, PasskeyService } from './passkey-service.js';
 import { hashRecoveryCode, newRecoveryCodes } from './recovery-codes.js';
 import type { MfaRequired, PasskeyOptions, SignInGate, SignInResult } from './sign-in-gate.js';
@@ -108,7 +108,7 @@ export class MfaService implements SignInGate {
     if (!factor || factor.userId !== user.id || factor.type !== 'totp' || factor.confirmed) throw new NotFoundError('ERR_MFA_NOT_FOUND');
     // A seed shown long ago (a screenshot, a shoulder) is not confirmed: the enrolment starts over.
     if (this.deps.clock.now() - factor.createdAt > PENDING_TOTP_TTL_MS) throw new NotFoundError('ERR_MFA_NOT_FOUND');
-    await this.deps.budget.take(user.id);
+    await this.deps.budget.take(budgetKey({ userId: user.id }));
     const step = matchTotpStep(this.seedOf(factor), code, this.deps.clock.now());
     if (step === null) {
       await this.deps.audit.record('mfa.failed', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, method: 'totp', step: 'enrolment' } });
@@ -117,7 +117,7 @@ export class MfaService implements SignInGate {
     // The first app comes with recovery codes (a passkey enrolled before it brought none).
     const hadCodes = (await this.deps.recoveryCodes.countUnused(user.id)) > 0;
     if (!(await this.deps.factors.confirm(factor.id, step, this.deps.clock.now()))) throw new NotFoundError('ERR_MFA_NOT_FOUND');
-    await this.deps.budget.succeed(user.id);
+    await this.deps.budget.succeed(budgetKey({ userId: user.id }));
     await this.deps.audit.record('mfa.enrolled', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, type: 'totp' } });
     return { recoveryCodes: hadCodes ? null : await this.issueRecoveryCodes(user, context) };
   }
@@ -239,7 +239,7 @@ export class MfaService implements SignInGate {
   /** POST /auth/mfa/verify: the second factor; the `mfa_token` is spent only when it is right. */
   async verify(mfaToken: string, proof: FactorProof, client: ClientContext): Promise<TokenGrant> {
     const { id, user, data } = await this.pendingStep(mfaToken);
-    const method = await this.checkProof(user, proof, client);
+    const method = await this.checkProof(user, proof, client, budgetKey({ userId: user.id }));
     // Single use: of two requests with one token (and two good codes), one gets the session.
     if (!(await this.deps.challenges.consume(id, this.deps.clock.now()))) throw new AppError('ERR_MFA_TOKEN_INVALID');
     const amr = combineMethods(data.amr, method);
@@ -254,7 +254,16 @@ export class MfaService implements SignInGate {
 
   /** POST /auth/reauthenticate with a code or a passkey: a fresh `auth_time` (MFA-05). */
   async reauthenticate(principal: Principal, proof: FactorProof, client: ClientContext): Promise<Omit<TokenGrant, 'refreshToken'>> {
-    const amr = await this.checkProof(principal.user, proof, client);
+    let amr: string[];
+    try {
+      amr = await this.checkProof(principal.user, proof, client, budgetKey({ sessionId: principal.session.id }));
+    } catch (error) {
+      if (error instanceof AppError && !(error instanceof TooManyRequestsError)) {
+        const method = 'assertion' in proof ? 'webauthn' : 'code' in proof ? 'totp' : 'recovery_code';
+        await this.deps.audit.record('reauth.failed', client, { actorId: principal.user.id, subjectId: principal.user.id, details: { session_id: principal.session.id, method } });
+      }
+      throw error;
+    }
     const grant = await this.deps.sessions.reauthenticated(principal, { amr });
     await this.deps.audit.record('reauth.succeeded', client, {
       actorId: principal.user.id,
@@ -265,21 +274,21 @@ export class MfaService implements SignInGate {
   }
 
   /** Checks one proof of the user's second factor; the RFC 8176 methods it stands for, or throws. */
-  private async checkProof(user: User, proof: FactorProof, client: ClientContext): Promise<string[]> {
+  private async checkProof(user: User, proof: FactorProof, client: ClientContext, budget: string): Promise<string[]> {
     if ('assertion' in proof) {
       // A failure is audited by the passkey check itself (passkey.login_failed, counter_regressed).
       const { factor } = await this.deps.passkeys.verify(proof.assertion, user.id, client);
       await this.deps.audit.record('mfa.succeeded', client, { actorId: user.id, subjectId: user.id, details: { method: 'webauthn', factor_id: factor.id } });
       return [AMR.hardwareKey, AMR.user];
     }
-    await this.deps.budget.take(user.id);
+    await this.deps.budget.take(budget);
     const ok = 'code' in proof ? await this.useTotpCode(user, proof.code) : await this.useRecoveryCode(user, proof.recoveryCode);
     const method = 'code' in proof ? 'totp' : 'recovery_code';
     if (!ok) {
       await this.deps.audit.record('mfa.failed', client, { subjectId: user.id, details: { method } });
       throw new AppError('ERR_MFA_INVALID_CODE');
     }
-    await this.deps.budget.succeed(user.id);
+    await this.deps.budget.succeed(budget);
     await this.deps.audit.record('mfa.succeeded', client, { actorId: user.id, subjectId: user.id, details: { method } });
     return [AMR.otp];
   }
