@@ -90,6 +90,24 @@ describe('passkeys over HTTP with a software authenticator (MFA-06, MFA-07)', ()
     for (let i = 0; i < 2; i++) expect((await passkeyLogin(synced)).statusCode).toBe(200);
   });
 
+  it('MFA-06: a backup-eligible passkey reporting 0 after a counter is accepted and the stored count kept; any other non-increase is refused', async () => {
+    const user = await signUp(t);
+    const synced = new SoftAuthenticator(true);
+    const { id } = (await register(user, synced)).json();
+    expect((await passkeyLogin(synced, { origin: ORIGIN, counter: 5 })).statusCode).toBe(200);
+    expect((await passkeyLogin(synced, { origin: ORIGIN, counter: 0 })).statusCode).toBe(200);
+    expect((await t.storage.factors.findById(id))?.signCount).toBe(5);
+    expect((await passkeyLogin(synced, { origin: ORIGIN, counter: 3 })).statusCode).toBe(401);
+    // A device-bound passkey that drops to 0 is a clone.
+    const bound = new SoftAuthenticator();
+    const other = await signUp(t);
+    await register(other, bound);
+    expect((await passkeyLogin(bound)).statusCode).toBe(200);
+    expect((await passkeyLogin(bound, { origin: ORIGIN, counter: 0 })).statusCode).toBe(401);
+    const regressed = await t.services.audit.list({ limit: 5, userId: other.id, type: 'passkey.counter_regressed' });
+    expect(regressed.items[0]?.details).toMatchObject({ presented: 0 });
+  });
+
   it('MFA-06, MFA-08: a passkey as the second factor after the password; another user’s passkey does not count', async () => {
     const alice = await signUp(t);
     const bob = await signUp(t);

@@ -201,13 +201,16 @@ export class PasskeyService {
       throw await fail(reasonOf(error), user.id);
     }
     const stored = factor.signCount ?? 0;
-    // A counter that does not move forward means a cloned authenticator, unless both are zero
-    // (synced passkeys report no counter at all).
-    if ((stored > 0 || info.newCounter > 0) && info.newCounter <= stored) {
+    // MFA-06: a counter that does not move forward means a cloned authenticator, unless both are
+    // zero, or a backup-eligible (synced) passkey reports 0: synced copies share no counter.
+    const noCounter = info.newCounter === 0 && (stored === 0 || factor.backupEligible === true);
+    if (!noCounter && info.newCounter <= stored) {
       await this.deps.audit.record('passkey.counter_regressed', context, { subjectId: user.id, details: { factor_id: factor.id, stored, presented: info.newCounter } });
       throw refused();
     }
-    if (!(await this.deps.factors.useCredential(factor.id, stored, { signCount: info.newCounter, backupState: info.credentialBackedUp }, this.deps.clock.now()))) {
+    if (
+      !(await this.deps.factors.useCredential(factor.id, stored, { signCount: Math.max(stored, info.newCounter), backupState: info.credentialBackedUp }, this.deps.clock.now()))
+    ) {
       throw await fail('concurrent_use', user.id);
     }
     return { user, factor };
