@@ -338,6 +338,24 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
     expect(ok.json().access_token).toBeDefined();
   });
 
+  it("MFA-04: /auth/mfa/verify finishes only the first-party client's steps; a refused or unknown mfa_token is audited", async () => {
+    const user = await signUp(t);
+    const { secret } = await enrolTotp(t, user);
+    const stored = (await t.storage.users.findById(user.id))!;
+    const step = await t.services.mfa.complete(stored, { amr: ['pwd'] }, {}, { clientId: 'third-party-app', scope: '' });
+    expect(step).toMatchObject({ mfaRequired: true });
+    nextStep();
+    const res = await post('/auth/mfa/verify', { mfa_token: (step as { mfaToken: string }).mfaToken, code: totpCode(secret, t.clock.now()) });
+    expect(res.statusCode).toBe(401);
+    expect(problemOf(res).code).toBe('ERR_MFA_TOKEN_INVALID');
+    expect((await post('/auth/mfa/verify', { mfa_token: 'not-a-token', code: '123456' })).statusCode).toBe(401);
+    const refused = await t.services.audit.list({ limit: 5, userId: user.id, type: 'mfa.token_refused' });
+    expect(refused.items[0]?.details).toMatchObject({ reason: 'client' });
+    // The code was not spent: the first-party step still takes it.
+    const ok = await post('/auth/mfa/verify', { mfa_token: await firstStep(user), code: totpCode(secret, t.clock.now()) });
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('MFA_REQUIRED=admins: an admin without a factor gets a session good only for enrolling one; enrolling frees it', async () => {
     const strict = await buildTestApp({ MFA_REQUIRED: 'admins' });
     try {

@@ -4,6 +4,7 @@ import { formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, sec
 import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from '../auth/session-service.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { passwordFingerprint } from '../email/tokens.js';
+import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 import { AppError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { MfaFactor, User } from '../model.js';
@@ -218,27 +219,40 @@ export class MfaService implements SignInGate {
   }
 
   /** Fresh passkey options for a pending second step (a retry after a failed assertion). */
-  async passkeyOptionsFor(mfaToken: string): Promise<PasskeyOptions> {
-    const { user } = await this.pendingStep(mfaToken);
+  async passkeyOptionsFor(mfaToken: string, client: ClientContext): Promise<PasskeyOptions> {
+    const { user } = await this.pendingStep(mfaToken, client);
     return this.deps.passkeys.options(user);
   }
 
   /** The pending second step an `mfa_token` names, with its user; ERR_MFA_TOKEN_INVALID otherwise. */
-  private async pendingStep(mfaToken: string): Promise<{ id: string; user: User; data: { amr: string[]; clientId: string; scope: string; password: string } }> {
-    const invalid = () => new AppError('ERR_MFA_TOKEN_INVALID');
+  private async pendingStep(
+    mfaToken: string,
+    client: ClientContext,
+  ): Promise<{ id: string; user: User; data: { amr: string[]; clientId: string; scope: string; password: string } }> {
     const parts = parseRefreshToken(mfaToken);
     const challenge = parts ? await this.deps.challenges.find(parts.id, this.deps.clock.now()) : null;
-    if (!parts || !challenge || challenge.kind !== 'mfa' || !challenge.userId || !secretMatches(parts.secret, challenge.secretHash)) throw invalid();
+    if (!parts || !challenge || challenge.kind !== 'mfa' || !challenge.userId || !secretMatches(parts.secret, challenge.secretHash)) {
+      throw await this.refuseToken(client, 'unknown_or_expired', challenge?.userId ?? null);
+    }
     const user = await this.deps.users.findById(challenge.userId);
     const data = challenge.data as { amr: string[]; clientId: string; scope: string; password: string };
     // MFA-04: bound to the password step: a password changed since voids it.
-    if (!user || user.disabled || passwordFingerprint(user.passwordHash) !== data.password) throw invalid();
+    if (!user || user.disabled || passwordFingerprint(user.passwordHash) !== data.password) throw await this.refuseToken(client, 'voided', challenge.userId);
     return { id: challenge.id, user, data };
+  }
+
+  /** Audits a refused `mfa_token` (never the token itself) and returns the one answer for all. */
+  private async refuseToken(client: ClientContext, reason: string, userId: string | null): Promise<AppError> {
+    await this.deps.audit.record('mfa.token_refused', client, { subjectId: userId, details: { reason } });
+    return new AppError('ERR_MFA_TOKEN_INVALID');
   }
 
   /** POST /auth/mfa/verify: the second factor; the `mfa_token` is spent only when it is right. */
   async verify(mfaToken: string, proof: FactorProof, client: ClientContext): Promise<TokenGrant> {
-    const { id, user, data } = await this.pendingStep(mfaToken);
+    const { id, user, data } = await this.pendingStep(mfaToken, client);
+    // Tokens come back to whoever calls here, not to the client the first step was for: only the
+    // first-party client's steps finish here (a third-party password-grant client is refused).
+    if (data.clientId !== FIRST_PARTY_CLIENT_ID) throw await this.refuseToken(client, 'client', user.id);
     const method = await this.checkProof(user, proof, client, budgetKey({ userId: user.id }));
     // Single use: of two requests with one token (and two good codes), one gets the session.
     if (!(await this.deps.challenges.consume(id, this.deps.clock.now()))) throw new AppError('ERR_MFA_TOKEN_INVALID');

@@ -109,7 +109,7 @@ export const publicMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     },
     async (request, reply) => {
       const { mfa_token } = request.body;
-      const options = mfa_token !== undefined ? await services.mfa.passkeyOptionsFor(mfa_token) : await services.passkeys.options(null);
+      const options = mfa_token !== undefined ? await services.mfa.passkeyOptionsFor(mfa_token, contextOf(request)) : await services.passkeys.options(null);
       return reply.headers(noStore).send(passkeyOptionsView(options));
     },
   );
