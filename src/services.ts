@@ -233,6 +233,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     },
   );
   users.useMail({ created: (user) => email.verificationEffects(user), queued: () => email.afterQueued() });
+  passkeys.useSignInCheck((user) => email.assertMaySignIn(user));
   // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
   const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());

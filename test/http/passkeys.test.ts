@@ -177,4 +177,44 @@ describe('passkeys over HTTP with a software authenticator (MFA-06, MFA-07)', ()
     expect(problemOf(res).code).toBe('ERR_LAST_SIGN_IN_METHOD');
     expect((await passkeyLogin(key)).statusCode).toBe(200);
   });
+
+  it('MFA-08: a passkey sign-in follows EMAIL_VERIFICATION=required like the password', async () => {
+    const strict = await buildTestApp({ EMAIL_VERIFICATION: 'required' });
+    try {
+      const username = `unverified_${Date.now()}`;
+      expect((await strict.app.inject({ method: 'POST', url: '/auth/register', payload: { username, email: `${username}@example.com`, password: PASSWORD } })).statusCode).toBe(
+        201,
+      );
+      const stored = (await strict.storage.users.findByUsername(username))!;
+      // Verified while the passkey is added, then the address is unverified again (a change of address).
+      await strict.storage.users.update(stored.id, { emailVerified: true, updatedAt: strict.clock.now() });
+      strict.services.users.forget(stored.id);
+      const login = await strict.app.inject({ method: 'POST', url: '/auth/login', payload: { login: username, password: PASSWORD } });
+      const user = { id: stored.id, auth: { authorization: `Bearer ${login.json().access_token}` } };
+      const key = new SoftAuthenticator();
+      const options = (await strict.app.inject({ method: 'POST', url: '/auth/webauthn/register/options', headers: user.auth, payload: {} })).json();
+      const created = await strict.app.inject({
+        method: 'POST',
+        url: '/auth/webauthn/register/verify',
+        headers: user.auth,
+        payload: { challenge_id: options.challenge_id, attestation: key.create(options.options, { origin: ORIGIN }) },
+      });
+      expect(created.statusCode).toBe(201);
+      await strict.storage.users.update(user.id, { emailVerified: false, updatedAt: strict.clock.now() });
+      strict.services.sessions.forgetUser(user.id);
+      strict.services.users.forget(user.id);
+      const request = (await strict.app.inject({ method: 'POST', url: '/auth/webauthn/login/options', payload: {} })).json();
+      const res = await strict.app.inject({
+        method: 'POST',
+        url: '/auth/webauthn/login/verify',
+        payload: { challenge_id: request.challenge_id, assertion: key.get(request.options, { origin: ORIGIN }) },
+      });
+      expect(res.json().access_token).toBeUndefined();
+      expect(problemOf(res).code).toBe('ERR_EMAIL_UNVERIFIED');
+      const failed = await strict.services.audit.list({ limit: 5, userId: user.id, type: 'login.failed' });
+      expect(failed.items[0]?.details).toMatchObject({ reason: 'email_unverified', method: 'webauthn' });
+    } finally {
+      await strict.close();
+    }
+  });
 });

@@ -216,9 +216,23 @@ export class PasskeyService {
     return { user, factor };
   }
 
+  private signInCheck: (user: User) => void = () => {};
+
+  /** What every sign-in must pass besides the passkey (EMAIL_VERIFICATION=required), set once at wiring. */
+  useSignInCheck(check: (user: User) => void): void {
+    this.signInCheck = check;
+  }
+
   /** POST /auth/webauthn/login/verify: a passkey with user verification is two factors on its own. */
   async signIn(assertion: PasskeyAssertion, client: ClientContext, grant: ClientGrant): Promise<TokenGrant> {
     const { user, factor } = await this.verify(assertion, null, client);
+    // The passkey is no way around the rules the password and email sign-ins follow.
+    try {
+      this.signInCheck(user);
+    } catch (error) {
+      await this.deps.audit.record('login.failed', client, { subjectId: user.id, details: { reason: 'email_unverified', method: 'webauthn' } });
+      throw error;
+    }
     const amr = [AMR.hardwareKey, AMR.user];
     const tokens = await this.deps.sessions.start(user, client, grant, { amr });
     await this.deps.audit.record('passkey.login_succeeded', client, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id } });
