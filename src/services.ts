@@ -205,7 +205,12 @@ export async function createServices(config: Config, storage: Storage, options: 
       budget: new MfaAttemptBudget(counters, clock),
       passkeys,
     },
-    { issuer: config.ui.title, required: config.mfa.required },
+    {
+      issuer: config.ui.title,
+      required: config.mfa.required,
+      // Kept in the database like the email token key: every instance hashes codes alike.
+      recoveryCodeKey: Buffer.from(await storage.settings.getOrCreate('recovery_code_key', randomToken(32)), 'base64url'),
+    },
   );
   // Reads of users and items are cached by the same rule as sessions: dropped at once here, through
   // the bus elsewhere, and never older than SESSION_CACHE_TTL.
@@ -262,6 +267,7 @@ export async function createServices(config: Config, storage: Storage, options: 
     },
   );
   users.useMail({ created: (user) => email.verificationEffects(user), queued: () => email.afterQueued() });
+  passkeys.useSignInCheck((user) => email.assertMaySignIn(user));
   // ID-02/04: rows from before the identifier rules (or from an older instance) are brought up to them.
   const lookAlikeUsers = await users.reindexLegacyUsers();
   const reloadKeys = async () => tokens.setKeyRing(await keys.load());

@@ -323,8 +323,13 @@ export interface FactorStore {
   findById(id: string): Promise<MfaFactor | null>;
   /** The passkey with this credential id, whoever it belongs to. */
   findByCredentialId(credentialId: string): Promise<MfaFactor | null>;
-  /** Oldest first, pending ones included. */
-  listForUser(userId: string): Promise<MfaFactor[]>;
+  /**
+   * The user's confirmed factors, oldest first. MFA-08: filtered in the query, so pending
+   * enrolments (however many) can never push a confirmed factor out of what sign-in looks at.
+   */
+  listConfirmed(userId: string): Promise<MfaFactor[]>;
+  /** Deletes the user's pending (unconfirmed) factors; how many. */
+  deletePending(userId: string): Promise<number>;
   /** Confirms a pending TOTP factor with the step of its first code; false when it is gone or already confirmed. */
   confirm(id: string, step: number, at: number): Promise<boolean>;
   /**
@@ -337,8 +342,14 @@ export interface FactorStore {
    * is still `expected` (two assertions at once cannot both pass with one counter).
    */
   useCredential(id: string, expected: number, next: { signCount: number; backupState: boolean }, at: number): Promise<boolean>;
-  /** Deletes one of the user's factors; when it was the last confirmed one, the recovery codes go too. */
-  delete(id: string, userId: string): Promise<boolean>;
+  /**
+   * Deletes one of the user's factors; when it was the last confirmed one, the recovery codes go too
+   * (same transaction). With `keepAnotherPasskey` (MFA-07, a user whose only ways to sign in are
+   * passkeys) only while another confirmed passkey of the user remains, checked in the same
+   * statement under a per-user lock: two removals at once cannot both take the last two.
+   * False when the factor is not the user's; LastSignInMethodError when the guard refused.
+   */
+  delete(id: string, userId: string, guard?: { keepAnotherPasskey: boolean }): Promise<boolean>;
   /** Deletes every factor and recovery code of the user (an admin reset); returns how many factors. */
   deleteAllForUser(userId: string): Promise<number>;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,15 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
       );
       expect(dump).toContain(body.id);
       for (const secret of [body.secret, ...codes, ...codes.map((c) => c.replace(/-/g, ''))]) expect(dump).not.toContain(secret);
+      // MFA-03: keyed and bound to the user: neither the code's plain SHA-256 (any encoding) nor the old prefixed one.
+      const stored = (await driver.all<{ code_hash: string }>('SELECT code_hash FROM recovery_codes WHERE user_id = ?', [user.id])).map((r) => r.code_hash);
+      expect(stored).toHaveLength(10);
+      for (const code of codes) {
+        const canonical = code.replace(/-/g, '');
+        for (const plain of [code, canonical, `gatehouse-recovery:${canonical}`, `${user.id}:${canonical}`]) {
+          for (const encoding of ['hex', 'base64', 'base64url'] as const) expect(stored).not.toContain(createHash('sha256').update(plain).digest(encoding));
+        }
+      }
     } finally {
       await driver.close();
     }
@@ -260,6 +270,90 @@ describe('TOTP, recovery codes and the second step of a sign-in', () => {
     expect((await login(user)).json().access_token).toBeDefined();
     const audit = await t.services.audit.list({ limit: 5, userId: user.id, type: 'mfa.reset' });
     expect(audit.items[0]).toMatchObject({ actorId: admin.id, subjectId: user.id, details: { factors: 1 } });
+  });
+
+  it("MFA-07: an admin reset ends the user's sessions and mails them a notice; an admin cannot reset their own factors", async () => {
+    const admin = await signUp(t, { admin: true });
+    const user = await signUp(t);
+    await enrolTotp(t, user);
+    const reset = (id: string) => t.app.inject({ method: 'DELETE', url: `/users/${id}/mfa`, headers: admin.auth });
+    await enrolTotp(t, admin);
+    const own = await reset(admin.id);
+    expect(own.statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'GET', url: '/auth/mfa', headers: admin.auth })).json().items).toHaveLength(1);
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: user.auth })).statusCode).toBe(200);
+    expect((await reset(user.id)).statusCode).toBe(204);
+    // Whoever held the account with the lost factor is signed out.
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: user.auth })).statusCode).toBe(401);
+    const notice = await lastMail(t, user.email, 'mfa_reset');
+    expect(notice.subject).toMatch(/second factors/);
+    expect(notice.text).toContain('/ui/forgot');
+  });
+
+  it('MFA-08, MFA-01: pending enrolments never hide a confirmed factor; one pending app a user; a pending one expires after 15 minutes', async () => {
+    const user = await signUp(t);
+    const app = await enrolTotp(t, user);
+    // 101 abandoned pending rows older than the confirmed factor (the old query saw only the first 100 rows).
+    const at = t.clock.now() - 60_000;
+    for (let i = 0; i < 101; i++) {
+      const [row] = (await t.storage.factors.listConfirmed(user.id)).map((f) => ({ ...f, id: `pending-${user.id}-${i}`, confirmed: false, createdAt: at + i }));
+      await t.storage.factors.create(row!);
+    }
+    const res = await login(user);
+    expect(res.json()).toMatchObject({ mfa_required: true });
+    expect(res.json().access_token).toBeUndefined();
+    expect((await t.app.inject({ method: 'GET', url: '/auth/mfa', headers: user.auth })).json().items.map((f: { id: string }) => f.id)).toEqual([app.id]);
+
+    // A new enrolment replaces every pending one; the started one is audited.
+    const first = (await post('/auth/mfa/totp', {}, user.auth)).json();
+    const second = (await post('/auth/mfa/totp', {}, user.auth)).json();
+    expect(await t.storage.factors.findById(`pending-${user.id}-0`)).toBeNull();
+    expect(await t.storage.factors.findById(first.id)).toBeNull();
+    expect((await post(`/auth/mfa/totp/${first.id}/confirm`, { code: totpCode(first.secret, t.clock.now()) }, user.auth)).statusCode).toBe(404);
+    const started = await t.services.audit.list({ limit: 5, userId: user.id, type: 'mfa.enrolment_started' });
+    expect(started.items[0]?.details).toMatchObject({ factor_id: second.id, type: 'totp' });
+    // Fifteen minutes on, the seed shown is no longer confirmed (a row started 16 minutes ago).
+    const stale = { ...(await t.storage.factors.findById(second.id))!, id: `stale-${user.id}`, createdAt: t.clock.now() - 16 * MINUTE };
+    await t.storage.factors.create({ ...stale, secretSealed: t.services.secrets.seal(second.secret, `totp:${stale.id}`) });
+    expect((await post(`/auth/mfa/totp/${stale.id}/confirm`, { code: totpCode(second.secret, t.clock.now()) }, user.auth)).statusCode).toBe(404);
+    expect((await post(`/auth/mfa/totp/${second.id}/confirm`, { code: totpCode(second.secret, t.clock.now()) }, user.auth)).statusCode).toBe(200);
+  });
+
+  it("MFA-02: wrong codes at /auth/reauthenticate spend the session's budget, not the owner's sign-in budget; each is audited", async () => {
+    const user = await signUp(t);
+    const { secret } = await enrolTotp(t, user);
+    nextStep();
+    const wrong = totpCode(secret, t.clock.now(), 5);
+    // A stolen access token guessing codes ...
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push((await post('/auth/reauthenticate', { code: wrong }, user.auth)).statusCode);
+    expect(answers).toEqual([401, 401, 401, 401, 401, 429]);
+    const failed = await t.services.audit.list({ limit: 10, userId: user.id, type: 'reauth.failed' });
+    expect(failed.items).toHaveLength(5);
+    expect(failed.items[0]?.details).toMatchObject({ method: 'totp' });
+    // ... does not lock the owner out of signing in.
+    const mfaToken = await firstStep(user);
+    const ok = await post('/auth/mfa/verify', { mfa_token: mfaToken, code: totpCode(secret, t.clock.now()) });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().access_token).toBeDefined();
+  });
+
+  it("MFA-04: /auth/mfa/verify finishes only the first-party client's steps; a refused or unknown mfa_token is audited", async () => {
+    const user = await signUp(t);
+    const { secret } = await enrolTotp(t, user);
+    const stored = (await t.storage.users.findById(user.id))!;
+    const step = await t.services.mfa.complete(stored, { amr: ['pwd'] }, {}, { clientId: 'third-party-app', scope: '' });
+    expect(step).toMatchObject({ mfaRequired: true });
+    nextStep();
+    const res = await post('/auth/mfa/verify', { mfa_token: (step as { mfaToken: string }).mfaToken, code: totpCode(secret, t.clock.now()) });
+    expect(res.statusCode).toBe(401);
+    expect(problemOf(res).code).toBe('ERR_MFA_TOKEN_INVALID');
+    expect((await post('/auth/mfa/verify', { mfa_token: 'not-a-token', code: '123456' })).statusCode).toBe(401);
+    const refused = await t.services.audit.list({ limit: 5, userId: user.id, type: 'mfa.token_refused' });
+    expect(refused.items[0]?.details).toMatchObject({ reason: 'client' });
+    // The code was not spent: the first-party step still takes it.
+    const ok = await post('/auth/mfa/verify', { mfa_token: await firstStep(user), code: totpCode(secret, t.clock.now()) });
+    expect(ok.statusCode).toBe(200);
   });
 
   it('MFA_REQUIRED=admins: an admin without a factor gets a session good only for enrolling one; enrolling frees it', async () => {

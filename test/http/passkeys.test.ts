@@ -90,6 +90,24 @@ describe('passkeys over HTTP with a software authenticator (MFA-06, MFA-07)', ()
     for (let i = 0; i < 2; i++) expect((await passkeyLogin(synced)).statusCode).toBe(200);
   });
 
+  it('MFA-06: a backup-eligible passkey reporting 0 after a counter is accepted and the stored count kept; any other non-increase is refused', async () => {
+    const user = await signUp(t);
+    const synced = new SoftAuthenticator(true);
+    const { id } = (await register(user, synced)).json();
+    expect((await passkeyLogin(synced, { origin: ORIGIN, counter: 5 })).statusCode).toBe(200);
+    expect((await passkeyLogin(synced, { origin: ORIGIN, counter: 0 })).statusCode).toBe(200);
+    expect((await t.storage.factors.findById(id))?.signCount).toBe(5);
+    expect((await passkeyLogin(synced, { origin: ORIGIN, counter: 3 })).statusCode).toBe(401);
+    // A device-bound passkey that drops to 0 is a clone.
+    const bound = new SoftAuthenticator();
+    const other = await signUp(t);
+    await register(other, bound);
+    expect((await passkeyLogin(bound)).statusCode).toBe(200);
+    expect((await passkeyLogin(bound, { origin: ORIGIN, counter: 0 })).statusCode).toBe(401);
+    const regressed = await t.services.audit.list({ limit: 5, userId: other.id, type: 'passkey.counter_regressed' });
+    expect(regressed.items[0]?.details).toMatchObject({ presented: 0 });
+  });
+
   it('MFA-06, MFA-08: a passkey as the second factor after the password; another user’s passkey does not count', async () => {
     const alice = await signUp(t);
     const bob = await signUp(t);
@@ -145,5 +163,58 @@ describe('passkeys over HTTP with a software authenticator (MFA-06, MFA-07)', ()
     expect((await passkeyLogin(keys[1]!)).statusCode).toBe(200);
     // Nor can a password-less user sign in with an empty password.
     expect((await post('/auth/login', { login: user.username, password: '!' })).statusCode).toBe(401);
+  });
+
+  it('MFA-07: an admin reset is refused when it would leave a password-less user with no way to sign in', async () => {
+    const admin = await signUp(t, { admin: true });
+    const user = await signUp(t);
+    const key = new SoftAuthenticator();
+    expect((await register(user, key)).statusCode).toBe(201);
+    await t.storage.users.update(user.id, { passwordHash: NO_PASSWORD, updatedAt: t.clock.now() });
+    t.services.sessions.forgetUser(user.id);
+    const res = await t.app.inject({ method: 'DELETE', url: `/users/${user.id}/mfa`, headers: admin.auth });
+    expect(res.statusCode).toBe(409);
+    expect(problemOf(res).code).toBe('ERR_LAST_SIGN_IN_METHOD');
+    expect((await passkeyLogin(key)).statusCode).toBe(200);
+  });
+
+  it('MFA-08: a passkey sign-in follows EMAIL_VERIFICATION=required like the password', async () => {
+    const strict = await buildTestApp({ EMAIL_VERIFICATION: 'required' });
+    try {
+      const username = `unverified_${Date.now()}`;
+      expect((await strict.app.inject({ method: 'POST', url: '/auth/register', payload: { username, email: `${username}@example.com`, password: PASSWORD } })).statusCode).toBe(
+        201,
+      );
+      const stored = (await strict.storage.users.findByUsername(username))!;
+      // Verified while the passkey is added, then the address is unverified again (a change of address).
+      await strict.storage.users.update(stored.id, { emailVerified: true, updatedAt: strict.clock.now() });
+      strict.services.users.forget(stored.id);
+      const login = await strict.app.inject({ method: 'POST', url: '/auth/login', payload: { login: username, password: PASSWORD } });
+      const user = { id: stored.id, auth: { authorization: `Bearer ${login.json().access_token}` } };
+      const key = new SoftAuthenticator();
+      const options = (await strict.app.inject({ method: 'POST', url: '/auth/webauthn/register/options', headers: user.auth, payload: {} })).json();
+      const created = await strict.app.inject({
+        method: 'POST',
+        url: '/auth/webauthn/register/verify',
+        headers: user.auth,
+        payload: { challenge_id: options.challenge_id, attestation: key.create(options.options, { origin: ORIGIN }) },
+      });
+      expect(created.statusCode).toBe(201);
+      await strict.storage.users.update(user.id, { emailVerified: false, updatedAt: strict.clock.now() });
+      strict.services.sessions.forgetUser(user.id);
+      strict.services.users.forget(user.id);
+      const request = (await strict.app.inject({ method: 'POST', url: '/auth/webauthn/login/options', payload: {} })).json();
+      const res = await strict.app.inject({
+        method: 'POST',
+        url: '/auth/webauthn/login/verify',
+        payload: { challenge_id: request.challenge_id, assertion: key.get(request.options, { origin: ORIGIN }) },
+      });
+      expect(res.json().access_token).toBeUndefined();
+      expect(problemOf(res).code).toBe('ERR_EMAIL_UNVERIFIED');
+      const failed = await strict.services.audit.list({ limit: 5, userId: user.id, type: 'login.failed' });
+      expect(failed.items[0]?.details).toMatchObject({ reason: 'email_unverified', method: 'webauthn' });
+    } finally {
+      await strict.close();
+    }
   });
 });

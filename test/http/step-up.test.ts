@@ -99,4 +99,20 @@ describe('step-up: recent authentication (MFA-05, RFC 9470)', () => {
       await short.close();
     }
   });
+
+  it('MFA-05: a password-only reauthentication never lowers the session: an enrolment-only session (MFA_REQUIRED) stays one', async () => {
+    const strict = await buildTestApp({ MFA_REQUIRED: 'admins' });
+    try {
+      const admin = await signUp(strict, { admin: true });
+      expect(decodeJwt(admin.accessToken)).toMatchObject({ acr: 'enrol' });
+      const reauth = await strict.app.inject({ method: 'POST', url: '/auth/reauthenticate', headers: admin.auth, payload: { password: PASSWORD } });
+      expect(reauth.statusCode).toBe(200);
+      expect(decodeJwt(reauth.json().access_token)).toMatchObject({ acr: 'enrol', amr: ['pwd'] });
+      const still = await strict.app.inject({ method: 'GET', url: '/users', headers: bearer(reauth.json().access_token) });
+      expect(still.statusCode).toBe(403);
+      expect(problemOf(still).code).toBe('ERR_MFA_ENROLMENT_REQUIRED');
+    } finally {
+      await strict.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConflictError } from '../../src/core/errors.js';
+import { ConflictError, LastSignInMethodError } from '../../src/core/errors.js';
 import { newId } from '../../src/core/ids.js';
 import type { Item, MfaFactor, OAuthClient, RefreshTokenRecord, Session, User } from '../../src/core/model.js';
 import type { Storage } from '../../src/core/ports.js';
@@ -428,7 +428,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.factors.useCredential(pk.id, 3, { signCount: 4, backupState: true }, NOW + 5)).toBe(true);
       expect(await storage.factors.useCredential(pk.id, 3, { signCount: 5, backupState: true }, NOW + 6)).toBe(false);
       expect(await storage.factors.findById(pk.id)).toMatchObject({ signCount: 4, backupState: true, lastUsedAt: NOW + 5 });
-      expect((await storage.factors.listForUser(a.id)).map((f) => f.id)).toEqual([pk.id]);
+      expect((await storage.factors.listConfirmed(a.id)).map((f) => f.id)).toEqual([pk.id]);
     });
 
     it('MFA-03: recovery codes are used once, replaced together, and leave with the last factor', async () => {
@@ -449,6 +449,27 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       await storage.factors.create(factor(u.id, { confirmed: true }));
       await storage.recoveryCodes.replace(u.id, ['h5'], NOW);
       expect(await storage.factors.deleteAllForUser(u.id)).toBe(1);
+      expect(await storage.recoveryCodes.countUnused(u.id)).toBe(0);
+    });
+
+    it("MFA-07: two removals at once of a passkey-only user's last two passkeys: one passes, the other is refused", async () => {
+      const u = user();
+      await storage.users.create(u);
+      const passkey = (cred: string) => factor(u.id, { type: 'webauthn', confirmed: true, secretSealed: null, credentialId: cred, publicKey: 'pk', signCount: 0 });
+      const [a, b] = [passkey('cred-a'), passkey('cred-b')];
+      await storage.factors.create(a);
+      await storage.factors.create(b);
+      await storage.recoveryCodes.replace(u.id, ['h1'], NOW);
+      const results = await Promise.allSettled([a, b].map((f) => storage.factors.delete(f.id, u.id, { keepAnotherPasskey: true })));
+      expect(results.filter((r) => r.status === 'fulfilled' && r.value === true)).toHaveLength(1);
+      const refused = results.find((r) => r.status === 'rejected');
+      expect(refused?.status === 'rejected' && refused.reason).toBeInstanceOf(LastSignInMethodError);
+      expect(await storage.factors.listConfirmed(u.id)).toHaveLength(1);
+      expect(await storage.recoveryCodes.countUnused(u.id)).toBe(1);
+      // Without the guard (the user has a password) the last one goes, and its recovery codes with it.
+      const [last] = await storage.factors.listConfirmed(u.id);
+      expect(await storage.factors.delete(last!.id, 'someone-else', { keepAnotherPasskey: true })).toBe(false);
+      expect(await storage.factors.delete(last!.id, u.id)).toBe(true);
       expect(await storage.recoveryCodes.countUnused(u.id)).toBe(0);
     });
 

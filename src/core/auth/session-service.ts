@@ -7,7 +7,7 @@ import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
 import { PrincipalCache, type Entry } from './principal-cache.js';
-import { PASSWORD_ONLY, acrOf, type Authentication } from './authentication.js';
+import { ACR, AMR, PASSWORD_ONLY, acrOf, type Authentication } from './authentication.js';
 import { chainTokenId, deriveNext, firstChainToken, formatChainToken, hashSecret, parseChainId, parseChainToken, secretMatches, type ChainToken } from './refresh-tokens.js';
 
 export type ClientContext = RequestContext;
@@ -368,7 +368,13 @@ export class SessionService {
    */
   async reauthenticated(principal: Principal, auth: Authentication): Promise<Omit<TokenGrant, 'refreshToken'>> {
     const now = this.clock.now();
-    const proof = { authTime: now, amr: [...auth.amr], acr: auth.acr ?? acrOf(auth.amr) };
+    const fresh = auth.acr ?? acrOf(auth.amr);
+    const { amr: keptAmr, acr: kept } = principal.session;
+    // The password alone refreshes auth_time but never lowers the session: it must not
+    // turn an aal2 session into aal1, nor free a session MFA_REQUIRED holds to enrolment.
+    const passwordOnly = auth.amr.length === 1 && auth.amr[0] === AMR.password;
+    const keep = passwordOnly && (kept === ACR.twoFactors || kept === ACR.enrolmentRequired);
+    const proof = keep ? { authTime: now, amr: [...keptAmr], acr: kept } : { authTime: now, amr: [...auth.amr], acr: fresh };
     if (!(await this.store.recordAuthentication(principal.session.id, proof))) throw new UnauthenticatedError('revoked', 'The session has ended.');
     this.principals.forgetSessions([principal.session.id]);
     return this.access(principal.user, { ...principal.session, ...proof }, now, principal.claims.scope);

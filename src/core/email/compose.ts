@@ -1,5 +1,5 @@
 /** What every message can say; templates fill these in. */
-export const MAIL_KINDS = ['verify_email', 'reset_password', 'password_changed', 'change_email', 'email_change_notice', 'sign_in', 'identity_linked', 'test'] as const;
+export const MAIL_KINDS = ['verify_email', 'reset_password', 'password_changed', 'change_email', 'email_change_notice', 'sign_in', 'identity_linked', 'mfa_reset', 'test'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 /** A rendered message: subject, plain text and HTML parts. */

@@ -150,6 +150,13 @@ export class EmailService {
     return this.message('identity_linked', { address: user.email, name: user.name, userId: user.id }, { provider: providerName, link: `${this.settings.publicUrl}/ui/account` });
   }
 
+  /** MFA-07: tells the account's address that an admin removed its second factors (queued, outbox). */
+  async queueMfaResetNotice(user: User): Promise<void> {
+    const mail = this.message('mfa_reset', { address: user.email, name: user.name, userId: user.id }, { link: `${this.settings.publicUrl}/ui/forgot` });
+    await this.deps.tokens.issue({ tokens: [], mail: [mail] });
+    this.afterQueued();
+  }
+
   /** Told after a write that queued mail: wakes the local sender. */
   afterQueued(): void {
     this.deps.queued();

@@ -18,14 +18,23 @@ export class MfaAttemptBudget {
     private readonly clock: Clock,
   ) {}
 
-  /** Takes one attempt for the user or throws TooManyRequestsError. */
-  async take(userId: string): Promise<void> {
+  /** Takes one attempt from the budget `key` names (see budgetKey) or throws TooManyRequestsError. */
+  async take(key: string): Promise<void> {
     const now = this.clock.now();
-    const { count, resetAt } = await this.counters.increment(`mfa:attempts:${userId}`, WINDOW_MS, now);
+    const { count, resetAt } = await this.counters.increment(key, WINDOW_MS, now);
     if (count > MFA_ATTEMPTS) throw new TooManyRequestsError((resetAt - now) / 1000, 'Too many wrong codes: wait before trying again.');
   }
 
-  async succeed(userId: string): Promise<void> {
-    await this.counters.delete(`mfa:attempts:${userId}`);
+  async succeed(key: string): Promise<void> {
+    await this.counters.delete(key);
   }
+}
+
+/**
+ * Whose budget a code spends. Sign-in and enrolment: the user's. Reauthentication: the session's,
+ * so one stolen access token spending wrong codes cannot use up the owner's sign-in budget and
+ * lock them out; the thief's own budget is as small (MFA-02 still holds per session).
+ */
+export function budgetKey(of: { userId: string } | { sessionId: string }): string {
+  return 'sessionId' in of ? `mfa:reauth:${of.sessionId}` : `mfa:attempts:${of.userId}`;
 }

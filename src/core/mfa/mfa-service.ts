@@ -4,15 +4,19 @@ import { formatRefreshToken, hashSecret, newRefreshToken, parseRefreshToken, sec
 import type { ClientContext, ClientGrant, Principal, SessionService, TokenGrant } from '../auth/session-service.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { passwordFingerprint } from '../email/tokens.js';
-import { AppError, NotFoundError, ValidationError } from '../errors.js';
+import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
+import { AppError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { MfaFactor, User } from '../model.js';
 import type { ChallengeStore, Clock, FactorStore, RecoveryCodeStore, UserStore } from '../ports.js';
-import type { MfaAttemptBudget } from './attempt-budget.js';
+import { budgetKey, type MfaAttemptBudget } from './attempt-budget.js';
 import type { PasskeyAssertion, PasskeyService } from './passkey-service.js';
 import { hashRecoveryCode, newRecoveryCodes } from './recovery-codes.js';
 import type { MfaRequired, PasskeyOptions, SignInGate, SignInResult } from './sign-in-gate.js';
 import { matchTotpStep, newTotpSecret, totpUri } from './totp.js';
+
+/** MFA-01: how long a pending authenticator-app enrolment may wait for its first code. */
+export const PENDING_TOTP_TTL_MS = 15 * 60_000;
 
 /** MFA-04: how long the second step may wait after the first. */
 export const MFA_TOKEN_TTL_MS = 5 * 60_000;
@@ -38,6 +42,8 @@ export interface MfaSettings {
   readonly issuer: string;
   /** MFA_REQUIRED: whose sign-in without a factor starts a session good only for enrolling one. */
   readonly required: 'off' | 'admins' | 'all';
+  /** The server key recovery codes are hashed under (MFA-03), shared by every instance. */
+  readonly recoveryCodeKey: Buffer;
 }
 
 /** What a pending TOTP enrolment shows, once. */
@@ -61,11 +67,11 @@ export class MfaService implements SignInGate {
 
   /** The user's confirmed factors, oldest first. */
   async list(userId: string): Promise<MfaFactor[]> {
-    return (await this.deps.factors.listForUser(userId)).filter((f) => f.confirmed);
+    return this.deps.factors.listConfirmed(userId);
   }
 
   /** POST /auth/mfa/totp: a pending factor with a new seed; the seed is shown now and never again (MFA-01). */
-  async startTotp(user: User, name: string | undefined): Promise<TotpEnrolment> {
+  async startTotp(user: User, name: string | undefined, context: RequestContext): Promise<TotpEnrolment> {
     const now = this.deps.clock.now();
     const id = newId(now);
     const secret = newTotpSecret();
@@ -87,7 +93,10 @@ export class MfaService implements SignInGate {
       backupEligible: null,
       backupState: null,
     };
+    // One pending enrolment a user: abandoned ones do not pile up (each new start replaces the last).
+    await this.deps.factors.deletePending(user.id);
     await this.deps.factors.create(factor);
+    await this.deps.audit.record('mfa.enrolment_started', context, { actorId: user.id, subjectId: user.id, details: { factor_id: id, type: 'totp' } });
     return { factor, secret, uri: totpUri(secret, this.settings.issuer, user.username) };
   }
 
@@ -98,7 +107,9 @@ export class MfaService implements SignInGate {
   async confirmTotp(user: User, factorId: string, code: string, context: RequestContext): Promise<{ recoveryCodes: string[] | null }> {
     const factor = await this.deps.factors.findById(factorId);
     if (!factor || factor.userId !== user.id || factor.type !== 'totp' || factor.confirmed) throw new NotFoundError('ERR_MFA_NOT_FOUND');
-    await this.deps.budget.take(user.id);
+    // A seed shown long ago (a screenshot, a shoulder) is not confirmed: the enrolment starts over.
+    if (this.deps.clock.now() - factor.createdAt > PENDING_TOTP_TTL_MS) throw new NotFoundError('ERR_MFA_NOT_FOUND');
+    await this.deps.budget.take(budgetKey({ userId: user.id }));
     const step = matchTotpStep(this.seedOf(factor), code, this.deps.clock.now());
     if (step === null) {
       await this.deps.audit.record('mfa.failed', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, method: 'totp', step: 'enrolment' } });
@@ -107,7 +118,7 @@ export class MfaService implements SignInGate {
     // The first app comes with recovery codes (a passkey enrolled before it brought none).
     const hadCodes = (await this.deps.recoveryCodes.countUnused(user.id)) > 0;
     if (!(await this.deps.factors.confirm(factor.id, step, this.deps.clock.now()))) throw new NotFoundError('ERR_MFA_NOT_FOUND');
-    await this.deps.budget.succeed(user.id);
+    await this.deps.budget.succeed(budgetKey({ userId: user.id }));
     await this.deps.audit.record('mfa.enrolled', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, type: 'totp' } });
     return { recoveryCodes: hadCodes ? null : await this.issueRecoveryCodes(user, context) };
   }
@@ -129,7 +140,11 @@ export class MfaService implements SignInGate {
   /** POST /auth/mfa/recovery-codes: ten new codes; the old ones stop working (MFA-03). */
   async issueRecoveryCodes(user: User, context: RequestContext): Promise<string[]> {
     const codes = newRecoveryCodes();
-    await this.deps.recoveryCodes.replace(user.id, codes.map(hashRecoveryCode), this.deps.clock.now());
+    await this.deps.recoveryCodes.replace(
+      user.id,
+      codes.map((code) => hashRecoveryCode(this.settings.recoveryCodeKey, user.id, code)),
+      this.deps.clock.now(),
+    );
     await this.deps.audit.record('mfa.recovery_codes_generated', context, { actorId: user.id, subjectId: user.id });
     return codes;
   }
@@ -138,15 +153,23 @@ export class MfaService implements SignInGate {
   async remove(user: User, factorId: string, context: RequestContext): Promise<void> {
     const factor = await this.deps.factors.findById(factorId);
     if (!factor || factor.userId !== user.id) throw new NotFoundError('ERR_MFA_NOT_FOUND');
-    if (factor.type === 'webauthn') await this.deps.passkeys.assertMayRemove(user, factor.id);
-    if (!(await this.deps.factors.delete(factor.id, user.id))) throw new NotFoundError('ERR_MFA_NOT_FOUND');
+    const guard = factor.type === 'webauthn' ? await this.deps.passkeys.removalGuard(user, factor.id) : undefined;
+    if (!(await this.deps.factors.delete(factor.id, user.id, guard))) throw new NotFoundError('ERR_MFA_NOT_FOUND');
     await this.deps.audit.record('mfa.removed', context, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id, type: factor.type } });
   }
 
-  /** DELETE /users/:id/mfa: an admin removes every factor of a user who lost theirs (MFA-07: audited). */
-  async reset(actor: User, userId: string, context: RequestContext): Promise<number> {
-    const removed = await this.deps.factors.deleteAllForUser(userId);
-    await this.deps.audit.record('mfa.reset', context, { actorId: actor.id, subjectId: userId, details: { factors: removed } });
+  /**
+   * DELETE /users/:id/mfa: an admin removes every factor of a user who lost theirs (MFA-07: audited).
+   * Not their own (that is /auth/mfa/:id, with their own proof), never the last way to sign in, and
+   * every session of the user ends: whoever held the account with the lost factor is signed out.
+   */
+  async reset(actor: User, user: User, context: RequestContext): Promise<number> {
+    // An admin's stolen session must not strip the admin's own second factor in one call.
+    if (actor.id === user.id) throw ValidationError.field('id', 'is your own account: remove your own factors one by one at /auth/mfa/{id}');
+    await this.deps.passkeys.assertMayRemoveAll(user);
+    const removed = await this.deps.factors.deleteAllForUser(user.id);
+    await this.deps.sessions.revokeAllOf(actor.id, user.id, context);
+    await this.deps.audit.record('mfa.reset', context, { actorId: actor.id, subjectId: user.id, details: { factors: removed } });
     return removed;
   }
 
@@ -196,28 +219,41 @@ export class MfaService implements SignInGate {
   }
 
   /** Fresh passkey options for a pending second step (a retry after a failed assertion). */
-  async passkeyOptionsFor(mfaToken: string): Promise<PasskeyOptions> {
-    const { user } = await this.pendingStep(mfaToken);
+  async passkeyOptionsFor(mfaToken: string, client: ClientContext): Promise<PasskeyOptions> {
+    const { user } = await this.pendingStep(mfaToken, client);
     return this.deps.passkeys.options(user);
   }
 
   /** The pending second step an `mfa_token` names, with its user; ERR_MFA_TOKEN_INVALID otherwise. */
-  private async pendingStep(mfaToken: string): Promise<{ id: string; user: User; data: { amr: string[]; clientId: string; scope: string; password: string } }> {
-    const invalid = () => new AppError('ERR_MFA_TOKEN_INVALID');
+  private async pendingStep(
+    mfaToken: string,
+    client: ClientContext,
+  ): Promise<{ id: string; user: User; data: { amr: string[]; clientId: string; scope: string; password: string } }> {
     const parts = parseRefreshToken(mfaToken);
     const challenge = parts ? await this.deps.challenges.find(parts.id, this.deps.clock.now()) : null;
-    if (!parts || !challenge || challenge.kind !== 'mfa' || !challenge.userId || !secretMatches(parts.secret, challenge.secretHash)) throw invalid();
+    if (!parts || !challenge || challenge.kind !== 'mfa' || !challenge.userId || !secretMatches(parts.secret, challenge.secretHash)) {
+      throw await this.refuseToken(client, 'unknown_or_expired', challenge?.userId ?? null);
+    }
     const user = await this.deps.users.findById(challenge.userId);
     const data = challenge.data as { amr: string[]; clientId: string; scope: string; password: string };
     // MFA-04: bound to the password step: a password changed since voids it.
-    if (!user || user.disabled || passwordFingerprint(user.passwordHash) !== data.password) throw invalid();
+    if (!user || user.disabled || passwordFingerprint(user.passwordHash) !== data.password) throw await this.refuseToken(client, 'voided', challenge.userId);
     return { id: challenge.id, user, data };
+  }
+
+  /** Audits a refused `mfa_token` (never the token itself) and returns the one answer for all. */
+  private async refuseToken(client: ClientContext, reason: string, userId: string | null): Promise<AppError> {
+    await this.deps.audit.record('mfa.token_refused', client, { subjectId: userId, details: { reason } });
+    return new AppError('ERR_MFA_TOKEN_INVALID');
   }
 
   /** POST /auth/mfa/verify: the second factor; the `mfa_token` is spent only when it is right. */
   async verify(mfaToken: string, proof: FactorProof, client: ClientContext): Promise<TokenGrant> {
-    const { id, user, data } = await this.pendingStep(mfaToken);
-    const method = await this.checkProof(user, proof, client);
+    const { id, user, data } = await this.pendingStep(mfaToken, client);
+    // Tokens come back to whoever calls here, not to the client the first step was for: only the
+    // first-party client's steps finish here (a third-party password-grant client is refused).
+    if (data.clientId !== FIRST_PARTY_CLIENT_ID) throw await this.refuseToken(client, 'client', user.id);
+    const method = await this.checkProof(user, proof, client, budgetKey({ userId: user.id }));
     // Single use: of two requests with one token (and two good codes), one gets the session.
     if (!(await this.deps.challenges.consume(id, this.deps.clock.now()))) throw new AppError('ERR_MFA_TOKEN_INVALID');
     const amr = combineMethods(data.amr, method);
@@ -232,7 +268,16 @@ export class MfaService implements SignInGate {
 
   /** POST /auth/reauthenticate with a code or a passkey: a fresh `auth_time` (MFA-05). */
   async reauthenticate(principal: Principal, proof: FactorProof, client: ClientContext): Promise<Omit<TokenGrant, 'refreshToken'>> {
-    const amr = await this.checkProof(principal.user, proof, client);
+    let amr: string[];
+    try {
+      amr = await this.checkProof(principal.user, proof, client, budgetKey({ sessionId: principal.session.id }));
+    } catch (error) {
+      if (error instanceof AppError && !(error instanceof TooManyRequestsError)) {
+        const method = 'assertion' in proof ? 'webauthn' : 'code' in proof ? 'totp' : 'recovery_code';
+        await this.deps.audit.record('reauth.failed', client, { actorId: principal.user.id, subjectId: principal.user.id, details: { session_id: principal.session.id, method } });
+      }
+      throw error;
+    }
     const grant = await this.deps.sessions.reauthenticated(principal, { amr });
     await this.deps.audit.record('reauth.succeeded', client, {
       actorId: principal.user.id,
@@ -243,21 +288,21 @@ export class MfaService implements SignInGate {
   }
 
   /** Checks one proof of the user's second factor; the RFC 8176 methods it stands for, or throws. */
-  private async checkProof(user: User, proof: FactorProof, client: ClientContext): Promise<string[]> {
+  private async checkProof(user: User, proof: FactorProof, client: ClientContext, budget: string): Promise<string[]> {
     if ('assertion' in proof) {
       // A failure is audited by the passkey check itself (passkey.login_failed, counter_regressed).
       const { factor } = await this.deps.passkeys.verify(proof.assertion, user.id, client);
       await this.deps.audit.record('mfa.succeeded', client, { actorId: user.id, subjectId: user.id, details: { method: 'webauthn', factor_id: factor.id } });
       return [AMR.hardwareKey, AMR.user];
     }
-    await this.deps.budget.take(user.id);
+    await this.deps.budget.take(budget);
     const ok = 'code' in proof ? await this.useTotpCode(user, proof.code) : await this.useRecoveryCode(user, proof.recoveryCode);
     const method = 'code' in proof ? 'totp' : 'recovery_code';
     if (!ok) {
       await this.deps.audit.record('mfa.failed', client, { subjectId: user.id, details: { method } });
       throw new AppError('ERR_MFA_INVALID_CODE');
     }
-    await this.deps.budget.succeed(user.id);
+    await this.deps.budget.succeed(budget);
     await this.deps.audit.record('mfa.succeeded', client, { actorId: user.id, subjectId: user.id, details: { method } });
     return [AMR.otp];
   }
@@ -276,7 +321,7 @@ export class MfaService implements SignInGate {
   /** MFA-03: each code once; the update that marks it used is the check. */
   private async useRecoveryCode(user: User, code: string): Promise<boolean> {
     if (code.length > 64) return false;
-    return this.deps.recoveryCodes.use(user.id, hashRecoveryCode(code), this.deps.clock.now());
+    return this.deps.recoveryCodes.use(user.id, hashRecoveryCode(this.settings.recoveryCodeKey, user.id, code), this.deps.clock.now());
   }
 
   private seedOf(factor: MfaFactor): string {

@@ -11,7 +11,7 @@ import { AMR } from '../auth/authentication.js';
 import { hashSecret } from '../auth/refresh-tokens.js';
 import type { ClientContext, ClientGrant, SessionService, TokenGrant } from '../auth/session-service.js';
 import type { SignInMethods } from '../auth/sign-in-methods.js';
-import { AppError } from '../errors.js';
+import { AppError, LastSignInMethodError } from '../errors.js';
 import { newId, randomToken } from '../ids.js';
 import type { MfaFactor, User } from '../model.js';
 import type { ChallengeStore, Clock, FactorStore, UserStore } from '../ports.js';
@@ -64,7 +64,7 @@ export class PasskeyService {
   }
 
   private async passkeysOf(userId: string): Promise<MfaFactor[]> {
-    return (await this.deps.factors.listForUser(userId)).filter((f) => f.type === 'webauthn' && f.confirmed);
+    return (await this.deps.factors.listConfirmed(userId)).filter((f) => f.type === 'webauthn');
   }
 
   /** A single-use challenge row; only a hash of the challenge is kept, and whom it is for. */
@@ -201,21 +201,38 @@ export class PasskeyService {
       throw await fail(reasonOf(error), user.id);
     }
     const stored = factor.signCount ?? 0;
-    // A counter that does not move forward means a cloned authenticator, unless both are zero
-    // (synced passkeys report no counter at all).
-    if ((stored > 0 || info.newCounter > 0) && info.newCounter <= stored) {
+    // MFA-06: a counter that does not move forward means a cloned authenticator, unless both are
+    // zero, or a backup-eligible (synced) passkey reports 0: synced copies share no counter.
+    const noCounter = info.newCounter === 0 && (stored === 0 || factor.backupEligible === true);
+    if (!noCounter && info.newCounter <= stored) {
       await this.deps.audit.record('passkey.counter_regressed', context, { subjectId: user.id, details: { factor_id: factor.id, stored, presented: info.newCounter } });
       throw refused();
     }
-    if (!(await this.deps.factors.useCredential(factor.id, stored, { signCount: info.newCounter, backupState: info.credentialBackedUp }, this.deps.clock.now()))) {
+    if (
+      !(await this.deps.factors.useCredential(factor.id, stored, { signCount: Math.max(stored, info.newCounter), backupState: info.credentialBackedUp }, this.deps.clock.now()))
+    ) {
       throw await fail('concurrent_use', user.id);
     }
     return { user, factor };
   }
 
+  private signInCheck: (user: User) => void = () => {};
+
+  /** What every sign-in must pass besides the passkey (EMAIL_VERIFICATION=required), set once at wiring. */
+  useSignInCheck(check: (user: User) => void): void {
+    this.signInCheck = check;
+  }
+
   /** POST /auth/webauthn/login/verify: a passkey with user verification is two factors on its own. */
   async signIn(assertion: PasskeyAssertion, client: ClientContext, grant: ClientGrant): Promise<TokenGrant> {
     const { user, factor } = await this.verify(assertion, null, client);
+    // The passkey is no way around the rules the password and email sign-ins follow.
+    try {
+      this.signInCheck(user);
+    } catch (error) {
+      await this.deps.audit.record('login.failed', client, { subjectId: user.id, details: { reason: 'email_unverified', method: 'webauthn' } });
+      throw error;
+    }
     const amr = [AMR.hardwareKey, AMR.user];
     const tokens = await this.deps.sessions.start(user, client, grant, { amr });
     await this.deps.audit.record('passkey.login_succeeded', client, { actorId: user.id, subjectId: user.id, details: { factor_id: factor.id } });
@@ -227,9 +244,20 @@ export class PasskeyService {
     return tokens;
   }
 
-  /** MFA-07: refuses to remove the passkey when it is the user's last way to sign in. */
-  async assertMayRemove(user: User, factorId: string): Promise<void> {
-    await this.deps.signInMethods.assertMayRemove(user, (m) => m.kind === 'passkey' && m.id === factorId);
+  /** MFA-07: refuses an admin reset that would leave a password-less user with no way to sign in. */
+  async assertMayRemoveAll(user: User): Promise<void> {
+    await this.deps.signInMethods.assertMayRemove(user, (m) => m.kind === 'passkey');
+  }
+
+  /**
+   * MFA-07: refuses to remove the passkey when it is the user's last way to sign in. When the only
+   * ways left would be other passkeys, the answer is a guard for the store, which recounts them in
+   * the delete itself (a check here alone would let two removals at once both pass).
+   */
+  async removalGuard(user: User, factorId: string): Promise<{ keepAnotherPasskey: boolean }> {
+    const remaining = (await this.deps.signInMethods.list(user)).filter((m) => !(m.kind === 'passkey' && m.id === factorId));
+    if (remaining.length === 0) throw new LastSignInMethodError();
+    return { keepAnotherPasskey: remaining.every((m) => m.kind === 'passkey') };
   }
 }
 

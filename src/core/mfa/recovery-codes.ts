@@ -1,4 +1,5 @@
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { keyedHash } from '../email/tokens.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 // Crockford-style base32 without look-alikes (0/O, 1/I/L, U): 5 bits a character.
@@ -15,10 +16,11 @@ export function newRecoveryCodes(): string[] {
 }
 
 /**
- * What is stored of a code: SHA-256 of its canonical form (no dashes or spaces, upper case). A
- * fast hash is enough: with 58 bits of randomness a stolen hash cannot be searched back (MFA-03).
+ * What is stored of a code: HMAC-SHA256 under a server key of the user id and the code's canonical
+ * form (no dashes or spaces, upper case). MFA-03: keyed and bound to the user, so a dumped table
+ * cannot be searched offline without the key, and one guess tests one user's codes, not everyone's.
  */
-export function hashRecoveryCode(code: string): string {
+export function hashRecoveryCode(key: Buffer, userId: string, code: string): string {
   const canonical = code.replace(/[\s-]/g, '').toUpperCase();
-  return createHash('sha256').update(`gatehouse-recovery:${canonical}`).digest('base64url');
+  return keyedHash(key, 'recovery_code', `${userId}:${canonical}`);
 }

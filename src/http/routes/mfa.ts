@@ -109,7 +109,7 @@ export const publicMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     },
     async (request, reply) => {
       const { mfa_token } = request.body;
-      const options = mfa_token !== undefined ? await services.mfa.passkeyOptionsFor(mfa_token) : await services.passkeys.options(null);
+      const options = mfa_token !== undefined ? await services.mfa.passkeyOptionsFor(mfa_token, contextOf(request)) : await services.passkeys.options(null);
       return reply.headers(noStore).send(passkeyOptionsView(options));
     },
   );
@@ -164,7 +164,7 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       },
     },
     async (request, reply) => {
-      const enrolment = await services.mfa.startTotp(principalOf(request).user, request.body.name);
+      const enrolment = await services.mfa.startTotp(principalOf(request).user, request.body.name, contextOf(request));
       const qr = await QRCode.toString(enrolment.uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
       return reply.code(201).headers(noStore).send({ id: enrolment.factor.id, secret: enrolment.secret, otpauth_uri: enrolment.uri, qr_svg: qr });
     },
@@ -296,16 +296,17 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       preHandler: recent,
       schema: {
         tags: ['users'],
-        summary: 'Remove every second factor and passkey of a user (admins; recent auth; audited)',
+        summary: 'Remove every second factor and passkey of another user, end their sessions and mail them a notice (admins; recent auth; audited)',
         security: bearer,
         params: UserParams,
-        response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
       const admin = requireAdmin(request).user;
       const user = await services.users.get(request.params.id);
-      await services.mfa.reset(admin, user.id, contextOf(request));
+      await services.mfa.reset(admin, user, contextOf(request));
+      await services.email.queueMfaResetNotice(user);
       return reply.code(204).send(null);
     },
   );

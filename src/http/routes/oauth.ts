@@ -190,7 +190,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         const result = await services.auth.login(body.username, body.password, contextOf(request), { clientId: client.id, scope });
         // MFA-08: the password alone yields no tokens when a second factor is enrolled.
         if (isMfaRequired(result)) {
-          const description = 'A second factor is required: send mfa_token with it to /auth/mfa/verify.';
+          const description = 'A second factor is required: send mfa_token with it to /auth/mfa/verify (first-party clients only).';
           return reply
             .code(400)
             .headers(noStore)

@@ -1,7 +1,7 @@
 import type { FactorType, MfaFactor } from '../../core/model.js';
 import type { FactorStore } from '../../core/ports.js';
-import { ConflictError } from '../../core/errors.js';
-import { UniqueViolation, type SqlDriver } from './driver.js';
+import { ConflictError, LastSignInMethodError } from '../../core/errors.js';
+import { UniqueViolation, type SqlDriver, type SqlParam } from './driver.js';
 
 interface FactorRow {
   id: string;
@@ -82,8 +82,13 @@ export class SqlFactorStore implements FactorStore {
     return row ? toFactor(row) : null;
   }
 
-  async listForUser(userId: string): Promise<MfaFactor[]> {
-    return (await this.db.all<FactorRow>(`SELECT ${COLUMNS} FROM mfa_factors WHERE user_id = ? ORDER BY created_at, id LIMIT 100`, [userId])).map(toFactor);
+  async listConfirmed(userId: string): Promise<MfaFactor[]> {
+    const sql = `SELECT ${COLUMNS} FROM mfa_factors WHERE user_id = ? AND confirmed = ? ORDER BY created_at, id LIMIT 100`;
+    return (await this.db.all<FactorRow>(sql, [userId, true])).map(toFactor);
+  }
+
+  deletePending(userId: string): Promise<number> {
+    return this.db.run('DELETE FROM mfa_factors WHERE user_id = ? AND confirmed = ?', [userId, false]);
   }
 
   async confirm(id: string, step: number, at: number): Promise<boolean> {
@@ -101,12 +106,26 @@ export class SqlFactorStore implements FactorStore {
     return (await this.db.run(sql, [next.signCount, next.backupState, at, id, expected])) === 1;
   }
 
-  async delete(id: string, userId: string): Promise<boolean> {
-    const deleted = await this.db.run('DELETE FROM mfa_factors WHERE id = ? AND user_id = ?', [id, userId]);
-    if (deleted === 0) return false;
-    // Recovery codes stand in for a second factor: with none left they would be a way around nothing.
-    await this.db.run('DELETE FROM recovery_codes WHERE user_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ? AND confirmed = ?)', [userId, userId, true]);
-    return true;
+  async delete(id: string, userId: string, guard?: { keepAnotherPasskey: boolean }): Promise<boolean> {
+    let sql = 'DELETE FROM mfa_factors WHERE id = ? AND user_id = ?';
+    const params: SqlParam[] = [id, userId];
+    if (guard?.keepAnotherPasskey) {
+      // MFA-07: the recount is the WHERE clause, run under the user's lock, so two removals of a
+      // passkey-only user's last two passkeys take turns and the second finds none left to keep.
+      sql += ` AND EXISTS (SELECT 1 FROM mfa_factors other WHERE other.user_id = ? AND other.type = 'webauthn' AND other.confirmed = ? AND other.id <> ?)`;
+      params.push(userId, true, id);
+    }
+    const removed = await this.db.batch(
+      [
+        { sql, params, expectChanges: 1 },
+        // Recovery codes stand in for a second factor: with none left they would be a way around nothing.
+        { sql: 'DELETE FROM recovery_codes WHERE user_id = ? AND NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ? AND confirmed = ?)', params: [userId, userId, true] },
+      ],
+      { lock: `gatehouse:factors:${userId}` },
+    );
+    if (removed) return true;
+    if (!guard?.keepAnotherPasskey || (await this.findById(id))?.userId !== userId) return false;
+    throw new LastSignInMethodError();
   }
 
   async deleteAllForUser(userId: string): Promise<number> {

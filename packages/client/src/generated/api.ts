@@ -1037,7 +1037,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove every second factor and passkey of a user (admins; recent auth; audited) */
+        /** Remove every second factor and passkey of another user, end their sessions and mail them a notice (admins; recent auth; audited) */
         delete: operations["deleteUsersByIdMfa"];
         options?: never;
         head?: never;
@@ -1310,7 +1310,7 @@ export interface operations {
                 limit?: number;
                 /** @description only events at or after this instant (RFC 3339 date-time) */
                 since?: string;
-                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "sso.provider_added" | "sso.provider_removed" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolled" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed" | "client.created" | "client.updated" | "client.deleted" | "client.secret_rotated" | "oauth.code_replayed" | "oauth.consent_granted" | "oauth.consent_revoked" | "token.issued";
+                type?: "login.succeeded" | "login.failed" | "login.throttled" | "refresh.retried" | "refresh.reused" | "logout" | "session.revoked" | "token.revoked" | "client.mismatch" | "password.changed" | "password.change_failed" | "user.created" | "user.updated" | "user.role_changed" | "user.disabled" | "user.enabled" | "user.deleted" | "key.rotated" | "key.retired" | "email.verified" | "email.change_requested" | "email.changed" | "email.token_refused" | "password.reset" | "mail.failed" | "sso.signed_in" | "sso.linked" | "sso.unlinked" | "sso.refused" | "sso.provider_added" | "sso.provider_removed" | "reauth.succeeded" | "reauth.failed" | "mfa.enrolment_started" | "mfa.enrolled" | "mfa.token_refused" | "mfa.removed" | "mfa.reset" | "mfa.challenged" | "mfa.succeeded" | "mfa.failed" | "mfa.recovery_codes_generated" | "passkey.login_succeeded" | "passkey.login_failed" | "passkey.counter_regressed" | "client.created" | "client.updated" | "client.deleted" | "client.secret_rotated" | "oauth.code_replayed" | "oauth.consent_granted" | "oauth.consent_revoked" | "token.issued";
                 /** @description only events before this instant (RFC 3339 date-time) */
                 until?: string;
                 user?: string;
@@ -6951,6 +6951,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with an existing resource */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
