@@ -135,7 +135,7 @@ export async function measureSecondFactors({ distDir, count, concurrency }) {
     const totpOps = [];
     for (let i = 0; i < count + WARMUP_OPS; i++) {
       const user = await services.users.create({ username: `totp${i}`, email: `totp${i}@example.com`, password: 'bench passphrase 123' });
-      const enrolment = await services.mfa.startTotp(user, 'bench');
+      const enrolment = await services.mfa.startTotp(user, 'bench', {});
       const totp = new TOTP({ secret: Secret.fromBase32(enrolment.secret), digits: 6, period: 30 });
       // Confirmed with the previous step's code, so the current one is still unused.
       await services.mfa.confirmTotp(user, enrolment.factor.id, totp.generate({ timestamp: Date.now() - 30_000 }), {});
