@@ -5,14 +5,12 @@ import { extname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const PAGES = join(import.meta.dirname, 'browser');
 const PASSWORD = 'correct horse battery staple';
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
 
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && !process.env.CI) console.warn(`Chromium tests skipped: ${CHROMIUM} is missing (apt-get install chromium). In CI they fail instead.`);
 
 /** The test pages, as a static origin of their own. */
@@ -50,7 +48,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('Chromium: a single-page app in
     appOrigin = `http://localhost:${pages.port}`;
     [api, browser] = await Promise.all([
       startServerProcess({ DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`, REFRESH_COOKIE: 'true', CORS_ORIGINS: appOrigin }),
-      chromium.launch({ executablePath: CHROMIUM, args: ARGS }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
     ]);
     apiUrl = api.url.replace('127.0.0.1', 'localhost');
   });

@@ -1,17 +1,16 @@
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 // A name other than loopback, as a deployment reached over plain http on a LAN would have:
 // browsers treat localhost and 127.0.0.1 as secure contexts, and would hide the bug.
 const HOST = 'gatehouse.test';
 
-const missing = !existsSync(CHROMIUM);
+const missing = !hasChromium;
 if (missing && !process.env.CI) console.warn(`${CHROMIUM} is missing: the Swagger UI browser test is skipped (apt-get install chromium)`);
 
 /**
@@ -25,7 +24,7 @@ describe.skipIf(missing && !process.env.CI)('Swagger UI at /docs in Chromium (WE
   beforeAll(async () => {
     if (missing) throw new Error(`${CHROMIUM} is required when CI is set`);
     server = await startServerProcess({ DATABASE_URL: 'sqlite::memory:', RATE_LIMIT: 'off' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`] });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,16 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestSmtpServer, tokenIn } from '../helpers/mail.js';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a new and longer passphrase';
-const hasChromium = existsSync(CHROMIUM);
 
 /**
  * The email pages in a real Chromium against the real server process, with a real SMTP server
@@ -36,7 +34,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('email pages in Chromium (EMAIL
         SMTP_URL: smtp.url,
         MAIL_FROM: 'no-reply@example.com',
       }),
-      chromium.launch({ executablePath: CHROMIUM, args: ARGS }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
     ]);
     const res = await fetch(`${base}/auth/register`, {
       method: 'POST',

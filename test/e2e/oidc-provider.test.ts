@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
@@ -8,12 +8,9 @@ import { startWebApp } from '../../examples/oidc-web-app/app.js';
 import { startInvoiceApi } from '../../examples/machine-to-machine/invoice-api.js';
 import { runJob } from '../../examples/machine-to-machine/job.js';
 import { freePort, runCli, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium, SCREENSHOTS } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
-const SHOTS = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../../.ci/artifacts/screenshots');
 const PASSWORD = 'correct horse battery staple';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && !process.env.CI) console.warn(`OpenID provider browser tests skipped: ${CHROMIUM} is missing. In CI they fail instead.`);
 
 /**
@@ -35,7 +32,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('OpenID provider with real rely
 
   beforeAll(async () => {
     if (!hasChromium) throw new Error(`CI needs ${CHROMIUM} for the browser tests.`);
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const [appPort, apiPort, port] = await Promise.all([freePort(), freePort(), freePort()]);
     issuer = `http://localhost:${port}`;
     const cliEnv = { ...env, PUBLIC_URL: issuer };
@@ -68,7 +65,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('OpenID provider with real rely
     expect(listed.stdout).toContain('Example app');
     expect(listed.stdout).not.toContain(job.secret);
     const admin = { BOOTSTRAP_ADMIN_USERNAME: 'root_admin', BOOTSTRAP_ADMIN_EMAIL: 'root@example.com', BOOTSTRAP_ADMIN_PASSWORD: PASSWORD };
-    [server, browser] = await Promise.all([startServerProcess({ ...cliEnv, ...admin, PORT: String(port) }), chromium.launch({ executablePath: CHROMIUM, args: ARGS })]);
+    [server, browser] = await Promise.all([startServerProcess({ ...cliEnv, ...admin, PORT: String(port) }), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })]);
     const register = await fetch(`${issuer}/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -107,7 +104,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('OpenID provider with real rely
       'See your email address',
       'Stay signed in when you are away',
     ]);
-    await page.screenshot({ path: join(SHOTS, 'oidc-consent.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'oidc-consent.png') });
     await page.locator('#consent-allow').click();
     await page.waitForURL(atApp);
     expect(await status(page)).toContain('Signed in as ada');
@@ -174,7 +171,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('OpenID provider with real rely
     const shownSecret = await page.locator('#client-secret').innerText();
     expect(shownSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await page.locator('#oauth-clients').getByText('Console-made app').waitFor();
-    await page.locator('#oauth-clients').screenshot({ path: join(SHOTS, 'oidc-admin-clients.png') });
+    await page.locator('#oauth-clients').screenshot({ path: join(SCREENSHOTS, 'oidc-admin-clients.png') });
     await context.close();
 
     // ada agreed to the example app in the first test: her account page lists it, and withdrawing ends it.

@@ -1,18 +1,15 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium, SCREENSHOTS } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = { username: 'mfa_admin', email: 'mfa_admin@example.com', password: 'admin passphrase for the mfa e2e' };
-const SHOTS = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../../.ci/artifacts/screenshots');
 
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && !process.env.CI) console.warn(`Passkey browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium). In CI they fail instead.`);
 
 /**
@@ -28,7 +25,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
 
   beforeAll(async () => {
     if (!hasChromium) throw new Error(`CI needs ${CHROMIUM} for the browser tests: .ci/run installs the Debian chromium package.`);
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const port = await freePort();
     base = `http://localhost:${port}`;
     [server, browser] = await Promise.all([
@@ -42,7 +39,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
         BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
       }),
-      chromium.launch({ executablePath: CHROMIUM, args: ARGS }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -111,14 +108,14 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
       await page.locator('.qr svg').waitFor();
       const secret = (await page.locator('#totp-secret').textContent())!;
       expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-      await page.screenshot({ path: join(SHOTS, 'mfa-totp-enrolment.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'mfa-totp-enrolment.png'), fullPage: true });
       const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 });
       await page.getByLabel('Code from the app').fill(totp.generate());
       await page.getByRole('button', { name: 'Confirm', exact: true }).click();
       await page.locator('#recovery-codes').waitFor();
       const codes = await page.locator('#recovery-codes li').allTextContents();
       expect(codes).toHaveLength(10);
-      await page.screenshot({ path: join(SHOTS, 'mfa-recovery-codes.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'mfa-recovery-codes.png'), fullPage: true });
 
       // Sign in with the passkey alone: no username typed.
       await signOut(page);
@@ -130,7 +127,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
       await signOut(page);
       await passwordStep(page, username);
       await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
-      await page.screenshot({ path: join(SHOTS, 'mfa-second-step.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'mfa-second-step.png'), fullPage: true });
       await page.getByRole('button', { name: 'Use a passkey' }).click();
       await signedIn(page);
 
@@ -156,7 +153,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
       await expect(page.getByRole('heading', { name: 'Your account' }).count()).resolves.toBe(0);
       expect(errors).toEqual([]);
     } catch (error) {
-      await page.screenshot({ path: join(SHOTS, 'mfa-failure.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'mfa-failure.png'), fullPage: true });
       throw error;
     } finally {
       await context.close();
@@ -236,7 +233,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
       await change();
       await page.locator('#step-up').waitFor();
       await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(/needs a recent sign-in/);
-      await page.screenshot({ path: join(SHOTS, 'mfa-step-up.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'mfa-step-up.png'), fullPage: true });
       await page.locator('#step-up-password').fill(PASSWORD);
       await page.locator('#step-up').getByRole('button', { name: 'Confirm', exact: true }).click();
       await page.locator('#step-up').getByText('Confirmed. Try the change again.').waitFor();

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -6,14 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../helpers/forge.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/oidc-upstream.js';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium, SCREENSHOTS } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = { username: 'sso_admin', email: 'sso-admin@example.com', password: 'admin passphrase for the sso e2e' };
-const SHOTS = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../../.ci/artifacts/screenshots');
 
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && !process.env.CI) console.warn(`Federated sign-in browser tests skipped: ${CHROMIUM} is missing. In CI they fail instead.`);
 
 /**
@@ -32,7 +29,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
 
   beforeAll(async () => {
     if (!hasChromium) throw new Error(`CI needs ${CHROMIUM} for the browser tests.`);
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const port = await freePort();
     base = `http://localhost:${port}`;
     upstream = await startOidcUpstream({
@@ -56,7 +53,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         SSO_PROVIDERS: JSON.stringify([{ id: 'idp', name: 'Test IdP', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret }]),
       }),
-      chromium.launch({ executablePath: CHROMIUM, args: ARGS }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
     ]);
     adminToken = ((await (await api('/auth/login', { method: 'POST', body: { login: ADMIN.username, password: ADMIN.password } })).json()) as { access_token: string })
       .access_token;
@@ -99,7 +96,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
         await continueWith(page, '?redirect_to=%2Fui%2Faccount%3Ffrom%3Dsso');
         await page.waitForURL(`${base}/ui/account?from=sso`);
         await expect(page.getByLabel('Username', { exact: true }).inputValue()).resolves.toBe('ada');
-        if (i === 0) await page.screenshot({ path: join(SHOTS, 'sso-signed-in-account.png'), fullPage: true });
+        if (i === 0) await page.screenshot({ path: join(SCREENSHOTS, 'sso-signed-in-account.png'), fullPage: true });
         const token = await accessTokenOf(page);
         expect(token).toBeTruthy();
         const claims = decode(token!.split('.')[1]!);
@@ -123,7 +120,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
       // Refused as if no account had that address (no oracle).
       await page.waitForURL(/\/ui\/login\?sso_error=ERR_SSO_NO_EMAIL$/);
       await expect(page.locator('#sso-error').textContent()).resolves.toMatch(/did not give a verified email address/);
-      await page.screenshot({ path: join(SHOTS, 'sso-unverified-refused.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'sso-unverified-refused.png'), fullPage: true });
       expect(await accessTokenOf(page)).toBeNull();
     } finally {
       await context.close();
@@ -146,7 +143,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
       const identities = page.locator('#identities');
       await expect(identities.getByRole('status').first().textContent()).resolves.toContain('Test IdP is linked');
       await expect(page.locator('#identity-list').textContent()).resolves.toContain('bob-elsewhere@example.com');
-      await identities.screenshot({ path: join(SHOTS, 'sso-account-linked.png') });
+      await identities.screenshot({ path: join(SCREENSHOTS, 'sso-account-linked.png') });
       await page.getByRole('button', { name: 'Unlink Test IdP (bob-elsewhere@example.com)' }).click();
       await expect(identities.getByText('Unlinked.').textContent()).resolves.toBe('Unlinked.');
       await expect(page.locator('#identity-list').count()).resolves.toBe(0);
@@ -165,7 +162,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
       await continueWith(page);
       await page.waitForURL(/\/ui\/login\?sso_error=ERR_SSO_UNAVAILABLE$/);
       await expect(page.locator('#sso-error').textContent()).resolves.toBe('The other service is not answering right now. Nothing was changed; try again in a few minutes.');
-      await page.screenshot({ path: join(SHOTS, 'sso-provider-down.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'sso-provider-down.png'), fullPage: true });
       expect(await accessTokenOf(page)).toBeNull();
       expect(await usersNamed('late')).toEqual([]);
     } finally {

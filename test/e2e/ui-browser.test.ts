@@ -1,21 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium, SCREENSHOTS } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a new and longer passphrase';
 const ADMIN = { username: 'root_admin', email: 'root@example.com', password: 'admin passphrase for the e2e' };
 // Kept by CI (.ci/artifacts is gitignored); SCREENSHOT_DIR overrides.
-const SHOTS = process.env.SCREENSHOT_DIR ?? join(import.meta.dirname, '../../.ci/artifacts/screenshots');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && !process.env.CI) console.warn(`Hosted-pages browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium). In CI they fail instead.`);
 
 /**
@@ -34,7 +31,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
 
   beforeAll(async () => {
     if (!hasChromium) throw new Error(`CI needs ${CHROMIUM} for the browser tests: .ci/run installs the Debian chromium package.`);
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const port = await freePort();
     [server, browser] = await Promise.all([
       startServerProcess({
@@ -48,7 +45,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
         BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
         UI_TITLE: 'Gatehouse',
       }),
-      chromium.launch({ executablePath: CHROMIUM, args: ARGS }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
     ]);
     base = `http://localhost:${port}`;
     adminToken = ((await (await api('/auth/login', { method: 'POST', body: { login: ADMIN.username, password: ADMIN.password } })).json()) as { access_token: string })
@@ -292,7 +289,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
       await users.getByRole('button', { name: 'Confirm delete user_20' }).click();
       await expect(users.getByRole('status').textContent()).resolves.toBe('user_20 was deleted.');
       expect(await findUser('user_20')).toBeUndefined();
-      await page.screenshot({ path: join(SHOTS, 'admin-after-actions.png'), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'admin-after-actions.png'), fullPage: true });
     } finally {
       await context.close();
     }
@@ -438,8 +435,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
             )) as { id: string; impact: string; nodes: string[] }[];
             for (const v of result)
               if (v.impact === 'serious' || v.impact === 'critical') found.push(`${entry.name} ${colorScheme} ${label}: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`);
-            await page.screenshot({ path: join(SHOTS, `${entry.name}-${colorScheme}-${label}.png`) });
-            await page.screenshot({ path: join(SHOTS, `${entry.name}-${colorScheme}-${label}-full.png`), fullPage: true });
+            await page.screenshot({ path: join(SCREENSHOTS, `${entry.name}-${colorScheme}-${label}.png`) });
+            await page.screenshot({ path: join(SCREENSHOTS, `${entry.name}-${colorScheme}-${label}-full.png`), fullPage: true });
             if (entry.user) await context.clearCookies();
           }
         } finally {
