@@ -135,7 +135,10 @@ describe.skipIf(!databaseUrl)('Postgres slow or away', () => {
   it('black-holed: requests answer 503 problem+json with Retry-After within the deadline, /ready 503, /health 200, one error line per burst, back without a restart (IN-07)', async () => {
     await proxy.set('pass');
     const server = await serve({ DATABASE_URL: inSchema(proxy.route(databaseUrl!)), RATE_LIMIT: 'off' });
-    expect((await register(server, 'stalled')).status).toBe(201);
+    // The setup runs under the same 500 ms deadlines; on a loaded CI machine a first request can
+    // miss them (a new pool connection through the proxy), so it is retried until the user exists.
+    expect(await within(10_000, async () => [201, 409].includes((await register(server, 'stalled')).status))).toBeGreaterThanOrEqual(0);
+    expect(await within(10_000, async () => (await login(server, 'stalled')).status === 200)).toBeGreaterThanOrEqual(0);
     const linesBefore = server.logs.join('').split('\n').length;
 
     await proxy.set('blackhole');
