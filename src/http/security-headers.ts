@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 
-/**
- * The security headers of every answer, fixed at start: they depend on nothing in the request, so
- * nothing about them is computed per request (helmet's middleware rebuilt its CSP string and ran a
- * dozen middleware functions on each one, about 12% of a cached GET's CPU profile).
- *
- * Gatehouse serves JSON, never documents, so the policy forbids everything a document could do;
- * the hosted docs (/docs) send their own Content-Security-Policy, which replaces this one there.
- */
+// The security headers, fixed at start: they depend on nothing in the request, so nothing about
+// them is computed per request (helmet's middleware rebuilt its CSP string and ran a dozen
+// middleware functions on each one, about 12% of a cached GET's CPU profile).
+//
+// Most answers are JSON, and their policy forbids everything a document could do. The pages (/ui,
+// /docs, the provider's error pages) send a Content-Security-Policy of their own and add
+// DOCUMENT_HEADERS.
+
 /** A Content-Security-Policy header value from its directives (the API's, /docs' and /ui's). */
 export function contentSecurityPolicy(directives: Readonly<Record<string, string>>): string {
   return Object.entries(directives)
@@ -15,6 +15,10 @@ export function contentSecurityPolicy(directives: Readonly<Record<string, string
     .join('; ');
 }
 
+/**
+ * What every answer carries, JSON or not: the headers OWASP's REST Security Cheat Sheet asks of an
+ * API (with Cache-Control, set by the routes that need it), plus Referrer-Policy and CORP.
+ */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   // Nothing may load, run, be framed or posted from a response of ours (XSS via a reflected body).
   'content-security-policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -26,16 +30,37 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   // URLs (which may carry item names, user ids) do not leak to other sites.
   'referrer-policy': 'no-referrer',
-  // Spectre-style cross-origin reads of our responses, and window handles kept by an opener.
+  // Spectre-style cross-origin reads of our responses (a no-cors <img> or <script> of the API).
   'cross-origin-resource-policy': 'same-origin',
+});
+
+/**
+ * What an HTML page carries on top (the hosted pages, /docs, the provider's error pages). Each of
+ * these acts on a document a browser renders, never on a JSON body, so the API's answers go without
+ * them: six header lines fewer to build and validate on every request.
+ */
+export const DOCUMENT_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  // Window handles kept by an opener (tabnabbing, cross-window leaks).
   'cross-origin-opener-policy': 'same-origin',
   'origin-agent-cluster': '?1',
-  // Legacy readers (Flash, old IE): no cross-domain policy, no auditor that could be abused.
+  // Legacy readers (Flash, Acrobat, old IE): no cross-domain policy, no auditor that could be abused.
   'x-permitted-cross-domain-policies': 'none',
   'x-dns-prefetch-control': 'off',
   'x-download-options': 'noopen',
   'x-xss-protection': '0',
 });
+
+/**
+ * Adds the document headers to every answer of `scope` (a plugin that serves pages), and the
+ * pages' own Content-Security-Policy in place of the API's when `csp` is given.
+ */
+export function registerDocumentHeaders(scope: FastifyInstance, csp?: string): void {
+  const headers = Object.freeze(csp === undefined ? DOCUMENT_HEADERS : { ...DOCUMENT_HEADERS, 'content-security-policy': csp });
+  scope.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers);
+    done();
+  });
+}
 
 /**
  * Puts the security headers and the request id on every answer, errors and 404s included, in one

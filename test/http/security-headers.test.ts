@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '../../src/http/security-headers.js';
+import { DOCUMENT_HEADERS, SECURITY_HEADERS } from '../../src/http/security-headers.js';
 import { buildTestApp, signUp, type TestApp } from '../helpers/app.js';
 
 /**
@@ -28,6 +28,25 @@ describe('security headers', () => {
       expect(res.statusCode).toBe(status);
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers[name], name).toBe(value);
       expect(res.headers['x-request-id']).toEqual(expect.any(String));
+      // Headers that act on rendered documents only are left off JSON answers.
+      for (const name of Object.keys(DOCUMENT_HEADERS)) expect(res.headers[name], name).toBeUndefined();
+    });
+  }
+
+  const pages: [string, string][] = [
+    ['a hosted page', '/ui/login'],
+    ['the API documentation', '/docs'],
+    ["the provider's error page for an unknown client (OIDC-02)", '/oauth/authorize?client_id=nobody&response_type=code'],
+  ];
+  for (const [what, url] of pages) {
+    it(`${what} carries the document headers as well, with a policy of its own`, async () => {
+      const res = await t.app.inject({ url });
+      expect(res.statusCode).toBeLessThan(500);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      for (const [name, value] of Object.entries({ ...SECURITY_HEADERS, ...DOCUMENT_HEADERS })) {
+        if (name !== 'content-security-policy') expect(res.headers[name], name).toBe(value);
+      }
+      expect(res.headers['content-security-policy']).toEqual(expect.any(String));
     });
   }
 

@@ -9,6 +9,7 @@ import { userClaims } from '../../core/oauth/user-claims.js';
 import type { Principal } from '../../core/auth/session-service.js';
 import type { Services } from '../../services.js';
 import { contextOf } from '../context.js';
+import { DOCUMENT_HEADERS } from '../security-headers.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { optionalBody } from '../plugins/optional-body.js';
@@ -37,7 +38,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 /** OIDC-02: a problem with the client or its redirect URI is shown here, never sent anywhere. */
 function sendErrorPage(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title></head><body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></main></body></html>`;
-  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+  return reply.code(status).headers(DOCUMENT_HEADERS).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
 }
 
 /** The signed-in user of the hosted pages, from their access token (`amr` once second factors add it). */

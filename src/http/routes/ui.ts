@@ -6,7 +6,7 @@ import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { Config } from '../../config/index.js';
 import { AUDIT_TYPES } from '../../core/model.js';
 import type { Services } from '../../services.js';
-import { contentSecurityPolicy } from '../security-headers.js';
+import { contentSecurityPolicy, registerDocumentHeaders } from '../security-headers.js';
 import { problem, sendProblem } from '../plugins/errors.js';
 
 /** Where the build step (scripts/build-if-needed.mjs, Vite) puts the pages: <repo>/dist/web. */
@@ -142,10 +142,7 @@ export const uiRoutes: FastifyPluginAsync<{ services: Services; webRoot?: string
   const theme = themeCss(config.ui.primaryColor);
 
   // Every answer of this plugin carries the pages' policy instead of the API's default-src 'none'.
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('content-security-policy', csp);
-    done();
-  });
+  registerDocumentHeaders(app, csp);
 
   for (const path of UI_PAGES) {
     app.get(path, { schema: { hide: true } }, async (_request, reply) => {
