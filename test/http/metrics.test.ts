@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Peer } from '../../src/cluster/peer.js';
-import { Metrics, conformToNamingRules, namingProblems } from '../../src/metrics.js';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import { Metrics, RequestCells, conformToNamingRules, namingProblems } from '../../src/metrics.js';
 import { PASSWORD, buildTestApp, signUp, type TestApp } from '../helpers/app.js';
 import { expositionProblems, promtool } from '../helpers/prometheus.js';
 
@@ -100,6 +101,38 @@ describe('/metrics in a cluster worker whose primary does not answer', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('request cells', () => {
+  it('expose counts, cumulative buckets, sums, and sum across workers as prom-client would', async () => {
+    const worker = () => {
+      const cells = new RequestCells();
+      cells.record('GET', '/auth/me', 200, 0.0004);
+      cells.record('GET', '/auth/me', 200, 0.003);
+      cells.record('GET', '/auth/me', 200, 7);
+      cells.record('GET', '/auth/me', 401, 0.001);
+      cells.record('POST', '/auth/me', 200, 0.02);
+      const registry = new Registry();
+      cells.register(registry);
+      return registry;
+    };
+    const text = await worker().metrics();
+    expect(sample(text, 'gatehouse_http_requests_total{method="GET",route="/auth/me",status="200"}')).toBe(3);
+    expect(sample(text, 'gatehouse_http_requests_total{method="GET",route="/auth/me",status="401"}')).toBe(1);
+    expect(sample(text, 'gatehouse_http_requests_total{method="POST",route="/auth/me",status="200"}')).toBe(1);
+    const bucket = (le: string, status = '200') => sample(text, `gatehouse_http_request_duration_seconds_bucket{le="${le}",method="GET",route="/auth/me",status="${status}"}`);
+    expect([bucket('0.0005'), bucket('0.001'), bucket('0.0025'), bucket('0.005'), bucket('2.5'), bucket('+Inf')]).toEqual([1, 1, 1, 2, 2, 3]);
+    // A duration equal to a bound falls in that bucket (le is "less than or equal").
+    expect([bucket('0.0005', '401'), bucket('0.001', '401')]).toEqual([0, 1]);
+    expect(sample(text, 'gatehouse_http_request_duration_seconds_sum{method="GET",route="/auth/me",status="200"}')).toBeCloseTo(7.0034, 6);
+    expect(sample(text, 'gatehouse_http_request_duration_seconds_count{method="GET",route="/auth/me",status="200"}')).toBe(3);
+    expect(expositionProblems(text).problems).toEqual([]);
+
+    // The cluster's primary sums the workers' JSON with prom-client's aggregation.
+    const summed = await AggregatorRegistry.aggregate([await worker().getMetricsAsJSON(), await worker().getMetricsAsJSON()]).metrics();
+    expect(sample(summed, 'gatehouse_http_requests_total{method="GET",route="/auth/me",status="200"}')).toBe(6);
+    expect(sample(summed, 'gatehouse_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/auth/me",status="200"}')).toBe(4);
   });
 });
 
