@@ -9,12 +9,13 @@ import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
 import { redactingLogger } from './log-redaction.js';
 import { requestLogger } from './request-logger.js';
+import { memoizingSerializers } from './serializers.js';
 import { requireWellFormed, strictJsonParser } from './well-formed.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { describeRoutes, docsContentSecurityPolicy, openapiOptions } from './openapi.js';
-import { registerSecurityHeaders } from './security-headers.js';
+import { registerDocumentHeaders, registerSecurityHeaders } from './security-headers.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { accountRoutes, publicAuthRoutes } from './routes/auth.js';
@@ -53,6 +54,14 @@ function validators(): (route: { schema: object; httpPart?: string }) => (data: 
   return ({ schema, httpPart }) => requireWellFormed((httpPart === 'body' ? body : text).compile(schema)) as (data: unknown) => boolean;
 }
 
+const VERBOSE_LEVELS = new Set(['info', 'debug', 'trace']);
+
+function logsRequests(logger: AppOptions['logger']): boolean {
+  if (logger === false || logger === undefined) return false;
+  const level = logger === true ? 'info' : ((logger as LoggerOptions).level ?? 'info');
+  return VERBOSE_LEVELS.has(level);
+}
+
 /** Builds the HTTP application. It never listens: server.ts does, and tests use inject(). */
 export async function buildApp({ services, metrics, logger = false }: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
@@ -69,6 +78,9 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     logger: logger === false ? false : redactingLogger(logger === true ? {} : (logger as LoggerOptions)),
     // Without a logger, Fastify's stand-in is already free.
     ...(logger === false ? {} : { childLoggerFactory: requestLogger }),
+    // Fastify's "incoming request" and "request completed" lines are info: above it they would be
+    // built and dropped on every request.
+    disableRequestLogging: !logsRequests(logger),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
     trustProxy: typeof config.trustProxy === 'number' ? (_address: string, hop: number) => hop < (config.trustProxy as number) : config.trustProxy,
@@ -80,6 +92,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,
     clientErrorHandler,
+    schemaController: { compilersFactory: { buildSerializer: memoizingSerializers() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validators());
@@ -110,7 +123,10 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
   // Before any route: every route registered from here on gets its common responses declared.
   describeRoutes(app);
   await app.register(swagger, openapiOptions(config, '1'));
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsContentSecurityPolicy(config), uiConfig: { validatorUrl: null, layout: 'BaseLayout' } });
+  await app.register(async (docs) => {
+    registerDocumentHeaders(docs);
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsContentSecurityPolicy(config), uiConfig: { validatorUrl: null, layout: 'BaseLayout' } });
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (metrics) {

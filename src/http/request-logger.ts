@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn, Logger } from 'pino';
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /**
  * A request's logger, made only when the request logs something. pino's `child()` serializes and
@@ -16,29 +16,49 @@ export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, opt
   return new DeferredLogger(parent, bindings, options) as unknown as FastifyBaseLogger;
 }
 
+/**
+ * A logger that becomes pino's child on its first line. Its methods live on the prototype: Fastify
+ * makes one per request, so one object and nothing else is allocated for a request that logs nothing.
+ */
 class DeferredLogger {
   private made: Logger | null = null;
-  readonly fatal: LogFn;
-  readonly error: LogFn;
-  readonly warn: LogFn;
-  readonly info: LogFn;
-  readonly debug: LogFn;
-  readonly trace: LogFn;
 
   constructor(
     private readonly parent: Logger,
     private readonly own: Bindings,
     private readonly options: ChildLoggerOptions,
-  ) {
-    const method = (level: (typeof LEVELS)[number]): LogFn =>
-      ((...args: Parameters<LogFn>) => {
-        if (this.isLevelEnabled(level)) this.real[level](...args);
-      }) as LogFn;
-    [this.fatal, this.error, this.warn, this.info, this.debug, this.trace] = LEVELS.map(method) as [LogFn, LogFn, LogFn, LogFn, LogFn, LogFn];
-  }
+  ) {}
 
   private get real(): Logger {
     return (this.made ??= this.parent.child(this.own, this.options));
+  }
+
+  private write(level: Level, args: Parameters<LogFn>): void {
+    if (this.isLevelEnabled(level)) (this.real[level] as (...a: Parameters<LogFn>) => void)(...args);
+  }
+
+  fatal(...args: Parameters<LogFn>): void {
+    this.write('fatal', args);
+  }
+
+  error(...args: Parameters<LogFn>): void {
+    this.write('error', args);
+  }
+
+  warn(...args: Parameters<LogFn>): void {
+    this.write('warn', args);
+  }
+
+  info(...args: Parameters<LogFn>): void {
+    this.write('info', args);
+  }
+
+  debug(...args: Parameters<LogFn>): void {
+    this.write('debug', args);
+  }
+
+  trace(...args: Parameters<LogFn>): void {
+    this.write('trace', args);
   }
 
   get level(): string {

@@ -10,7 +10,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 type UserView = ReturnType<typeof buildUserView>;
 
 function buildUserView(user: User, full: boolean) {
-  return {
+  return Object.freeze({
     id: user.id,
     username: user.username,
     name: user.name,
@@ -18,12 +18,13 @@ function buildUserView(user: User, full: boolean) {
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),
     ...(full ? { email: user.email, disabled: user.disabled, email_verified: user.emailVerified } : {}),
-  };
+  });
 }
 
 // A User is immutable (a change makes a new object), so its views are built once per object and
 // shared: the cached principal's user, or a user from the read cache, is the same object request
-// after request. Views are only read (by the response serializer), never changed.
+// after request. Views are frozen, which also tells the response serializer (serializers.ts) that
+// their text can be kept.
 type UserViews = { full?: UserView; limited?: UserView; directory?: DirectoryView };
 const views = new WeakMap<User, UserViews>();
 
@@ -43,7 +44,7 @@ export function userView(user: User, viewer: User | null): UserView {
 type DirectoryView = ReturnType<typeof buildDirectoryView>;
 
 function buildDirectoryView(user: User) {
-  return { id: user.id, username: user.username, name: user.name };
+  return Object.freeze({ id: user.id, username: user.username, name: user.name });
 }
 
 /** What other signed-in users see of `user` (the directory); see UserDirectoryEntry. */
@@ -61,14 +62,14 @@ export function itemView(item: Item): ReturnType<typeof buildItemView> {
 }
 
 function buildItemView(item: Item) {
-  return {
+  return Object.freeze({
     name: item.name,
     price: centsToPrice(item.priceCents),
     description: item.description,
     owner_id: item.ownerId,
     created_at: iso(item.createdAt),
     updated_at: iso(item.updatedAt),
-  };
+  });
 }
 
 export function sessionView(session: Session, currentId: string) {

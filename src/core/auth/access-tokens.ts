@@ -67,11 +67,14 @@ export interface AccessTokenSettings {
  * Issues and verifies access tokens (RFC 9068 profile: `typ: at+jwt`).
  *
  * Verifying an EdDSA signature costs more than the rest of a request, so fully verified tokens are
- * remembered by their exact string until they expire. Only successes are cached, the cache is
- * bounded, and `exp` is checked again on every hit.
+ * remembered until they expire. Only successes are cached, the cache is bounded, and `exp` is
+ * checked again on every hit. The cache is keyed by the signature segment and a hit needs the whole
+ * token to be equal: a Map hashes the key it is given character by character, and the token is a
+ * new string on every request, so hashing ~90 characters instead of ~600 saves half a microsecond
+ * a request; the full comparison keeps a token with the same signature but other claims out.
  */
 export class AccessTokens {
-  private readonly verified = new Map<string, AccessClaims>();
+  private readonly verified = new Map<string, { readonly token: string; readonly claims: AccessClaims }>();
   private ring: KeyRing;
   /** Lookups of the verified-token cache, for the metrics. */
   readonly cacheStats = { hits: 0, misses: 0 };
@@ -153,11 +156,13 @@ export class AccessTokens {
   /** Returns the token's claims, or throws UnauthenticatedError ('expired' or 'invalid'). */
   verify(token: string): AccessClaims {
     const now = this.clock.now();
-    const cached = this.verified.get(token);
-    if (cached) {
+    const signature = token.slice(token.lastIndexOf('.') + 1);
+    const entry = this.verified.get(signature);
+    if (entry !== undefined && entry.token === token) {
       this.cacheStats.hits++;
+      const cached = entry.claims;
       if (cached.exp * 1000 + this.settings.leewayMs > now) return cached;
-      this.verified.delete(token);
+      this.verified.delete(signature);
       throw new UnauthenticatedError('expired', 'The access token has expired.');
     }
     this.cacheStats.misses++;
@@ -175,7 +180,7 @@ export class AccessTokens {
     }
     const claims = this.checkClaims(payload, now);
     if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, claims);
+    this.verified.set(signature, { token, claims });
     return claims;
   }
 
