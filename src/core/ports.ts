@@ -200,6 +200,18 @@ export interface SessionStore {
    * one token cannot both win (SES-02). Returns whether this call made the swap.
    */
   rotateRefresh(sessionId: string, expectedRefreshId: string, next: RefreshRotation): Promise<boolean>;
+  /**
+   * A refresh in one statement: swaps the session's current token for `next` only if `current` is
+   * exactly its current token (id and secret hash), the session belongs to `current.clientId`, it
+   * is live at `next.at`, and its user is not disabled. Returns the session as rotated with the
+   * user's role as stored now, or null when any of that does not hold (nothing changed then). The
+   * same compare-and-swap as rotateRefresh, so two refreshes with one token cannot both win (SES-02).
+   */
+  rotateCurrent(
+    sessionId: string,
+    current: { readonly id: string; readonly secretHash: string; readonly clientId: string },
+    next: RefreshRotation,
+  ): Promise<{ readonly session: Session; readonly role: Role } | null>;
   listActiveForUser(userId: string, now: number): Promise<Session[]>;
   /** A fresh proof of presence in a live session (reauthentication); false when the session ended. */
   recordAuthentication(id: string, auth: { authTime: number; amr: readonly string[]; acr: string }): Promise<boolean>;

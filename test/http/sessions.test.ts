@@ -310,6 +310,44 @@ describe('SES-02/SES-05: a session keeps one refresh chain, rotated in place', (
     expect((await refresh(tokens.at(-1)!)).statusCode).toBe(200);
   });
 
+  it('the one-statement refresh takes the role as stored now, and refuses a disabled user without rotating (another process changed them; this one was not told)', async () => {
+    const user = await signUp(t);
+    const tokens = await chain(user.refreshToken, 2);
+    const roleIn = (accessToken: string) => JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).role;
+    await t.storage.users.update(user.id, { role: 'admin', updatedAt: t.clock.now() });
+    const promoted = await refresh(tokens.at(-1)!);
+    expect(promoted.statusCode).toBe(200);
+    expect(roleIn(promoted.json().access_token)).toBe('admin');
+    expect(promoted.json().user.role).toBe('admin');
+    await t.storage.users.update(user.id, { role: 'user', updatedAt: t.clock.now() });
+    const demoted = await refresh(promoted.json().refresh_token);
+    expect(roleIn(demoted.json().access_token)).toBe('user');
+
+    const current = demoted.json().refresh_token as string;
+    await t.storage.users.update(user.id, { disabled: true, updatedAt: t.clock.now() });
+    expect((await refresh(current)).statusCode).toBe(401);
+    expect(current.startsWith(`${(await sessionOf(user.refreshToken)).refreshId}.`)).toBe(true);
+  });
+
+  it('a process that has not seen a chain (a restart, another instance) refreshes it through the full path, and then in one statement', async () => {
+    const user = await signUp(t);
+    const tokens = await chain(user.refreshToken, 2);
+    const other = await buildTestApp({}, { storage: t.storage });
+    try {
+      const first = await other.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: tokens.at(-1)! } });
+      expect(first.statusCode).toBe(200);
+      const second = await other.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: first.json().refresh_token } });
+      expect(second.statusCode).toBe(200);
+      // The first process's last token was rotated by the other one: replayed here it revokes the session.
+      t.clock.advance(11_000);
+      other.clock.advance(11_000);
+      expect((await refresh(tokens.at(-1)!)).statusCode).toBe(401);
+      expect((await sessionOf(user.refreshToken)).revokedAt).not.toBeNull();
+    } finally {
+      await other.app.close();
+    }
+  });
+
   it('RFC 7009: revoking a rotated token ends the session, a made-up one changes nothing', async () => {
     const user = await signUp(t);
     const tokens = await chain(user.refreshToken, 3);

@@ -249,6 +249,40 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.sessions.rotateRefresh(s.id, token.id, next(winner))).toBe(false);
     });
 
+    it('SES-02: the one-statement rotation checks the current token (id and hash), the client, the session and the user, and only one caller wins', async () => {
+      const u = user({ role: 'admin' });
+      await storage.users.create(u);
+      const { session: s, token } = session(u.id);
+      await storage.sessions.create(s, token);
+      const current = { id: token.id, secretHash: 'hash-0', clientId: 'gatehouse' };
+      const next = (id: string, at = NOW + 1) => ({ id, secretHash: `hash-${id}`, at });
+      // Anything but the current token of this client's live session changes nothing.
+      expect(await storage.sessions.rotateCurrent(s.id, { ...current, secretHash: 'hash-guessed' }, next('x'))).toBeNull();
+      expect(await storage.sessions.rotateCurrent(s.id, { ...current, id: `${token.id}.7` }, next('x'))).toBeNull();
+      expect(await storage.sessions.rotateCurrent(s.id, { ...current, clientId: 'other-client' }, next('x'))).toBeNull();
+      expect(await storage.sessions.rotateCurrent('missing', current, next('x'))).toBeNull();
+      expect(await storage.sessions.rotateCurrent(s.id, current, next('x', s.expiresAt))).toBeNull();
+      expect(await storage.sessions.findById(s.id)).toEqual(s);
+
+      const results = await Promise.all([storage.sessions.rotateCurrent(s.id, current, next('child-a')), storage.sessions.rotateCurrent(s.id, current, next('child-b'))]);
+      const won = results.filter((r) => r !== null);
+      expect(won).toHaveLength(1);
+      const winner = results[0] ? 'child-a' : 'child-b';
+      expect(won[0]).toEqual({ session: { ...s, refreshId: winner, refreshHash: `hash-${winner}`, rotatedAt: NOW + 1, lastUsedAt: NOW + 1 }, role: 'admin' });
+      expect(await storage.sessions.findById(s.id)).toEqual(won[0]!.session);
+      // The parent again (a replay) changes nothing.
+      expect(await storage.sessions.rotateCurrent(s.id, current, next('child-c'))).toBeNull();
+
+      // The role is storage's as of the rotation; a disabled user's session does not rotate.
+      const successor = { id: winner, secretHash: `hash-${winner}`, clientId: 'gatehouse' };
+      await storage.users.update(u.id, { role: 'user', updatedAt: NOW + 2 });
+      const demoted = await storage.sessions.rotateCurrent(s.id, successor, next('grandchild', NOW + 3));
+      expect(demoted?.role).toBe('user');
+      await storage.users.update(u.id, { disabled: true, updatedAt: NOW + 4 });
+      expect(await storage.sessions.rotateCurrent(s.id, { ...successor, id: 'grandchild', secretHash: 'hash-grandchild' }, next('never', NOW + 5))).toBeNull();
+      expect((await storage.sessions.findById(s.id))?.refreshId).toBe('grandchild');
+    });
+
     it('does not rotate a revoked session', async () => {
       const u = user();
       await storage.users.create(u);
@@ -257,6 +291,7 @@ describe.each(backends())('storage conformance: $name', (backend) => {
       expect(await storage.sessions.revoke(s.id, NOW + 1)).toBe(true);
       expect(await storage.sessions.revoke(s.id, NOW + 2)).toBe(false);
       expect(await storage.sessions.rotateRefresh(s.id, token.id, { id: 'child', secretHash: 'h', at: NOW + 3 })).toBe(false);
+      expect(await storage.sessions.rotateCurrent(s.id, { id: token.id, secretHash: 'hash-0', clientId: 'gatehouse' }, { id: 'child', secretHash: 'h', at: NOW + 3 })).toBeNull();
       expect((await storage.sessions.findById(s.id))?.revokedAt).toBe(NOW + 1);
     });
 

@@ -78,6 +78,24 @@ const MAX_USER_AGENT = 512;
  * the walk costs about 1 µs a generation.
  */
 const MAX_CHAIN_WALK = 100_000;
+/** Chains remembered for the one-statement refresh; a chain forgotten takes the full path once. */
+const CHAIN_INDEX_LIMIT = 100_000;
+
+/** Chain root → session id, bounded (the oldest entry goes first). */
+class ChainIndex {
+  private readonly sessions = new Map<string, string>();
+  constructor(private readonly limit: number) {}
+
+  sessionOf(root: string): string | undefined {
+    return this.sessions.get(root);
+  }
+
+  remember(root: string, sessionId: string): void {
+    if (this.sessions.has(root)) return;
+    if (this.sessions.size >= this.limit) this.sessions.delete(this.sessions.keys().next().value!);
+    this.sessions.set(root, sessionId);
+  }
+}
 
 /** A client-credentials token: the client is its own subject, and no session stands behind it. */
 const isClientToken = (claims: AccessClaims): boolean => claims.sub === claims.client_id && claims.role === 'client';
@@ -85,6 +103,8 @@ const isClientToken = (claims: AccessClaims): boolean => claims.sub === claims.c
 /** Sessions, refresh-token rotation with reuse detection, and the per-request token check. */
 export class SessionService {
   private readonly principals: PrincipalCache;
+  /** Which session each chain this process has seen belongs to (a chain's root never moves). */
+  private readonly chains = new ChainIndex(CHAIN_INDEX_LIMIT);
 
   constructor(
     private readonly store: SessionStore,
@@ -147,6 +167,7 @@ export class SessionService {
       acr: auth.acr ?? acrOf(auth.amr),
     };
     await this.store.create(session, { id: refresh.root, sessionId: session.id, secretHash, parentId: null, createdAt: now });
+    this.chains.remember(refresh.root, session.id);
     return this.grant(user, session, refresh, now, session.scope);
   }
 
@@ -158,11 +179,13 @@ export class SessionService {
   async refresh(token: string, client: ClientContext, request: ClientGrant): Promise<TokenGrant> {
     const presented = parseChainToken(token);
     if (!presented) throw new InvalidRefreshTokenError();
+    const now = this.clock.now();
+    const rotated = await this.rotateCurrent(presented, request, now);
+    if (rotated) return rotated;
     // One read: the chain's root, its session and its user.
     const read = await this.store.findByRefreshToken(presented.root);
     if (!read || !this.vouchedFor(presented, read.token.secretHash, read.session)) throw new InvalidRefreshTokenError();
     let found: { session: Session; user: User } | null = read;
-    const now = this.clock.now();
     if (!this.isLive(found.session, found.user, now)) throw new InvalidRefreshTokenError();
     // SES-08: a refresh token leaked from one client is worth nothing to another. The session is
     // left alone: the presenter may be a confused client rather than the thief.
@@ -182,6 +205,7 @@ export class SessionService {
     if (found.session.refreshId === presentedId) {
       // One statement, nothing inserted: the session row holds the current token's id and hash.
       if (await this.store.rotateRefresh(found.session.id, presentedId, { id: successorId, secretHash: hashSecret(successor.secret), at: now })) {
+        this.chains.remember(presented.root, found.session.id);
         return this.grant(found.user, { ...found.session, refreshId: successorId, rotatedAt: now, lastUsedAt: now }, successor, now, scope);
       }
       // Lost a race with a concurrent refresh of the same token: look at what won.
@@ -203,6 +227,33 @@ export class SessionService {
     this.emit({ type: 'refresh.reused', sessionId: session.id, userId: user.id });
     this.emit({ type: 'session.revoked', sessionIds: [session.id], userId: user.id });
     throw new InvalidRefreshTokenError('The refresh token was already used; the session has been revoked.');
+  }
+
+  /**
+   * The common refresh, in one statement: the current token of a chain this process has seen. The
+   * compare-and-swap on the session's current token id and secret hash is the check and the
+   * rotation at once (see SessionStore.rotateCurrent), so nothing is read first. The user comes
+   * from the principal cache, as for any authenticated request, unless storage's role differs.
+   * Null sends the refresh down the full path, which decides every other case: a rotated token
+   * (grace or reuse), another client's session, an ended session, a chain not seen here, a guess.
+   */
+  private async rotateCurrent(presented: ChainToken, request: ClientGrant, now: number): Promise<TokenGrant | null> {
+    // A narrowed scope is checked before anything rotates, which the full path does.
+    if (request.scope !== undefined) return null;
+    const sessionId = this.chains.sessionOf(presented.root);
+    if (sessionId === undefined) return null;
+    const successor = deriveNext(presented, this.options.rotationKey);
+    const current = { id: chainTokenId(presented), secretHash: hashSecret(presented.secret), clientId: request.clientId };
+    const rotated = await this.store.rotateCurrent(sessionId, current, { id: chainTokenId(successor), secretHash: hashSecret(successor.secret), at: now });
+    if (!rotated) return null;
+    let entry = await this.principals.get(sessionId, this.loadPrincipal);
+    if (entry !== null && entry.user.role !== rotated.role) {
+      this.principals.forgetSessions([sessionId]);
+      entry = await this.principals.get(sessionId, this.loadPrincipal);
+    }
+    // Deleted between the two statements: the successor was never handed out.
+    if (entry === null || entry.user.role !== rotated.role) throw new InvalidRefreshTokenError();
+    return this.grant(entry.user, rotated.session, successor, now, grantScope(undefined, scopeList(rotated.session.scope)));
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { RefreshTokenRecord, Session, User } from '../../core/model.js';
+import type { RefreshTokenRecord, Role, Session, User } from '../../core/model.js';
 import type { RefreshRotation, SessionStore } from '../../core/ports.js';
 import type { SqlDriver } from './driver.js';
 import { where } from './query.js';
@@ -66,6 +66,18 @@ export class SqlSessionStore implements SessionStore {
       [next.id, next.secretHash, next.at, next.at, sessionId, expectedRefreshId],
     );
     return changed === 1;
+  }
+
+  async rotateCurrent(sessionId: string, current: { id: string; secretHash: string; clientId: string }, next: RefreshRotation): Promise<{ session: Session; role: Role } | null> {
+    const rows = await this.db.returning<SessionRow & { user_role: Role }>(
+      `UPDATE sessions SET refresh_id = ?, refresh_hash = ?, rotated_at = ?, last_used_at = ?
+        WHERE id = ? AND refresh_id = ? AND refresh_hash = ? AND client_id = ? AND revoked_at IS NULL AND expires_at > ?
+          AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.disabled = ?)
+        RETURNING ${SESSION_COLUMNS}, (SELECT u.role FROM users u WHERE u.id = sessions.user_id) AS user_role`,
+      [next.id, next.secretHash, next.at, next.at, sessionId, current.id, current.secretHash, current.clientId, next.at, false],
+    );
+    const row = rows[0];
+    return row === undefined ? null : { session: toSession(row), role: row.user_role };
   }
 
   async recordAuthentication(id: string, auth: { authTime: number; amr: readonly string[]; acr: string }): Promise<boolean> {
