@@ -1,4 +1,22 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+// CSPRNG bytes are drawn 4 KiB at a time and handed out once each, in order (as node's own
+// randomUUID does): one randomBytes call costs more than a request's other id work, and a refresh
+// or a login makes several.
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+
+/** `n` fresh random bytes, in a buffer of their own. */
+function randomBytes(n: number): Buffer {
+  if (n > pool.length) return randomFillSync(Buffer.alloc(n));
+  if (used + n > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(used, used + n));
+  used += n;
+  return bytes;
+}
 
 let lastMs = -1;
 let sequence = 0;
