@@ -14,6 +14,8 @@ function randomBytes(n: number): Buffer {
     used = 0;
   }
   const bytes = Buffer.from(pool.subarray(used, used + n));
+  // What was handed out does not stay behind in the pool (a heap dump would hold recent secrets).
+  pool.fill(0, used, used + n);
   used += n;
   return bytes;
 }

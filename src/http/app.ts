@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createServer } from 'node:http';
 import type { LoggerOptions } from 'pino';
 import { requestIdFrom } from './context.js';
@@ -80,7 +80,7 @@ export async function buildApp({ services, metrics, logger = false }: AppOptions
     ...(logger === false ? {} : { childLoggerFactory: requestLogger }),
     // Fastify's "incoming request" and "request completed" lines are info: above it they would be
     // built and dropped on every request.
-    disableRequestLogging: !logsRequests(logger),
+    logController: new LogController({ disableRequestLogging: !logsRequests(logger) }),
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts that many proxies in front of us, counted from the nearest.
     trustProxy: typeof config.trustProxy === 'number' ? (_address: string, hop: number) => hop < (config.trustProxy as number) : config.trustProxy,

@@ -246,13 +246,15 @@ export class SessionService {
     const current = { id: chainTokenId(presented), secretHash: hashSecret(presented.secret), clientId: request.clientId };
     const rotated = await this.store.rotateCurrent(sessionId, current, { id: chainTokenId(successor), secretHash: hashSecret(successor.secret), at: now });
     if (!rotated) return null;
+    // The rotation is committed: from here on only a user that no longer exists is refused (the
+    // client would otherwise hold a token that a later retry treats as a replay).
     let entry = await this.principals.get(sessionId, this.loadPrincipal);
     if (entry !== null && entry.user.role !== rotated.role) {
+      // Changed elsewhere and not yet heard of here: read again (a read after the rotation).
       this.principals.forgetSessions([sessionId]);
       entry = await this.principals.get(sessionId, this.loadPrincipal);
     }
-    // Deleted between the two statements: the successor was never handed out.
-    if (entry === null || entry.user.role !== rotated.role) throw new InvalidRefreshTokenError();
+    if (entry === null) throw new InvalidRefreshTokenError();
     return this.grant(entry.user, rotated.session, successor, now, grantScope(undefined, scopeList(rotated.session.scope)));
   }
 
