@@ -33,7 +33,7 @@ const NO_BODY = new Set(['GET', 'HEAD']);
 const WHY: Record<number, string> = {
   400: 'Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`)',
   401: 'Not authenticated: the access token is missing, malformed, expired or revoked, or the credentials are wrong',
-  403: 'Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`)',
+  403: 'Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`)',
   404: 'No such resource',
   409: 'Conflict with an existing resource',
   413: 'The request body is too large (`ERR_BODY_TOO_LARGE`)',
@@ -74,7 +74,8 @@ function commonStatuses(route: RouteOptions, secured: boolean): number[] {
   const statuses = [500];
   if (route.url.includes(':')) statuses.push(400, 414);
   if (methods.some((m) => !NO_BODY.has(m))) statuses.push(400, 413, 415);
-  if (secured) statuses.push(400, 401);
+  // Any bearer route refuses a third-party app's token (ERR_THIRD_PARTY_TOKEN) and a session held to enrolment.
+  if (secured) statuses.push(400, 401, 403);
   if (hooksOf(route.onRequest).some(isRateLimit)) statuses.push(429);
   return [...new Set(statuses)];
 }

@@ -338,6 +338,14 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
       url: '/oauth/token',
       ...formOf({ grant_type: 'authorization_code', code, redirect_uri: rp.redirectUri, code_verifier: verifier }, basicRp),
     });
+    // A third-party app's token on Gatehouse's own API: 403 ERR_THIRD_PARTY_TOKEN, declared on every bearer route.
+    const thirdParty = await send('third-party token on a first-party route', {
+      method: 'GET',
+      url: '/auth/me',
+      headers: { authorization: `Bearer ${granted.json().access_token}` },
+    });
+    expect(thirdParty.statusCode).toBe(403);
+    expect(thirdParty.json().code).toBe('ERR_THIRD_PARTY_TOKEN');
     await send('code replay', {
       method: 'POST',
       url: '/oauth/token',

@@ -1366,7 +1366,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1449,7 +1449,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1544,7 +1544,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1639,7 +1639,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1715,7 +1715,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1843,7 +1843,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1970,7 +1970,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2074,6 +2074,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
@@ -2117,6 +2126,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2355,7 +2373,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2511,6 +2529,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
@@ -2589,6 +2616,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
@@ -2632,6 +2668,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2751,7 +2796,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2843,7 +2888,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2919,6 +2964,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
@@ -2983,6 +3037,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3077,6 +3140,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
@@ -3120,6 +3192,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3223,6 +3304,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
@@ -3303,6 +3393,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
@@ -3376,6 +3475,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3508,7 +3616,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3596,6 +3704,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3886,6 +4003,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
             413: {
                 headers: {
@@ -3986,7 +4112,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4072,7 +4198,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4181,6 +4307,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
@@ -4224,6 +4359,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4329,7 +4473,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4428,6 +4572,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4615,7 +4768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4715,7 +4868,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4797,6 +4950,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4899,6 +5061,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -5022,6 +5193,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
             500: {
                 headers: {
@@ -5074,6 +5254,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -5152,6 +5341,15 @@ export interface operations {
                 headers: {
                     /** @description RFC 6750 challenge, e.g. `Bearer realm="gatehouse", error="invalid_token"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -5244,7 +5442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5338,7 +5536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5443,7 +5641,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5597,7 +5795,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5708,7 +5906,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6214,7 +6412,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6297,7 +6495,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6451,7 +6649,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6533,7 +6731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6631,6 +6829,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such resource */
             404: {
                 headers: {
@@ -6709,7 +6916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6837,7 +7044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6940,7 +7147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7043,7 +7250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
             403: {
                 headers: {
                     [name: string]: unknown;
