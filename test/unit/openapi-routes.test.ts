@@ -65,7 +65,8 @@ describe('OpenAPI declarations for routes registered later (IN-07)', () => {
     expect(widget.operationId).toBe('deleteWidgetsById');
     expect(widget.security).toEqual([{ bearerAuth: [] }]);
     expect(widget.requestBody!.required).toBe(false);
-    expect(Object.keys(widget.responses).sort()).toEqual(['204', '400', '401', '413', '414', '415', '500']);
+    expect(Object.keys(widget.responses).sort()).toEqual(['204', '400', '401', '403', '413', '414', '415', '500']);
+    expect(Object.keys(widget.responses['403']!.content!)).toEqual(['application/problem+json']);
     expect(Object.keys(widget.responses['401']!.content!)).toEqual(['application/problem+json']);
     expect(widget.responses['401']!.headers!['WWW-Authenticate']!.required).toBe(true);
 
