@@ -401,4 +401,40 @@ describe('introspection (OIDC-06), client credentials, logout', () => {
     expect(new URL(String(none.headers.location)).searchParams.get('error')).toBe('login_required');
     expect((await t.app.inject({ method: 'GET', url: '/oauth/logout?id_token_hint=a.b.c' })).statusCode).toBe(400);
   });
+
+  it('RP-initiated logout without an ID token asks first: another site cannot sign the browser out of the provider (logout CSRF)', async () => {
+    const fay = await signUp(t);
+    const flow = await authorize(t, spa, fay, { scope: 'openid' });
+    const signedIn = { cookie: flow.cookie! };
+    const stillSignedIn = async () => {
+      const again = await t.app.inject({ method: 'GET', url: authorizeUrl(spa, { prompt: 'none' }), headers: signedIn });
+      return new URL(String(again.headers.location)).searchParams.get('code') !== null;
+    };
+
+    // A cross-site <img src="/oauth/logout">: a question, nothing cleared.
+    const asked = await t.app.inject({ method: 'GET', url: '/oauth/logout', headers: { ...signedIn, 'sec-fetch-site': 'cross-site' } });
+    expect(asked.statusCode).toBe(200);
+    expect(asked.headers['set-cookie']).toBeUndefined();
+    expect(asked.body).toContain('<form method="post" action="/oauth/logout">');
+    expect(asked.headers['content-security-policy']).toContain("form-action 'self'");
+    expect(asked.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(await stillSignedIn()).toBe(true);
+
+    // A form another site submits, or one that names no origin at all: refused, nothing cleared.
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, {}]) {
+      const forged = await t.app.inject({ method: 'POST', url: '/oauth/logout', headers: { ...signedIn, ...form, ...headers }, payload: '' });
+      expect(forged.statusCode).toBe(403);
+      expect(forged.json().code).toBe('ERR_FORBIDDEN_ORIGIN');
+      expect(forged.headers['set-cookie']).toBeUndefined();
+    }
+    expect(await stillSignedIn()).toBe(true);
+
+    // The user's own answer, from our page.
+    for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { origin: new URL(t.config.publicUrl).origin }]) {
+      const out = await t.app.inject({ method: 'POST', url: '/oauth/logout', headers: { ...signedIn, ...form, ...headers }, payload: '' });
+      expect(out.statusCode).toBe(200);
+      expect(cookieFrom(out, 'gatehouse_op')).toBe('gatehouse_op=');
+    }
+  });
 });

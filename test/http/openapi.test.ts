@@ -384,6 +384,10 @@ describe('OpenAPI document: every answer is one the document declares (IN-07)', 
     await send('introspect', { method: 'POST', url: '/oauth/introspect', ...formOf({ token: infoTokens.access_token }, infoBasic) });
     await send('introspect public', { method: 'POST', url: '/oauth/introspect', ...formOf({ token: 'x', client_id: 'gatehouse' }) });
     await send('logout unknown hint', { method: 'GET', url: '/oauth/logout?id_token_hint=a.b.c' });
+    await send('logout without a hint asks', { method: 'GET', url: '/oauth/logout' });
+    const confirmForm = { 'content-type': 'application/x-www-form-urlencoded' };
+    await send('logout confirmed', { method: 'POST', url: '/oauth/logout', headers: { ...confirmForm, 'sec-fetch-site': 'same-origin' }, payload: '' });
+    await send('logout posted by another site', { method: 'POST', url: '/oauth/logout', headers: { ...confirmForm, origin: 'https://evil.example' }, payload: '' });
     await send('withdraw consent', { method: 'DELETE', url: `/auth/consents/${rp.id}`, headers: olivia.auth });
     await send('withdraw unknown consent', { method: 'DELETE', url: `/auth/consents/${rp.id}`, headers: olivia.auth });
     await send('logout', {

@@ -275,7 +275,7 @@ interface Result {
   readonly error?: string;
 }
 
-const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token', '/oauth/revoke', '/oauth/introspect']);
+const PUBLIC_FORM_ROUTES = new Set(['/auth/register', '/auth/login', '/auth/refresh', '/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/logout']);
 /** RFC 6749 §5.2 JSON errors instead of problem+json. */
 const OAUTH_ROUTES = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect']);
 /** Browser-facing pages of the OpenID provider: their 4xx is a local HTML page (OIDC-02), never a redirect. */

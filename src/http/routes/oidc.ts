@@ -10,6 +10,7 @@ import type { Principal } from '../../core/auth/session-service.js';
 import type { Services } from '../../services.js';
 import { contextOf } from '../context.js';
 import { DOCUMENT_HEADERS } from '../security-headers.js';
+import { strictFormParser } from '../well-formed.js';
 import { principalOf, requireAuthentication } from '../plugins/authenticate.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { optionalBody } from '../plugins/optional-body.js';
@@ -35,10 +36,26 @@ const html = (description: string) => ({ description, content: { 'text/html': { 
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+const CLEAR_BROWSER_SESSION = `${BROWSER_SESSION_COOKIE}=; Max-Age=0; ${COOKIE_ATTRIBUTES}`;
+
+/** A small page of ours (`body` is HTML the caller escaped), with the document headers. */
+function sendPage(reply: FastifyReply, status: number, title: string, body: string, csp?: string): FastifyReply {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+  reply.code(status).headers(DOCUMENT_HEADERS).header('cache-control', 'no-store');
+  if (csp !== undefined) reply.header('content-security-policy', csp);
+  return reply.type('text/html; charset=utf-8').send(html);
+}
+
 /** OIDC-02: a problem with the client or its redirect URI is shown here, never sent anywhere. */
 function sendErrorPage(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title></head><body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></main></body></html>`;
-  return reply.code(status).headers(DOCUMENT_HEADERS).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+  return sendPage(reply, status, title, `<p>${escapeHtml(message)}</p>`);
+}
+
+/** Asks before signing out (RP-Initiated Logout §2); the form posts back here, same-origin only. */
+function sendSignOutQuestion(reply: FastifyReply): FastifyReply {
+  const form = '<p>Sign out of Gatehouse in this browser?</p><form method="post" action="/oauth/logout"><button type="submit">Sign out</button></form>';
+  // The API's policy forbids every form; this page has one, which may only post back here.
+  return sendPage(reply, 200, 'Sign out', form, "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
 }
 
 /** The signed-in user of the hosted pages, from their access token (`amr` once second factors add it). */
@@ -165,27 +182,56 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       const query = request.query as Record<string, unknown>;
       const text = (name: string, max: number) => (typeof query[name] === 'string' && (query[name] as string).length <= max ? (query[name] as string) : undefined);
       const [hint, back, state, clientId] = [text('id_token_hint', 8192), text('post_logout_redirect_uri', 2048), text('state', 2048), text('client_id', 256)];
-      reply.header('set-cookie', `${BROWSER_SESSION_COOKIE}=; Max-Age=0; ${COOKIE_ATTRIBUTES}`);
-      const claims = hint ? await services.oauth.idTokens.verifyHint(hint) : null;
-      if (hint && !claims) return sendErrorPage(reply, 400, 'Sign-out request not understood', 'The id_token_hint was not issued here.');
-      if (claims && clientId !== undefined && clientId !== claims.aud)
-        return sendErrorPage(reply, 400, 'Sign-out request not understood', 'client_id does not match the id_token_hint.');
-      if (claims) {
-        if (claims.sid) {
-          const session = await services.storage.sessions.findById(claims.sid);
-          if (session?.userId === claims.sub) await services.sessions.end(session.id);
-        }
-        await services.sessions.endClientSessions(claims.sub, claims.aud);
-        await services.audit.record('logout', contextOf(request), { actorId: claims.sub, subjectId: claims.sub, details: { scope: 'rp_initiated', client_id: claims.aud } });
+      // RP-Initiated Logout §2: without an ID token of ours, the user is asked. Any site can send a
+      // browser here (an <img>), and it must not sign the user out of the provider by doing so.
+      if (hint === undefined) return sendSignOutQuestion(reply);
+      const claims = await services.oauth.idTokens.verifyHint(hint);
+      if (!claims) return sendErrorPage(reply, 400, 'Sign-out request not understood', 'The id_token_hint was not issued here.');
+      if (clientId !== undefined && clientId !== claims.aud) return sendErrorPage(reply, 400, 'Sign-out request not understood', 'client_id does not match the id_token_hint.');
+      reply.header('set-cookie', CLEAR_BROWSER_SESSION);
+      if (claims.sid) {
+        const session = await services.storage.sessions.findById(claims.sid);
+        if (session?.userId === claims.sub) await services.sessions.end(session.id);
       }
-      const client = claims ? await services.clients.find(claims.aud) : null;
+      await services.sessions.endClientSessions(claims.sub, claims.aud);
+      await services.audit.record('logout', contextOf(request), { actorId: claims.sub, subjectId: claims.sub, details: { scope: 'rp_initiated', client_id: claims.aud } });
+      const client = await services.clients.find(claims.aud);
       // Only to a URI the client registered, exactly; never to one an unverified request names.
       if (back !== undefined && client?.postLogoutRedirectUris.includes(back)) {
         const url = new URL(back);
         if (state !== undefined) url.searchParams.append('state', state);
         return reply.code(303).header('cache-control', 'no-store').redirect(url.href, 303);
       }
-      return sendErrorPage(reply, 200, 'Signed out', claims ? 'You are signed out of Gatehouse.' : 'You are signed out of this browser’s Gatehouse sign-in page.');
+      return sendErrorPage(reply, 200, 'Signed out', 'You are signed out of Gatehouse.');
     },
   );
+
+  // The user's answer to the question above: a form of our own page, so the request must be
+  // same-origin (a form another site submits is refused and changes nothing).
+  const trusted = new Set([new URL(config.publicUrl).origin]);
+  await app.register(async (scope) => {
+    strictFormParser(scope, config.bodyLimitBytes);
+    scope.post(
+      '/oauth/logout',
+      {
+        ...optionalBody,
+        schema: {
+          tags: ['oauth'],
+          summary: "Sign out of this browser's provider sign-in (the confirmation form of GET /oauth/logout)",
+          description: 'Same-origin only (Sec-Fetch-Site: same-origin, or an Origin of PUBLIC_URL): ends the sign-in this browser keeps for /oauth/authorize.',
+          security: [],
+          consumes: ['application/x-www-form-urlencoded'],
+          body: Type.Object({}, { additionalProperties: false }),
+          response: { 200: html('signed-out page'), ...problems(403) },
+        },
+      },
+      async (request, reply) => {
+        const origin = request.headers.origin;
+        const ours = request.headers['sec-fetch-site'] === 'same-origin' || (origin !== undefined && trusted.has(origin));
+        if (!ours) throw new ForbiddenError('This sign-out form was not sent from this site; nothing changed.', 'ERR_FORBIDDEN_ORIGIN');
+        reply.header('set-cookie', CLEAR_BROWSER_SESSION);
+        return sendErrorPage(reply, 200, 'Signed out', 'You are signed out of this browser’s Gatehouse sign-in page.');
+      },
+    );
+  });
 };

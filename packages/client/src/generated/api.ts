@@ -896,7 +896,11 @@ export interface paths {
          */
         get: operations["getOauthLogout"];
         put?: never;
-        post?: never;
+        /**
+         * Sign out of this browser's provider sign-in (the confirmation form of GET /oauth/logout)
+         * @description Same-origin only (Sec-Fetch-Site: same-origin, or an Origin of PUBLIC_URL): ends the sign-in this browser keeps for /oauth/authorize.
+         */
+        post: operations["postOauthLogout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6104,6 +6108,75 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postOauthLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description signed-out page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request: the body, query or a path parameter does not match the schema (`ERR_VALIDATION`, with `errors`), malformed JSON or URL (`ERR_BAD_REQUEST`), or two access tokens at once (`ERR_AUTH_INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (`ERR_FORBIDDEN`), a token of a third-party application on a first-party route (`ERR_THIRD_PARTY_TOKEN`), a session that must add a second factor first (`ERR_MFA_ENROLMENT_REQUIRED`), or a cookie-authorised request from an origin that is not allowed (`ERR_FORBIDDEN_ORIGIN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`ERR_BODY_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one this operation accepts (`ERR_UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unexpected failure; the detail is in the server log only (`ERR_INTERNAL`) */
