@@ -14,6 +14,7 @@ import { createServices, type Services } from '../services.js';
 import { migrate, migrationStatus, openDriver, openStorage } from '../storage/open.js';
 import { connectShared } from '../storage/redis/connect.js';
 import { readPassword } from './password-input.js';
+import { commandArgs, UnknownOptionError } from './args.js';
 import { resolveSsoProvider } from '../config/sso.js';
 import { MigrationChangedError, type MigrationStatus } from '../storage/sql/migration-check.js';
 import { headerSafe } from '../core/email/compose.js';
@@ -110,10 +111,11 @@ function printMigrationStatus(status: readonly MigrationStatus[]): void {
 
 async function usersCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: { username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean', default: false } },
-    allowPositionals: true,
+  const { values, positionals } = commandArgs(rest, {
+    username: { type: 'string' },
+    email: { type: 'string' },
+    name: { type: 'string' },
+    admin: { type: 'boolean', default: false },
   });
   await withServices(config, async (services) => {
     switch (action) {
@@ -157,7 +159,7 @@ async function usersCommand(config: Config, args: string[]): Promise<void> {
 
 async function keysCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: { algorithm: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = commandArgs(rest, { algorithm: { type: 'string' } });
   const kid = positionals[0];
   const algorithm = values.algorithm;
   if (algorithm !== undefined && (action !== 'rotate' || !ASYMMETRIC.includes(algorithm as AsymmetricAlgorithm))) {
@@ -210,7 +212,7 @@ const CLIENT_OPTIONS = {
 
 async function clientsCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: CLIENT_OPTIONS, allowPositionals: true });
+  const { values, positionals } = commandArgs(rest, CLIENT_OPTIONS);
   const id = positionals[0];
   await withServices(config, async ({ oauth }) => {
     const printSecret = (secret: string | null) => {
@@ -336,20 +338,16 @@ async function auditCommand(config: Config, args: string[]): Promise<void> {
 async function providersCommand(config: Config, args: string[]): Promise<void> {
   const [action, ...rest] = args;
   const text = { type: 'string' } as const;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      preset: text,
-      'client-id': text,
-      issuer: text,
-      name: text,
-      tenant: text,
-      scopes: text,
-      'authorization-endpoint': text,
-      'token-endpoint': text,
-      'api-url': text,
-    },
-    allowPositionals: true,
+  const { values, positionals } = commandArgs(rest, {
+    preset: text,
+    'client-id': text,
+    issuer: text,
+    name: text,
+    tenant: text,
+    scopes: text,
+    'authorization-endpoint': text,
+    'token-endpoint': text,
+    'api-url': text,
   });
   await withServices(config, async ({ providers, audit }) => {
     switch (action) {
@@ -470,7 +468,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(error.message);
       return 2;
     }
-    if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (error instanceof UsageError || error instanceof UnknownOptionError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       console.error(`gatehouse: ${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }

@@ -115,6 +115,9 @@ describe('end to end: the README walkthrough against a real server', () => {
     while (!(await jwksKids()).includes(kid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(await jwksKids()).toEqual(expect.arrayContaining([...before, kid]));
     expect(runCli(['keys', 'retire', before[0]!], slow).status).toBe(1); // still signing
+    // A kid is a base64url thumbprint: one in 64 begins with "-", and is still a kid, not an option.
+    const dashed = runCli(['keys', 'retire', '-Xy_no-such-kid'], slow);
+    expect([dashed.status, dashed.stderr]).toEqual([1, expect.stringMatching(/ERR_KEY_NOT_FOUND/)]);
     expect(runCli(['keys', 'retire', kid], slow).stdout).toMatch(/retired/);
     while ((await jwksKids()).includes(kid) && Date.now() < deadline + 5_000) await new Promise((r) => setTimeout(r, 200));
     expect(await jwksKids()).not.toContain(kid);
