@@ -1,3 +1,4 @@
+import { BoundedMap } from './bounded-map.js';
 import type { Clock } from './ports.js';
 
 interface Entry<V> {
@@ -13,7 +14,7 @@ interface Entry<V> {
  * that finds everything in memory waits on no promise.
  */
 export class FreshCache<V> {
-  private readonly entries = new Map<string, Entry<V>>();
+  private readonly entries: BoundedMap<string, Entry<V>>;
   /** Bumped by every forget: a load that started before one must not cache what it read. */
   private epoch = 0;
   /** Lookups answered from memory or from storage, for the metrics. */
@@ -22,8 +23,10 @@ export class FreshCache<V> {
   constructor(
     private readonly clock: Clock,
     private readonly ttlMs: number,
-    private readonly maxEntries: number,
-  ) {}
+    maxEntries: number,
+  ) {
+    this.entries = new BoundedMap(maxEntries);
+  }
 
   get(key: string, load: (key: string) => Promise<V | null>): V | Promise<V | null> {
     const now = this.clock.now();
@@ -46,7 +49,6 @@ export class FreshCache<V> {
     // A change landed while we read: what we read may predate it. Use it for this one request (as
     // if it had arrived a moment earlier), but do not keep it.
     if (this.ttlMs > 0 && epoch === this.epoch) {
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { value, loadedAt: now });
     }
     return value;

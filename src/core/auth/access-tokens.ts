@@ -1,3 +1,4 @@
+import { BoundedMap } from '../bounded-map.js';
 import { UnauthenticatedError } from '../errors.js';
 import { randomToken } from '../ids.js';
 import { ROLES, type Role } from '../model.js';
@@ -74,7 +75,7 @@ export interface AccessTokenSettings {
  * a request; the full comparison keeps a token with the same signature but other claims out.
  */
 export class AccessTokens {
-  private readonly verified = new Map<string, { readonly token: string; readonly claims: AccessClaims }>();
+  private readonly verified = new BoundedMap<string, { readonly token: string; readonly claims: AccessClaims }>(CACHE_LIMIT);
   private ring: KeyRing;
   /** Lookups of the verified-token cache, for the metrics. */
   readonly cacheStats = { hits: 0, misses: 0 };
@@ -179,7 +180,6 @@ export class AccessTokens {
       throw new UnauthenticatedError('invalid', 'The token is not an access token.');
     }
     const claims = this.checkClaims(payload, now);
-    if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(signature, { token, claims });
     return claims;
   }

@@ -1,5 +1,6 @@
 import type { AuditLog, RequestContext } from '../audit.js';
 import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '../errors.js';
+import { BoundedMap } from '../bounded-map.js';
 import { newId } from '../ids.js';
 import type { Session, User } from '../model.js';
 import type { AuthorizationStore, Clock, SessionStore } from '../ports.js';
@@ -81,30 +82,14 @@ const MAX_CHAIN_WALK = 100_000;
 /** Chains remembered for the one-statement refresh; a chain forgotten takes the full path once. */
 const CHAIN_INDEX_LIMIT = 100_000;
 
-/** Chain root → session id, bounded (the oldest entry goes first). */
-class ChainIndex {
-  private readonly sessions = new Map<string, string>();
-  constructor(private readonly limit: number) {}
-
-  sessionOf(root: string): string | undefined {
-    return this.sessions.get(root);
-  }
-
-  remember(root: string, sessionId: string): void {
-    if (this.sessions.has(root)) return;
-    if (this.sessions.size >= this.limit) this.sessions.delete(this.sessions.keys().next().value!);
-    this.sessions.set(root, sessionId);
-  }
-}
-
 /** A client-credentials token: the client is its own subject, and no session stands behind it. */
 const isClientToken = (claims: AccessClaims): boolean => claims.sub === claims.client_id && claims.role === 'client';
 
 /** Sessions, refresh-token rotation with reuse detection, and the per-request token check. */
 export class SessionService {
   private readonly principals: PrincipalCache;
-  /** Which session each chain this process has seen belongs to (a chain's root never moves). */
-  private readonly chains = new ChainIndex(CHAIN_INDEX_LIMIT);
+  /** Which session each chain this process has seen belongs to, by root (a root never moves). */
+  private readonly chains = new BoundedMap<string, string>(CHAIN_INDEX_LIMIT);
 
   constructor(
     private readonly store: SessionStore,
@@ -167,7 +152,7 @@ export class SessionService {
       acr: auth.acr ?? acrOf(auth.amr),
     };
     await this.store.create(session, { id: refresh.root, sessionId: session.id, secretHash, parentId: null, createdAt: now });
-    this.chains.remember(refresh.root, session.id);
+    this.chains.set(refresh.root, session.id);
     return this.grant(user, session, refresh, now, session.scope);
   }
 
@@ -205,7 +190,7 @@ export class SessionService {
     if (found.session.refreshId === presentedId) {
       // One statement, nothing inserted: the session row holds the current token's id and hash.
       if (await this.store.rotateRefresh(found.session.id, presentedId, { id: successorId, secretHash: hashSecret(successor.secret), at: now })) {
-        this.chains.remember(presented.root, found.session.id);
+        this.chains.set(presented.root, found.session.id);
         return this.grant(found.user, { ...found.session, refreshId: successorId, rotatedAt: now, lastUsedAt: now }, successor, now, scope);
       }
       // Lost a race with a concurrent refresh of the same token: look at what won.
@@ -240,7 +225,7 @@ export class SessionService {
   private async rotateCurrent(presented: ChainToken, request: ClientGrant, now: number): Promise<TokenGrant | null> {
     // A narrowed scope is checked before anything rotates, which the full path does.
     if (request.scope !== undefined) return null;
-    const sessionId = this.chains.sessionOf(presented.root);
+    const sessionId = this.chains.get(presented.root);
     if (sessionId === undefined) return null;
     const successor = deriveNext(presented, this.options.rotationKey);
     const current = { id: chainTokenId(presented), secretHash: hashSecret(presented.secret), clientId: request.clientId };
