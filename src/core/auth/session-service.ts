@@ -3,7 +3,7 @@ import { InvalidRefreshTokenError, NotFoundError, UnauthenticatedError } from '.
 import { BoundedMap } from '../bounded-map.js';
 import { newId } from '../ids.js';
 import type { Session, User } from '../model.js';
-import type { AuthorizationStore, Clock, SessionStore } from '../ports.js';
+import type { AuthorizationStore, Clock, RefreshRotation, SessionStore } from '../ports.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import { FIRST_PARTY_CLIENT_ID } from '../oauth/clients.js';
 import { grantScope, scopeList } from '../oauth/scopes.js';
@@ -165,7 +165,10 @@ export class SessionService {
     const presented = parseChainToken(token);
     if (!presented) throw new InvalidRefreshTokenError();
     const now = this.clock.now();
-    const rotated = await this.rotateCurrent(presented, request, now);
+    const presentedId = chainTokenId(presented);
+    const successor = deriveNext(presented, this.options.rotationKey);
+    const next = { id: chainTokenId(successor), secretHash: hashSecret(successor.secret), at: now };
+    const rotated = await this.rotateCurrent(presented, successor, next, request);
     if (rotated) return rotated;
     // One read: the chain's root, its session and its user.
     const read = await this.store.findByRefreshToken(presented.root);
@@ -184,14 +187,11 @@ export class SessionService {
     // Checked before anything rotates, so a malformed scope leaves the token usable.
     const scope = grantScope(request.scope, scopeList(found.session.scope));
 
-    const presentedId = chainTokenId(presented);
-    const successor = deriveNext(presented, this.options.rotationKey);
-    const successorId = chainTokenId(successor);
     if (found.session.refreshId === presentedId) {
       // One statement, nothing inserted: the session row holds the current token's id and hash.
-      if (await this.store.rotateRefresh(found.session.id, presentedId, { id: successorId, secretHash: hashSecret(successor.secret), at: now })) {
+      if (await this.store.rotateRefresh(found.session.id, presentedId, next)) {
         this.chains.set(presented.root, found.session.id);
-        return this.grant(found.user, { ...found.session, refreshId: successorId, rotatedAt: now, lastUsedAt: now }, successor, now, scope);
+        return this.grant(found.user, { ...found.session, refreshId: next.id, rotatedAt: now, lastUsedAt: now }, successor, now, scope);
       }
       // Lost a race with a concurrent refresh of the same token: look at what won.
       found = await this.store.findWithUser(found.session.id);
@@ -199,7 +199,7 @@ export class SessionService {
     }
     const { session, user } = found;
     const withinGrace = session.rotatedAt !== null && now - session.rotatedAt <= this.options.reuseGraceMs;
-    if (session.refreshId === successorId && withinGrace) {
+    if (session.refreshId === next.id && withinGrace) {
       // Legitimate for a second tab or a lost response, but whoever holds the parent gets the live
       // successor: on the record, so an investigation can see it.
       await this.audit.record('refresh.retried', client, { subjectId: user.id, details: { session_id: session.id } });
@@ -222,14 +222,13 @@ export class SessionService {
    * Null sends the refresh down the full path, which decides every other case: a rotated token
    * (grace or reuse), another client's session, an ended session, a chain not seen here, a guess.
    */
-  private async rotateCurrent(presented: ChainToken, request: ClientGrant, now: number): Promise<TokenGrant | null> {
+  private async rotateCurrent(presented: ChainToken, successor: ChainToken, next: RefreshRotation, request: ClientGrant): Promise<TokenGrant | null> {
     // A narrowed scope is checked before anything rotates, which the full path does.
     if (request.scope !== undefined) return null;
     const sessionId = this.chains.get(presented.root);
     if (sessionId === undefined) return null;
-    const successor = deriveNext(presented, this.options.rotationKey);
     const current = { id: chainTokenId(presented), secretHash: hashSecret(presented.secret), clientId: request.clientId };
-    const rotated = await this.store.rotateCurrent(sessionId, current, { id: chainTokenId(successor), secretHash: hashSecret(successor.secret), at: now });
+    const rotated = await this.store.rotateCurrent(sessionId, current, next);
     if (!rotated) return null;
     // The rotation is committed: from here on only a user that no longer exists is refused (the
     // client would otherwise hold a token that a later retry treats as a replay).
@@ -240,7 +239,7 @@ export class SessionService {
       entry = await this.principals.get(sessionId, this.loadPrincipal);
     }
     if (entry === null) throw new InvalidRefreshTokenError();
-    return this.grant(entry.user, rotated.session, successor, now, grantScope(undefined, scopeList(rotated.session.scope)));
+    return this.grant(entry.user, rotated.session, successor, next.at, grantScope(undefined, scopeList(rotated.session.scope)));
   }
 
   /**
