@@ -187,10 +187,10 @@ export class RequestCells {
   /** Puts both families into `registry`. */
   register(registry: Registry): void {
     const family = (name: string, help: string, type: 'counter' | 'histogram', values: () => object[]) => {
-      const get = () => ({ name, help, type, aggregator: 'sum', values: values() });
+      const metric = { name, help, type, aggregator: 'sum' };
       // prom-client's registry takes any metric that has these fields and get(); its own classes
       // would hash labels per call, which is what this avoids.
-      registry.registerMetric({ name, help, type, aggregator: 'sum', get: async () => get() } as unknown as Metric);
+      registry.registerMetric({ ...metric, get: async () => ({ ...metric, values: values() }) } as unknown as Metric);
     };
     family('gatehouse_http_requests_total', 'HTTP requests answered', 'counter', () => this.cells.map((c) => ({ labels: c.labels, value: c.count })));
     const durations = 'gatehouse_http_request_duration_seconds';
