@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestSmtpServer, tokenIn } from '../helpers/mail.js';
-import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../helpers/chromium.js';
+import { freePort, type ServerProcess } from '../helpers/server.js';
+import { hasChromium, startWithChromium } from '../helpers/chromium.js';
 
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a new and longer passphrase';
@@ -25,17 +25,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('email pages in Chromium (EMAIL
     smtp = await TestSmtpServer.start();
     const port = await freePort();
     base = `http://localhost:${port}`;
-    [server, browser] = await Promise.all([
-      startServerProcess({
-        PORT: String(port),
-        PUBLIC_URL: base,
-        DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`,
-        REFRESH_COOKIE: 'true',
-        SMTP_URL: smtp.url,
-        MAIL_FROM: 'no-reply@example.com',
-      }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
-    ]);
+    [server, browser] = await startWithChromium(dir, port, { SMTP_URL: smtp.url, MAIL_FROM: 'no-reply@example.com' });
     const res = await fetch(`${base}/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

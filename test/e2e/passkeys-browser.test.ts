@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Secret, TOTP } from 'otpauth';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium, SCREENSHOTS } from '../helpers/chromium.js';
+import { CHROMIUM, hasChromium, SCREENSHOTS, startWithChromium } from '../helpers/chromium.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = { username: 'mfa_admin', email: 'mfa_admin@example.com', password: 'admin passphrase for the mfa e2e' };
@@ -28,19 +28,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('passkeys and second factors in
     mkdirSync(SCREENSHOTS, { recursive: true });
     const port = await freePort();
     base = `http://localhost:${port}`;
-    [server, browser] = await Promise.all([
-      startServerProcess({
-        PORT: String(port),
-        PUBLIC_URL: base,
-        DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`,
-        REFRESH_COOKIE: 'true',
-        RATE_LIMIT: 'off',
-        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
-        BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-      }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
-    ]);
+    [server, browser] = await startWithChromium(dir, port, {
+      RATE_LIMIT: 'off',
+      BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
+      BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,12 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../helpers/forge.js';
 import { startOidcUpstream, type OidcUpstream } from '../helpers/oidc-upstream.js';
-import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium, SCREENSHOTS } from '../helpers/chromium.js';
+import { freePort, type ServerProcess } from '../helpers/server.js';
+import { CHROMIUM, hasChromium, SCREENSHOTS, startWithChromium } from '../helpers/chromium.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = { username: 'sso_admin', email: 'sso-admin@example.com', password: 'admin passphrase for the sso e2e' };
@@ -41,20 +41,13 @@ describe.skipIf(!hasChromium && !process.env.CI)('sign-in with another identity 
       ],
       redirectUris: [`${base}/auth/sso/idp/callback`],
     });
-    [server, browser] = await Promise.all([
-      startServerProcess({
-        PORT: String(port),
-        PUBLIC_URL: base,
-        DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`,
-        REFRESH_COOKIE: 'true',
-        RATE_LIMIT: 'off',
-        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
-        BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-        SSO_PROVIDERS: JSON.stringify([{ id: 'idp', name: 'Test IdP', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret }]),
-      }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
-    ]);
+    [server, browser] = await startWithChromium(dir, port, {
+      RATE_LIMIT: 'off',
+      BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
+      BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      SSO_PROVIDERS: JSON.stringify([{ id: 'idp', name: 'Test IdP', issuer: upstream.issuer, client_id: upstream.clientId, client_secret: upstream.clientSecret }]),
+    });
     adminToken = ((await (await api('/auth/login', { method: 'POST', body: { login: ADMIN.username, password: ADMIN.password } })).json()) as { access_token: string })
       .access_token;
   }, 60_000);

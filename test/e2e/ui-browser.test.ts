@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium, SCREENSHOTS } from '../helpers/chromium.js';
+import { CHROMIUM, hasChromium, SCREENSHOTS, startWithChromium } from '../helpers/chromium.js';
 
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a new and longer passphrase';
@@ -33,20 +33,14 @@ describe.skipIf(!hasChromium && !process.env.CI)('hosted pages in Chromium (WEB-
     if (!hasChromium) throw new Error(`CI needs ${CHROMIUM} for the browser tests: .ci/run installs the Debian chromium package.`);
     mkdirSync(SCREENSHOTS, { recursive: true });
     const port = await freePort();
-    [server, browser] = await Promise.all([
-      startServerProcess({
-        PORT: String(port),
-        DATABASE_URL: `sqlite:${join(dir, 'gatehouse.db')}`,
-        REFRESH_COOKIE: 'true',
-        // Each browser context says it is another address, so rate budgets are per context.
-        TRUST_PROXY: '1',
-        BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
-        BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-        UI_TITLE: 'Gatehouse',
-      }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
-    ]);
+    [server, browser] = await startWithChromium(dir, port, {
+      // Each browser context says it is another address, so rate budgets are per context.
+      TRUST_PROXY: '1',
+      BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
+      BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      UI_TITLE: 'Gatehouse',
+    });
     base = `http://localhost:${port}`;
     adminToken = ((await (await api('/auth/login', { method: 'POST', body: { login: ADMIN.username, password: ADMIN.password } })).json()) as { access_token: string })
       .access_token;
