@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './heap-settings.js';
 import 'dotenv/config';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
