@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCUMENT_HEADERS, SECURITY_HEADERS } from '../../src/http/security-headers.js';
+import Fastify from 'fastify';
+import { DOCUMENT_HEADERS, registerSecurityHeaders, SECURITY_HEADERS } from '../../src/http/security-headers.js';
 import { buildTestApp, signUp, type TestApp } from '../helpers/app.js';
 
 /**
@@ -28,6 +29,8 @@ describe('security headers', () => {
       expect(res.statusCode).toBe(status);
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers[name], name).toBe(value);
       expect(res.headers['x-request-id']).toEqual(expect.any(String));
+      // No answer of the API is kept by a cache unless its route says it may be.
+      expect(res.headers['cache-control']).toBe('no-store');
       // Headers that act on rendered documents only are left off JSON answers.
       for (const name of Object.keys(DOCUMENT_HEADERS)) expect(res.headers[name], name).toBeUndefined();
     });
@@ -49,6 +52,28 @@ describe('security headers', () => {
       expect(res.headers['content-security-policy']).toEqual(expect.any(String));
     });
   }
+
+  it('an answer that may be cached says so itself (the JWKS)', async () => {
+    const res = await t.app.inject({ url: '/.well-known/jwks.json' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toMatch(/^public, max-age=\d+$/);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('a header set by a hook that ran first is kept, and the security headers are added', async () => {
+    const app = Fastify();
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.header('X-Earlier', 'kept');
+      done();
+    });
+    registerSecurityHeaders(app);
+    app.get('/', async () => ({ ok: true }));
+    const res = await app.inject({ url: '/' });
+    await app.close();
+    expect(res.headers['x-earlier']).toBe('kept');
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers[name], name).toBe(value);
+    expect(res.headers['x-request-id']).toEqual(expect.any(String));
+  });
 
   it('the API forbids a browser everything a document could do', () => {
     expect(SECURITY_HEADERS['content-security-policy']).toContain("default-src 'none'");

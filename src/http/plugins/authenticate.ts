@@ -71,9 +71,7 @@ function admitted(principal: Principal, request: FastifyRequest, options: Authen
 export function requireAuthentication(scope: FastifyInstance, services: Services, options: AuthenticationOptions = {}): void {
   // Callback style, answered synchronously when the token and its session are in memory: an async
   // hook would cost a promise and a microtask turn on every request, hit or not.
-  scope.addHook('onRequest', (request, reply, done) => {
-    // What one caller may see must not be kept by a shared cache for the next.
-    reply.header('cache-control', 'no-store');
+  scope.addHook('onRequest', (request, _reply, done) => {
     let principal: Principal | Promise<Principal>;
     try {
       principal = services.sessions.authenticate(bearerToken(request));
