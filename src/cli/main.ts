@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import './heap-settings.js';
+import './v8-tuning.js';
 import 'dotenv/config';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
