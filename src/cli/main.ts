@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import './v8-tuning.js';
+import { warmUpNextTick } from './v8-tuning.js';
 import 'dotenv/config';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
@@ -418,6 +418,7 @@ export async function main(argv: string[]): Promise<number> {
           await runPrimary(config);
           return -1; // the workers serve
         }
+        warmUpNextTick();
         const server = await startServer(config);
         closeOnSignals(server);
         return -1; // keep running

@@ -1,10 +1,10 @@
 import v8 from 'node:v8';
 
-// Two settings of V8 for a server process, made before any other module is loaded (main.ts imports
-// this first). Both came from processes that, started the same way, settled at very different
-// speeds for as long as they ran; both are measured in bench/README.md.
+// Two settings of V8 for a server process. Both came from processes that, started the same way,
+// settled at very different speeds for as long as they ran; both are measured in bench/README.md.
 
-// 1. Allocation-site pretenuring off. When a burst of requests finds many young objects alive at a
+// 1. Allocation-site pretenuring off, before any other module is loaded (main.ts imports this
+// module first). When a burst of requests finds many young objects alive at a
 // scavenge (50 connections at once after a quiet minute is enough), V8 may decide that the sites
 // allocating them make long-lived objects and allocate them in the old generation from then on. A
 // request's objects die within the request, so the old generation then fills in a few hundred
@@ -15,15 +15,18 @@ import v8 from 'node:v8';
 // structures built in one burst).
 v8.setFlagsFromString('--no-allocation-site-pretenuring');
 
-// 2. process.nextTick warmed up, in the three shapes node's streams call it with, before the first
-// request. Every answer goes through it several times (a request's end, the socket write's
-// callback, the request's dump). Left to warm up under load, the tick object it builds (an object
-// literal with two computed symbol keys) often ended up built through V8's runtime, in the inlined
-// copies in endReadable, onwrite and resume: V8 runtime calls were 12.9% of a slow process' profile
-// against 4.7% of a fast one's, and slow processes were the common case. Measured on GET /auth/me,
-// fresh processes pinned to a core, steady state: 51-57k requests per CPU-second in the 7 without
-// this, 58-65k in the 14 with it (partly interleaved). It costs about 30 ms at start.
-{
+/**
+ * 2. process.nextTick warmed up, in the three shapes node's streams call it with, before the server
+ * takes its first request (the serve command calls this; other commands need not pay). Every
+ * answer goes through it several times (a request's end, the socket write's callback, the
+ * request's dump). Left to warm up under load, the tick object it builds (an object
+ * literal with two computed symbol keys) often ended up built through V8's runtime, in the inlined
+ * copies in endReadable, onwrite and resume: V8 runtime calls were 12.9% of a slow process' profile
+ * against 4.7% of a fast one's, and slow processes were the common case. Measured on GET /auth/me,
+ * fresh processes pinned to a core, steady state: 51-57k requests per CPU-second in the 7 without
+ * this, 58-65k in the 19 with it (partly interleaved). It costs about 30 ms at start.
+ */
+export function warmUpNextTick(): void {
   const noop = (): void => {};
   for (let i = 0; i < 20_000; i++) {
     process.nextTick(noop);
