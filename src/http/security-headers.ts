@@ -17,16 +17,13 @@ export function contentSecurityPolicy(directives: Readonly<Record<string, string
 }
 
 /**
- * What every answer carries, JSON or not: the headers OWASP's REST Security Cheat Sheet asks of an
- * API (with Cache-Control, set by the routes that need it), plus Referrer-Policy and CORP.
- */
-/**
- * The headers every answer starts with, as one object literal: V8 makes each from one boilerplate
- * with a fixed shape. Fastify keeps an answer's headers in an object of its own, filled by
- * `reply.header()`, which lower-cases the name and stores it through a megamorphic store, nine
- * times per answer; this replaces that object (still empty when the first onRequest hook runs)
- * with a ready one: +6% requests per CPU-second on `GET /auth/me` (geometric mean of six fresh
- * process pairs, each pinned to a core, alternating rounds; the pairs ranged from -1% to +18%).
+ * The headers every answer starts with, JSON or not: those OWASP's REST Security Cheat Sheet asks
+ * of an API, plus Referrer-Policy, CORP and the request id. One object literal, which V8 makes from
+ * one boilerplate with a fixed shape. Fastify keeps an answer's headers in an object of its own,
+ * filled by `reply.header()`, which lower-cases the name and stores it through a megamorphic
+ * store, nine times per answer; this replaces that object (still empty when the first onRequest
+ * hook runs) with a ready one: +6% requests per CPU-second on `GET /auth/me` (geometric mean of six
+ * fresh process pairs, each pinned to a core, alternating rounds; the pairs ranged from -1% to +18%).
  */
 function answerHeaders(requestId: string): Record<string, string> {
   return {
@@ -51,13 +48,24 @@ function answerHeaders(requestId: string): Record<string, string> {
 
 // Fastify's symbol for the object a reply keeps its headers in until they are written: internal,
 // so test/http/security-headers.test.ts fails should a Fastify release rename or drop it.
-const fastifyInternals = createRequire(import.meta.url)('fastify/lib/symbols.js') as { readonly kReplyHeaders: symbol };
+const { kReplyHeaders } = createRequire(import.meta.url)('fastify/lib/symbols.js') as { readonly kReplyHeaders: symbol };
 
-/** The security headers of every answer: pages and cacheable answers set Cache-Control of their own. */
+/** The security headers of every answer (not Cache-Control: pages and cacheable answers set theirs). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   Object.fromEntries(Object.entries(answerHeaders('')).filter(([name]) => name !== 'x-request-id' && name !== 'cache-control')),
 );
 
+/**
+ * What an answer carrying tokens, secrets or one-time material sends whatever the default: RFC 6749
+ * §5.1 asks both of a token response, and it keeps saying so should the default ever change.
+ */
+export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-store', pragma: 'no-cache' });
+
+/**
+ * What an HTML page carries on top (the hosted pages, /docs, the provider's error pages). Each of
+ * these acts on a document a browser renders, never on a JSON body, so the API's answers go without
+ * them: six header lines fewer to build and validate on every request.
+ */
 export const DOCUMENT_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   // Window handles kept by an opener (tabnabbing, cross-window leaks).
   'cross-origin-opener-policy': 'same-origin',
@@ -87,7 +95,6 @@ export function registerDocumentHeaders(scope: FastifyInstance, csp?: string): v
  * before any other hook, so no header has been set yet; one that had would be kept.
  */
 export function registerSecurityHeaders(app: FastifyInstance): void {
-  const { kReplyHeaders } = fastifyInternals;
   app.addHook('onRequest', (request, reply, done) => {
     const holder = reply as unknown as Record<symbol, Record<string, unknown>>;
     const earlier = holder[kReplyHeaders]!;

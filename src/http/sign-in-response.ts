@@ -2,8 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { isMfaRequired, type MfaRequired, type PasskeyOptions, type SignInResult } from '../core/mfa/sign-in-gate.js';
 import type { Services } from '../services.js';
 import { tokenResponse } from './refresh-cookie.js';
-
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+import { NO_STORE } from './security-headers.js';
 
 export const passkeyOptionsView = (o: PasskeyOptions) => ({ challenge_id: o.challengeId, options: o.options });
 
@@ -20,6 +19,6 @@ export function mfaRequiredView(result: MfaRequired) {
 
 /** A sign-in's answer: the token response, or `mfa_required` when a second factor is due. */
 export function sendSignIn(reply: FastifyReply, result: SignInResult, config: Services['config']): FastifyReply {
-  reply.headers(noStore);
+  reply.headers(NO_STORE);
   return reply.send(isMfaRequired(result) ? mfaRequiredView(result) : tokenResponse(reply, result, config));
 }

@@ -18,6 +18,7 @@ import { PendingEmailView } from '../schemas/email.js';
 import { MfaRequiredResponse } from '../schemas/mfa.js';
 import { sendSignIn } from '../sign-in-response.js';
 import { assertRecentAuth, recentAuth } from '../plugins/recent-auth.js';
+import { NO_STORE } from '../security-headers.js';
 
 /** One of `login`, `username`, `email` must name the account. */
 function loginName(body: { login?: string; username?: string; email?: string }): string {
@@ -25,8 +26,6 @@ function loginName(body: { login?: string; username?: string; email?: string }):
   if (given.length !== 1) throw ValidationError.field('login', 'send exactly one of login, username or email');
   return given[0]!;
 }
-
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 /** Register, log in and refresh: the routes a caller reaches without a token. */
 export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -97,7 +96,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       // 401, not 400: to client code a refresh that cannot happen means "sign in again".
       if (token === undefined) throw new InvalidRefreshTokenError('No refresh token was sent: sign in again.');
       const grant = await services.sessions.refresh(token, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
-      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
+      return reply.headers(NO_STORE).send(tokenResponse(reply, grant, services.config));
     },
   );
 };

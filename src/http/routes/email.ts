@@ -15,8 +15,7 @@ import { AcceptedView, EmailBody, NoBody, ResetBody, SignInVerifyBody, TokenBody
 import { optionalBody } from '../plugins/optional-body.js';
 import { UserView } from '../schemas/users.js';
 import { userView } from '../views.js';
-
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+import { NO_STORE } from '../security-headers.js';
 
 // EMAIL-02: one body for every address, known or not, built once so it is the same bytes.
 const ACCEPTED = Object.freeze({ status: 'accepted' as const, detail: 'If an account uses this address, a message is on its way.' });
@@ -36,7 +35,7 @@ export const publicEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }
     },
     async (request, reply) => {
       const user = await email.verify(request.body.token, contextOf(request));
-      return reply.headers(noStore).send(userView(user, user));
+      return reply.headers(NO_STORE).send(userView(user, user));
     },
   );
 
@@ -71,7 +70,7 @@ export const publicEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }
     },
     async (request, reply) => {
       await email.resetPassword(request.body.token, request.body.new_password, contextOf(request));
-      return reply.code(204).headers(noStore).send(null);
+      return reply.code(204).headers(NO_STORE).send(null);
     },
   );
 
@@ -88,7 +87,7 @@ export const publicEmailRoutes: FastifyPluginAsyncTypebox<{ services: Services }
     },
     async (request, reply) => {
       const user = await email.confirmEmailChange(request.body.token, contextOf(request));
-      return reply.headers(noStore).send(userView(user, user));
+      return reply.headers(NO_STORE).send(userView(user, user));
     },
   );
 

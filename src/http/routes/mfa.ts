@@ -31,8 +31,8 @@ import {
 } from '../schemas/mfa.js';
 import { UserParams } from '../schemas/users.js';
 import { passkeyOptionsView } from '../sign-in-response.js';
+import { NO_STORE } from '../security-headers.js';
 
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function factorView(f: MfaFactor) {
@@ -89,7 +89,7 @@ export const publicMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
       const proof = proofOf(request.body);
       if (!proof) throw ValidationError.field('code', 'send one of code, recovery_code or assertion');
       const grant = await services.mfa.verify(request.body.mfa_token, proof, contextOf(request));
-      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
+      return reply.headers(NO_STORE).send(tokenResponse(reply, grant, services.config));
     },
   );
 
@@ -110,7 +110,7 @@ export const publicMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     async (request, reply) => {
       const { mfa_token } = request.body;
       const options = mfa_token !== undefined ? await services.mfa.passkeyOptionsFor(mfa_token, contextOf(request)) : await services.passkeys.options(null);
-      return reply.headers(noStore).send(passkeyOptionsView(options));
+      return reply.headers(NO_STORE).send(passkeyOptionsView(options));
     },
   );
 
@@ -129,7 +129,7 @@ export const publicMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     async (request, reply) => {
       const assertion = { challengeId: request.body.challenge_id, response: request.body.assertion as AuthenticationResponseJSON };
       const grant = await services.passkeys.signIn(assertion, contextOf(request), { clientId: FIRST_PARTY_CLIENT_ID });
-      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
+      return reply.headers(NO_STORE).send(tokenResponse(reply, grant, services.config));
     },
   );
 };
@@ -166,7 +166,7 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
     async (request, reply) => {
       const enrolment = await services.mfa.startTotp(principalOf(request).user, request.body.name, contextOf(request));
       const qr = await QRCode.toString(enrolment.uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
-      return reply.code(201).headers(noStore).send({ id: enrolment.factor.id, secret: enrolment.secret, otpauth_uri: enrolment.uri, qr_svg: qr });
+      return reply.code(201).headers(NO_STORE).send({ id: enrolment.factor.id, secret: enrolment.secret, otpauth_uri: enrolment.uri, qr_svg: qr });
     },
   );
 
@@ -187,7 +187,7 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
       const principal = principalOf(request);
       const result = await services.mfa.confirmTotp(principal.user, request.params.id, request.body.code.replace(/ /g, ''), contextOf(request));
       await services.mfa.finishEnrolment(principal, ['otp']);
-      return reply.headers(noStore).send(result.recoveryCodes ? { recovery_codes: result.recoveryCodes } : {});
+      return reply.headers(NO_STORE).send(result.recoveryCodes ? { recovery_codes: result.recoveryCodes } : {});
     },
   );
 
@@ -221,7 +221,7 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
         response: { 200: RecoveryCodesView, ...problems(401) },
       },
     },
-    async (request, reply) => reply.headers(noStore).send({ recovery_codes: await services.mfa.issueRecoveryCodes(principalOf(request).user, contextOf(request)) }),
+    async (request, reply) => reply.headers(NO_STORE).send({ recovery_codes: await services.mfa.issueRecoveryCodes(principalOf(request).user, contextOf(request)) }),
   );
 
   app.post(
@@ -238,7 +238,7 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
         response: { 200: PasskeyOptionsView, ...problems(400, 401) },
       },
     },
-    async (request, reply) => reply.headers(noStore).send(passkeyOptionsView(await services.passkeys.registrationOptions(principalOf(request).user, request.body.name))),
+    async (request, reply) => reply.headers(NO_STORE).send(passkeyOptionsView(await services.passkeys.registrationOptions(principalOf(request).user, request.body.name))),
   );
 
   app.post(
@@ -286,7 +286,7 @@ export const accountMfaRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
         password !== undefined
           ? await services.auth.reauthenticate(principal, password, contextOf(request))
           : await services.mfa.reauthenticate(principal, proof!, contextOf(request));
-      return reply.headers(noStore).send(tokenResponse(reply, grant, services.config));
+      return reply.headers(NO_STORE).send(tokenResponse(reply, grant, services.config));
     },
   );
 

@@ -17,6 +17,7 @@ import { contextOf } from '../context.js';
 import { strictFormParser } from '../well-formed.js';
 import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { problems } from '../schemas/common.js';
+import { NO_STORE } from '../security-headers.js';
 
 class OAuthProblem extends Error {
   constructor(
@@ -83,8 +84,6 @@ function toOAuth(error: unknown): OAuthProblem | null {
   return null;
 }
 
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
-
 /**
  * RFC 6749 §3.2: a parameter the endpoint uses may not be repeated (a form sends `a=1&a=2` as an
  * array, which none of them is); were repeats allowed, two parts of the stack could each read a
@@ -106,12 +105,12 @@ const isGrantType = (value: string): value is GrantType => (GRANT_TYPES as reado
 /** The token response, built in one place for every grant (RFC 6749 §5.1; no-store per §5.1). */
 /** In browser mode the refresh token goes to the cookie only, as on /auth/login. */
 function sendTokens(reply: FastifyReply, grant: TokenGrant, config: Services['config']): FastifyReply {
-  return reply.headers(noStore).send(tokenResponse(reply, grant, config));
+  return reply.headers(NO_STORE).send(tokenResponse(reply, grant, config));
 }
 
 /** The authorization code grant's answer: the refresh token only where it is due, the ID token for openid. */
 function sendCodeGrant(reply: FastifyReply, { grant, idToken, withRefreshToken }: CodeGrant): FastifyReply {
-  return reply.headers(noStore).send({
+  return reply.headers(NO_STORE).send({
     access_token: grant.accessToken,
     token_type: 'Bearer',
     expires_in: grant.expiresIn,
@@ -122,7 +121,7 @@ function sendCodeGrant(reply: FastifyReply, { grant, idToken, withRefreshToken }
 }
 
 function sendClientGrant(reply: FastifyReply, result: ClientGrantResult): FastifyReply {
-  return reply.headers(noStore).send({ access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
+  return reply.headers(NO_STORE).send({ access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
 }
 
 /** The OAuth 2.0 token endpoint (every grant), RFC 7009 revocation and RFC 7662 introspection. */
@@ -136,7 +135,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     request.log.info({ error: oauth.error }, 'oauth request refused');
     if (oauth.retryAfterSeconds !== undefined) reply.header('retry-after', String(oauth.retryAfterSeconds));
     if (oauth.error === 'invalid_client') reply.header('www-authenticate', CLIENT_CHALLENGE);
-    return reply.code(oauth.status).headers(noStore).send({ error: oauth.error, error_description: oauth.description });
+    return reply.code(oauth.status).headers(NO_STORE).send({ error: oauth.error, error_description: oauth.description });
   });
 
   const refuseRepeatedTokenParameters = refuseRepeatedParameters(OAuthTokenBody);
@@ -193,7 +192,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
           const description = 'A second factor is required: send mfa_token with it to /auth/mfa/verify (first-party clients only).';
           return reply
             .code(400)
-            .headers(noStore)
+            .headers(NO_STORE)
             .send({ error: 'mfa_required', error_description: description, mfa_token: result.mfaToken, methods: [...result.methods] });
         }
         return sendTokens(reply, result, services.config);
@@ -230,7 +229,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       // A public client's id proves nothing, so it may not ask about tokens (OIDC-06).
       if (credentials.method === 'none') throw new OAuthProblem(401, 'invalid_client', 'Introspection needs client authentication (a confidential client).');
       const client = await services.clients.authenticate(credentials);
-      return reply.headers(noStore).send(await introspect(services.sessions, client, request.body.token, services.config.jwt.audience));
+      return reply.headers(NO_STORE).send(await introspect(services.sessions, client, request.body.token, services.config.jwt.audience));
     },
   );
 
@@ -254,7 +253,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     async (request, reply) => {
       const client = await services.clients.authenticate(clientCredentialsOf(request, request.body));
       await services.sessions.revokeToken(request.body.token, client.id, contextOf(request));
-      return reply.code(200).headers(noStore).send();
+      return reply.code(200).headers(NO_STORE).send();
     },
   );
 };

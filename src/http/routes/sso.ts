@@ -16,9 +16,9 @@ import { CallbackQuery, IdentityList, IdentityParams, IdentityView, LinkStartVie
 import { optionalBody } from '../plugins/optional-body.js';
 import { recentAuth } from '../plugins/recent-auth.js';
 import { NoBody } from '../schemas/email.js';
+import { NO_STORE } from '../security-headers.js';
 
 const FLOW_COOKIE = 'gatehouse_sso';
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 /**
  * The flow cookie lives only as long as a flow, and is sent only to this provider's routes.
@@ -48,7 +48,7 @@ function refuse(reply: FastifyReply, config: Config, provider: string, error: un
   if (!(error instanceof AppError) || error.kind === 'internal' || !browserMode(config)) throw error;
   reply.header('set-cookie', flowCookie(provider, '', 0));
   const linking = error instanceof FederationError && error.linking;
-  return reply.headers(noStore).redirect(landing(linking ? '/ui/account' : '/ui/login', { sso_error: error.code }), 303);
+  return reply.headers(NO_STORE).redirect(landing(linking ? '/ui/account' : '/ui/login', { sso_error: error.code }), 303);
 }
 
 /**
@@ -108,7 +108,7 @@ export const publicSsoRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         const { url, flow } = await federation.start(provider, { redirectTo: request.query.redirect_to ?? null, linkUserId: null, linkSessionId: null });
         return reply
           .header('set-cookie', flowCookie(provider, flow, 600))
-          .headers(noStore)
+          .headers(NO_STORE)
           .redirect(url, 303);
       } catch (error) {
         return refuse(reply, config, provider, error);
@@ -135,7 +135,7 @@ export const publicSsoRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
       const url = new URL(request.url, config.publicUrl);
       try {
         const result = await federation.complete(provider, url, readCookie(request, FLOW_COOKIE), contextOf(request));
-        reply.header('set-cookie', flowCookie(provider, '', 0)).headers(noStore);
+        reply.header('set-cookie', flowCookie(provider, '', 0)).headers(NO_STORE);
         if (result.kind === 'linked') {
           if (browserMode(config)) return reply.redirect(landing('/ui/account', { linked: provider }), 303);
           return { linked: identityView(result.identity) };
