@@ -168,7 +168,7 @@ export class SessionService {
     const presentedId = chainTokenId(presented);
     const successor = deriveNext(presented, this.options.rotationKey);
     const next = { id: chainTokenId(successor), secretHash: hashSecret(successor.secret), at: now };
-    const rotated = await this.rotateCurrent(presented, successor, next, request);
+    const rotated = await this.rotateCurrent(presented, presentedId, successor, next, request);
     if (rotated) return rotated;
     // One read: the chain's root, its session and its user.
     const read = await this.store.findByRefreshToken(presented.root);
@@ -222,12 +222,12 @@ export class SessionService {
    * Null sends the refresh down the full path, which decides every other case: a rotated token
    * (grace or reuse), another client's session, an ended session, a chain not seen here, a guess.
    */
-  private async rotateCurrent(presented: ChainToken, successor: ChainToken, next: RefreshRotation, request: ClientGrant): Promise<TokenGrant | null> {
+  private async rotateCurrent(presented: ChainToken, presentedId: string, successor: ChainToken, next: RefreshRotation, request: ClientGrant): Promise<TokenGrant | null> {
     // A narrowed scope is checked before anything rotates, which the full path does.
     if (request.scope !== undefined) return null;
     const sessionId = this.chains.get(presented.root);
     if (sessionId === undefined) return null;
-    const current = { id: chainTokenId(presented), secretHash: hashSecret(presented.secret), clientId: request.clientId };
+    const current = { id: presentedId, secretHash: hashSecret(presented.secret), clientId: request.clientId };
     const rotated = await this.store.rotateCurrent(sessionId, current, next);
     if (!rotated) return null;
     // The rotation is committed: from here on only a user that no longer exists is refused (the
