@@ -133,7 +133,7 @@ describe.skipIf(!databaseUrl || !redisUrl)('several instances on Postgres and Re
     await db.end();
     const session = await login(a);
     const claims = JSON.parse(Buffer.from(session.access_token.split('.')[1]!, 'base64url').toString());
-    const forgedByNewKey = signJws({ kid, alg: 'EdDSA', key: createPrivateKey(rows[0]!.private_key_pem) }, { typ: 'at+jwt' }, { ...claims, jti: 'new-key' });
+    const forgedByNewKey = await signJws({ kid, alg: 'EdDSA', key: createPrivateKey(rows[0]!.private_key_pem) }, { typ: 'at+jwt' }, { ...claims, jti: 'new-key' });
     expect(await me(b, forgedByNewKey)).toBe(200);
 
     const retired = runCli(['keys', 'retire', kid], env);

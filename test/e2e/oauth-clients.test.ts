@@ -164,11 +164,11 @@ describe("Auth0's express-oauth2-jwt-bearer, strict mode (RFC 9068)", () => {
     // Strict mode is really on: the same claims signed by the server's key as a plain JWT (typ JWT)
     // pass the lax verifier and fail the strict one.
     const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-    const plainJwt = signJws(t.services.tokens.keyRing.signingKey, { typ: 'JWT' }, claims);
+    const plainJwt = await signJws(t.services.tokens.keyRing.signingKey, { typ: 'JWT' }, claims);
     expect((await runMiddleware(auth({ issuerBaseURL: issuer, audience: t.config.jwt.audience }), plainJwt)).error).toBeUndefined();
     expect((await runMiddleware(check, plainJwt)).error).toMatchObject({ status: 401 });
     // And without client_id (as Gatehouse's tokens were before), strict mode refuses.
     const { client_id: _dropped, ...withoutClient } = claims;
-    expect((await runMiddleware(check, signJws(t.services.tokens.keyRing.signingKey, { typ: 'at+jwt' }, withoutClient))).error).toMatchObject({ status: 401 });
+    expect((await runMiddleware(check, await signJws(t.services.tokens.keyRing.signingKey, { typ: 'at+jwt' }, withoutClient))).error).toMatchObject({ status: 401 });
   });
 });

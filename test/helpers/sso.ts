@@ -20,13 +20,27 @@ export class CookieJar {
   }
 }
 
+/**
+ * fetch, sent again once when a kept-alive connection turns out to have been closed by the server
+ * before any answer (a provider restarted on the same port): browsers retry such a request on a
+ * new connection, and the test stands for a browser.
+ */
+async function browserFetch(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return fetch(url, init);
+  }
+}
+
 /** Follows the provider's redirects (with its own cookies) until it sends the browser back to `back`. */
 export async function followUpstream(location: string, back: string): Promise<URL> {
   const jar = new CookieJar();
   let url = location;
   for (let hops = 0; hops < 10; hops++) {
     if (url.startsWith(back)) return new URL(url);
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    const res = await browserFetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
     jar.take(res.headers.getSetCookie());
     const next = res.headers.get('location');
     if (!next) throw new Error(`upstream stopped at ${url}: ${res.status} ${await res.text()}`);

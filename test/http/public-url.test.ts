@@ -21,7 +21,7 @@ describe('PUBLIC_URL', () => {
     const other = await buildTestApp({ PUBLIC_URL: 'https://login.example.org/' });
     try {
       expect(other.config.jwt.issuer).toBe('https://login.example.org');
-      const token = other.services.tokens.issue({
+      const token = await other.services.tokens.issue({
         userId: 'u1',
         sessionId: 's1',
         role: 'user',

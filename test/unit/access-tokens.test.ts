@@ -75,9 +75,9 @@ function expectAllInvalid(tokens: AccessTokens, cases: ReadonlyArray<readonly [s
 }
 
 describe('AccessTokens: issue and verify', () => {
-  it('round trip: header typ at+jwt and kid, claims iss aud sub iat exp jti sid role client_id scope auth_time (RFC 9068)', () => {
+  it('round trip: header typ at+jwt and kid, claims iss aud sub iat exp jti sid role client_id scope auth_time (RFC 9068)', async () => {
     const { tokens, ring, clock } = setup();
-    const token = tokens.issue(SUBJECT);
+    const token = await tokens.issue(SUBJECT);
     const [h, p] = token.split('.') as [string, string, string];
     expect(decode(h)).toEqual({ typ: 'at+jwt', alg: 'EdDSA', kid: ring.signingKey.kid });
     const payload = decode(p);
@@ -96,31 +96,32 @@ describe('AccessTokens: issue and verify', () => {
     expect(tokens.ttlSeconds).toBe(TTL_S);
   });
 
-  it('every token gets its own jti', () => {
+  it('every token gets its own jti', async () => {
     const { tokens } = setup();
-    const jtis = new Set(Array.from({ length: 50 }, () => decode(tokens.issue(SUBJECT).split('.')[1]!).jti));
+    const issued = await Promise.all(Array.from({ length: 50 }, () => tokens.issue(SUBJECT)));
+    const jtis = new Set(issued.map((token) => decode(token.split('.')[1]!).jti));
     expect(jtis.size).toBe(50);
   });
 
-  it('positive control: a token forged here with the real key and valid claims is accepted', () => {
+  it('positive control: a token forged here with the real key and valid claims is accepted', async () => {
     const { fresh, forge, claims } = setup();
-    expect(fresh().verify(forge(claims()))).toMatchObject({ sub: 'user-1', sid: 'session-1', role: 'user' });
-    expect(fresh().verify(forge(claims({ role: 'admin' }))).role).toBe('admin');
+    expect(fresh().verify(await forge(claims()))).toMatchObject({ sub: 'user-1', sid: 'session-1', role: 'user' });
+    expect(fresh().verify(await forge(claims({ role: 'admin' }))).role).toBe('admin');
   });
 });
 
 describe('CLM-01: exp is required and enforced with a bounded leeway', () => {
-  it('CLM-01: past exp + leeway the token is refused as expired (cold cache)', () => {
+  it('CLM-01: past exp + leeway the token is refused as expired (cold cache)', async () => {
     const { tokens, clock, fresh } = setup();
-    const token = tokens.issue(SUBJECT);
+    const token = await tokens.issue(SUBJECT);
     clock.advance(SETTINGS.ttlMs + SETTINGS.leewayMs + 1_000);
     expectRefused(() => fresh().verify(token), 'expired');
     expectRefused(() => tokens.verify(token), 'expired');
   });
 
-  it('CLM-01: at exp and just within the leeway the token is still accepted', () => {
+  it('CLM-01: at exp and just within the leeway the token is still accepted', async () => {
     const { tokens, clock, fresh } = setup();
-    const token = tokens.issue(SUBJECT);
+    const token = await tokens.issue(SUBJECT);
     clock.advance(SETTINGS.ttlMs);
     expect(fresh().verify(token).sub).toBe('user-1');
     clock.advance(SETTINGS.leewayMs - 1_000);
@@ -130,24 +131,28 @@ describe('CLM-01: exp is required and enforced with a bounded leeway', () => {
     expectRefused(() => fresh().verify(token), 'expired', 'exactly exp + leeway');
   });
 
-  it('CLM-01: a token without exp, or with a non-numeric exp, is refused', () => {
+  it('CLM-01: a token without exp, or with a non-numeric exp, is refused', async () => {
     const { forge, claims, tokens } = setup();
     expectAllInvalid(tokens, [
-      ['exp missing', forge(claims({ exp: undefined }))],
-      ['exp null', forge(claims({ exp: null }))],
-      ['exp as string', forge(claims({ exp: '4102444800' }))],
-      ['exp as boolean', forge(claims({ exp: true }))],
-      ['exp as array', forge(claims({ exp: [4_102_444_800] }))],
-      ['exp as object', forge(claims({ exp: { $gt: 0 } }))],
+      ['exp missing', await forge(claims({ exp: undefined }))],
+      ['exp null', await forge(claims({ exp: null }))],
+      ['exp as string', await forge(claims({ exp: '4102444800' }))],
+      ['exp as boolean', await forge(claims({ exp: true }))],
+      ['exp as array', await forge(claims({ exp: [4_102_444_800] }))],
+      ['exp as object', await forge(claims({ exp: { $gt: 0 } }))],
     ]);
   });
 
-  it('CLM-01: a token forged with an exp already past is refused as expired', () => {
+  it('CLM-01: a token forged with an exp already past is refused as expired', async () => {
     const { forge, claims, fresh, nowS } = setup();
-    expectRefused(() => fresh().verify(forge(claims({ iat: nowS() - 3600, exp: nowS() - LEEWAY_S - 1 }))), 'expired');
-    expectRefused(() => fresh().verify(forge(claims({ iat: 0, exp: 1 }))), 'expired');
-    expectRefused(() => fresh().verify(forge(claims({ exp: 0 }))), 'expired');
-    expectRefused(() => fresh().verify(forge(claims({ exp: -1 }))), 'expired');
+    for (const token of [
+      await forge(claims({ iat: nowS() - 3600, exp: nowS() - LEEWAY_S - 1 })),
+      await forge(claims({ iat: 0, exp: 1 })),
+      await forge(claims({ exp: 0 })),
+      await forge(claims({ exp: -1 })),
+    ]) {
+      expectRefused(() => fresh().verify(token), 'expired');
+    }
   });
 
   it('CLM-01: the configured leeway may not exceed 60 s', () => {
@@ -158,137 +163,137 @@ describe('CLM-01: exp is required and enforced with a bounded leeway', () => {
 });
 
 describe('CLM-02: nbf and iat', () => {
-  it('CLM-02: nbf in the future (beyond the leeway) is refused, and accepted once it has passed', () => {
+  it('CLM-02: nbf in the future (beyond the leeway) is refused, and accepted once it has passed', async () => {
     const { forge, claims, tokens, clock, nowS } = setup();
-    const token = forge(claims({ nbf: nowS() + 600, exp: nowS() + 1800 }));
+    const token = await forge(claims({ nbf: nowS() + 600, exp: nowS() + 1800 }));
     expectRefused(() => tokens.verify(token), 'invalid');
     expectRefused(() => tokens.verify(token), 'invalid', 'second attempt');
     clock.advance(600_000);
     expect(tokens.verify(token).sub).toBe('user-1');
   });
 
-  it('CLM-02: nbf in the past or within the leeway is accepted; a non-numeric nbf is refused', () => {
+  it('CLM-02: nbf in the past or within the leeway is accepted; a non-numeric nbf is refused', async () => {
     const { forge, claims, fresh, tokens, nowS } = setup();
-    expect(fresh().verify(forge(claims({ nbf: nowS() - 60 }))).sub).toBe('user-1');
-    expect(fresh().verify(forge(claims({ nbf: nowS() }))).sub).toBe('user-1');
-    expect(fresh().verify(forge(claims({ nbf: nowS() + LEEWAY_S - 1 }))).sub).toBe('user-1');
+    expect(fresh().verify(await forge(claims({ nbf: nowS() - 60 }))).sub).toBe('user-1');
+    expect(fresh().verify(await forge(claims({ nbf: nowS() }))).sub).toBe('user-1');
+    expect(fresh().verify(await forge(claims({ nbf: nowS() + LEEWAY_S - 1 }))).sub).toBe('user-1');
     expectAllInvalid(tokens, [
-      ['nbf just past the leeway', forge(claims({ nbf: nowS() + LEEWAY_S + 1 }))],
-      ['nbf as string', forge(claims({ nbf: String(nowS() - 60) }))],
-      ['nbf null', forge(claims({ nbf: null }))],
-      ['nbf as object', forge(claims({ nbf: {} }))],
+      ['nbf just past the leeway', await forge(claims({ nbf: nowS() + LEEWAY_S + 1 }))],
+      ['nbf as string', await forge(claims({ nbf: String(nowS() - 60) }))],
+      ['nbf null', await forge(claims({ nbf: null }))],
+      ['nbf as object', await forge(claims({ nbf: {} }))],
     ]);
   });
 
-  it('iat missing, non-numeric, or in the future is refused', () => {
+  it('iat missing, non-numeric, or in the future is refused', async () => {
     const { forge, claims, tokens, nowS } = setup();
     expectAllInvalid(tokens, [
-      ['iat missing', forge(claims({ iat: undefined }))],
-      ['iat as string', forge(claims({ iat: String(nowS()) }))],
-      ['iat an hour ahead', forge(claims({ iat: nowS() + 3600 }))],
+      ['iat missing', await forge(claims({ iat: undefined }))],
+      ['iat as string', await forge(claims({ iat: String(nowS()) }))],
+      ['iat an hour ahead', await forge(claims({ iat: nowS() + 3600 }))],
     ]);
   });
 });
 
 describe('CLM-03: issuer and audience', () => {
-  it('CLM-03: a wrong or missing iss is refused', () => {
+  it('CLM-03: a wrong or missing iss is refused', async () => {
     const { forge, claims, tokens } = setup();
     expectAllInvalid(tokens, [
-      ['iss missing', forge(claims({ iss: undefined }))],
-      ['iss of another service', forge(claims({ iss: 'https://evil.test' }))],
-      ['iss with a trailing slash', forge(claims({ iss: `${SETTINGS.issuer}/` }))],
-      ['iss in upper case', forge(claims({ iss: SETTINGS.issuer.toUpperCase() }))],
-      ['iss with a prefix', forge(claims({ iss: `${SETTINGS.issuer}.evil.test` }))],
-      ['iss empty', forge(claims({ iss: '' }))],
+      ['iss missing', await forge(claims({ iss: undefined }))],
+      ['iss of another service', await forge(claims({ iss: 'https://evil.test' }))],
+      ['iss with a trailing slash', await forge(claims({ iss: `${SETTINGS.issuer}/` }))],
+      ['iss in upper case', await forge(claims({ iss: SETTINGS.issuer.toUpperCase() }))],
+      ['iss with a prefix', await forge(claims({ iss: `${SETTINGS.issuer}.evil.test` }))],
+      ['iss empty', await forge(claims({ iss: '' }))],
     ]);
   });
 
-  it('CLM-03: a wrong or missing aud is refused', () => {
+  it('CLM-03: a wrong or missing aud is refused', async () => {
     const { forge, claims, tokens } = setup();
     expectAllInvalid(tokens, [
-      ['aud missing', forge(claims({ aud: undefined }))],
-      ['aud of another API', forge(claims({ aud: 'other-api' }))],
-      ['aud in another case', forge(claims({ aud: 'Gatehouse' }))],
-      ['aud empty', forge(claims({ aud: '' }))],
-      ['aud empty array', forge(claims({ aud: [] }))],
-      ['aud array without ours', forge(claims({ aud: ['other-api', 'another'] }))],
-      ['aud nested array', forge(claims({ aud: [[SETTINGS.audience]] }))],
-      ['aud object', forge(claims({ aud: { [SETTINGS.audience]: true } }))],
-      ['aud null', forge(claims({ aud: null }))],
+      ['aud missing', await forge(claims({ aud: undefined }))],
+      ['aud of another API', await forge(claims({ aud: 'other-api' }))],
+      ['aud in another case', await forge(claims({ aud: 'Gatehouse' }))],
+      ['aud empty', await forge(claims({ aud: '' }))],
+      ['aud empty array', await forge(claims({ aud: [] }))],
+      ['aud array without ours', await forge(claims({ aud: ['other-api', 'another'] }))],
+      ['aud nested array', await forge(claims({ aud: [[SETTINGS.audience]] }))],
+      ['aud object', await forge(claims({ aud: { [SETTINGS.audience]: true } }))],
+      ['aud null', await forge(claims({ aud: null }))],
     ]);
   });
 
-  it('CLM-03: aud as an array that contains ours is accepted', () => {
+  it('CLM-03: aud as an array that contains ours is accepted', async () => {
     const { forge, claims, fresh } = setup();
-    expect(fresh().verify(forge(claims({ aud: [SETTINGS.audience] }))).aud).toBe(SETTINGS.audience);
-    expect(fresh().verify(forge(claims({ aud: ['other-api', SETTINGS.audience] }))).aud).toBe(SETTINGS.audience);
+    expect(fresh().verify(await forge(claims({ aud: [SETTINGS.audience] }))).aud).toBe(SETTINGS.audience);
+    expect(fresh().verify(await forge(claims({ aud: ['other-api', SETTINGS.audience] }))).aud).toBe(SETTINGS.audience);
   });
 });
 
 describe('CLM-04: claim types', () => {
-  it('CLM-04: non-string iss is refused', () => {
+  it('CLM-04: non-string iss is refused', async () => {
     const { forge, claims, tokens } = setup();
     expectAllInvalid(tokens, [
-      ['iss number', forge(claims({ iss: 123 }))],
-      ['iss array of ours', forge(claims({ iss: [SETTINGS.issuer] }))],
-      ['iss object', forge(claims({ iss: { url: SETTINGS.issuer } }))],
-      ['iss null', forge(claims({ iss: null }))],
-      ['iss true', forge(claims({ iss: true }))],
+      ['iss number', await forge(claims({ iss: 123 }))],
+      ['iss array of ours', await forge(claims({ iss: [SETTINGS.issuer] }))],
+      ['iss object', await forge(claims({ iss: { url: SETTINGS.issuer } }))],
+      ['iss null', await forge(claims({ iss: null }))],
+      ['iss true', await forge(claims({ iss: true }))],
     ]);
   });
 
-  it('CLM-04: non-string or empty sub is refused', () => {
+  it('CLM-04: non-string or empty sub is refused', async () => {
     const { forge, claims, tokens } = setup();
     expectAllInvalid(tokens, [
-      ['sub missing', forge(claims({ sub: undefined }))],
-      ['sub number', forge(claims({ sub: 123 }))],
-      ['sub zero', forge(claims({ sub: 0 }))],
-      ['sub array', forge(claims({ sub: [SUBJECT.userId] }))],
-      ['sub object', forge(claims({ sub: { id: SUBJECT.userId } }))],
-      ['sub null', forge(claims({ sub: null }))],
-      ['sub true', forge(claims({ sub: true }))],
-      ['sub empty', forge(claims({ sub: '' }))],
+      ['sub missing', await forge(claims({ sub: undefined }))],
+      ['sub number', await forge(claims({ sub: 123 }))],
+      ['sub zero', await forge(claims({ sub: 0 }))],
+      ['sub array', await forge(claims({ sub: [SUBJECT.userId] }))],
+      ['sub object', await forge(claims({ sub: { id: SUBJECT.userId } }))],
+      ['sub null', await forge(claims({ sub: null }))],
+      ['sub true', await forge(claims({ sub: true }))],
+      ['sub empty', await forge(claims({ sub: '' }))],
     ]);
   });
 
-  it('sid, jti and role must be present and well-typed', () => {
+  it('sid, jti and role must be present and well-typed', async () => {
     const { forge, claims, tokens } = setup();
     expectAllInvalid(tokens, [
-      ['sid missing', forge(claims({ sid: undefined }))],
-      ['sid number', forge(claims({ sid: 1 }))],
-      ['jti missing', forge(claims({ jti: undefined }))],
-      ['jti number', forge(claims({ jti: 7 }))],
-      ['role missing', forge(claims({ role: undefined }))],
-      ['role unknown', forge(claims({ role: 'superuser' }))],
-      ['role in another case', forge(claims({ role: 'Admin' }))],
-      ['role array', forge(claims({ role: ['admin'] }))],
+      ['sid missing', await forge(claims({ sid: undefined }))],
+      ['sid number', await forge(claims({ sid: 1 }))],
+      ['jti missing', await forge(claims({ jti: undefined }))],
+      ['jti number', await forge(claims({ jti: 7 }))],
+      ['role missing', await forge(claims({ role: undefined }))],
+      ['role unknown', await forge(claims({ role: 'superuser' }))],
+      ['role in another case', await forge(claims({ role: 'Admin' }))],
+      ['role array', await forge(claims({ role: ['admin'] }))],
     ]);
   });
 });
 
 describe('CLM-06: only access tokens pass', () => {
-  it('CLM-06: a JWT signed with the right key but with typ JWT, another typ or no typ is refused', () => {
+  it('CLM-06: a JWT signed with the right key but with typ JWT, another typ or no typ is refused', async () => {
     const { forge, claims, tokens } = setup();
     expectAllInvalid(tokens, [
-      ['typ JWT', forge(claims(), { typ: 'JWT' })],
-      ['typ jwt', forge(claims(), { typ: 'jwt' })],
-      ['no typ', forge(claims(), {})],
-      ['typ empty', forge(claims(), { typ: '' })],
-      ['typ JOSE', forge(claims(), { typ: 'JOSE' })],
-      ['typ id_token-ish', forge(claims(), { typ: 'id+jwt' })],
-      ['typ refresh', forge(claims(), { typ: 'rt+jwt' })],
-      ['typ logout', forge(claims(), { typ: 'logout+jwt' })],
-      ['typ with padding', forge(claims(), { typ: ' at+jwt' })],
-      ['typ array', forge(claims(), { typ: ['at+jwt'] })],
-      ['typ null', forge(claims(), { typ: null })],
-      ['cty at+jwt but typ JWT', forge(claims(), { typ: 'JWT', cty: 'at+jwt' })],
+      ['typ JWT', await forge(claims(), { typ: 'JWT' })],
+      ['typ jwt', await forge(claims(), { typ: 'jwt' })],
+      ['no typ', await forge(claims(), {})],
+      ['typ empty', await forge(claims(), { typ: '' })],
+      ['typ JOSE', await forge(claims(), { typ: 'JOSE' })],
+      ['typ id_token-ish', await forge(claims(), { typ: 'id+jwt' })],
+      ['typ refresh', await forge(claims(), { typ: 'rt+jwt' })],
+      ['typ logout', await forge(claims(), { typ: 'logout+jwt' })],
+      ['typ with padding', await forge(claims(), { typ: ' at+jwt' })],
+      ['typ array', await forge(claims(), { typ: ['at+jwt'] })],
+      ['typ null', await forge(claims(), { typ: null })],
+      ['cty at+jwt but typ JWT', await forge(claims(), { typ: 'JWT', cty: 'at+jwt' })],
     ]);
   });
 
-  it('CLM-06: typ at+jwt and application/at+jwt are accepted (RFC 9068)', () => {
+  it('CLM-06: typ at+jwt and application/at+jwt are accepted (RFC 9068)', async () => {
     const { forge, claims, fresh } = setup();
-    expect(fresh().verify(forge(claims(), { typ: 'at+jwt' })).sub).toBe('user-1');
-    expect(fresh().verify(forge(claims(), { typ: 'application/at+jwt' })).sub).toBe('user-1');
+    expect(fresh().verify(await forge(claims(), { typ: 'at+jwt' })).sub).toBe('user-1');
+    expect(fresh().verify(await forge(claims(), { typ: 'application/at+jwt' })).sub).toBe('user-1');
   });
 
   it('CLM-06: an opaque refresh-token-shaped string is not an access token', () => {
@@ -299,7 +304,7 @@ describe('CLM-06: only access tokens pass', () => {
 });
 
 describe('RFC 9068 claims and the session end', () => {
-  it('SES-07: exp is capped at the session end (floored to the second); expires_in is exp - iat', () => {
+  it('SES-07: exp is capped at the session end (floored to the second); expires_in is exp - iat', async () => {
     const { tokens, clock } = setup();
     const nowS = Math.floor(clock.now() / 1000);
     for (const [label, endInMs, want] of [
@@ -309,7 +314,7 @@ describe('RFC 9068 claims and the session end', () => {
       ['exactly the TTL left', SETTINGS.ttlMs, TTL_S],
       ['0.5 s left', 500, 0],
     ] as const) {
-      const minted = tokens.mint({ ...SUBJECT, notAfter: clock.now() + endInMs });
+      const minted = await tokens.mint({ ...SUBJECT, notAfter: clock.now() + endInMs });
       const payload = decode(minted.token.split('.')[1]!);
       expect(payload.exp, label).toBe(nowS + want);
       expect(payload.exp as number, label).toBeLessThanOrEqual(Math.floor((clock.now() + endInMs) / 1000));
@@ -317,33 +322,33 @@ describe('RFC 9068 claims and the session end', () => {
     }
   });
 
-  it('client_id, scope and auth_time are read back; tokens from before they existed verify as the first-party client', () => {
+  it('client_id, scope and auth_time are read back; tokens from before they existed verify as the first-party client', async () => {
     const { tokens, forge, claims } = setup();
-    const verified = tokens.verify(tokens.issue({ ...SUBJECT, clientId: 'console', scope: 'items.read' }));
+    const verified = tokens.verify(await tokens.issue({ ...SUBJECT, clientId: 'console', scope: 'items.read' }));
     expect(verified).toMatchObject({ client_id: 'console', scope: 'items.read', auth_time: Math.floor(SUBJECT.authTime / 1000) });
-    const legacy = tokens.verify(forge(claims()));
+    const legacy = tokens.verify(await forge(claims()));
     expect(legacy).toMatchObject({ client_id: 'gatehouse', scope: '' });
     expect(legacy.auth_time).toBeUndefined();
   });
 
-  it('CLM-04: client_id, scope and auth_time of the wrong type, or auth_time in the future, are refused', () => {
+  it('CLM-04: client_id, scope and auth_time of the wrong type, or auth_time in the future, are refused', async () => {
     const { tokens, forge, claims, nowS } = setup();
     expectAllInvalid(tokens, [
-      ['client_id number', forge(claims({ client_id: 5 }))],
-      ['client_id empty', forge(claims({ client_id: '' }))],
-      ['client_id null', forge(claims({ client_id: null }))],
-      ['scope array', forge(claims({ scope: ['a'] }))],
-      ['scope null', forge(claims({ scope: null }))],
-      ['auth_time string', forge(claims({ auth_time: '1' }))],
-      ['auth_time in the future', forge(claims({ auth_time: nowS() + 3600 }))],
+      ['client_id number', await forge(claims({ client_id: 5 }))],
+      ['client_id empty', await forge(claims({ client_id: '' }))],
+      ['client_id null', await forge(claims({ client_id: null }))],
+      ['scope array', await forge(claims({ scope: ['a'] }))],
+      ['scope null', await forge(claims({ scope: null }))],
+      ['auth_time string', await forge(claims({ auth_time: '1' }))],
+      ['auth_time in the future', await forge(claims({ auth_time: nowS() + 3600 }))],
     ]);
   });
 });
 
 describe('the verified-token cache', () => {
-  it('a cached token still expires when the clock moves past exp (the cache does not extend lifetime)', () => {
+  it('a cached token still expires when the clock moves past exp (the cache does not extend lifetime)', async () => {
     const { tokens, clock } = setup();
-    const token = tokens.issue(SUBJECT);
+    const token = await tokens.issue(SUBJECT);
     expect(tokens.verify(token).sub).toBe('user-1'); // now cached
     clock.advance(SETTINGS.ttlMs - 1_000);
     expect(tokens.verify(token).sub).toBe('user-1');
@@ -352,9 +357,9 @@ describe('the verified-token cache', () => {
     expectRefused(() => tokens.verify(token), 'expired', 'second check after expiry');
   });
 
-  it('a cached token is refused exactly where an uncached one would be', () => {
+  it('a cached token is refused exactly where an uncached one would be', async () => {
     const { tokens, clock, fresh } = setup();
-    const token = tokens.issue(SUBJECT);
+    const token = await tokens.issue(SUBJECT);
     tokens.verify(token);
     clock.advance(SETTINGS.ttlMs + SETTINGS.leewayMs - 1);
     expect(tokens.verify(token).sub).toBe('user-1');
@@ -364,15 +369,15 @@ describe('the verified-token cache', () => {
     expectRefused(() => fresh().verify(token), 'expired', 'uncached');
   });
 
-  it('a failed verification is not cached: a bad token is refused every time', () => {
+  it('a failed verification is not cached: a bad token is refused every time', async () => {
     const { tokens, forge, claims, clock } = setup();
-    const good = tokens.issue(SUBJECT);
+    const good = await tokens.issue(SUBJECT);
     tokens.verify(good);
     const [h, p, s] = good.split('.') as [string, string, string];
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...decode(p), role: 'admin' })).toString('base64url')}.${s}`;
-    const wrongIssuer = forge(claims({ iss: 'https://evil.test' }));
-    const notYet = forge(claims({ nbf: Math.floor(clock.now() / 1000) + 600 }));
-    const idToken = forge(claims(), { typ: 'JWT' });
+    const wrongIssuer = await forge(claims({ iss: 'https://evil.test' }));
+    const notYet = await forge(claims({ nbf: Math.floor(clock.now() / 1000) + 600 }));
+    const idToken = await forge(claims(), { typ: 'JWT' });
     for (const bad of [tampered, wrongIssuer, notYet, idToken, `${h}.${p}.`]) {
       expectRefused(() => tokens.verify(bad), 'invalid', 'first');
       expectRefused(() => tokens.verify(bad), 'invalid', 'second');
@@ -381,9 +386,9 @@ describe('the verified-token cache', () => {
     expect(tokens.verify(good).role).toBe('user');
   });
 
-  it('a token that expired before its first verification is not cached either', () => {
+  it('a token that expired before its first verification is not cached either', async () => {
     const { tokens, clock } = setup();
-    const token = tokens.issue(SUBJECT);
+    const token = await tokens.issue(SUBJECT);
     clock.advance(SETTINGS.ttlMs + SETTINGS.leewayMs + 1_000);
     expectRefused(() => tokens.verify(token), 'expired');
     clock.set(START);
@@ -393,13 +398,13 @@ describe('the verified-token cache', () => {
     expectRefused(() => tokens.verify(token), 'expired');
   });
 
-  it('swapping the key ring forgets cached tokens of keys that are no longer trusted', () => {
+  it('swapping the key ring forgets cached tokens of keys that are no longer trusted', async () => {
     const { tokens } = setup();
-    const token = tokens.issue(SUBJECT);
+    const token = await tokens.issue(SUBJECT);
     tokens.verify(token);
     const other = KeyRing.fromStoredKeys([generateSigningKey('EdDSA', START)], 'EdDSA', START);
     tokens.setKeyRing(other);
     expectRefused(() => tokens.verify(token), 'invalid');
-    expect(tokens.verify(tokens.issue(SUBJECT)).sub).toBe('user-1');
+    expect(tokens.verify(await tokens.issue(SUBJECT)).sub).toBe('user-1');
   });
 });

@@ -87,19 +87,19 @@ function segments(token: string): [string, string, string] {
 describe.each(ALGORITHMS)('JWS %s', (alg) => {
   const header = (): Record<string, unknown> => ({ alg, kid: fixture(alg).kid, typ: 'at+jwt' });
 
-  it('round trip: signJws output verifies, with alg and kid taken from the key', () => {
+  it('round trip: signJws output verifies, with alg and kid taken from the key', async () => {
     const { ring, kid } = fixture(alg);
     const payload = claims();
-    const token = signJws(ring.signingKey, { typ: 'at+jwt' }, payload);
+    const token = await signJws(ring.signingKey, { typ: 'at+jwt' }, payload);
     expect(token.split('.')).toHaveLength(3);
     const verified = verifyJws(token, ring.verificationKeys);
     expect(verified.header).toEqual({ typ: 'at+jwt', alg, kid });
     expect(verified.payload).toEqual(payload);
   });
 
-  it('round trip: signJws cannot be talked into another alg or kid by the header argument', () => {
+  it('round trip: signJws cannot be talked into another alg or kid by the header argument', async () => {
     const { ring, kid } = fixture(alg);
-    const token = signJws(ring.signingKey, { alg: 'none', kid: 'other' }, claims());
+    const token = await signJws(ring.signingKey, { alg: 'none', kid: 'other' }, claims());
     const verified = verifyJws(token, ring.verificationKeys);
     expect(verified.header.alg).toBe(alg);
     expect(verified.header.kid).toBe(kid);
@@ -112,9 +112,9 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     expect(verified.payload).toEqual(claims());
   });
 
-  it('JWT-11: every other spelling of the last character of each segment (non-zero pad bits) is refused; only the canonical one verifies', () => {
+  it('JWT-11: every other spelling of the last character of each segment (non-zero pad bits) is refused; only the canonical one verifies', async () => {
     const { ring } = fixture(alg);
-    const token = signJws(ring.signingKey, { typ: 'at+jwt' }, claims());
+    const token = await signJws(ring.signingKey, { typ: 'at+jwt' }, claims());
     expect(verifyJws(token, ring.verificationKeys).payload).toEqual(claims());
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const parts = segments(token);
@@ -186,9 +186,9 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     expectAllRejected(cases, ring.verificationKeys);
   });
 
-  it('JWT-02: alg none in every spelling is refused, with an empty signature and with any signature', () => {
+  it('JWT-02: alg none in every spelling is refused, with an empty signature and with any signature', async () => {
     const { ring, serverKey, kid } = fixture(alg);
-    const realSignature = segments(signJws(ring.signingKey, { typ: 'at+jwt' }, claims()))[2];
+    const realSignature = segments(await signJws(ring.signingKey, { typ: 'at+jwt' }, claims()))[2];
     const cases: Array<[string, string]> = [];
     for (const none of ['none', 'None', 'NONE', 'nOnE', 'none ', 'nonE']) {
       for (const withKid of [true, false]) {
@@ -207,9 +207,9 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     expectAllRejected(cases, ring.verificationKeys);
   });
 
-  it('JWT-03: tampered header, tampered payload, truncated, altered and empty signatures are refused', () => {
+  it('JWT-03: tampered header, tampered payload, truncated, altered and empty signatures are refused', async () => {
     const { ring } = fixture(alg);
-    const token = signJws(ring.signingKey, { typ: 'at+jwt' }, claims());
+    const token = await signJws(ring.signingKey, { typ: 'at+jwt' }, claims());
     const [h, p, s] = segments(token);
     const sig = Buffer.from(s, 'base64url');
     const decodedHeader = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
@@ -217,7 +217,7 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 0x01;
     const flippedFirst = Buffer.from(sig);
     flippedFirst[0] = flippedFirst[0]! ^ 0x80;
-    const other = segments(signJws(ring.signingKey, { typ: 'at+jwt' }, { ...claims(), sub: 'user-2' }));
+    const other = segments(await signJws(ring.signingKey, { typ: 'at+jwt' }, { ...claims(), sub: 'user-2' }));
     const cases: Array<[string, string]> = [
       ['header: typ changed', `${b64json({ ...decodedHeader, typ: 'JWT' })}.${p}.${s}`],
       ['header: extra member', `${b64json({ ...decodedHeader, x: 1 })}.${p}.${s}`],
@@ -244,7 +244,7 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     expect(verifyJws(token, ring.verificationKeys).payload).toEqual(claims());
   });
 
-  it('JWT-05: header-supplied keys (jwk, jku, x5u, x5c) are never trusted', () => {
+  it('JWT-05: header-supplied keys (jwk, jku, x5u, x5c) are never trusted', async () => {
     const { ring, kid } = fixture(alg);
     const attacker = attackerKey(alg);
     const jwk = attacker.jwk;
@@ -268,7 +268,7 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     expectAllRejected(cases, ring.verificationKeys);
   });
 
-  it('JWT-06: kid with path traversal, SQL, shell or absurd length is refused, fast', () => {
+  it('JWT-06: kid with path traversal, SQL, shell or absurd length is refused, fast', async () => {
     const { ring, serverKey } = fixture(alg);
     const kids: unknown[] = [
       '../../../../dev/null',
@@ -294,7 +294,7 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     ];
     // Signed with the server's real key: only the kid is wrong.
     const cases = kids.map((kid) => [`kid ${JSON.stringify(kid).slice(0, 40)}`, forge({ alg, kid, typ: 'at+jwt' }, claims(), alg, serverKey)] as const);
-    verifyJws(signJws(ring.signingKey, {}, claims()), ring.verificationKeys); // warm up
+    verifyJws(await signJws(ring.signingKey, {}, claims()), ring.verificationKeys); // warm up
     const started = performance.now();
     expectAllRejected(cases, ring.verificationKeys);
     expect(performance.now() - started).toBeLessThan(50);
@@ -319,9 +319,9 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     expectAllRejected(cases, ring.verificationKeys);
   });
 
-  it('JWT-09: malformed tokens throw JwsError and never another error type', () => {
+  it('JWT-09: malformed tokens throw JwsError and never another error type', async () => {
     const { ring, serverKey, kid } = fixture(alg);
-    const token = signJws(ring.signingKey, { typ: 'at+jwt' }, claims());
+    const token = await signJws(ring.signingKey, { typ: 'at+jwt' }, claims());
     const [h, p, s] = segments(token);
     const hdr = b64json({ alg, kid, typ: 'at+jwt' });
     /** Signed by the real key, so only the malformation can be the reason for refusal. */
@@ -379,15 +379,15 @@ describe.each(ALGORITHMS)('JWS %s', (alg) => {
     for (const [label, t] of cases) expectJwsError(t, ring.verificationKeys, label);
   });
 
-  it('verifies against nothing but the keys it is given (empty ring refuses everything)', () => {
+  it('verifies against nothing but the keys it is given (empty ring refuses everything)', async () => {
     const { ring } = fixture(alg);
-    expectJwsError(signJws(ring.signingKey, { typ: 'at+jwt' }, claims()), new Map());
+    expectJwsError(await signJws(ring.signingKey, { typ: 'at+jwt' }, claims()), new Map());
   });
 
-  it("a key from another ring of the same alg does not verify this ring's tokens", () => {
+  it("a key from another ring of the same alg does not verify this ring's tokens", async () => {
     const { ring } = fixture(alg);
     const other = alg === 'HS256' ? KeyRing.fromSecret(randomBytes(48).toString('base64')) : KeyRing.fromStoredKeys([generateSigningKey(alg, NOW)], alg, NOW);
-    expectJwsError(signJws(other.signingKey, { typ: 'at+jwt' }, claims()), ring.verificationKeys);
+    expectJwsError(await signJws(other.signingKey, { typ: 'at+jwt' }, claims()), ring.verificationKeys);
     // Even under our kid: the signature decides.
     const forged = forge({ alg, kid: ring.signingKey.kid, typ: 'at+jwt' }, claims(), alg, other.signingKey.key);
     expectJwsError(forged, ring.verificationKeys);
@@ -515,7 +515,7 @@ describe('KeyRing', () => {
     expect(stored?.publicJwk).not.toHaveProperty('d');
   });
 
-  it('HS256: nothing is published, the kid is not the secret, and the secret verifies its own tokens', () => {
+  it('HS256: nothing is published, the kid is not the secret, and the secret verifies its own tokens', async () => {
     const secret = randomBytes(48).toString('base64');
     const ring = KeyRing.fromSecret(secret);
     expect(ring.jwks).toEqual([]);
@@ -523,14 +523,14 @@ describe('KeyRing', () => {
     expect(ring.signingKey.kid).not.toContain(secret);
     expect(secret).not.toContain(ring.signingKey.kid.replace(/^hs-/, ''));
     expect([...ring.verificationKeys.keys()]).toEqual([ring.signingKey.kid]);
-    const token = signJws(ring.signingKey, {}, claims());
+    const token = await signJws(ring.signingKey, {}, claims());
     expect(verifyJws(token, ring.verificationKeys).payload).toEqual(claims());
     // The same secret yields the same kid (instances agree); another secret, another kid.
     expect(KeyRing.fromSecret(secret).signingKey.kid).toBe(ring.signingKey.kid);
     expect(KeyRing.fromSecret(randomBytes(48).toString('base64')).signingKey.kid).not.toBe(ring.signingKey.kid);
   });
 
-  it('the newest active key of the configured alg signs; older active keys verify; retired keys do not', () => {
+  it('the newest active key of the configured alg signs; older active keys verify; retired keys do not', async () => {
     const older = generateSigningKey('EdDSA', NOW);
     const newer = generateSigningKey('EdDSA', NOW + 1000);
     const retired: SigningKey = { ...generateSigningKey('EdDSA', NOW - 1000), status: 'retired', retiredAt: NOW + 500 };
@@ -538,9 +538,9 @@ describe('KeyRing', () => {
     expect(ring.signingKey.kid).toBe(newer.kid);
     expect(ring.jwks.map((k) => k.kid).sort()).toEqual([older.kid, newer.kid].sort());
     const byOlder = KeyRing.fromStoredKeys([older], 'EdDSA', NOW + 2000);
-    expect(verifyJws(signJws(byOlder.signingKey, {}, claims()), ring.verificationKeys).payload).toEqual(claims());
+    expect(verifyJws(await signJws(byOlder.signingKey, {}, claims()), ring.verificationKeys).payload).toEqual(claims());
     const byRetired = KeyRing.fromStoredKeys([{ ...retired, status: 'active', retiredAt: null }], 'EdDSA', NOW + 2000);
-    expectJwsError(signJws(byRetired.signingKey, {}, claims()), ring.verificationKeys);
+    expectJwsError(await signJws(byRetired.signingKey, {}, claims()), ring.verificationKeys);
   });
 
   it('refuses to build a ring without an active key of the configured alg', () => {

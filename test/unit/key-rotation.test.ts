@@ -34,26 +34,26 @@ describe.each(backends())('signing key rotation ($name)', (backend) => {
   const token = (s: Services) =>
     s.tokens.issue({ userId: 'u1', sessionId: 's1', role: 'user', clientId: 'gatehouse', scope: '', authTime: s.clock.now(), notAfter: s.clock.now() + 86_400_000 });
 
-  it('every instance on the database shares the first key', () => {
+  it('every instance on the database shares the first key', async () => {
     expect(a.tokens.keyRing.signingKey.kid).toBe(b.tokens.keyRing.signingKey.kid);
-    expect(b.tokens.verify(token(a)).sub).toBe('u1');
+    expect(b.tokens.verify(await token(a)).sub).toBe('u1');
   });
 
   it('publishes a rotated key at once, signs with it after the propagation delay, verifies both', async () => {
     const oldKid = a.tokens.keyRing.signingKey.kid;
-    const oldToken = token(a);
+    const oldToken = await token(a);
     clock.advance(1_000);
     const rotated = await a.keys.rotate();
     await a.reloadKeys();
     await b.reloadKeys();
     // Published, not yet signing.
     expect(b.tokens.keyRing.jwks.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
-    expect(kidOf(token(a))).toBe(oldKid);
+    expect(kidOf(await token(a))).toBe(oldKid);
     expect((await a.keys.list()).find((k) => k.kid === rotated.kid)?.state).toBe('next');
 
     clock.advance(PROPAGATION);
     await a.reloadKeys();
-    const newToken = token(a);
+    const newToken = await token(a);
     expect(kidOf(newToken)).toBe(rotated.kid);
     // B has not reloaded since, and still verifies the new key's tokens: it was published first.
     expect(b.tokens.verify(newToken).sub).toBe('u1');
@@ -73,7 +73,7 @@ describe.each(backends())('signing key rotation ($name)', (backend) => {
 
   it('retiring a key refuses its tokens at once; the signing key cannot be retired', async () => {
     const oldKid = a.tokens.keyRing.signingKey.kid;
-    const oldToken = token(a);
+    const oldToken = await token(a);
     await expect(a.keys.retire(oldKid)).rejects.toMatchObject({ code: 'ERR_KEYS_SIGNING' });
     clock.advance(1_000);
     await a.keys.rotate();
@@ -87,7 +87,7 @@ describe.each(backends())('signing key rotation ($name)', (backend) => {
 
   it('a change of algorithm is a rotation: every instance, whatever its JWT_ALGORITHM, signs EdDSA until the ES256 key has propagated, then ES256', async () => {
     const oldKid = a.tokens.keyRing.signingKey.kid;
-    const oldToken = token(a);
+    const oldToken = await token(a);
     clock.advance(1_000);
     const es = await a.keys.rotate({}, 'ES256');
     // An instance started with JWT_ALGORITHM=ES256 before the key propagated: it follows the keys.
@@ -102,7 +102,7 @@ describe.each(backends())('signing key rotation ($name)', (backend) => {
     for (const s of [a, b, c]) expect(s.tokens.keyRing.signingKey).toMatchObject({ kid: es.kid, alg: 'ES256' });
     // EdDSA tokens still verify everywhere until they expire.
     expect(c.tokens.verify(oldToken).sub).toBe('u1');
-    expect(b.tokens.verify(token(c)).sub).toBe('u1');
+    expect(b.tokens.verify(await token(c)).sub).toBe('u1');
     // A plain rotation now stays in ES256 even for an instance whose default is EdDSA.
     expect((await b.keys.rotate()).alg).toBe('ES256');
     await expect(b.keys.assertConfiguredAlgorithm()).resolves.toBeUndefined();
@@ -111,8 +111,8 @@ describe.each(backends())('signing key rotation ($name)', (backend) => {
     await expect(explicit.keys.rotate()).rejects.toMatchObject({ code: 'ERR_KEYS_ALGORITHM' });
   });
 
-  it('JWT-05/06: a token naming an unknown kid is refused without any lookup', () => {
-    const [, payload, signature] = token(a).split('.');
+  it('JWT-05/06: a token naming an unknown kid is refused without any lookup', async () => {
+    const [, payload, signature] = (await token(a)).split('.');
     const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: 'https://attacker.example/key.json' })).toString('base64url');
     expect(() => a.tokens.verify(`${header}.${payload}.${signature}`)).toThrow(UnauthenticatedError);
   });

@@ -103,12 +103,12 @@ export class AccessTokens {
     return Math.floor(this.settings.ttlMs / 1000);
   }
 
-  issue(subject: AccessSubject): string {
-    return this.mint(subject).token;
+  async issue(subject: AccessSubject): Promise<string> {
+    return (await this.mint(subject)).token;
   }
 
   /** A new access token for the subject, with its true lifetime. */
-  mint(subject: AccessSubject): IssuedAccessToken {
+  async mint(subject: AccessSubject): Promise<IssuedAccessToken> {
     const iat = Math.floor(this.clock.now() / 1000);
     // SES-07: a token minted just before the session's absolute end would otherwise stay valid to
     // every offline verifier for a full TTL after the session is over.
@@ -128,7 +128,7 @@ export class AccessTokens {
       ...(subject.amr ? { amr: [...subject.amr] } : {}),
       ...(subject.acr ? { acr: subject.acr } : {}),
     };
-    return { token: signJws(this.ring.signingKey, { typ: 'at+jwt' }, { ...claims }), expiresIn: exp - iat };
+    return { token: await signJws(this.ring.signingKey, { typ: 'at+jwt' }, { ...claims }), expiresIn: exp - iat };
   }
 
   /**
@@ -136,7 +136,7 @@ export class AccessTokens {
    * `client`, and `sid` names this grant alone. No session stands behind it, so Gatehouse's own
    * routes refuse it (they look the session up); resource servers check its scope.
    */
-  mintForClient(clientId: string, scope: string): IssuedAccessToken {
+  async mintForClient(clientId: string, scope: string): Promise<IssuedAccessToken> {
     const iat = Math.floor(this.clock.now() / 1000);
     const exp = iat + this.ttlSeconds;
     const claims = {
@@ -151,7 +151,7 @@ export class AccessTokens {
       client_id: clientId,
       scope,
     };
-    return { token: signJws(this.ring.signingKey, { typ: 'at+jwt' }, claims), expiresIn: exp - iat };
+    return { token: await signJws(this.ring.signingKey, { typ: 'at+jwt' }, claims), expiresIn: exp - iat };
   }
 
   /** Returns the token's claims, or throws UnauthenticatedError ('expired' or 'invalid'). */

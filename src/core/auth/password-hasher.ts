@@ -17,6 +17,9 @@ export interface Argon2Params {
 /** PWD-05: OWASP's Argon2id floor (m=19 MiB, t=2, p=1). */
 export const OWASP_ARGON2ID: Argon2Params = Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
 
+/** How many hashes run at once by default: one per core but one (see PasswordHasher). */
+export const defaultHashSlots = (): number => Math.max(1, availableParallelism() - 1);
+
 /**
  * Argon2id hashing. @node-rs/argon2's async calls run on libuv's thread pool, so a login storm
  * never stalls the event loop (the *Sync variants would, by ~100 ms a call). At most one hash per
@@ -29,7 +32,7 @@ export class PasswordHasher {
 
   constructor(
     readonly params: Argon2Params = OWASP_ARGON2ID,
-    concurrency = Math.max(1, availableParallelism() - 1),
+    concurrency = defaultHashSlots(),
   ) {
     // Past a few seconds' worth of waiting hashes, say "busy" at once rather than queue forever.
     this.slots = new Semaphore(concurrency, 256);

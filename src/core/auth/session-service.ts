@@ -477,13 +477,13 @@ export class SessionService {
     return session.revokedAt === null && session.expiresAt > now && !user.disabled;
   }
 
-  private grant(user: User, session: Session, refresh: ChainToken, now: number, scope: string): TokenGrant {
-    return { ...this.access(user, session, now, scope), refreshToken: formatChainToken(refresh) };
+  private async grant(user: User, session: Session, refresh: ChainToken, now: number, scope: string): Promise<TokenGrant> {
+    return { ...(await this.access(user, session, now, scope)), refreshToken: formatChainToken(refresh) };
   }
 
   /** A token response without the refresh token: an access token for the session as it stands. */
-  private access(user: User, session: Session, now: number, scope: string): Omit<TokenGrant, 'refreshToken'> {
-    const access = this.tokens.mint({
+  private async access(user: User, session: Session, now: number, scope: string): Promise<Omit<TokenGrant, 'refreshToken'>> {
+    const access = await this.tokens.mint({
       userId: user.id,
       sessionId: session.id,
       role: user.role,

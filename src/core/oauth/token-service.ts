@@ -112,7 +112,7 @@ export class OAuthTokenService {
   /** RFC 6749 §4.4: a confidential client's token for itself, within its registered scopes; every issuance audited. */
   async clientCredentials(client: OAuthClient, requestedScope: string | undefined, context: RequestContext): Promise<ClientGrantResult> {
     const scope = strictScope(requestedScope, client.scopes);
-    const issued = this.tokens.mintForClient(client.id, scope);
+    const issued = await this.tokens.mintForClient(client.id, scope);
     await this.audit.record('token.issued', context, { details: { client_id: client.id, grant: 'client_credentials', scope } });
     return { accessToken: issued.token, expiresIn: issued.expiresIn, scope };
   }
