@@ -128,6 +128,29 @@ const FRAMEWORK_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ['ERR_BAD_REQUEST', 'The body is not valid JSON.'],
 };
 
+/** How long a connection whose body was refused goes on reading (and dropping) what still arrives. */
+const LINGER_MS = 2000;
+
+/**
+ * A refused body (413) is still on its way when the answer goes out. Closed with those bytes unread,
+ * the connection ends in a reset, which often reaches the client before it has read the answer: it
+ * sees a dropped connection instead of the 413 (measured: 3 to 11 answers read in 30 tries of a
+ * 10 MB chunked body). As nginx's lingering close does, the connection instead ends its own side
+ * after the answer, goes on reading and dropping what the client still sends, and closes once the
+ * client is done, or after LINGER_MS.
+ */
+function lingerAfterAnswer(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('connection', 'close');
+  const socket = request.raw.socket;
+  // Node's HTTP server calls this once the last answer on the connection is written.
+  socket.destroySoon = () => {
+    if (socket.writable) socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+}
+
 /**
  * Errors the router raises before any route runs (a broken %-escape, an over-long path parameter):
  * Fastify answers these itself unless told how, so they get the same problem+json as the rest.
@@ -197,6 +220,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendProblem(reply, problem('ERR_VALIDATION', 'The request is not valid.', fieldErrors(error)));
     }
     const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') lingerAfterAnswer(request, reply);
     if (known) return sendProblem(reply, problem(known[0], known[1]));
     const status = error.statusCode ?? 500;
     if (status === 400 && /prototype|constructor/.test(error.message)) {
