@@ -5,7 +5,7 @@ import { LoginThrottle } from './core/auth/login-throttle.js';
 import { AccessTokens, type AccessTokenSettings } from './core/auth/access-tokens.js';
 import { AuthService } from './core/auth/auth-service.js';
 import { KeyService, type KeySettings } from './core/auth/key-service.js';
-import { OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
+import { hashSlots, OWASP_ARGON2ID, PasswordHasher, type Argon2Params } from './core/auth/password-hasher.js';
 import { PasswordPolicy, loadCommonPasswords } from './core/auth/password-policy.js';
 import { SessionService, type SessionEvent } from './core/auth/session-service.js';
 import { SignInMethods } from './core/auth/sign-in-methods.js';
@@ -163,7 +163,7 @@ async function openSecretBox(config: Config, storage: Storage): Promise<SecretBo
 /** Wires the core services over a storage. */
 export async function createServices(config: Config, storage: Storage, options: ServiceOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
-  const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID);
+  const hasher = new PasswordHasher(options.argon2 ?? OWASP_ARGON2ID, hashSlots(config.workers));
   const audit = new AuditLog(storage.audit, clock, options.onAuditError, options.onAuditEvent);
   const counters = options.counters ?? new MemoryCounterStore();
   const bus = options.bus;

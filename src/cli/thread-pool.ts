@@ -1,18 +1,18 @@
-import { defaultHashSlots } from '../core/auth/password-hasher.js';
+import { hashSlots } from '../core/auth/password-hasher.js';
 
 /** libuv's own limit on its thread pool. */
 const LIBUV_MAX_THREADS = 1024;
 
 /**
  * The size of libuv's thread pool unless the operator chose one. The pool runs the Argon2id hashes
- * (PasswordHasher: one per core but one at a time), the access tokens' signatures (jws.ts) and
- * node's own async fs and dns.lookup calls. libuv's default of 4 threads would let a login storm on
- * a machine of 5 cores or more take every thread with hashes (about 10 ms each), and every refresh
- * would wait for one of them to end before its signature could start. So: the hashes' slots, plus
- * 4 threads for everything else.
+ * (PasswordHasher), the access tokens' signatures (jws.ts) and node's own async fs and dns.lookup
+ * calls. libuv's default of 4 threads would let a login storm on a machine of 5 cores or more take
+ * every thread with hashes (about 10 ms each), and every refresh would wait for one of them to end
+ * before its signature could start. So: the most hashes one process may run (one per core but one;
+ * fewer with several WORKERS), plus 4 threads for everything else.
  */
-export function threadPoolSize(env: NodeJS.ProcessEnv, hashSlots = defaultHashSlots()): string {
-  return env.UV_THREADPOOL_SIZE ?? String(Math.min(hashSlots + 4, LIBUV_MAX_THREADS));
+export function threadPoolSize(env: NodeJS.ProcessEnv, slots = hashSlots()): string {
+  return env.UV_THREADPOOL_SIZE ?? String(Math.min(slots + 4, LIBUV_MAX_THREADS));
 }
 
 // libuv reads the variable once, when the pool first starts: main.ts imports this module right

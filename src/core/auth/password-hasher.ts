@@ -17,14 +17,21 @@ export interface Argon2Params {
 /** PWD-05: OWASP's Argon2id floor (m=19 MiB, t=2, p=1). */
 export const OWASP_ARGON2ID: Argon2Params = Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
 
-/** How many hashes run at once by default: one per core but one (see PasswordHasher). */
-export const defaultHashSlots = (): number => Math.max(1, availableParallelism() - 1);
+/**
+ * How many hashes a process runs at once: one per core but one (see PasswordHasher), shared among
+ * the processes serving on the machine (WORKERS), at least one each. Each hash holds 19 MiB: with
+ * a full share per worker, 16 workers on 16 cores would have run 240 at once in a login storm.
+ */
+export function hashSlots(workers = 1, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor((cores - 1) / workers));
+}
 
 /**
  * Argon2id hashing. @node-rs/argon2's async calls run on libuv's thread pool, so a login storm
  * never stalls the event loop (the *Sync variants would, by ~100 ms a call). At most one hash per
- * core but one runs at a time: the remaining core keeps answering every other request promptly,
- * and a storm queues logins instead of starving the service.
+ * core but one runs at a time on the machine (hashSlots, shared among WORKERS): the remaining core
+ * keeps answering every other request promptly, and a storm queues logins instead of starving the
+ * service.
  */
 export class PasswordHasher {
   private dummyHash: Promise<string> | null = null;
@@ -32,7 +39,7 @@ export class PasswordHasher {
 
   constructor(
     readonly params: Argon2Params = OWASP_ARGON2ID,
-    concurrency = defaultHashSlots(),
+    concurrency = hashSlots(),
   ) {
     // Past a few seconds' worth of waiting hashes, say "busy" at once rather than queue forever.
     this.slots = new Semaphore(concurrency, 256);
