@@ -25,8 +25,13 @@ export interface RunningServer {
   close(boundMs?: number): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Runs once the app is ready, before it listens (the serve command settles V8's heap there). */
+  readonly beforeListen?: () => void;
+}
+
 /** The composition root: configuration → storage → services → HTTP, then listen. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, { beforeListen }: StartOptions = {}): Promise<RunningServer> {
   const worker = cluster.isWorker;
   const metrics = new Metrics();
   // Until the app's logger exists, lines go out as JSON by hand.
@@ -108,6 +113,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }, 3_600_000);
   prune.unref();
 
+  await app.ready();
+  beforeListen?.();
   const url = await app.listen({ port: config.port, host: config.host });
   // Slow clients: headers and whole requests are bounded, and answered 408 (see clientErrorHandler).
   app.server.headersTimeout = config.timeouts.requestHeadersMs;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { warmUpNextTick } from './v8-tuning.js';
+import { collectStartupGarbage, warmUpNextTick } from './v8-tuning.js';
 import 'dotenv/config';
 import './thread-pool.js';
 import cluster from 'node:cluster';
@@ -420,7 +420,7 @@ export async function main(argv: string[]): Promise<number> {
           return -1; // the workers serve
         }
         warmUpNextTick();
-        const server = await startServer(config);
+        const server = await startServer(config, { beforeListen: collectStartupGarbage });
         closeOnSignals(server);
         return -1; // keep running
       }

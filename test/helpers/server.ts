@@ -10,9 +10,12 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** The real service as a child process, on a port the OS picks, with its JSON logs captured. */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...CLI, 'serve'], {
+/**
+ * The real service as a child process, on a port the OS picks, with its JSON logs captured.
+ * `nodeArgs` go to node before the CLI (flags, `--import` of a probe).
+ */
+export function startServerProcess(env: Record<string, string>, { nodeArgs = [] }: { nodeArgs?: string[] } = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, ...CLI, 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
   });
   const logs: string[] = [];
