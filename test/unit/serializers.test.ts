@@ -27,6 +27,18 @@ describe('response serializers', () => {
     expect(serialize(open)).toBe('{"id":"a","name":"B"}');
   });
 
+  it('routes whose schemas are equal share one serializer; a different schema gets its own', () => {
+    const problem = () => ({ type: 'object', properties: { status: { type: 'integer' }, title: { type: 'string' } } });
+    const a = compile({ method: 'GET', url: '/a', httpStatus: '404', schema: problem() });
+    const b = compile({ method: 'POST', url: '/b', httpStatus: '400', schema: problem() });
+    expect(b).toBe(a);
+    const other = compile({ method: 'GET', url: '/a', httpStatus: '200', schema: { type: 'object', properties: { status: { type: 'string' } } } });
+    expect(other).not.toBe(a);
+    // Each still writes what its own schema allows.
+    expect((a as (d: unknown) => string)({ status: 404, title: 'Not Found', extra: 1 })).toBe('{"status":404,"title":"Not Found"}');
+    expect((other as (d: unknown) => string)({ status: 'x', title: 'y' })).toBe('{"status":"x"}');
+  });
+
   it('the views memoised per immutable user are frozen, so they cannot change under a kept text', () => {
     const user = {
       id: 'u',
