@@ -6,10 +6,11 @@
 //   BENCH_DURATION=4 npm run bench     (a quick look)
 //
 // Env: BENCH_DURATION  measured seconds per route (default 8)
-//      BENCH_ROUNDS    the GET routes' measured time is split into this many rounds, floor and
-//                      Gatehouse alternating, so a noisy second lands on both (default 2)
+//      BENCH_ROUNDS    each route's measured time is split into this many rounds, alternating
+//                      with the servers it is compared with (its floor, the hello of its target,
+//                      the raw Argon2id rate for logins), so a noisy second lands on all (default 4)
 //      BENCH_SESSIONS  live sessions for the memory figure (default 100000)
-//      BENCH_ONLY      while iterating: only these GET pairs, no POST routes, no sessions
+//      BENCH_ONLY      while iterating: only these GET groups, no POST routes, no sessions
 //                      (comma-separated from hello, me, item, user, list, health)
 //
 // Servers: bench/floor-server.mjs (node:http floors + Fastify's hello) and Gatehouse as one
@@ -38,7 +39,7 @@ const gatehouseMain = path.join(repoDir, 'dist', 'cli', 'main.js');
 const resultsFile = path.join(benchDir, 'results', 'latest.json');
 
 const DURATION = positive('BENCH_DURATION', 8);
-const ROUNDS = Math.max(1, Math.floor(positive('BENCH_ROUNDS', 2)));
+const ROUNDS = Math.max(1, Math.floor(positive('BENCH_ROUNDS', 4)));
 const SESSIONS = Math.floor(positive('BENCH_SESSIONS', 100_000));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 // Seconds per route, discarded: lets V8 optimise the hot paths first. Measured on fresh Gatehouse
@@ -96,9 +97,9 @@ process.on('SIGINT', () => abort(130, 'interrupted'));
 process.on('SIGTERM', () => abort(143, 'terminated'));
 process.on('unhandledRejection', (err) => abort(1, `unexpected error: ${err?.stack ?? err}`));
 
-// Bounds the whole run even if something stalls in a way nothing else catches: 15 load tests,
+// Bounds the whole run even if something stalls in a way nothing else catches: 22 load tests,
 // the Argon2id rate, the session fill, with slack for a loaded machine.
-const watchdog = setTimeout(() => abort(1, 'run exceeded its time budget; aborting'), 2 * START_TIMEOUT_MS + (15 * (POST_WARMUP + DURATION + 5) + 2 * DURATION + 300) * 2000);
+const watchdog = setTimeout(() => abort(1, 'run exceeded its time budget; aborting'), 2 * START_TIMEOUT_MS + (22 * (POST_WARMUP + DURATION + 5) + 2 * DURATION + 300) * 2000);
 watchdog.unref();
 
 // The floor picks its own ports (listen on 0) and reports them with a token signed by its
@@ -269,7 +270,15 @@ async function argon2Rate(slots, seconds) {
   );
   const cpu = process.cpuUsage(cpuBefore);
   // Per CPU-second too (this process's threads, the hashing pool included), like Gatehouse's row.
-  return { perSecond: done / seconds, perCpuSecond: done / ((cpu.user + cpu.system) / 1e6) };
+  return rate(done, seconds, (cpu.user + cpu.system) / 1e6);
+}
+
+const rate = (done, seconds, cpuSeconds) => ({ done, seconds, cpuSeconds, perSecond: done / seconds, perCpuSecond: done / cpuSeconds });
+
+/** One rate from several rounds' (all their verifications over all their time). */
+function combineRates(rounds) {
+  const sum = (field) => rounds.reduce((n, r) => n + r[field], 0);
+  return rate(sum('done'), sum('seconds'), sum('cpuSeconds'));
 }
 
 // --- live sessions ----------------------------------------------------------------
@@ -374,7 +383,7 @@ function gitCommit() {
 
 async function main() {
   log(
-    `duration ${DURATION} s per route (${ROUNDS} rounds for GET routes), warm-up ${WARMUP} s per route; load average ${os
+    `duration ${DURATION} s per route (in ${ROUNDS} rounds, alternating with its references), warm-up ${WARMUP} s per route; load average ${os
       .loadavg()
       .map((n) => n.toFixed(2))
       .join(' ')}`,
@@ -448,22 +457,23 @@ async function main() {
     headers: floorAuth,
     ...extra,
   });
-  // Each GET pair: Gatehouse's route and its floor (the same route on the floor server).
-  const getPairs = [
-    [
-      'hello',
-      { key: 'node hello', server: 'node:http hello', base: floor.base, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS },
-      { key: 'fastify hello', server: 'fastify hello', base: floor.fastify, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS },
-    ],
-    ['me', flr('me', '/auth/me'), gate('me', '/auth/me')],
-    ['item', flr('item', '/items/lamp'), gate('item', '/items/lamp')],
-    ['user', flr('user', `/users/${floor.otherUserId}`, { label: 'GET /users/:id' }), gate('user', `/users/${other.id}`, { label: 'GET /users/:id' })],
+  const nodeHello = { key: 'node hello', server: 'node:http hello', base: floor.base, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS };
+  const fastifyHello = { key: 'fastify hello', server: 'fastify hello', base: floor.fastify, pid: floor.pid, path: '/hello', connections: GET_CONNECTIONS };
+  // A reference measured again in the rounds of the route compared with it: this machine's speed
+  // can change by half within a run, and a reference measured minutes earlier would carry that.
+  const beside = (t, name) => ({ ...t, key: `${t.key} beside ${name}`, server: `${t.server} (beside)` });
+  // Each GET group: Gatehouse's route, its floor (the same route on the floor server), and the
+  // hello its target compares it with, measured in alternating rounds.
+  const getGroups = [
+    ['hello', nodeHello, fastifyHello],
+    ['me', flr('me', '/auth/me'), gate('me', '/auth/me'), beside(nodeHello, 'me')],
+    ['item', flr('item', '/items/lamp'), gate('item', '/items/lamp'), beside(nodeHello, 'item')],
+    ['user', flr('user', `/users/${floor.otherUserId}`, { label: 'GET /users/:id' }), gate('user', `/users/${other.id}`, { label: 'GET /users/:id' }), beside(nodeHello, 'user')],
     ['list', flr('list', '/users?limit=20'), gate('list', '/users?limit=20')],
-    ['health', null, gate('health', '/health', { headers: undefined })],
+    ['health', beside(fastifyHello, 'health'), gate('health', '/health', { headers: undefined })],
   ];
-  for (const [, a, b] of getPairs) {
-    for (const t of [a, b]) {
-      if (!t) continue;
+  for (const [, ...group] of getGroups) {
+    for (const t of group) {
       const res = await jsonRequest(t.base + t.path, { token: t.headers?.authorization?.slice(7) });
       if (res.status !== 200) throw new Error(`${t.server} GET ${t.path}: expected 200, got ${res.status}: ${res.text.slice(0, 300)}`);
     }
@@ -472,17 +482,22 @@ async function main() {
   const raws = new Map();
   const row = new Map();
   const record = (t, raw) => raws.set(t, [...(raws.get(t) ?? []), raw]);
-  for (const [name, a, b] of getPairs) {
-    if (ONLY && !ONLY.has(name)) continue;
-    const pair = [a, b].filter(Boolean);
-    log(`GET ${name}: warm-up`);
-    for (const t of pair) await supervisor.load(t, WARMUP);
+  // Every target of a group warms up, then the group's measured time is split into rounds, the
+  // order reversed each round, so a noisy second lands on all of them alike.
+  const alternate = async (name, group, warmup = WARMUP, measureRound = (t, seconds) => measure(t, seconds)) => {
+    log(`${name}: warm-up`);
+    for (const t of group) await (t.warm ? t.warm(warmup) : supervisor.load(t, warmup));
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const t of round % 2 ? pair : [...pair].reverse()) {
-        log(`GET ${name}: round ${round}/${ROUNDS}, ${t.server} ${t.path}`);
-        record(t, await measure(t, DURATION / ROUNDS));
+      for (const t of round % 2 ? group : [...group].reverse()) {
+        log(`${name}: round ${round}/${ROUNDS}, ${t.server} ${t.method ?? 'GET'} ${t.path}`);
+        const raw = await measureRound(t, DURATION / ROUNDS);
+        if (raw) record(t, raw);
       }
     }
+  };
+  for (const [name, ...group] of getGroups) {
+    if (ONLY && !ONLY.has(name)) continue;
+    await alternate(`GET ${name}`, group);
   }
 
   if (ONLY) {
@@ -579,32 +594,31 @@ async function main() {
         body: 'grant_type=client_credentials&scope=invoices.read',
       },
     ],
-    [
-      'login',
-      null,
-      {
-        key: 'gatehouse login',
-        server: 'gatehouse',
-        base: gatehouse.base,
-        pid: gatehouse.pid,
-        path: '/auth/login',
-        method: 'POST',
-        connections: LOGIN_CONNECTIONS,
-        headers: json,
-        body: JSON.stringify({ login, password: PASSWORD }),
-      },
-    ],
   ];
-  for (const [name, ...pair] of postPairs) {
-    for (const t of pair.filter(Boolean)) {
-      log(`POST ${name}: ${t.server}, ${POST_WARMUP} s warm-up then ${DURATION} s`);
-      await supervisor.load(t, POST_WARMUP);
-      record(t, await measure(t, DURATION));
-    }
-  }
+  const loginTarget = {
+    key: 'gatehouse login',
+    server: 'gatehouse',
+    base: gatehouse.base,
+    pid: gatehouse.pid,
+    path: '/auth/login',
+    method: 'POST',
+    connections: LOGIN_CONNECTIONS,
+    headers: json,
+    body: JSON.stringify({ login, password: PASSWORD }),
+  };
+  for (const [name, ...group] of postPairs) await alternate(`POST ${name}`, group.filter(Boolean), POST_WARMUP);
 
-  log(`raw Argon2id rate: ${HASH_SLOTS} at a time (Gatehouse's hashing slots), then ${os.availableParallelism()} (every core)`);
-  const argon2Slots = await argon2Rate(HASH_SLOTS, DURATION);
+  // Logins alternate with the raw Argon2id rate they are compared with (in this process).
+  const argon2Rounds = [];
+  const argon2Target = { server: 'raw Argon2id', method: 'verify', path: `(${HASH_SLOTS} at a time, in process)`, warm: (seconds) => argon2Rate(HASH_SLOTS, seconds) };
+  log(`raw Argon2id rate: ${HASH_SLOTS} at a time (Gatehouse's hashing slots), in rounds with the logins`);
+  await alternate('POST login', [argon2Target, loginTarget], POST_WARMUP, async (t, seconds) => {
+    if (t !== argon2Target) return measure(t, seconds);
+    argon2Rounds.push(await argon2Rate(HASH_SLOTS, seconds));
+    return null;
+  });
+  const argon2Slots = combineRates(argon2Rounds);
+  log(`raw Argon2id rate: ${os.availableParallelism()} at a time (every core)`);
   const argon2AllCores = HASH_SLOTS === os.availableParallelism() ? argon2Slots : await argon2Rate(os.availableParallelism(), DURATION);
   log(
     `raw Argon2id: ${argon2Slots.perSecond.toFixed(1)}/s (${argon2Slots.perCpuSecond.toFixed(1)} per CPU-second) ${HASH_SLOTS} at a time; ${argon2AllCores.perSecond.toFixed(1)}/s on every core`,
@@ -666,7 +680,7 @@ async function main() {
   row.set('argon2', argon2Row);
   ratio('fastify hello', 'node hello', 'node:http hello');
   for (const k of ['me', 'item', 'user', 'list']) ratio(`gatehouse ${k}`, `floor ${k}`, 'floor');
-  ratio('gatehouse health', 'fastify hello', 'fastify hello');
+  ratio('gatehouse health', 'fastify hello beside health', 'fastify hello');
   ratio('gatehouse refresh', 'floor refresh', 'floor');
   ratio('gatehouse items', 'floor items', 'floor');
   ratio('gatehouse login', 'argon2', 'raw Argon2id');
@@ -681,7 +695,7 @@ async function main() {
     ['user', 'GET /users/:id'],
   ]) {
     add(`${route} vs floor`, row.get(`gatehouse ${k}`).ratio, '>=', TARGETS.singleVsFloor);
-    add(`${route} vs node:http hello`, rps(`gatehouse ${k}`) / rps('node hello'), '>=', TARGETS.singleVsHello);
+    add(`${route} vs node:http hello`, rps(`gatehouse ${k}`) / rps(`node hello beside ${k}`), '>=', TARGETS.singleVsHello);
   }
   add('GET /users?limit=20 vs floor', row.get('gatehouse list').ratio, '>=', TARGETS.listVsFloor);
   add('GET /health vs Fastify hello', row.get('gatehouse health').ratio, '>=', TARGETS.healthVsFastify);
@@ -695,12 +709,16 @@ async function main() {
     'fastify hello',
     'floor me',
     'gatehouse me',
+    'node hello beside me',
     'floor item',
     'gatehouse item',
+    'node hello beside item',
     'floor user',
     'gatehouse user',
+    'node hello beside user',
     'floor list',
     'gatehouse list',
+    'fastify hello beside health',
     'gatehouse health',
     'floor refresh',
     'gatehouse refresh',
@@ -761,7 +779,7 @@ async function main() {
     machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: cores, cpu_model: os.cpus()[0]?.model ?? null, load_average_end: os.loadavg() },
     settings: {
       duration_s: DURATION,
-      rounds_for_get_routes: ROUNDS,
+      rounds: ROUNDS,
       warmup_s: WARMUP,
       get_connections: GET_CONNECTIONS,
       post_connections: POST_CONNECTIONS,
