@@ -48,8 +48,10 @@ function rowMaker(columns: readonly string[]): (values: unknown[]) => Row {
   return new Function('v', `return { ${fields} };`) as (values: unknown[]) => Row;
 }
 
-/** tryNow's answer when another process holds the lock. */
-const BUSY = Symbol('busy');
+/** tryNow's answer when another process holds the lock: the lock's error. */
+class Busy {
+  constructor(readonly error: unknown) {}
+}
 
 const isBusy = (error: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(codeOf(error));
 
@@ -130,7 +132,7 @@ export class SqliteDriver implements SqlDriver {
   private write<T>(work: () => T): Promise<T> {
     if (this.waitingWrites === 0) {
       const done = this.tryNow(work);
-      if (done !== BUSY) return done;
+      if (!(done instanceof Busy)) return done;
     }
     const deadline = Date.now() + this.deadlines.statementMs;
     this.waitingWrites++;
@@ -140,17 +142,17 @@ export class SqliteDriver implements SqlDriver {
   }
 
   /**
-   * The first try of `work`, in this tick: its result (or failure) as a settled promise, or BUSY
-   * when another process holds the lock. Most statements end here, without the async retry loop
-   * and the promises it takes.
+   * One try of `work`, in this tick: its result (or failure) as a settled promise, or Busy when
+   * another process holds the lock. Most statements end at their first try, without the async
+   * retry loop and the promises it takes.
    */
-  private tryNow<T>(work: () => T): Promise<T> | typeof BUSY {
+  private tryNow<T>(work: () => T): Promise<T> | Busy {
     try {
       const result = work();
       this.circuit.succeed();
       return Promise.resolve(result);
     } catch (error) {
-      return isBusy(error) ? BUSY : Promise.reject(this.failure(error));
+      return isBusy(error) ? new Busy(error) : Promise.reject(this.failure(error));
     }
   }
 
@@ -164,24 +166,24 @@ export class SqliteDriver implements SqlDriver {
   /** A read: tried at once; while another process holds the lock, retried until the deadline. */
   private read<T>(work: () => T): Promise<T> {
     const done = this.tryNow(work);
-    return done === BUSY ? this.attempt(work) : done;
+    return done instanceof Busy ? this.attempt(work) : done;
   }
 
   /** Runs `work`, retrying asynchronously while another process holds the lock, up to the deadline. */
   private async attempt<T>(work: () => T, deadline = Date.now() + this.deadlines.statementMs): Promise<T> {
     for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      try {
-        const result = work();
-        this.circuit.succeed();
-        return result;
-      } catch (error) {
-        if (!isBusy(error)) throw this.failure(error);
-        if (Date.now() + pause > deadline) {
-          this.circuit.fail(error);
-          throw new UnavailableError('ERR_STORAGE_UNAVAILABLE', 'The database is locked by another process; try again shortly.', this.circuit.retryAfterSeconds, describe(error));
-        }
-        await sleep(pause);
+      const done = this.tryNow(work);
+      if (!(done instanceof Busy)) return done;
+      if (Date.now() + pause > deadline) {
+        this.circuit.fail(done.error);
+        throw new UnavailableError(
+          'ERR_STORAGE_UNAVAILABLE',
+          'The database is locked by another process; try again shortly.',
+          this.circuit.retryAfterSeconds,
+          describe(done.error),
+        );
       }
+      await sleep(pause);
     }
   }
 
