@@ -22,9 +22,8 @@ export function memoizingSerializers(): SerializerFactory {
   return (externalSchemas, options) => {
     const compile = factory(externalSchemas, options);
     const context = JSON.stringify([externalSchemas, options]);
-    let bySchema = byContext.get(context);
-    if (bySchema === undefined) byContext.set(context, (bySchema = new Map()));
-    const serializers = bySchema;
+    const serializers = byContext.get(context) ?? new Map<string, (data: unknown) => string>();
+    byContext.set(context, serializers);
     return (route) => {
       const key = JSON.stringify(route.schema);
       let serializer = serializers.get(key);
