@@ -1,4 +1,5 @@
 import { BoundedMap } from './bounded-map.js';
+import type { NowOrLater } from './now-or-later.js';
 import type { Clock } from './ports.js';
 
 interface Entry<V> {
@@ -28,7 +29,7 @@ export class FreshCache<V> {
     this.entries = new BoundedMap(maxEntries);
   }
 
-  get(key: string, load: (key: string) => Promise<V | null>): V | Promise<V | null> {
+  get(key: string, load: (key: string) => Promise<V | null>): NowOrLater<V | null> {
     const now = this.clock.now();
     const hit = this.entries.get(key);
     if (hit !== undefined && now - hit.loadedAt < this.ttlMs) {

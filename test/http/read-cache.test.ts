@@ -34,6 +34,25 @@ describe('read caches of users and items', () => {
     expect((await getItem('cached-lamp-2')).statusCode).toBe(404);
   });
 
+  it('a cached user or item is handed over in the same tick (no promise), a miss and an unknown one are not', async () => {
+    expect((await t.app.inject({ method: 'POST', url: '/items', headers: json(owner.auth), payload: { name: 'tick-lamp', price: 1 } })).statusCode).toBe(201);
+    const miss = t.services.items.get('tick-lamp');
+    expect(miss).toBeInstanceOf(Promise);
+    expect((await miss).priceCents).toBe(100);
+    // Now in memory: the route gets the item itself, and answers without awaiting anything.
+    const hit = t.services.items.get('tick-lamp');
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect(hit).toMatchObject({ name: 'tick-lamp', ownerId: owner.id });
+    await t.services.users.get(owner.id);
+    expect(t.services.users.get(owner.id)).toMatchObject({ id: owner.id });
+    // An unknown one is never cached: a 404 from storage each time, thrown from the promise.
+    await expect(t.services.items.get('no-such-lamp')).rejects.toMatchObject({ code: 'ERR_ITEM_NOT_FOUND' });
+    const again = t.services.items.get('no-such-lamp');
+    expect(again).toBeInstanceOf(Promise);
+    await expect(again).rejects.toMatchObject({ code: 'ERR_ITEM_NOT_FOUND' });
+    expect((await getItem('tick-lamp')).json()).toMatchObject({ name: 'tick-lamp', price: 1 });
+  });
+
   it('AC-02: a write is checked against storage, never against a cached owner', async () => {
     const other = await signUp(t);
     expect((await t.app.inject({ method: 'POST', url: '/items', headers: json(other.auth), payload: { name: 'theirs', price: 1 } })).statusCode).toBe(201);

@@ -10,6 +10,7 @@ import { grantScope, scopeList } from '../oauth/scopes.js';
 import { PrincipalCache, type Entry } from './principal-cache.js';
 import { ACR, AMR, PASSWORD_ONLY, acrOf, type Authentication } from './authentication.js';
 import { chainTokenId, deriveNext, firstChainToken, formatChainToken, hashSecret, parseChainId, parseChainToken, secretMatches, type ChainToken } from './refresh-tokens.js';
+import { thenOrNow, type NowOrLater } from '../now-or-later.js';
 
 export type ClientContext = RequestContext;
 
@@ -375,10 +376,9 @@ export class SessionService {
    * Answers synchronously when the token was verified before and its session is in the cache (the
    * common case), so such a request waits on no promise; otherwise the answer is a promise.
    */
-  authenticate(accessToken: string): Principal | Promise<Principal> {
+  authenticate(accessToken: string): NowOrLater<Principal> {
     const claims = this.tokens.verify(accessToken);
-    const found = this.principals.get(claims.sid, this.loadPrincipal);
-    return found instanceof Promise ? found.then((f) => this.principal(claims, f)) : this.principal(claims, found);
+    return thenOrNow(this.principals.get(claims.sid, this.loadPrincipal), (found) => this.principal(claims, found));
   }
 
   // The client is looked up once per load and cached with the session, so a cache hit costs nothing more.

@@ -1,6 +1,7 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Item, Page, User } from '../model.js';
 import { FreshCache } from '../fresh-cache.js';
+import { thenOrNow, type NowOrLater } from '../now-or-later.js';
 import type { Clock, ItemChanges, ItemStore } from '../ports.js';
 
 export interface ItemInput {
@@ -29,6 +30,12 @@ function normalizeName(name: string): string {
 }
 
 /** The sample protected resource: any signed-in user reads, owners and admins write. */
+/** The item a lookup found; a 404 when there is none. */
+function found(item: Item | null): Item {
+  if (!item) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
+  return item;
+}
+
 export class ItemService {
   private readonly cache: FreshCache<Item>;
   private readonly findByName = (name: string) => this.items.findByName(name);
@@ -75,10 +82,8 @@ export class ItemService {
   }
 
   /** An item to show: from memory when read recently (see FreshCache for the staleness bound). */
-  async get(name: string): Promise<Item> {
-    const item = await this.cache.get(normalizeName(name), this.findByName);
-    if (!item) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
-    return item;
+  get(name: string): NowOrLater<Item> {
+    return thenOrNow(this.cache.get(normalizeName(name), this.findByName), found);
   }
 
   list(query: { limit: number; after?: string; ownerId?: string }): Promise<Page<Item>> {

@@ -8,6 +8,7 @@ import type { Clock, MailEffects, SessionStore, UserChanges, UserListQuery, User
 import type { PasswordPolicy } from '../auth/password-policy.js';
 import type { PasswordHasher } from '../auth/password-hasher.js';
 import { FreshCache } from '../fresh-cache.js';
+import { thenOrNow, type NowOrLater } from '../now-or-later.js';
 
 export interface NewUserInput {
   username: string;
@@ -69,6 +70,12 @@ export interface UserMailHooks {
 }
 
 /** Users and the rules on who may see and change them. */
+/** The user a lookup found; a 404 when there is none. */
+function shown(user: User | null): User {
+  if (!user) throw new NotFoundError('ERR_USER_NOT_FOUND');
+  return user;
+}
+
 export class UserService {
   private mail: UserMailHooks | null = null;
 
@@ -217,10 +224,8 @@ export class UserService {
   }
 
   /** A user to show: from memory when read recently (see FreshCache for the staleness bound). */
-  async get(id: string): Promise<User> {
-    const user = await this.cache.get(id, this.findById);
-    if (!user) throw new NotFoundError('ERR_USER_NOT_FOUND');
-    return user;
+  get(id: string): NowOrLater<User> {
+    return thenOrNow(this.cache.get(id, this.findById), shown);
   }
 
   /** A user to change or check a change against: always from storage. */

@@ -110,7 +110,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     {
       schema: { tags: ['auth'], summary: 'The caller', security: bearer, response: { 200: Type.Ref(UserView), ...problems(401) } },
     },
-    async (request) => {
+    (request) => {
       const { user } = principalOf(request);
       return userView(user, user);
     },

@@ -22,7 +22,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     {
       schema: { tags: ['operations'], summary: 'Liveness: the process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
     },
-    async () => ({ status: 'ok' as const }),
+    () => ({ status: 'ok' as const }),
   );
 
   // Readiness: whether this instance can do its job now. Storage must answer a read and take a

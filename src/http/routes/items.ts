@@ -7,6 +7,7 @@ import { PageQuery, bearer, pageOf, problems } from '../schemas/common.js';
 import { CreateItemBody, ItemParams, ItemView, PatchItemBody, PutItemBody } from '../schemas/items.js';
 import { UserId } from '../schemas/users.js';
 import { itemView } from '../views.js';
+import { thenOrNow } from '../../core/now-or-later.js';
 
 export const itemRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   requireAuthentication(app, services);
@@ -54,7 +55,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     {
       schema: { tags: ['items'], summary: 'One item', security: bearer, params: ItemParams, response: { 200: Type.Ref(ItemView), ...problems(400, 401, 404) } },
     },
-    async (request) => itemView(await services.items.get(request.params.name)),
+    (request) => thenOrNow(services.items.get(request.params.name), itemView),
   );
 
   app.put(

@@ -10,6 +10,7 @@ import { RATE_RULES, rateLimit } from '../plugins/rate-limit.js';
 import { PageQuery, Text, bearer, pageOf, problems } from '../schemas/common.js';
 import { CreateUserBody, UpdateUserBody, UserDirectoryEntry, UserDirectoryEntryInline, UserParams, UserView } from '../schemas/users.js';
 import { directoryView, userView } from '../views.js';
+import { thenOrNow } from '../../core/now-or-later.js';
 
 const DIRECTORY_PAGE = pageOf(UserDirectoryEntryInline);
 import { updateOwnProfile } from '../profile.js';
@@ -73,12 +74,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
         response: { 200: Type.Union([Type.Ref(UserView), Type.Ref(UserDirectoryEntry)]), ...problems(400, 401, 404, 429) },
       },
     },
-    async (request, reply) => {
+    (request, reply) => {
       const viewer = principalOf(request).user;
-      const user = await services.users.get(request.params.id);
-      if (isAdmin(request) || viewer.id === user.id) return userView(user, viewer);
-      reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(UserDirectoryEntryInline));
-      return directoryView(user);
+      return thenOrNow(services.users.get(request.params.id), (user) => {
+        if (isAdmin(request) || viewer.id === user.id) return userView(user, viewer);
+        reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(UserDirectoryEntryInline));
+        return directoryView(user);
+      });
     },
   );
 
