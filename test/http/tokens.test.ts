@@ -375,6 +375,20 @@ describe.each(MODES)('tokens over HTTP, $alg mode', ({ alg, env }) => {
     expectRefusal(await me(t, {}));
   });
 
+  it('the Bearer scheme: any case, spaces around the token; whitespace inside it is a malformed header, even around a valid token', async () => {
+    for (const authorization of [`bearer ${user.accessToken}`, `BEARER   ${user.accessToken}`, `Bearer ${user.accessToken}   `]) {
+      expect((await me(t, { authorization })).statusCode, authorization.slice(0, 12)).toBe(200);
+    }
+    const [h, p, sig] = parts;
+    for (const token of [`${user.accessToken} ${user.accessToken}`, `${user.accessToken}\t`, `${h}.${p} .${sig}`, `${h}. ${p}.${sig}`, `${user.accessToken}\u00a0`]) {
+      const res = await me(t, { authorization: `Bearer ${token}` });
+      expectRefusal(res);
+      expect(problemOf(res).detail, JSON.stringify(token.slice(-12))).toMatch(/Use the Bearer scheme/);
+    }
+    // A token that is simply wrong is not called malformed.
+    expect(problemOf(await me(t, { authorization: `Bearer ${h}.${p}.${sig.slice(0, -2)}AA` })).detail).not.toMatch(/Bearer scheme/);
+  });
+
   it('CLM-01: once the clock passes exp + leeway the token is refused as expired', async () => {
     // Runs last in this mode: it moves the app's clock.
     const fresh = await signUp(t);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId, randomToken } from '../../src/core/ids.js';
+import { idTimeBound, newId, randomToken } from '../../src/core/ids.js';
 
 describe('newId', () => {
   it('is a UUIDv7 whose order follows creation, also within one millisecond', () => {
@@ -7,6 +7,9 @@ describe('newId', () => {
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
+    // The first 48 bits are the millisecond: idTimeBound's ranges rely on it.
+    expect(ids[0]!.replace('-', '').slice(0, 12)).toBe(Date.UTC(2030, 0, 1).toString(16).padStart(12, '0'));
+    expect(ids[0]! >= idTimeBound(Date.UTC(2030, 0, 1)) && ids[0]! < idTimeBound(Date.UTC(2030, 0, 1) + 1)).toBe(true);
   });
 });
 

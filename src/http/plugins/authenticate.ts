@@ -3,6 +3,7 @@ import { AppError, ForbiddenError, UnauthenticatedError } from '../../core/error
 import type { Principal } from '../../core/auth/session-service.js';
 import { ACR } from '../../core/auth/authentication.js';
 import type { Services } from '../../services.js';
+import type { NowOrLater } from '../../core/now-or-later.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,7 +11,11 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer +([^\s]+) *$/i;
+// The scheme, in any case (RFC 9110 §11.1), and the spaces after it.
+const BEARER = /^Bearer +/i;
+const WHITESPACE = /\s/;
+
+const malformed = () => new UnauthenticatedError('malformed', 'Use the Bearer scheme: Authorization: Bearer <access token>.');
 
 class InvalidAuthRequestError extends AppError {
   constructor(message: string) {
@@ -40,12 +45,27 @@ export function bearerToken(request: FastifyRequest): string {
   }
   if (count > 1) throw new InvalidAuthRequestError('Send exactly one access token.');
   if (authorization !== undefined) {
-    const match = BEARER.exec(authorization);
-    if (!match) throw new UnauthenticatedError('malformed', 'Use the Bearer scheme: Authorization: Bearer <access token>.');
-    return match[1]!;
+    const scheme = BEARER.exec(authorization);
+    if (!scheme) throw malformed();
+    // Trailing spaces are allowed. Whitespace inside is not, but a token with any never verifies,
+    // so `authenticate` looks for it only then: scanning each ~600-character token for it was 1.3%
+    // of a cached GET's CPU profile.
+    let end = authorization.length;
+    while (end > scheme[0].length && authorization.charCodeAt(end - 1) === 0x20) end--;
+    if (end === scheme[0].length) throw malformed();
+    return authorization.slice(scheme[0].length, end);
   }
   if (alternative) return alternative;
   throw new UnauthenticatedError('missing', 'This route needs an access token.');
+}
+
+/** The token's principal; a token that fails for whitespace in it is named malformed, as the header is. */
+function authenticate(services: Services, token: string): NowOrLater<Principal> {
+  try {
+    return services.sessions.authenticate(token);
+  } catch (error) {
+    throw error instanceof UnauthenticatedError && error.problem === 'invalid' && WHITESPACE.test(token) ? malformed() : error;
+  }
 }
 
 /** What a subtree behind requireAuthentication accepts beyond first-party tokens. */
@@ -72,9 +92,9 @@ export function requireAuthentication(scope: FastifyInstance, services: Services
   // Callback style, answered synchronously when the token and its session are in memory: an async
   // hook would cost a promise and a microtask turn on every request, hit or not.
   scope.addHook('onRequest', (request, _reply, done) => {
-    let principal: Principal | Promise<Principal>;
+    let principal: NowOrLater<Principal>;
     try {
-      principal = services.sessions.authenticate(bearerToken(request));
+      principal = authenticate(services, bearerToken(request));
     } catch (error) {
       done(error as Error);
       return;
