@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { collectStartupGarbage, warmUpNextTick } from './v8-tuning.js';
 import 'dotenv/config';
-import './thread-pool.js';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { runPrimary } from '../cluster/primary.js';

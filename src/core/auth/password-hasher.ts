@@ -1,7 +1,7 @@
-import { hash, verify } from '@node-rs/argon2';
 import { availableParallelism } from 'node:os';
 import { BusyError } from '../errors.js';
 import { QueueFullError, Semaphore } from '../semaphore.js';
+import { HashThreads, type HashJob } from './hash-threads.js';
 
 // @node-rs/argon2's Algorithm is an ambient const enum, which isolated modules cannot import.
 const ARGON2ID = 2;
@@ -27,38 +27,42 @@ export function hashSlots(workers = 1, cores = availableParallelism()): number {
 }
 
 /**
- * Argon2id hashing. @node-rs/argon2's async calls run on libuv's thread pool, so a login storm
- * never stalls the event loop (the *Sync variants would, by ~100 ms a call). At most one hash per
- * core but one runs at a time on the machine (hashSlots, shared among WORKERS): the remaining core
- * keeps answering every other request promptly, and a storm queues logins instead of starving the
- * service.
+ * Argon2id hashing, on threads of its own (HashThreads), so a login storm never stalls the event
+ * loop. At most one hash per core but one runs at a time on the machine (hashSlots, shared among
+ * WORKERS): the remaining core keeps answering every other request promptly, and a storm queues
+ * logins instead of starving the service.
  */
 export class PasswordHasher {
   private dummyHash: Promise<string> | null = null;
   private readonly slots: Semaphore;
+  private readonly threads: HashThreads;
 
   constructor(
     readonly params: Argon2Params = OWASP_ARGON2ID,
     concurrency = hashSlots(),
   ) {
-    // Past a few seconds' worth of waiting hashes, say "busy" at once rather than queue forever.
-    this.slots = new Semaphore(concurrency, 256);
+    this.threads = HashThreads.forProcess(concurrency);
+    // Two jobs per thread: one running, the next already handed over. Past a few seconds' worth of
+    // waiting hashes, say "busy" at once rather than queue forever.
+    this.slots = new Semaphore(2 * concurrency, 256);
   }
 
-  private run<T>(task: () => Promise<T>): Promise<T> {
-    return this.slots.run(task).catch((error: unknown) => {
-      throw error instanceof QueueFullError ? new BusyError(2) : error;
-    });
+  private run(job: HashJob): Promise<string | boolean> {
+    return this.slots
+      .run(() => this.threads.run(job))
+      .catch((error: unknown) => {
+        throw error instanceof QueueFullError ? new BusyError(2) : error;
+      });
   }
 
-  hash(password: string): Promise<string> {
-    return this.run(() => hash(password, { algorithm: ARGON2ID, ...this.params }));
+  async hash(password: string): Promise<string> {
+    return (await this.run({ password, options: { algorithm: ARGON2ID, ...this.params } })) as string;
   }
 
   /** False for a wrong password and for a hash it cannot read; never throws for those. */
   async verify(passwordHash: string, password: string): Promise<boolean> {
     try {
-      return await this.run(() => verify(passwordHash, password));
+      return (await this.run({ password, hash: passwordHash })) === true;
     } catch (error) {
       if (error instanceof BusyError) throw error;
       return false;
