@@ -21,6 +21,7 @@ import type {
   SigningKey,
   User,
 } from './model.js';
+import type { NowOrLater } from './now-or-later.js';
 
 /**
  * Storage interfaces the core depends on. Lookups return null when nothing matches; writes that
@@ -322,8 +323,11 @@ export interface AuditStore {
  * store (Redis) lets several instances count once.
  */
 export interface CounterStore {
-  /** Counts one event under `key` in a fixed window that starts with its first event. */
-  increment(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  /**
+   * Counts one event under `key` in a fixed window that starts with its first event. A store in
+   * this process's memory answers at once (no promise), so a rate-limited route waits on nothing.
+   */
+  increment(key: string, windowMs: number, now: number): NowOrLater<{ count: number; resetAt: number }>;
   /** The live window under `key`, if any. */
   get(key: string, now: number): Promise<{ count: number; resetAt: number } | null>;
   delete(...keys: string[]): Promise<void>;

@@ -68,3 +68,11 @@ describe('memory counter store', () => {
     expect((store as unknown as { windows: Map<string, unknown> }).windows.size).toBeLessThanOrEqual(100);
   });
 });
+
+describe('counter store in memory', () => {
+  it('counts at once, without a promise: a rate-limited route answers in the tick it arrived in', () => {
+    const store = new MemoryCounterStore();
+    expect(store.increment('k', 60_000, 1_000)).toEqual({ count: 1, resetAt: 61_000 });
+    expect(store.increment('k', 60_000, 2_000)).toEqual({ count: 2, resetAt: 61_000 });
+  });
+});

@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { NowOrLater } from '../../core/now-or-later.js';
 import { TooManyRequestsError } from '../../core/errors.js';
 import { clientBucket } from '../../core/net.js';
 import type { Services } from '../../services.js';
@@ -38,18 +39,32 @@ const byClient: BucketOf = (request) => clientBucket(request.ip);
  */
 export function rateLimit(services: Services, rule: RateRule, bucketOf: BucketOf = byClient): onRequestHookHandler[] {
   if (!services.config.rateLimit) return [];
-  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
-    const bucket = bucketOf(request);
-    if (bucket === null) return;
+  // Callback style: with the counters in this process's memory the hook answers in the same tick.
+  const hook: onRequestHookHandler = (request, reply, done) => {
+    let counted: NowOrLater<{ count: number; resetAt: number }> | null;
     const now = services.clock.now();
-    const { count, resetAt } = await services.counters.increment(`rate:${rule.name}:${bucket}`, rule.windowMs, now);
-    const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
-    reply.headers({
-      'ratelimit-limit': String(rule.max),
-      'ratelimit-remaining': String(Math.max(0, rule.max - count)),
-      'ratelimit-reset': String(resetSeconds),
-    });
-    if (count > rule.max) throw new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.');
+    try {
+      const bucket = bucketOf(request);
+      counted = bucket === null ? null : services.counters.increment(`rate:${rule.name}:${bucket}`, rule.windowMs, now);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (counted === null) {
+      done();
+      return;
+    }
+    const spend = ({ count, resetAt }: { count: number; resetAt: number }) => {
+      const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
+      reply.headers({
+        'ratelimit-limit': String(rule.max),
+        'ratelimit-remaining': String(Math.max(0, rule.max - count)),
+        'ratelimit-reset': String(resetSeconds),
+      });
+      done(count > rule.max ? new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.') : undefined);
+    };
+    if (counted instanceof Promise) counted.then(spend, done);
+    else spend(counted);
   };
   RATE_LIMIT_HOOKS.add(hook);
   return [hook];

@@ -19,7 +19,7 @@ export class MemoryCounterStore implements CounterStore {
 
   constructor(private readonly maxKeys = 200_000) {}
 
-  async increment(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+  increment(key: string, windowMs: number, now: number): { count: number; resetAt: number } {
     let window = this.windows.get(key);
     if (!window || window.resetAt <= now) {
       this.windows.delete(key);
