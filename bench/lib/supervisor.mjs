@@ -71,7 +71,8 @@ export class Supervisor {
       throw new Error(`${path.relative(this.cwd, main)} not found: run "npm run build" (the npm scripts do it)`);
     }
     const port = await freePort(host);
-    const entry = this.start(name, [main, 'serve'], {
+    // As npm start and the README's production command run it (see src/cli/v8-tuning.ts).
+    const entry = this.start(name, ['--no-memory-reducer', main, 'serve'], {
       env: {
         ...process.env,
         PORT: String(port),
