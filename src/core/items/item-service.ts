@@ -29,13 +29,13 @@ function normalizeName(name: string): string {
   return name.normalize('NFC');
 }
 
-/** The sample protected resource: any signed-in user reads, owners and admins write. */
 /** The item a lookup found; a 404 when there is none. */
 function found(item: Item | null): Item {
   if (!item) throw new NotFoundError('ERR_ITEM_NOT_FOUND');
   return item;
 }
 
+/** The sample protected resource: any signed-in user reads, owners and admins write. */
 export class ItemService {
   private readonly cache: FreshCache<Item>;
   private readonly findByName = (name: string) => this.items.findByName(name);

@@ -69,13 +69,13 @@ export interface UserMailHooks {
   queued(): void;
 }
 
-/** Users and the rules on who may see and change them. */
 /** The user a lookup found; a 404 when there is none. */
 function shown(user: User | null): User {
   if (!user) throw new NotFoundError('ERR_USER_NOT_FOUND');
   return user;
 }
 
+/** Users and the rules on who may see and change them. */
 export class UserService {
   private mail: UserMailHooks | null = null;
 
