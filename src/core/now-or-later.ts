@@ -6,7 +6,10 @@
  */
 export type NowOrLater<T> = T | Promise<T>;
 
-/** `next` of the value: called at once when the value is at hand, else when it comes. */
-export function thenOrNow<T, R>(value: NowOrLater<T>, next: (value: T) => R): NowOrLater<R> {
-  return value instanceof Promise ? value.then<R>(next) : next(value);
+/**
+ * `next` of the value: called at once when the value is at hand, else when it comes. `failed`, if
+ * given, takes a promise's failure (a callback-style hook hands it to `done`).
+ */
+export function thenOrNow<T, R>(value: NowOrLater<T>, next: (value: T) => R, failed?: (error: Error) => R): NowOrLater<R> {
+  return value instanceof Promise ? value.then<R, R>(next, failed) : next(value);
 }

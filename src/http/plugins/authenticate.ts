@@ -3,7 +3,7 @@ import { AppError, ForbiddenError, UnauthenticatedError } from '../../core/error
 import type { Principal } from '../../core/auth/session-service.js';
 import { ACR } from '../../core/auth/authentication.js';
 import type { Services } from '../../services.js';
-import type { NowOrLater } from '../../core/now-or-later.js';
+import { thenOrNow, type NowOrLater } from '../../core/now-or-later.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -109,8 +109,7 @@ export function requireAuthentication(scope: FastifyInstance, services: Services
       }
       done(refused);
     };
-    if (principal instanceof Promise) principal.then(admit, done);
-    else admit(principal);
+    void thenOrNow(principal, admit, done);
   });
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify';
-import type { NowOrLater } from '../../core/now-or-later.js';
+import { thenOrNow, type NowOrLater } from '../../core/now-or-later.js';
 import { TooManyRequestsError } from '../../core/errors.js';
 import { clientBucket } from '../../core/net.js';
 import type { Services } from '../../services.js';
@@ -63,8 +63,7 @@ export function rateLimit(services: Services, rule: RateRule, bucketOf: BucketOf
       });
       done(count > rule.max ? new TooManyRequestsError(resetSeconds, 'Too many requests from this client. Try again later.') : undefined);
     };
-    if (counted instanceof Promise) counted.then(spend, done);
-    else spend(counted);
+    void thenOrNow(counted, spend, done);
   };
   RATE_LIMIT_HOOKS.add(hook);
   return [hook];
